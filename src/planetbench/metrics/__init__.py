@@ -1,0 +1,1 @@
+"""Metrics: tabular (probe) metrics vectorised over splits, and dense (segmentation) metrics."""

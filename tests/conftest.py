@@ -1,0 +1,49 @@
+"""Shared fixtures: no network beyond loopback, hub caches in tmp_path, a fresh store per test."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost", "")
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Refuse non-loopback connections and point every hub cache at a temporary folder."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in _LOOPBACK and not host.startswith("/"):
+            raise OSError(f"tests may not reach the network (tried {address!r})")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    cache = tmp_path_factory.mktemp("hub-cache")
+    for var in ("TORCH_HOME", "HF_HOME", "HUGGINGFACE_HUB_CACHE", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(cache / var.lower()))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("PLANETBENCH_CACHE", str(cache / "planetbench"))
+
+
+@pytest.fixture
+def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh SQLite store for the test, also set as $PLANETBENCH_STORE."""
+    url = f"sqlite:///{tmp_path / 'results.sqlite'}"
+    monkeypatch.setenv("PLANETBENCH_STORE", url)
+    yield url
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real data in ../shared/data; skips the test when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (CI has it beside the clone)")
+    return SHARED_DATA
