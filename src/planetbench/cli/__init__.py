@@ -14,7 +14,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "planetbench.cli.store",
     "planetbench.cli.embedding",
     "planetbench.cli.demo",
+    "planetbench.cli.data",
+    "planetbench.cli.encoders",
     "planetbench.cli.dense",
+    "planetbench.cli.capability",
     "planetbench.cli.results",
 )
 

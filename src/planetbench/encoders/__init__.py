@@ -12,6 +12,7 @@ from planetbench.encoders.base import ENCODERS, Encoder, EncoderSpec, Registered
 #: Built-in encoder modules, imported on first lookup so that each registers its encoders.
 ENCODER_MODULES: tuple[str, ...] = (
     "planetbench.encoders.baselines",
+    "planetbench.encoders.scratch",
     "planetbench.encoders.torchgeo",
     "planetbench.encoders.timm",
 )
