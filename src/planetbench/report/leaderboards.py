@@ -1,0 +1,196 @@
+"""Leaderboards with confidence intervals over stored runs, and the suite presets.
+
+A leaderboard row is one model: its per-task score (mean over seeds), the mean over tasks, the
+interquartile mean (IQM) with a stratified-bootstrap confidence interval (Agarwal et al. 2021),
+the mean rank over tasks with a bootstrap interval, and a flag saying whether the model is
+statistically tied with the leader (its IQM interval overlaps the leader's).
+
+Presets:
+* ``cryo``: Cryo-Bench's layout (per-task mIoU, average mIoU, average rank), plus intervals;
+* ``mars``: Mars-Bench's emphasis (IQM with CI first, then mean rank);
+* ``neuco``: NeuCo-Bench's Q scores with rank-then-aggregate (:mod:`planetbench.leaderboard`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from planetbench.errors import InvalidInputError
+from planetbench.stats.aggregate import score_matrices
+from planetbench.stats.bootstrap import bootstrap_cis
+from planetbench.stats.compare import mean_rank
+from planetbench.stats.normalise import Normaliser, metric_higher_is_better
+from planetbench.stats.ranking import competition_rank
+from planetbench.store import ResultStore
+
+Preset = Literal["cryo", "mars", "neuco"]
+PRESETS: tuple[str, ...] = ("cryo", "mars", "neuco")
+
+
+def runs_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """Stored rows (``ResultStore.query``) as a tidy run table for :mod:`planetbench.stats`.
+
+    Columns: model, task, metric, score, seed, protocol, fraction, lr, suite, source, gflops.
+    Rows without a score are dropped; a missing seed (published single numbers) becomes 0.
+    """
+    if rows.empty:
+        return pd.DataFrame(
+            columns=["model", "task", "metric", "score", "seed", "protocol", "fraction", "lr",
+                     "suite", "source", "gflops"]
+        )
+    df = rows.rename(columns={"method": "model"}).copy()
+    df = df[df["score"].notna()]
+    df["seed"] = df["seed"].fillna(0).astype(int)
+    df["gflops"] = df["efficiency"].map(
+        lambda e: e.get("gflops") if isinstance(e, dict) else None
+    )
+    cols = ["model", "task", "metric", "score", "seed", "protocol", "fraction", "lr", "suite",
+            "source", "gflops"]
+    return df[cols].reset_index(drop=True)
+
+
+def results_leaderboard(
+    runs: pd.DataFrame,
+    *,
+    normaliser: Normaliser | None = None,
+    reps: int = 10_000,
+    confidence: float = 0.95,
+    seed: int = 0,
+    missing: Literal["error", "drop-task", "min-runs"] = "min-runs",
+) -> pd.DataFrame:
+    """One row per model with per-task scores, mean, IQM ± CI, mean rank ± interval and ties.
+
+    Args:
+        runs: tidy runs (columns model, task, metric, score, seed) of ONE protocol/fraction.
+        normaliser: frozen normaliser for IQM/rank across tasks with different metrics; without
+            one, every task must use the same metric (IQM is then over raw scores).
+        reps: bootstrap replicates.
+        confidence: interval coverage.
+        seed: bootstrap seed.
+        missing: policy for models lacking some seeds (see ``stats.aggregate.score_matrices``).
+
+    Returns:
+        DataFrame sorted by mean rank with columns model, one per task, mean, iqm, iqm_low,
+        iqm_high, mean_rank, mean_rank_low, mean_rank_high, avg_rank (Cryo-Bench style: mean of
+        per-task competition ranks of the task means), n_runs, tied_with_leader.
+    """
+    if runs.empty:
+        raise InvalidInputError(
+            "no runs to rank: the store has no rows for this selection. Run an evaluation or "
+            "`planetbench import FILE` first, or change --suite/--protocol/--fraction."
+        )
+    dup_cols = ["protocol", "fraction"]
+    for col in dup_cols:
+        if col in runs and runs[col].nunique(dropna=False) > 1:
+            raise InvalidInputError(
+                f"the selected runs mix several {col} values ({sorted(map(str, runs[col].unique()))}); "
+                f"pick one with --{col}"
+            )
+    metrics = sorted(runs["metric"].unique())
+    runs = runs.drop_duplicates(["model", "task", "seed"], keep="last")
+    if normaliser is not None:
+        runs = normaliser.transform(runs)
+        value, higher = "normalised", True
+    else:
+        if len(metrics) > 1:
+            raise InvalidInputError(
+                f"the selected tasks use different metrics ({', '.join(metrics)}); aggregating "
+                "them needs a frozen normaliser (pass normaliser=Normaliser.fit(..., "
+                "reference_methods=[...]) or --normaliser FILE)"
+            )
+        value, higher = "score", metric_higher_is_better(metrics[0])
+    per_task = runs.pivot_table(index="model", columns="task", values="score", aggfunc="mean")
+    tasks = list(per_task.columns)
+    complete = per_task.dropna()
+    if complete.empty:
+        raise InvalidInputError("no model has results on every selected task")
+    dropped = sorted(set(per_task.index) - set(complete.index))
+    runs = runs[runs["model"].isin(complete.index)]
+    mats = score_matrices(runs, value=value, missing=missing)
+    if not higher:
+        mats = {m: -s for m, s in mats.items()}
+    cis = bootstrap_cis(mats, ("iqm",), reps=reps, confidence=confidence, seed=seed)
+    ranks = mean_rank(mats, higher_is_better=True, reps=reps, confidence=confidence, seed=seed)
+    sign = 1.0 if higher else -1.0
+    table = complete.copy()
+    table["mean"] = complete.mean(axis=1)
+    iq = {m: cis[(m, "iqm")] for m in mats}
+    table["iqm"] = [sign * iq[m].point for m in table.index]
+    lows = [sign * (iq[m].low if higher else iq[m].high) for m in table.index]
+    highs = [sign * (iq[m].high if higher else iq[m].low) for m in table.index]
+    table["iqm_low"], table["iqm_high"] = lows, highs
+    table["mean_rank"] = ranks.loc[table.index, "mean_rank"]
+    table["mean_rank_low"] = ranks.loc[table.index, "low"]
+    table["mean_rank_high"] = ranks.loc[table.index, "high"]
+    task_ranks = np.column_stack(
+        [competition_rank(complete[t].to_numpy(float), higher_is_better=higher) for t in tasks]
+    )
+    table["avg_rank"] = task_ranks.mean(axis=1)
+    table["n_runs"] = [mats[m].shape[0] for m in table.index]
+    leader = min(table.index, key=lambda m: (table.loc[m, "mean_rank"], -sign * table.loc[m, "iqm"]))
+    lo, hi = iq[leader].low, iq[leader].high
+    table["tied_with_leader"] = [
+        m != leader and iq[m].low <= hi and lo <= iq[m].high for m in table.index
+    ]
+    table = table.reset_index().rename(columns={"index": "model"})
+    table.columns.name = None
+    table = table.sort_values(["mean_rank", "iqm"], ascending=[True, not higher], kind="stable")
+    table.attrs["dropped_models"] = dropped
+    table.attrs["tasks"] = tasks
+    table.attrs["value"] = value
+    return table.reset_index(drop=True)
+
+
+PRESET_COLUMNS: dict[str, list[str]] = {
+    "cryo": ["mean", "avg_rank", "iqm", "iqm_low", "iqm_high", "mean_rank", "mean_rank_low",
+             "mean_rank_high", "tied_with_leader"],
+    "mars": ["iqm", "iqm_low", "iqm_high", "mean_rank", "mean_rank_low", "mean_rank_high",
+             "tied_with_leader", "mean"],
+}
+
+
+def suite_leaderboard(
+    store: str | ResultStore | None = None,
+    *,
+    suite: str | None = None,
+    preset: Preset | None = None,
+    protocol: str | None = None,
+    fraction: float | None = None,
+    source: str | None = None,
+    reps: int = 10_000,
+    seed: int = 0,
+    normaliser: Normaliser | None = None,
+) -> pd.DataFrame:
+    """The leaderboard of stored runs for a suite/protocol/fraction, laid out by ``preset``.
+
+    ``preset="neuco"`` delegates to :func:`planetbench.leaderboard.leaderboard` (Q scores).
+    Otherwise, when the selection still mixes protocols or fractions, the most common one is
+    NOT picked silently: an error asks for ``protocol``/``fraction``.
+    """
+    if preset is not None and preset not in PRESETS:
+        raise InvalidInputError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    if preset == "neuco" or (preset is None and suite == "neuco"):
+        from planetbench.leaderboard import leaderboard
+
+        return leaderboard(store, suite=suite or "neuco")
+    rs = store if isinstance(store, ResultStore) else ResultStore(store)
+    rows = rs.query(suite=suite, protocol=protocol, source=source)
+    runs = runs_frame(rows)
+    if fraction is not None:
+        runs = runs[np.isclose(runs["fraction"].astype(float).fillna(1.0), fraction)]
+    table = results_leaderboard(runs, normaliser=normaliser, reps=reps, seed=seed)
+    if preset is None:
+        preset = "cryo" if suite == "cryo" else "mars"
+    tasks = table.attrs["tasks"]
+    out = table[["model", *tasks, *PRESET_COLUMNS[preset]]]
+    out.attrs.update(table.attrs)
+    return out
+
+
+def leaderboard_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts (NaN → None)."""
+    return json.loads(df.to_json(orient="records"))

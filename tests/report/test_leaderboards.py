@@ -1,0 +1,71 @@
+"""Leaderboards with intervals over stored runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planetbench.errors import InvalidInputError
+from planetbench.report.leaderboards import results_leaderboard, suite_leaderboard
+from planetbench.store import Result, ResultStore
+
+
+def _runs(n_seeds: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(1)
+    rows = []
+    for model, base in (("strong", 0.8), ("weak", 0.4), ("twin", 0.8)):
+        for task in ("a", "b", "c"):
+            for s in range(n_seeds):
+                rows.append({"model": model, "task": task, "metric": "miou", "seed": s,
+                             "score": base + rng.normal(0, 0.01)})
+    return pd.DataFrame(rows)
+
+
+def test_ranks_ties_and_intervals() -> None:
+    table = results_leaderboard(_runs(), reps=500)
+    assert table["model"].iloc[-1] == "weak"
+    weak = table.set_index("model").loc["weak"]
+    assert weak["mean_rank"] == 3.0 and weak["avg_rank"] == 3.0
+    assert not weak["tied_with_leader"]
+    leader, second = table["model"].iloc[0], table["model"].iloc[1]
+    assert {leader, second} == {"strong", "twin"}
+    assert bool(table.set_index("model").loc[second, "tied_with_leader"])
+    for _, row in table.iterrows():
+        assert row["iqm_low"] <= row["iqm"] <= row["iqm_high"]
+        assert row["mean_rank_low"] <= row["mean_rank"] <= row["mean_rank_high"]
+        assert row["mean"] == pytest.approx(np.mean([row["a"], row["b"], row["c"]]))
+
+
+def test_lower_is_better_metric_is_ranked_correctly() -> None:
+    runs = _runs().assign(metric="rmse")
+    table = results_leaderboard(runs, reps=200)
+    assert table["model"].iloc[0] == "weak"  # lowest RMSE wins
+    row = table.iloc[0]
+    assert row["iqm_low"] <= row["iqm"] <= row["iqm_high"]
+
+
+def test_refusals() -> None:
+    with pytest.raises(InvalidInputError, match="no runs to rank"):
+        results_leaderboard(_runs().iloc[:0])
+    mixed = _runs()
+    mixed.loc[mixed["task"] == "a", "metric"] = "f1_macro"
+    with pytest.raises(InvalidInputError, match="different metrics"):
+        results_leaderboard(mixed, reps=100)
+    frac = _runs().assign(fraction=[0.1, 1.0] * (len(_runs()) // 2) + [0.1] * (len(_runs()) % 2))
+    with pytest.raises(InvalidInputError, match="mix several fraction"):
+        results_leaderboard(frac, reps=100)
+
+
+def test_suite_leaderboard_from_store(store_url: str) -> None:
+    store = ResultStore(store_url)
+    store.add_many(
+        [
+            Result(method=r.model, task=r.task, protocol="frozen", metric="miou", score=r.score,
+                   suite="cryo", seed=int(r.seed), fraction=1.0)
+            for r in _runs(3).itertuples()
+        ]
+    )
+    table = suite_leaderboard(store_url, suite="cryo", preset="cryo", reps=200)
+    assert list(table.columns[:4]) == ["model", "a", "b", "c"]
+    assert "avg_rank" in table.columns and len(table) == 3
