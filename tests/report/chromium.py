@@ -42,13 +42,23 @@ def chromium_path() -> str:
 def render(page: Path, tmp_path: Path) -> dict[str, object]:
     """Load ``page`` (with a probe script appended) in headless Chromium; return what rendered."""
     probed = tmp_path / "probed.html"
-    probed.write_text(page.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"),
-                      encoding="utf-8")
+    probed.write_text(
+        page.read_text(encoding="utf-8").replace("</body>", _PROBE + "</body>"), encoding="utf-8"
+    )
     cmd = [
-        chromium_path(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        "--virtual-time-budget=10000", "--dump-dom", probed.as_uri(),
+        chromium_path(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--virtual-time-budget=10000",
+        "--dump-dom",
+        probed.as_uri(),
     ]
     dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False).stdout
     match = re.search(r'<pre id="render-probe">(.*?)</pre>', dom, re.S)

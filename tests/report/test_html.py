@@ -12,8 +12,13 @@ from tests.report.chromium import render
 
 
 def test_page_renders_sections_tables_and_images(tmp_path: Path) -> None:
-    df = pd.DataFrame({"model": ["a", "a", "b", "b"], "task": ["t1", "t2", "t1", "t2"],
-                       "score": [0.1, 0.2, 0.3, 0.4]})
+    df = pd.DataFrame(
+        {
+            "model": ["a", "a", "b", "b"],
+            "task": ["t1", "t2", "t1", "t2"],
+            "score": [0.1, 0.2, 0.3, 0.4],
+        }
+    )
     sections = [
         Section("Leaderboard", tables=[("scores", df)]),
         Section("Radar", figures=[("radar", plots.radar(df))], paragraphs=["a <note>"]),
@@ -21,7 +26,7 @@ def test_page_renders_sections_tables_and_images(tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     page.write_text(render_page("t", sections, synthetic=True), encoding="utf-8")
     text = page.read_text()
-    assert "src=\"data:image/png;base64," in text and "http" not in text.split("<body>")[1]
+    assert 'src="data:image/png;base64,' in text and "http" not in text.split("<body>")[1]
     seen = render(page, tmp_path)
     assert seen["sections"] == ["Leaderboard", "Radar"]
     assert seen["images"] == seen["images_ok"] == 1

@@ -17,8 +17,15 @@ def _runs(n_seeds: int = 5) -> pd.DataFrame:
     for model, base in (("strong", 0.8), ("weak", 0.4), ("twin", 0.8)):
         for task in ("a", "b", "c"):
             for s in range(n_seeds):
-                rows.append({"model": model, "task": task, "metric": "miou", "seed": s,
-                             "score": base + rng.normal(0, 0.01)})
+                rows.append(
+                    {
+                        "model": model,
+                        "task": task,
+                        "metric": "miou",
+                        "seed": s,
+                        "score": base + rng.normal(0, 0.01),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -61,8 +68,16 @@ def test_suite_leaderboard_from_store(store_url: str) -> None:
     store = ResultStore(store_url)
     store.add_many(
         [
-            Result(method=r.model, task=r.task, protocol="frozen", metric="miou", score=r.score,
-                   suite="cryo", seed=int(r.seed), fraction=1.0)
+            Result(
+                method=r.model,
+                task=r.task,
+                protocol="frozen",
+                metric="miou",
+                score=r.score,
+                suite="cryo",
+                seed=int(r.seed),
+                fraction=1.0,
+            )
             for r in _runs(3).itertuples()
         ]
     )

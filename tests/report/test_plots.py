@@ -20,8 +20,14 @@ def _runs() -> pd.DataFrame:
                 for lr in (1e-3, 1e-4):
                     for seed in range(3):
                         rows.append(
-                            {"model": model, "task": task, "fraction": fraction, "lr": lr,
-                             "seed": seed, "score": base * fraction**0.1 + rng.normal(0, 0.01)}
+                            {
+                                "model": model,
+                                "task": task,
+                                "fraction": fraction,
+                                "lr": lr,
+                                "seed": seed,
+                                "score": base * fraction**0.1 + rng.normal(0, 0.01),
+                            }
                         )
     return pd.DataFrame(rows)
 
@@ -34,8 +40,9 @@ def test_radar_has_one_line_per_model() -> None:
 
 
 def test_intervals_draws_error_bars_and_violins() -> None:
-    ci = pd.DataFrame({"model": ["a", "b"], "estimate": [0.5, 0.7], "low": [0.4, 0.6],
-                       "high": [0.55, 0.8]})
+    ci = pd.DataFrame(
+        {"model": ["a", "b"], "estimate": [0.5, 0.7], "low": [0.4, 0.6], "high": [0.55, 0.8]}
+    )
     fig = plots.intervals(ci, _runs())
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
@@ -43,10 +50,11 @@ def test_intervals_draws_error_bars_and_violins() -> None:
 
 
 def test_pareto_front_is_monotone() -> None:
-    df = pd.DataFrame({"model": ["x", "y", "z"], "gflops": [1.0, 10.0, 5.0],
-                       "score": [0.5, 0.9, 0.4]})
+    df = pd.DataFrame(
+        {"model": ["x", "y", "z"], "gflops": [1.0, 10.0, 5.0], "score": [0.5, 0.9, 0.4]}
+    )
     fig = plots.pareto(df)
-    front = [line for line in fig.axes[0].get_lines() if line.get_label() == "Pareto front"][0]
+    front = next(line for line in fig.axes[0].get_lines() if line.get_label() == "Pareto front")
     ys = np.asarray(front.get_ydata(), float)
     assert list(ys) == [0.5, 0.9]  # z is dominated by x
 

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "planetbench.cli.dense",
     "planetbench.cli.capability",
     "planetbench.cli.results",
+    "planetbench.cli.report",
 )
 
 

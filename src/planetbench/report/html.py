@@ -43,17 +43,28 @@ class Section:
 
     def to_html(self, anchor: str) -> str:
         """Render the section (figures are closed after encoding)."""
-        parts = [f'<section id="{anchor}" class="report-section">',
-                 f"<h2>{html.escape(self.title)}</h2>"]
+        parts = [
+            f'<section id="{anchor}" class="report-section">',
+            f"<h2>{html.escape(self.title)}</h2>",
+        ]
         parts += [f'<p class="note">{html.escape(p)}</p>' for p in self.paragraphs]
         for caption, table in self.tables:
             parts.append(f"<h3>{html.escape(caption)}</h3>")
-            parts.append(table.to_html(index=False, float_format=lambda v: f"{v:.4g}",
-                                       na_rep="–", border=0, escape=True))
+            parts.append(
+                table.to_html(
+                    index=False,
+                    float_format=lambda v: f"{v:.4g}",
+                    na_rep="–",
+                    border=0,
+                    escape=True,
+                )
+            )
         for caption, fig in self.figures:
             uri = figure_to_data_uri(fig)
-            parts.append(f'<figure><img alt="{html.escape(caption)}" src="{uri}">'
-                         f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+            parts.append(
+                f'<figure><img alt="{html.escape(caption)}" src="{uri}">'
+                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+            )
         parts.append("</section>")
         return "\n".join(parts)
 

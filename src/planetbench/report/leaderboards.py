@@ -39,17 +39,37 @@ def runs_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """
     if rows.empty:
         return pd.DataFrame(
-            columns=["model", "task", "metric", "score", "seed", "protocol", "fraction", "lr",
-                     "suite", "source", "gflops"]
+            columns=[
+                "model",
+                "task",
+                "metric",
+                "score",
+                "seed",
+                "protocol",
+                "fraction",
+                "lr",
+                "suite",
+                "source",
+                "gflops",
+            ]
         )
     df = rows.rename(columns={"method": "model"}).copy()
     df = df[df["score"].notna()]
     df["seed"] = df["seed"].fillna(0).astype(int)
-    df["gflops"] = df["efficiency"].map(
-        lambda e: e.get("gflops") if isinstance(e, dict) else None
-    )
-    cols = ["model", "task", "metric", "score", "seed", "protocol", "fraction", "lr", "suite",
-            "source", "gflops"]
+    df["gflops"] = df["efficiency"].map(lambda e: e.get("gflops") if isinstance(e, dict) else None)
+    cols = [
+        "model",
+        "task",
+        "metric",
+        "score",
+        "seed",
+        "protocol",
+        "fraction",
+        "lr",
+        "suite",
+        "source",
+        "gflops",
+    ]
     return df[cols].reset_index(drop=True)
 
 
@@ -131,7 +151,9 @@ def results_leaderboard(
     )
     table["avg_rank"] = task_ranks.mean(axis=1)
     table["n_runs"] = [mats[m].shape[0] for m in table.index]
-    leader = min(table.index, key=lambda m: (table.loc[m, "mean_rank"], -sign * table.loc[m, "iqm"]))
+    leader = min(
+        table.index, key=lambda m: (table.loc[m, "mean_rank"], -sign * table.loc[m, "iqm"])
+    )
     lo, hi = iq[leader].low, iq[leader].high
     table["tied_with_leader"] = [
         m != leader and iq[m].low <= hi and lo <= iq[m].high for m in table.index
@@ -146,10 +168,27 @@ def results_leaderboard(
 
 
 PRESET_COLUMNS: dict[str, list[str]] = {
-    "cryo": ["mean", "avg_rank", "iqm", "iqm_low", "iqm_high", "mean_rank", "mean_rank_low",
-             "mean_rank_high", "tied_with_leader"],
-    "mars": ["iqm", "iqm_low", "iqm_high", "mean_rank", "mean_rank_low", "mean_rank_high",
-             "tied_with_leader", "mean"],
+    "cryo": [
+        "mean",
+        "avg_rank",
+        "iqm",
+        "iqm_low",
+        "iqm_high",
+        "mean_rank",
+        "mean_rank_low",
+        "mean_rank_high",
+        "tied_with_leader",
+    ],
+    "mars": [
+        "iqm",
+        "iqm_low",
+        "iqm_high",
+        "mean_rank",
+        "mean_rank_low",
+        "mean_rank_high",
+        "tied_with_leader",
+        "mean",
+    ],
 }
 
 

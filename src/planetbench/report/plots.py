@@ -10,12 +10,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-from planetbench.errors import InvalidInputError  # noqa: E402
+from planetbench.errors import InvalidInputError
 
 
 def _require(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
@@ -90,7 +90,7 @@ def intervals(
         keep = [i for i, d in enumerate(data) if d.size > 1]
         if keep:
             parts = ax.violinplot(
-                [data[i] for i in keep], positions=pos[keep], vert=False, showextrema=False
+                [data[i] for i in keep], positions=pos[keep], orientation="horizontal", showextrema=False
             )
             for body in parts["bodies"]:  # type: ignore[attr-defined]
                 body.set_alpha(0.25)
@@ -166,8 +166,14 @@ def fraction_curves(
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for model, part in g.groupby("model"):
         part = part.sort_values("fraction")
-        ax.errorbar(part["fraction"], part["mean"], yerr=part["std"].fillna(0), marker="o",
-                    capsize=2, label=str(model))
+        ax.errorbar(
+            part["fraction"],
+            part["mean"],
+            yerr=part["std"].fillna(0),
+            marker="o",
+            capsize=2,
+            label=str(model),
+        )
     ax.set_xscale("log")
     ax.set_xlabel("training fraction")
     ax.set_ylabel(value)
