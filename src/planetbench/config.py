@@ -69,3 +69,113 @@ def validate_config(model: type[FrozenModel], data: dict[str, Any], *, source: s
             for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration in {source}: {problems}") from None
+
+
+# ----------------------------------------------------------------------------- dense experiments
+
+DenseProtocolName = Literal["frozen", "finetune"]
+HeadName = Literal["upernet", "unet", "linear"]
+BandPolicyName = Literal["auto", "match", "sar-rgb", "wavelength", "zero-fill"]
+CacheName = Literal["memory", "disk", "none"]
+
+
+class DenseSettings(FrozenModel):
+    """Training settings shared by every run of a dense experiment (Cryo-Bench defaults).
+
+    ``root`` is the data folder of every task; ``roots`` overrides it per task id, and
+    ``data_options`` passes reader options per task id.
+    """
+
+    root: str | None = Field(None, description="data folder of the tasks")
+    roots: dict[str, str] = Field(default_factory=dict, description="task id → data folder")
+    data_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="task id → reader options"
+    )
+    input_size: int = Field(512, ge=8, description="side (px) images are resized to")
+    epochs: int = Field(50, ge=1, description="maximum epochs")
+    patience: int = Field(10, ge=1, description="early-stopping patience (epochs)")
+    batch_size: int = Field(8, ge=2, description="images per step")
+    weight_decay: float = Field(0.05, ge=0.0, description="AdamW weight decay")
+    head: HeadName = "upernet"
+    head_options: dict[str, Any] = Field(default_factory=dict, description="head factory options")
+    dice_weight: float = Field(0.0, ge=0.0, description="weight of the Dice loss added to CE")
+    augment: bool = Field(False, description="random flips (disables the frozen feature cache)")
+    cache: CacheName = Field("memory", description="frozen feature cache")
+    band_policy: BandPolicyName = Field("auto", description="band alignment policy")
+    fraction_seed: int = Field(0, ge=0, description="seed of the label-fraction draw")
+    latency_repeats: int = Field(10, ge=1, description="timed passes for latency")
+    num_workers: int = Field(0, ge=0, description="DataLoader workers")
+
+
+class DenseRunConfig(DenseSettings):
+    """One dense run: an encoder, a task, a protocol, a label fraction, a learning rate, a seed."""
+
+    encoder: str
+    task: str
+    protocol: DenseProtocolName = "frozen"
+    fraction: float = Field(1.0, gt=0.0, le=1.0, description="share of the training split")
+    lr: float = Field(1e-4, gt=0.0, description="AdamW learning rate")
+    seed: int = Field(0, ge=0)
+
+    def data_root(self) -> str:
+        """The data folder of this run's task, or raise when none is configured."""
+        root = self.roots.get(self.task, self.root)
+        if root is None:
+            raise ConfigError(
+                f"no data folder for task {self.task!r}: set 'root' (or roots: {{{self.task}: "
+                "DIR}} in the experiment file, or --root on the command line)"
+            )
+        return root
+
+
+class ExperimentSpec(DenseSettings):
+    """A grid of dense runs: encoders × tasks × protocols × fractions × lrs × seeds.
+
+    Example YAML::
+
+        encoders: [unet, dofa-base]
+        tasks: [caffe, glid]
+        protocols: [frozen]
+        fractions: [1.0, 0.1]
+        lrs: [1.0e-4]
+        seeds: [0, 1, 2]
+        root: /data/cryo
+        input_size: 512
+    """
+
+    encoders: list[str] = Field(min_length=1)
+    tasks: list[str] = Field(min_length=1)
+    protocols: list[DenseProtocolName] = Field(default_factory=lambda: ["frozen"], min_length=1)
+    fractions: list[float] = Field(default_factory=lambda: [1.0], min_length=1)
+    lrs: list[float] = Field(default_factory=lambda: [1e-4], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    store: str | None = Field(None, description="results store URL or SQLite path")
+
+    @model_validator(mode="after")
+    def _check_grid(self) -> ExperimentSpec:
+        bad = [f for f in self.fractions if not 0.0 < f <= 1.0]
+        if bad:
+            raise ValueError(f"fractions must lie in (0, 1], got {bad}")
+        if any(lr <= 0 for lr in self.lrs):
+            raise ValueError(f"lrs must be positive, got {self.lrs}")
+        if any(s < 0 for s in self.seeds):
+            raise ValueError(f"seeds must be ≥ 0, got {self.seeds}")
+        for name, values in (("encoders", self.encoders), ("tasks", self.tasks)):
+            if len(set(values)) != len(values):
+                raise ValueError(f"{name} lists a name twice: {values}")
+        return self
+
+    def runs(self) -> list[DenseRunConfig]:
+        """Every run of the grid, in order encoder, task, protocol, fraction, lr, seed."""
+        shared = self.model_dump(
+            exclude={"encoders", "tasks", "protocols", "fractions", "lrs", "seeds", "store"}
+        )
+        return [
+            DenseRunConfig(encoder=e, task=t, protocol=p, fraction=f, lr=lr, seed=s, **shared)
+            for e in self.encoders
+            for t in self.tasks
+            for p in self.protocols
+            for f in self.fractions
+            for lr in self.lrs
+            for s in self.seeds
+        ]

@@ -100,7 +100,9 @@ class RegisteredEncoder:
     factory: EncoderFactory
 
 
-ENCODERS: Registry[RegisteredEncoder] = Registry("encoder", entry_point_group="planetbench.encoders")
+ENCODERS: Registry[RegisteredEncoder] = Registry(
+    "encoder", entry_point_group="planetbench.encoders"
+)
 
 
 def default_device() -> torch.device:

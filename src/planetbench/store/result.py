@@ -109,7 +109,16 @@ def library_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out: dict[str, str] = {}
-    for pkg in ("planetbench", "numpy", "scipy", "scikit-learn", "pandas", "torch", "torchgeo", "timm"):
+    for pkg in (
+        "planetbench",
+        "numpy",
+        "scipy",
+        "scikit-learn",
+        "pandas",
+        "torch",
+        "torchgeo",
+        "timm",
+    ):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:

@@ -149,7 +149,9 @@ class ResultStore:
             with self.engine.begin() as conn:
                 conn.execute(runs_table.insert(), rows)
         except SQLAlchemyError as exc:
-            raise StoreError(f"writing {len(rows)} result(s) to {self.url!r} failed: {exc}") from exc
+            raise StoreError(
+                f"writing {len(rows)} result(s) to {self.url!r} failed: {exc}"
+            ) from exc
 
     @staticmethod
     def _row(r: Result) -> dict[str, Any]:
@@ -181,7 +183,11 @@ class ResultStore:
 
     def has(self, run_key: str) -> bool:
         """True when a run with this key is already stored (resume skips it)."""
-        stmt = sa.select(sa.func.count()).select_from(runs_table).where(runs_table.c.run_key == run_key)
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(runs_table)
+            .where(runs_table.c.run_key == run_key)
+        )
         with self.engine.connect() as conn:
             return bool(conn.execute(stmt).scalar_one())
 
@@ -233,7 +239,9 @@ class ResultStore:
 
     def __len__(self) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(runs_table)).scalar_one())
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(runs_table)).scalar_one()
+            )
 
 
 def _json_default(value: Any) -> Any:

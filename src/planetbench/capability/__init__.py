@@ -1,0 +1,35 @@
+"""Capability encoding: embed models and tasks, predict unmeasured scores, pick the next runs.
+
+Pure NumPy/SciPy/pandas; importable without torch.
+"""
+
+from planetbench.capability.encoding import (
+    DISTANCES,
+    CapabilityEncoder,
+    aggregate_cells,
+    metric_higher_is_better,
+)
+from planetbench.capability.plot import map_coordinates, plot_map
+from planetbench.capability.recommend import recommend
+from planetbench.capability.validate import (
+    ValidationReport,
+    bootstrap_mae,
+    holdout_cells,
+    leave_one_model_out,
+    leave_one_task_out,
+)
+
+__all__ = [
+    "DISTANCES",
+    "CapabilityEncoder",
+    "ValidationReport",
+    "aggregate_cells",
+    "bootstrap_mae",
+    "holdout_cells",
+    "leave_one_model_out",
+    "leave_one_task_out",
+    "map_coordinates",
+    "metric_higher_is_better",
+    "plot_map",
+    "recommend",
+]

@@ -1,0 +1,114 @@
+"""A 2-D map of a capability encoding: models and tasks as points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from planetbench.capability.encoding import CapabilityEncoder, points
+from planetbench.errors import InvalidInputError
+
+PROJECTIONS: tuple[str, ...] = ("pca", "first")
+
+
+def map_coordinates(
+    encoder: CapabilityEncoder, *, projection: str = "pca", member: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """2-D coordinates of models and tasks.
+
+    Members of the ensemble are not aligned with each other (distances are invariant to
+    rotations), so one member is drawn: by default the one with the lowest training loss.
+
+    Args:
+        encoder: a fitted encoder.
+        projection: ``pca`` (principal axes of the joint model + task point cloud, via SVD) or
+            ``first`` (the first two dimensions as they are).
+        member: ensemble member to draw; default the lowest-loss one.
+
+    Returns:
+        ``(model_xy, task_xy)`` of shapes (n_models, 2) and (n_tasks, 2); a 1-D encoding gets
+        a zero second coordinate.
+
+    Raises:
+        InvalidInputError: unknown projection or member, unfitted encoder.
+    """
+    if projection not in PROJECTIONS:
+        raise InvalidInputError(
+            f"projection {projection!r} is unknown; choose one of {list(PROJECTIONS)}"
+        )
+    if not hasattr(encoder, "model_params_"):
+        raise InvalidInputError("the encoder is not fitted; fit or load it before drawing a map")
+    n_members = encoder.model_params_.shape[0]
+    if member is None:
+        member = int(np.argmin(encoder.losses_))
+    if not 0 <= member < n_members:
+        raise InvalidInputError(f"member={member} must lie in [0, {n_members - 1}]")
+    u = points(encoder.model_params_[member], encoder.distance)
+    v = points(encoder.task_params_[member], encoder.distance)
+    if encoder.distance == "cosine":  # only directions matter
+        u = u / np.linalg.norm(u, axis=1, keepdims=True).clip(1e-12)
+        v = v / np.linalg.norm(v, axis=1, keepdims=True).clip(1e-12)
+    joint = np.concatenate([u, v])
+    if projection == "pca" and joint.shape[1] > 2:
+        centred = joint - joint.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        joint = centred @ vt[:2].T
+    joint = joint[:, :2]
+    if joint.shape[1] == 1:
+        joint = np.concatenate([joint, np.zeros_like(joint)], axis=1)
+    return joint[: len(u)], joint[len(u):]
+
+
+def plot_map(
+    encoder: CapabilityEncoder,
+    *,
+    path: str | Path | None = None,
+    projection: str = "pca",
+    member: int | None = None,
+    title: str | None = None,
+) -> Any:
+    """Draw models (circles) and tasks (triangles) of an encoding; save a PNG when ``path`` given.
+
+    Args:
+        encoder: a fitted encoder.
+        path: where to write the PNG (optional).
+        projection: see :func:`map_coordinates`.
+        member: see :func:`map_coordinates`.
+        title: figure title; default names the distance and dimension.
+
+    Returns:
+        The matplotlib ``Figure`` (drawn with the Agg backend).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    model_xy, task_xy = map_coordinates(encoder, projection=projection, member=member)
+    fig = Figure(figsize=(7, 6))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.scatter(model_xy[:, 0], model_xy[:, 1], marker="o", color="tab:blue", label="model")
+    ax.scatter(task_xy[:, 0], task_xy[:, 1], marker="^", color="tab:orange", label="task")
+    for name, (x, y) in zip(encoder.models_, model_xy, strict=True):
+        ax.annotate(name, (x, y), fontsize=7, color="tab:blue", xytext=(3, 3),
+                    textcoords="offset points")
+    for name, (x, y) in zip(encoder.tasks_, task_xy, strict=True):
+        ax.annotate(name, (x, y), fontsize=7, color="tab:orange", xytext=(3, -8),
+                    textcoords="offset points")
+    if encoder.distance == "poincare" and encoder.dim == 2 and projection == "first":
+        theta = np.linspace(0.0, 2.0 * np.pi, 256)
+        ax.plot(np.cos(theta), np.sin(theta), color="grey", lw=0.8)
+    axis = "PC" if projection == "pca" and encoder.dim > 2 else "dim "
+    ax.set_xlabel(f"{axis}1")
+    ax.set_ylabel(f"{axis}2")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(loc="best", fontsize=8)
+    ax.set_title(title or f"capability map ({encoder.distance}, d={encoder.dim}); "
+                 "near = model does well on task")
+    if path is not None:
+        fig.savefig(Path(path), dpi=120, bbox_inches="tight")
+    return fig
+
+
+__all__ = ["PROJECTIONS", "map_coordinates", "plot_map"]

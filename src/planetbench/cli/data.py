@@ -1,0 +1,125 @@
+"""``planetbench data``: list, describe, download and verify task datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from planetbench.cli._app import app, console, handle_errors
+from planetbench.errors import ChecksumError, DatasetNotFoundError
+from planetbench.tasks import get_task, list_tasks
+from planetbench.tasks.download import fetch_task, task_files, verify_task
+
+data_app = typer.Typer(
+    name="data",
+    help="List, describe, download and verify the datasets of the registered tasks.",
+    no_args_is_help=True,
+)
+app.add_typer(data_app, name="data")
+
+RootOption = typer.Option(..., "--root", help="Folder the task's files live in (or go to).")
+
+
+def _bands_text(names: tuple[str, ...], limit: int = 6) -> str:
+    shown = ", ".join(names[:limit])
+    return f"{shown}, … ({len(names)})" if len(names) > limit else shown
+
+
+@data_app.command("list")
+@handle_errors
+def list_cmd(
+    suite: str | None = typer.Option(None, help="Only tasks of this suite (cryo, demo, …)."),
+) -> None:
+    """Show every registered task with its suite, kind, bands and licence."""
+    table = Table("task", "suite", "kind", "metric", "bands", "licence")
+    for name in list_tasks(suite):
+        spec = get_task(name).spec
+        table.add_row(
+            name, spec.suite, spec.kind, spec.metric, _bands_text(spec.band_names), spec.licence
+        )
+    console.print(table)
+
+
+@data_app.command("info")
+@handle_errors
+def info_cmd(task: str = typer.Argument(..., help="Task id, e.g. glid.")) -> None:
+    """Show a task's full specification and the files it is downloaded as."""
+    spec = get_task(task).spec
+    table = Table("field", "value", show_header=False)
+    table.add_row("name", spec.name)
+    table.add_row("suite", spec.suite)
+    table.add_row("kind", spec.kind)
+    table.add_row("metric", f"{spec.metric} ({'higher' if spec.higher_is_better else 'lower'} "
+                  "is better)")
+    table.add_row("classes", ", ".join(f"{i}={c}" for i, c in enumerate(spec.classes)))
+    table.add_row("ignore_index", str(spec.ignore_index))
+    table.add_row("splits", ", ".join(spec.splits))
+    table.add_row("licence", spec.licence)
+    table.add_row("citation", spec.citation)
+    table.add_row("url", spec.url)
+    if spec.synthetic:
+        table.add_row("synthetic", "yes")
+    console.print(table)
+    bands = Table("#", "band", "modality", "wavelength_um / polarisation", "mean", "std")
+    for i, band in enumerate(spec.bands):
+        where = (f"{band.wavelength_um:g}" if band.wavelength_um is not None
+                 else band.polarisation or "-")
+        mean = f"{spec.band_mean[i]:g}" if spec.band_mean is not None else "not published"
+        std = f"{spec.band_std[i]:g}" if spec.band_std is not None else "not published"
+        bands.add_row(str(i), band.name, band.modality, where, mean, std)
+    console.print(bands)
+    if spec.url or spec.extra.get("files"):
+        files = Table("file", "checksum", "url")
+        for rf in task_files(spec):
+            digest = (f"sha256 {rf.sha256}" if rf.sha256 else f"md5 {rf.md5}" if rf.md5
+                      else "none published (verify cannot check it)")
+            files.add_row(rf.filename, digest, rf.url)
+        console.print(files)
+    layout = spec.extra.get("layout")
+    if layout:
+        console.print(f"expected layout: {layout}", highlight=False)
+
+
+@data_app.command("download")
+@handle_errors
+def download_cmd(
+    task: str = typer.Argument(..., help="Task id, e.g. caffe."),
+    root: Path = RootOption,
+    resume: bool = typer.Option(True, help="Continue partial downloads with HTTP Range."),
+    timeout: float = typer.Option(30.0, help="Seconds to wait for the server."),
+) -> None:
+    """Download a task's files into --root, check published checksums and unpack archives."""
+    spec = get_task(task).spec
+    paths = fetch_task(spec, root, resume=resume, timeout=timeout)
+    for path in paths:
+        console.print(f"ok {path}", highlight=False)
+    console.print(f"{spec.name}: {len(paths)} file(s) in {root}", highlight=False)
+
+
+@data_app.command("verify")
+@handle_errors
+def verify_cmd(
+    task: str = typer.Argument(..., help="Task id, e.g. caffe."),
+    root: Path = RootOption,
+) -> None:
+    """Check a task's downloaded files under --root against their published checksums."""
+    spec = get_task(task).spec
+    reports = verify_task(spec, root)
+    table = Table("file", "status", "detail")
+    for r in reports:
+        table.add_row(r.filename, r.status, r.detail)
+    console.print(table)
+    missing = [r.filename for r in reports if r.status == "missing"]
+    bad = [r.filename for r in reports if r.status == "mismatch"]
+    if bad:
+        raise ChecksumError(
+            f"{spec.name}: {', '.join(bad)} do(es) not match the published checksum; delete and "
+            f"download again with `planetbench data download {spec.name} --root {root}`"
+        )
+    if missing:
+        raise DatasetNotFoundError(
+            f"{spec.name}: {', '.join(missing)} not found under {root}; get them with "
+            f"`planetbench data download {spec.name} --root {root}`"
+        )

@@ -1,0 +1,135 @@
+"""Commands ``planetbench demo`` (the offline SYNTHETIC demo) and ``planetbench embed``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from planetbench.cli._app import app, console, handle_errors
+
+
+def _synthetic_banner(text: str) -> Panel:
+    return Panel.fit(
+        f"[bold yellow]SYNTHETIC DEMO DATA[/]\n{text}",
+        border_style="yellow",
+        title="planetbench demo",
+    )
+
+
+@app.command("demo")
+@handle_errors
+def demo_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("planetbench-demo"),
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Results store URL or SQLite path. Default: OUT/demo-results.sqlite, so "
+            "synthetic results never mix with real ones.",
+        ),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Seed of scenes, encoders and probes.")
+    ] = 0,
+    quick: Annotated[bool, typer.Option("--quick", help="120 scenes and 3 probe splits.")] = False,
+) -> None:
+    """Run the offline demo on SYNTHETIC scenes: random vs. averaging vs. MOSAIKS."""
+    from planetbench.demo import run_demo
+    from planetbench.leaderboard import format_leaderboard
+    from planetbench.tasks.demo import SYNTHETIC_NOTICE
+
+    console.print(
+        _synthetic_banner(
+            "Scenes are drawn by a seeded generator (no download, no network). "
+            "Scores show the pipeline works; they say nothing about real-world skill."
+        )
+    )
+    report = run_demo(out=out, store=store, seed=seed, quick=quick, progress=True)
+
+    table = Table(title=f"Per-encoder results (SYNTHETIC, {report.n_splits} splits; mean ± std, Q)")
+    table.add_column("encoder")
+    tasks = sorted({t for s in report.summaries.values() for t in s.tasks})
+    for task in tasks:
+        table.add_column(task, justify="right")
+    for encoder, summary in report.summaries.items():
+        cells = []
+        for task in tasks:
+            res = summary.tasks.get(task)
+            cells.append(
+                "—"
+                if res is None
+                else f"{res.metric} {res.mean:.3f} ± {res.std:.3f}, Q {res.q:.1f}"
+            )
+        table.add_row(encoder, *cells)
+    console.print(table)
+    console.print(format_leaderboard(report.leaderboard, "table"), highlight=False)
+    verdict = (
+        "[green]an informative encoder ranks above random[/]"
+        if report.best_informative_beats_random()
+        else "[red]no informative encoder ranks above random[/]"
+    )
+    secs = report.timings
+    console.print(
+        f"{verdict}\n"
+        f"time: generate {secs['generate']:.1f} s, embed {secs['embed']:.1f} s, evaluate "
+        f"{secs['evaluate']:.1f} s, total {secs['total']:.1f} s\n"
+        f"files: {report.out} (data/, labels/, embeddings/, results/); store: {report.store}\n"
+        f"[bold yellow]{SYNTHETIC_NOTICE}[/]",
+        highlight=False,
+    )
+
+
+@app.command("embed")
+@handle_errors
+def embed_cmd(
+    encoder: Annotated[str, typer.Option("--encoder", help="Registered encoder id.")],
+    tasks: Annotated[
+        str, typer.Option("--tasks", help="Task id, or 'demo' for the SYNTHETIC demo scenes.")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Output file ending in .csv or .parquet.")
+    ],
+    split: Annotated[
+        str | None, typer.Option("--split", help="Only this split (default: all).")
+    ] = None,
+    root: Annotated[
+        Path | None,
+        typer.Option("--root", help="Folder holding the task's data (demo: generated if absent)."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Seed of the encoder's random parts.")
+    ] = 0,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Images per batch.")
+    ] = 64,
+    device: Annotated[
+        str | None, typer.Option("--device", help="torch device; default CUDA if present.")
+    ] = None,
+    tiny: Annotated[bool, typer.Option("--tiny", help="Build the encoder's tiny variant.")] = False,
+) -> None:
+    """Embed a task's images with an encoder into a NeuCo-Bench embedding file."""
+    from planetbench.embed import DEMO_SUITE, embed_task
+    from planetbench.tasks import get_task
+
+    is_demo = tasks == DEMO_SUITE or get_task(tasks).spec.synthetic
+    if is_demo:
+        console.print(_synthetic_banner("Embedding generated scenes, not observations."))
+    path = embed_task(
+        encoder,
+        tasks,
+        out=out,
+        split=split,
+        batch_size=batch_size,
+        seed=seed,
+        device=device,
+        root=root,
+        tiny=tiny,
+    )
+    console.print(f"wrote embeddings of {tasks!r} by {encoder!r} to {path}", highlight=False)
+
+
+__all__ = ["demo_cmd", "embed_cmd"]

@@ -1,0 +1,49 @@
+"""``planetbench encoders``: list every registered encoder and whether it can run here."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from planetbench.cli._app import app, console, handle_errors
+from planetbench.errors import InvalidInputError
+
+
+@app.command("encoders")
+@handle_errors
+def encoders_cmd(
+    fmt: str = typer.Option("table", "--format", help="Output format: table or json."),
+    available_only: bool = typer.Option(
+        False, "--available", help="Only encoders that can be built here."
+    ),
+) -> None:
+    """List encoders with availability (dependencies, cached weights, unavailable reason)."""
+    if fmt not in ("table", "json"):
+        raise InvalidInputError(f"--format {fmt!r} is not supported; use 'table' or 'json'")
+    from planetbench.encoders.availability import list_availability
+
+    rows = [r for r in list_availability() if r.available or not available_only]
+    if fmt == "json":
+        typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+        return
+    table = Table(title=f"{len(rows)} encoders")
+    table.add_column("encoder", no_wrap=True)
+    for column in ("available", "bands", "weights", "licence", "unavailable because"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        bands = (
+            "wavelengths" if r.wavelength_conditioned else (str(r.n_bands) if r.n_bands else "any")
+        )
+        table.add_row(
+            r.name,
+            "[green]yes[/]" if r.available else "[red]no[/]",
+            bands,
+            r.weights,
+            escape(r.licence),
+            escape(r.reason),
+        )
+    console.print(table)
+    console.print("Cache paths of the weights: planetbench encoders --format json")

@@ -1,0 +1,382 @@
+"""Band policies: map a task's bands onto an encoder's inputs, by name, and record what was done.
+
+Policies (each is recorded in the Result through :meth:`BandAlignment.to_record`):
+
+``match``
+    Every encoder band is taken from the task band with the same name (``B4`` = ``B04``) or,
+    failing that, the optical band nearest in centre wavelength within ``wavelength_tol_um``
+    (0.03 µm by default). SAR bands match by polarisation.
+``sar-rgb``
+    SAR-only task, optical 3-band encoder: the SAR channels are replicated as an RGB image.
+    Single polarisation → ``[p, p, p]``; dual polarisation → ``[co-pol, cross-pol, mean]``
+    (e.g. ``[HH, HV, (HH+HV)/2]``). Cryo-Bench feeds its SAR sea-ice tasks to RGB-only
+    encoders (RemoteCLIP, Scale-MAE, GFM-Swin) through a 3-channel "SAR-as-RGB proxy" raster
+    whose three channels it labels ``B4, B3, B2`` (configs ``sicd_rgb.yaml``,
+    ``ai4arctic_rgb.yaml``); its configs do not say how the third channel is derived, so we
+    use the mean of both polarisations, a common RGB composite, and record that choice.
+``wavelength``
+    Wavelength-conditioned encoders (DOFA) take the task's own bands with their centre
+    wavelengths (µm). SAR bands get 3.75, the value PANGAEA and Cryo-Bench give DOFA for SAR
+    (``configs/encoder/dofa.yaml``); non-spectral layers (elevation, slope …) are dropped with
+    a warning.
+``zero-fill``
+    Like ``match`` but encoder bands absent from the task are fed zeros; only when asked, with
+    a warning naming the filled bands. Refused when no band overlaps at all.
+``auto``
+    ``wavelength`` for wavelength-conditioned encoders, else ``match`` when every band matches,
+    else ``sar-rgb`` when it applies; otherwise a :class:`BandAlignmentError` names the
+    policies that could be asked for explicitly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, NoReturn, get_args
+
+import torch
+from torch import Tensor
+
+from planetbench.encoders.base import EncoderSpec
+from planetbench.errors import BandAlignmentError, InvalidInputError
+from planetbench.tasks.bands import Band
+
+Policy = Literal["match", "sar-rgb", "wavelength", "zero-fill", "auto"]
+POLICIES: tuple[str, ...] = get_args(Policy)
+
+#: A source for one encoder channel: a task channel index, the mean of several, or zeros.
+ChannelSource = int | tuple[int, ...] | None
+
+#: Wavelength (µm) that PANGAEA / Cryo-Bench give DOFA for any SAR polarisation.
+SAR_WAVELENGTH_UM = 3.75
+
+_CO_POL = ("HH", "VV")
+
+
+@dataclass(frozen=True)
+class BandAlignment:
+    """How a task's channels become an encoder's input channels.
+
+    Attributes:
+        policy: the policy used (never ``"auto"``).
+        task_bands: names of the task's bands, in the task's channel order.
+        encoder_bands: names of the encoder's input channels after alignment.
+        index_map: for each encoder input channel, the task channel index it takes, a tuple of
+            indices whose mean it takes, or None for zeros.
+        wavelengths_um: centre wavelengths (µm) of the encoder input channels, for
+            wavelength-conditioned encoders; None otherwise.
+        warnings: human-readable notes to record in the Result (zero-filled or dropped bands,
+            wavelength matches across names).
+    """
+
+    policy: str
+    task_bands: tuple[str, ...]
+    encoder_bands: tuple[str, ...]
+    index_map: tuple[ChannelSource, ...]
+    wavelengths_um: tuple[float, ...] | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def wavelengths(self) -> Tensor | None:
+        """Wavelengths (µm) as a float tensor of shape (C_enc,), or None."""
+        if self.wavelengths_um is None:
+            return None
+        return torch.tensor(self.wavelengths_um, dtype=torch.float32)
+
+    @property
+    def n_in(self) -> int:
+        """Number of task channels expected by :func:`apply`."""
+        return len(self.task_bands)
+
+    @property
+    def n_out(self) -> int:
+        """Number of encoder input channels produced by :func:`apply`."""
+        return len(self.index_map)
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-able description to store with a run."""
+        return {
+            "policy": self.policy,
+            "task_bands": list(self.task_bands),
+            "encoder_bands": list(self.encoder_bands),
+            "index_map": [list(s) if isinstance(s, tuple) else s for s in self.index_map],
+            "wavelengths_um": None if self.wavelengths_um is None else list(self.wavelengths_um),
+            "warnings": list(self.warnings),
+        }
+
+
+def _canonical(name: str) -> str:
+    """Normalise a band name: upper case, ``B04`` → ``B4``, ``B8a`` → ``B8A``."""
+    upper = name.strip().upper()
+    m = re.fullmatch(r"B0*(\d+)(A?)", upper)
+    return f"B{m.group(1)}{m.group(2)}" if m else upper
+
+
+def _find(target: Band, task: Sequence[Band], tol: float, notes: list[str]) -> int | None:
+    """Index of the task band that provides ``target``, or None."""
+    canon = _canonical(target.name)
+    for i, band in enumerate(task):
+        if _canonical(band.name) == canon and band.modality == target.modality:
+            return i
+    if target.modality == "sar":
+        for i, band in enumerate(task):
+            if band.modality == "sar" and band.polarisation == target.polarisation:
+                return i
+        return None
+    if target.modality == "optical" and target.wavelength_um is not None:
+        best, best_gap = None, tol
+        for i, band in enumerate(task):
+            if band.modality == "optical" and band.wavelength_um is not None:
+                gap = abs(band.wavelength_um - target.wavelength_um)
+                if gap <= best_gap:
+                    best, best_gap = i, gap
+        if best is not None and best_gap > 0.005:
+            notes.append(
+                f"encoder band {target.name} ({target.wavelength_um} µm) fed with task band "
+                f"{task[best].name} ({task[best].wavelength_um} µm)"
+            )
+        return best
+    return None
+
+
+def _describe(bands: Sequence[Band]) -> str:
+    parts = []
+    for b in bands:
+        if b.wavelength_um is not None:
+            parts.append(f"{b.name}({b.wavelength_um}µm)")
+        elif b.polarisation is not None:
+            parts.append(f"{b.name}(SAR {b.polarisation})")
+        else:
+            parts.append(f"{b.name}({b.modality})")
+    return ", ".join(parts) or "(none)"
+
+
+def _refuse(task: Sequence[Band], spec: EncoderSpec, why: str, could: Sequence[str]) -> NoReturn:
+    hint = (
+        f" Policies that could apply: {', '.join(could)}."
+        if could
+        else " No policy applies: choose an encoder whose bands overlap the task's."
+    )
+    raise BandAlignmentError(
+        f"cannot align the task's bands [{_describe(task)}] with encoder {spec.name!r} bands "
+        f"[{_describe(spec.bands)}]: {why}.{hint}"
+    )
+
+
+def _sar_rgb(task: Sequence[Band], spec: EncoderSpec) -> BandAlignment | str:
+    """The SAR→RGB alignment, or the reason it does not apply."""
+    if spec.wavelength_conditioned or not spec.bands:
+        return "the encoder takes any bands"
+    if len(spec.bands) != 3 or any(b.modality != "optical" for b in spec.bands):
+        return "sar-rgb needs an optical encoder with exactly 3 input bands"
+    sar = [i for i, b in enumerate(task) if b.modality == "sar"]
+    if not sar or len(sar) > 2:
+        return "sar-rgb needs a task with one or two SAR bands"
+    if any(b.modality == "optical" for b in task):
+        return "the task has optical bands; use match"
+    if len(sar) == 2:
+        sar.sort(key=lambda i: 0 if (task[i].polarisation or "") in _CO_POL else 1)
+        index_map: tuple[ChannelSource, ...] = (sar[0], sar[1], (sar[0], sar[1]))
+        names = (
+            task[sar[0]].name,
+            task[sar[1]].name,
+            f"mean({task[sar[0]].name},{task[sar[1]].name})",
+        )
+    else:
+        index_map = (sar[0], sar[0], sar[0])
+        names = (task[sar[0]].name,) * 3
+    notes = [f"SAR replicated as RGB for optical encoder {spec.name!r}: {list(names)}"]
+    dropped = [b.name for i, b in enumerate(task) if i not in sar]
+    if dropped:
+        notes.append(f"task bands not used by the encoder: {dropped}")
+    return BandAlignment(
+        policy="sar-rgb",
+        task_bands=tuple(b.name for b in task),
+        encoder_bands=names,
+        index_map=index_map,
+        warnings=tuple(notes),
+    )
+
+
+def _wavelength(task: Sequence[Band], spec: EncoderSpec) -> BandAlignment:
+    keep: list[int] = []
+    wavelengths: list[float] = []
+    notes: list[str] = []
+    for i, band in enumerate(task):
+        if band.modality == "optical" and band.wavelength_um is not None:
+            keep.append(i)
+            wavelengths.append(float(band.wavelength_um))
+        elif band.modality == "sar":
+            keep.append(i)
+            wavelengths.append(SAR_WAVELENGTH_UM)
+    sar_names = [task[i].name for i in keep if task[i].modality == "sar"]
+    if sar_names:
+        notes.append(
+            f"SAR bands {sar_names} given wavelength {SAR_WAVELENGTH_UM} µm "
+            "(PANGAEA/Cryo-Bench convention for DOFA)"
+        )
+    dropped = [b.name for i, b in enumerate(task) if i not in keep]
+    if dropped:
+        notes.append(f"non-spectral task bands dropped (no wavelength): {dropped}")
+    if not keep:
+        _refuse(task, spec, "no task band has a wavelength or a SAR polarisation", [])
+    return BandAlignment(
+        policy="wavelength",
+        task_bands=tuple(b.name for b in task),
+        encoder_bands=tuple(task[i].name for i in keep),
+        index_map=tuple(keep),
+        wavelengths_um=tuple(wavelengths),
+        warnings=tuple(notes),
+    )
+
+
+def align_bands(
+    task_bands: Sequence[Band],
+    encoder_spec: EncoderSpec,
+    *,
+    policy: Policy | str = "auto",
+    wavelength_tol_um: float = 0.03,
+) -> BandAlignment:
+    """Decide how the task's channels feed the encoder.
+
+    Args:
+        task_bands: the task's bands in channel order.
+        encoder_spec: the encoder's spec (``bands`` empty means it takes any bands).
+        policy: ``match``, ``sar-rgb``, ``wavelength``, ``zero-fill`` or ``auto``.
+        wavelength_tol_um: largest centre-wavelength gap (µm) for matching optical bands whose
+            names differ.
+
+    Returns:
+        The :class:`BandAlignment` to pass to :func:`apply` and to record.
+
+    Raises:
+        InvalidInputError: unknown policy or empty task bands.
+        BandAlignmentError: the policy cannot apply; the message lists both band sets and the
+            policies that could.
+    """
+    if policy not in POLICIES:
+        raise InvalidInputError(
+            f"band policy {policy!r} is not known; use one of {', '.join(POLICIES)}"
+        )
+    task = tuple(task_bands)
+    if not task:
+        raise InvalidInputError("task_bands is empty; a task must declare its bands")
+    names = tuple(b.name for b in task)
+
+    if encoder_spec.wavelength_conditioned:
+        if policy in ("auto", "wavelength"):
+            return _wavelength(task, encoder_spec)
+        _refuse(
+            task,
+            encoder_spec,
+            f"policy {policy!r} does not apply to a wavelength-conditioned encoder",
+            ["wavelength", "auto"],
+        )
+    if not encoder_spec.bands:  # from-scratch baselines: any bands, identity map
+        if policy not in ("auto", "match"):
+            _refuse(
+                task,
+                encoder_spec,
+                f"policy {policy!r} does not apply to an encoder built for the task's own bands",
+                ["match", "auto"],
+            )
+        return BandAlignment("match", names, names, tuple(range(len(task))))
+    if policy == "wavelength":
+        _refuse(
+            task,
+            encoder_spec,
+            "the encoder is not wavelength-conditioned",
+            _applicable(task, encoder_spec, wavelength_tol_um),
+        )
+
+    notes: list[str] = []
+    found = [_find(b, task, wavelength_tol_um, notes) for b in encoder_spec.bands]
+    n_found = sum(i is not None for i in found)
+    enc_names = tuple(b.name for b in encoder_spec.bands)
+
+    if policy in ("auto", "match") and n_found == len(found):
+        return BandAlignment("match", names, enc_names, tuple(found), warnings=tuple(notes))
+    if policy in ("auto", "sar-rgb"):
+        sar = _sar_rgb(task, encoder_spec)
+        if isinstance(sar, BandAlignment):
+            return sar
+        if policy == "sar-rgb":
+            _refuse(task, encoder_spec, sar, _applicable(task, encoder_spec, wavelength_tol_um))
+    if policy == "zero-fill":
+        if n_found == 0:
+            _refuse(
+                task,
+                encoder_spec,
+                "no band overlaps, so zero-filling would feed only zeros",
+                _applicable(task, encoder_spec, wavelength_tol_um),
+            )
+        filled = [enc_names[j] for j, i in enumerate(found) if i is None]
+        if filled:
+            notes.append(
+                f"zero-filled {len(filled)} of {len(found)} encoder bands missing from the "
+                f"task: {filled}"
+            )
+        return BandAlignment("zero-fill", names, enc_names, tuple(found), warnings=tuple(notes))
+    missing = [enc_names[j] for j, i in enumerate(found) if i is None]
+    _refuse(
+        task,
+        encoder_spec,
+        f"encoder bands missing from the task: {missing}",
+        _applicable(task, encoder_spec, wavelength_tol_um),
+    )
+
+
+def _applicable(task: Sequence[Band], spec: EncoderSpec, tol: float) -> list[str]:
+    out = []
+    found = [_find(b, task, tol, []) for b in spec.bands]
+    if found and all(i is not None for i in found):
+        out.append("match")
+    if isinstance(_sar_rgb(task, spec), BandAlignment):
+        out.append("sar-rgb")
+    if any(i is not None for i in found) and not all(i is not None for i in found):
+        out.append("zero-fill")
+    return out
+
+
+def apply(x: Tensor, alignment: BandAlignment) -> Tensor:
+    """Rearrange a task batch into encoder input channels.
+
+    Args:
+        x: task images, shape (B, C_task, H, W) with C_task = ``alignment.n_in``.
+        alignment: from :func:`align_bands`.
+
+    Returns:
+        Tensor of shape (B, C_enc, H, W): selected, averaged or zero channels.
+
+    Raises:
+        InvalidInputError: if ``x`` is not 4-D or its channel count differs from the task's.
+    """
+    if x.ndim != 4 or x.shape[1] != alignment.n_in:
+        raise InvalidInputError(
+            f"apply expects a batch of shape (B, {alignment.n_in}, H, W) for task bands "
+            f"{list(alignment.task_bands)}; got shape {tuple(x.shape)}"
+        )
+    channels = []
+    zeros = None
+    for source in alignment.index_map:
+        if source is None:
+            if zeros is None:
+                zeros = torch.zeros_like(x[:, 0])
+            channels.append(zeros)
+        elif isinstance(source, tuple):
+            channels.append(x[:, list(source)].mean(dim=1))
+        else:
+            channels.append(x[:, source])
+    return torch.stack(channels, dim=1)
+
+
+__all__ = [
+    "POLICIES",
+    "SAR_WAVELENGTH_UM",
+    "BandAlignment",
+    "ChannelSource",
+    "Policy",
+    "align_bands",
+    "apply",
+]

@@ -1,0 +1,194 @@
+"""Natural-image and CLIP backbones built with timm: ImageNet ResNet-50 and RemoteCLIP ViT-B/32.
+
+The timm backbones are built with ``features_only=True`` and ``pretrained=False`` (no hub
+access); their published checkpoint is loaded by the shared strict loader. RemoteCLIP
+(Liu et al. 2024) publishes open_clip checkpoints; its image tower is mapped onto timm's
+``vit_base_patch32_clip_224`` with timm's own OpenAI-CLIP key conversion, and the text tower
+is dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor, nn
+
+from planetbench.encoders.base import ENCODERS, Encoder, EncoderSpec, RegisteredEncoder
+from planetbench.encoders.scratch import (
+    TINY_INPUT_SIZE,
+    TimmViTEncoder,
+    _no_options,
+    check_input,
+    instance_spec,
+)
+from planetbench.encoders.weights import LoadReport, StateDict, load_weights, weights_mode
+from planetbench.tasks.bands import RGB, Band
+
+Factory = Callable[..., Encoder]
+
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class TimmFeaturesEncoder(Encoder):
+    """A timm ``features_only`` backbone (CNNs and hierarchical transformers).
+
+    Args:
+        model: a timm model built with ``features_only=True``.
+        spec: the spec of this instance.
+    """
+
+    def __init__(self, model: nn.Module, spec: EncoderSpec) -> None:
+        super().__init__()
+        self.model = model
+        self.spec = spec
+        self.load_report: LoadReport | None = None
+
+    def features(self, x: Tensor) -> list[Tensor]:
+        """The backbone's feature maps, finest first, (B, C_i, H / s_i, W / s_i)."""
+        check_input(x, len(self.spec.bands), self.spec.name)
+        return list(self.model(x))
+
+
+RESNET50_SPEC = EncoderSpec(
+    name="resnet50",
+    bands=RGB,
+    input_size=224,
+    mean=_IMAGENET_MEAN,
+    std=_IMAGENET_STD,
+    feature_strides=(2, 4, 8, 16, 32),
+    feature_channels=(64, 256, 512, 1024, 2048),
+    embed_dim=2048,
+    weights_source="timm",
+    weights_url="https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-rsb-weights/resnet50_a1_0-14fe96d1.pth",
+    licence="Apache-2.0",
+    citation="He et al., Deep Residual Learning for Image Recognition, CVPR 2016; Wightman et "
+    "al., ResNet strikes back, arXiv:2110.00476 (timm resnet50.a1_in1k)",
+    extra={
+        "timm_model": "resnet50",
+        "tiny_timm_model": "test_resnet",
+        "ignored_checkpoint_prefixes": ("fc.",),
+    },
+)
+
+
+def _timm_features_factory(spec: EncoderSpec) -> Factory:
+    def build(
+        *,
+        in_bands: Sequence[Band] | None = None,
+        tiny: bool = False,
+        weights: str | Path | None = None,
+        **options: Any,
+    ) -> TimmFeaturesEncoder:
+        import timm
+
+        mode = weights_mode(spec, weights, tiny=tiny)
+        _no_options(options, spec.name)
+        arch = spec.extra["tiny_timm_model"] if tiny else spec.extra["timm_model"]
+        model = timm.create_model(
+            arch, pretrained=False, features_only=True, in_chans=len(spec.bands)
+        )
+        info = model.feature_info
+        inst = instance_spec(
+            spec,
+            tiny=tiny,
+            feature_strides=tuple(info.reduction()),
+            feature_channels=tuple(info.channels()),
+            embed_dim=info.channels()[-1],
+        )
+        encoder = TimmFeaturesEncoder(model, inst)
+        if mode != "random":
+            encoder.load_report = load_weights(
+                model, inst, source=None if mode == "pretrained" else weights
+            )
+        return encoder
+
+    return build
+
+
+# RemoteCLIP (Liu et al. 2024, https://arxiv.org/abs/2306.11029), open_clip ViT-B/32 checkpoint.
+REMOTECLIP_SPEC = EncoderSpec(
+    name="remoteclip-vit-b32",
+    bands=RGB,
+    input_size=224,
+    # OpenAI CLIP image statistics on [0, 1] inputs (open_clip's OPENAI_DATASET_MEAN/STD)
+    mean=(0.48145466, 0.4578275, 0.40821073),
+    std=(0.26862954, 0.26130258, 0.27577711),
+    feature_strides=(32,) * 4,
+    feature_channels=(768,) * 4,
+    embed_dim=512,
+    weights_source="url",
+    weights_url="https://huggingface.co/chendelong/RemoteCLIP/resolve/main/RemoteCLIP-ViT-B-32.pt",
+    licence="Apache-2.0",
+    citation="Liu et al., RemoteCLIP: A Vision Language Foundation Model for Remote Sensing, "
+    "IEEE TGRS 2024",
+    extra={
+        "indices": (3, 5, 7, 11),
+        "tiny": {"feature_strides": (8,) * 4, "feature_channels": (32,) * 4, "embed_dim": 16},
+    },
+)
+
+
+def remoteclip_key_map(model: nn.Module) -> Callable[[StateDict], StateDict]:
+    """open_clip checkpoint → timm ViT keys: keep ``visual.*`` and rename with timm's converter.
+
+    The text tower (``transformer.*``, ``token_embedding`` …) and ``logit_scale`` are dropped:
+    only the image tower is an encoder. ``proj`` becomes ``head.weight`` with a zero bias.
+    """
+    from timm.models.vision_transformer import _convert_openai_clip
+
+    def convert(state: StateDict) -> StateDict:
+        if not any(k.startswith("visual.") for k in state):
+            return state  # already in timm layout (e.g. a checkpoint saved from this encoder)
+        return dict(_convert_openai_clip(state, model))  # type: ignore[arg-type]
+
+    return convert
+
+
+def build_remoteclip(
+    *,
+    in_bands: Sequence[Band] | None = None,
+    tiny: bool = False,
+    weights: str | Path | None = None,
+    **options: Any,
+) -> TimmViTEncoder:
+    """RemoteCLIP's image tower: features from blocks, embedding = projected class token."""
+    import timm
+
+    spec = REMOTECLIP_SPEC
+    mode = weights_mode(spec, weights, tiny=tiny)
+    img_size = int(options.pop("img_size", TINY_INPUT_SIZE if tiny else spec.input_size))
+    _no_options(options, spec.name)
+    arch: dict[str, Any] = (
+        {"patch_size": 8, "embed_dim": 32, "depth": 4, "num_heads": 2, "num_classes": 16}
+        if tiny
+        else {"num_classes": 512}
+    )
+    model = timm.create_model(
+        "vit_base_patch32_clip_224",
+        pretrained=False,
+        img_size=img_size,
+        dynamic_img_size=True,
+        **arch,
+    )
+    inst = instance_spec(spec, tiny=tiny, input_size=img_size)
+    indices = (0, 1, 2, 3) if tiny else spec.extra["indices"]
+    encoder = TimmViTEncoder(model, inst, indices, pooled_head=True)
+    if mode != "random":
+        encoder.load_report = load_weights(
+            model,
+            inst,
+            source=None if mode == "pretrained" else weights,
+            key_map=remoteclip_key_map(model),
+        )
+    return encoder
+
+
+ENCODERS.register(
+    "resnet50", RegisteredEncoder(RESNET50_SPEC, _timm_features_factory(RESNET50_SPEC))
+)
+ENCODERS.register("remoteclip-vit-b32", RegisteredEncoder(REMOTECLIP_SPEC, build_remoteclip))
+
+__all__ = ["TimmFeaturesEncoder", "build_remoteclip", "remoteclip_key_map"]

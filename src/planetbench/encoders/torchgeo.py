@@ -1,0 +1,745 @@
+"""Geospatial foundation models: torchgeo builders (DOFA, Scale-MAE, CROMA, SSL4EO-S12 ViTs,
+Satlas Swin) and the terratorch-built models (Prithvi, TerraMind), plus the models that have no
+installable implementation (listed as unavailable with the reason).
+
+Architectures are built offline with ``weights=None``; pretrained weights always go through the
+shared strict loader :func:`planetbench.encoders.weights.load_weights`. URLs are the ones
+torchgeo 0.8.1 publishes in its ``WeightsEnum`` classes; licences are those of torchgeo's
+weight tables.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from planetbench.encoders.bands import SAR_WAVELENGTH_UM
+from planetbench.encoders.base import ENCODERS, Encoder, EncoderSpec, RegisteredEncoder
+from planetbench.encoders.scratch import (
+    TINY_INPUT_SIZE,
+    TimmViTEncoder,
+    _no_options,
+    build_timm_vit,
+    check_input,
+    instance_spec,
+    tokens_to_map,
+)
+from planetbench.encoders.weights import LoadReport, load_weights, weights_mode
+from planetbench.errors import InvalidInputError, MissingDependencyError
+from planetbench.tasks.bands import RGB, SENTINEL2, Band, bands
+
+Factory = Callable[..., Encoder]
+
+# --------------------------------------------------------------------------------------------
+# DOFA (Xiong et al. 2024, https://arxiv.org/abs/2403.15356): wavelength-conditioned ViT.
+# --------------------------------------------------------------------------------------------
+
+DOFA_CITATION = "Xiong et al., Neural Plasticity-Inspired Multimodal Foundation Model for Earth Observation (DOFA), arXiv:2403.15356"
+
+
+def _band_wavelength(band: Band) -> float:
+    if band.modality == "optical" and band.wavelength_um is not None:
+        return float(band.wavelength_um)
+    if band.modality == "sar":
+        return SAR_WAVELENGTH_UM
+    raise InvalidInputError(
+        f"band {band.name!r} ({band.modality}) has no wavelength, so DOFA cannot take it; align "
+        "the task's bands with policy='wavelength', which drops non-spectral layers"
+    )
+
+
+class DOFAEncoder(Encoder):
+    """torchgeo's DOFA returning blocks as stride-16 maps; wavelengths fixed at build time.
+
+    Args:
+        model: a torchgeo ``DOFA`` built with ``num_classes=0``.
+        spec: the spec of this instance (``bands`` are the input bands, in order).
+        indices: block indices returned by :meth:`features`.
+        wavelengths_um: centre wavelength (µm) of each input channel.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        spec: EncoderSpec,
+        indices: Sequence[int],
+        wavelengths_um: Sequence[float],
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.spec = spec
+        self.indices = list(indices)
+        self.register_buffer(
+            "wavelengths", torch.tensor(list(wavelengths_um), dtype=torch.float32), persistent=False
+        )
+        self.load_report: LoadReport | None = None
+
+    def _tokens(self, x: Tensor) -> tuple[list[Tensor], Tensor, tuple[int, int]]:
+        check_input(x, int(self.wavelengths.numel()), self.spec.name)
+        p = self.model.patch_size
+        if x.shape[-2] % p or x.shape[-1] % p:
+            raise InvalidInputError(
+                f"encoder {self.spec.name!r} needs H and W divisible by {p}; got {tuple(x.shape)}"
+            )
+        grid = (x.shape[-2] // p, x.shape[-1] // p)
+        tokens, _ = self.model.patch_embed(x, self.wavelengths)
+        pos = self.model.pos_embed
+        n_side = round((pos.shape[1] - 1) ** 0.5)
+        patch_pos = pos[:, 1:]
+        if grid != (n_side, n_side):  # bicubic resize of the fixed sin-cos grid, as PANGAEA
+            patch_pos = patch_pos.reshape(1, n_side, n_side, -1).permute(0, 3, 1, 2)
+            patch_pos = F.interpolate(patch_pos, size=grid, mode="bicubic", align_corners=False)
+            patch_pos = patch_pos.permute(0, 2, 3, 1).reshape(1, grid[0] * grid[1], -1)
+        tokens = tokens + patch_pos
+        cls = (self.model.cls_token + pos[:, :1]).expand(tokens.shape[0], -1, -1)
+        h = torch.cat([cls, tokens], dim=1)
+        outs = []
+        for i, block in enumerate(self.model.blocks):
+            h = block(h)
+            if i in self.indices:
+                outs.append(h[:, 1:])
+        return outs, h, grid
+
+    def features(self, x: Tensor) -> list[Tensor]:
+        """Maps of the chosen blocks, each (B, D, H / 16, W / 16)."""
+        outs, _, grid = self._tokens(x)
+        return [tokens_to_map(t, grid) for t in outs]
+
+    def embed(self, x: Tensor) -> Tensor:
+        """DOFA's global pool: ``fc_norm`` of the mean patch token of the last block, (B, D)."""
+        _, h, _ = self._tokens(x)
+        return self.model.fc_norm(h[:, 1:].mean(dim=1))
+
+
+def _dofa_factory(spec: EncoderSpec, arch: dict[str, int], indices: tuple[int, ...]) -> Factory:
+    def build(
+        *,
+        in_bands: Sequence[Band] | None = None,
+        tiny: bool = False,
+        weights: str | Path | None = None,
+        **options: Any,
+    ) -> DOFAEncoder:
+        from torchgeo.models import DOFA
+
+        if not in_bands:
+            raise InvalidInputError(
+                f"encoder {spec.name!r} is wavelength-conditioned: pass in_bands (the aligned "
+                "task bands, see planetbench.encoders.bands.align_bands(policy='wavelength'))"
+            )
+        mode = weights_mode(spec, weights, tiny=tiny)
+        wavelengths = [_band_wavelength(b) for b in in_bands]
+        img_size = int(options.pop("img_size", TINY_INPUT_SIZE if tiny else spec.input_size))
+        _no_options(options, spec.name)
+        a = {"patch_size": 8, "embed_dim": 32, "depth": 4, "num_heads": 2} if tiny else arch
+        idx = (0, 1, 2, 3) if tiny else indices
+        inst = instance_spec(spec, tiny=tiny, bands=tuple(in_bands), input_size=img_size)
+        model = DOFA(img_size=img_size, num_classes=0, global_pool=True, **a)
+        encoder = DOFAEncoder(model, inst, idx, wavelengths)
+        if mode != "random":
+            encoder.load_report = load_weights(
+                model, inst, source=None if mode == "pretrained" else weights
+            )
+        return encoder
+
+    return build
+
+
+def _dofa_spec(name: str, dim: int, url: str, indices: tuple[int, ...]) -> EncoderSpec:
+    return EncoderSpec(
+        name=name,
+        bands=(),
+        input_size=224,
+        feature_strides=(16,) * 4,
+        feature_channels=(dim,) * 4,
+        embed_dim=dim,
+        weights_source="torchgeo",
+        weights_url=url,
+        # fc_norm is built by the global pool and not in the MAE checkpoint (torchgeo asserts
+        # the same); head is not built (num_classes=0).
+        allowed_missing_keys=("fc_norm.weight", "fc_norm.bias"),
+        wavelength_conditioned=True,
+        licence="CC-BY-4.0",
+        citation=DOFA_CITATION,
+        extra={
+            "indices": indices,
+            "normalisation": "sensor-dependent (DOFA normalize_dataset.py); none built in",
+            "tiny": {"feature_strides": (8,) * 4, "feature_channels": (32,) * 4, "embed_dim": 32},
+        },
+    )
+
+
+_DOFA_BASE_URL = "https://hf.co/torchgeo/dofa/resolve/b8db318b64a90b9e085ec04ba8851233c5893666/dofa_base_patch16_224-a0275954.pth"
+_DOFA_LARGE_URL = "https://hf.co/torchgeo/dofa/resolve/b8db318b64a90b9e085ec04ba8851233c5893666/dofa_large_patch16_224-0ff904d3.pth"
+
+DOFA_BASE_SPEC = _dofa_spec("dofa-base", 768, _DOFA_BASE_URL, (3, 5, 7, 11))
+DOFA_LARGE_SPEC = _dofa_spec("dofa-large", 1024, _DOFA_LARGE_URL, (7, 11, 15, 23))
+
+# --------------------------------------------------------------------------------------------
+# Scale-MAE (Reed et al. 2023, https://arxiv.org/abs/2212.14532): RGB ViT-L/16 with GSD-aware
+# positional embeddings; fixed input size.
+# --------------------------------------------------------------------------------------------
+
+_SCALEMAE_URL = "https://hf.co/isaaccorley/vit_large_patch16_224_fmow_rgb_scalemae/resolve/9dc7f569424baeb780698352cf6e87638c882123/vit_large_patch16_224_fmow_rgb_scalemae-98ed9821.pth"
+
+SCALEMAE_LARGE_SPEC = EncoderSpec(
+    name="scalemae-large",
+    bands=RGB,
+    input_size=224,
+    # ImageNet statistics on 0-255 inputs: (x/255 - m)/s = (x - 255 m)/(255 s).
+    mean=(123.675, 116.28, 103.53),
+    std=(58.395, 57.12, 57.375),
+    feature_strides=(16,) * 4,
+    feature_channels=(1024,) * 4,
+    embed_dim=1024,
+    weights_source="torchgeo",
+    weights_url=_SCALEMAE_URL,
+    licence="CC-BY-NC-4.0",
+    citation="Reed et al., Scale-MAE: A Scale-Aware Masked Autoencoder for Multiscale Geospatial "
+    "Representation Learning, ICCV 2023",
+    extra={
+        "indices": (7, 11, 15, 23),
+        "ignored_checkpoint_prefixes": ("head.",),
+        "tiny": {"feature_strides": (8,) * 4, "feature_channels": (32,) * 4, "embed_dim": 32},
+    },
+)
+
+
+def build_scalemae(
+    *,
+    in_bands: Sequence[Band] | None = None,
+    tiny: bool = False,
+    weights: str | Path | None = None,
+    **options: Any,
+) -> TimmViTEncoder:
+    """Scale-MAE ViT-L/16 on RGB; option ``res`` is the ground sample distance in metres."""
+    from torchgeo.models import ScaleMAE
+
+    spec = SCALEMAE_LARGE_SPEC
+    mode = weights_mode(spec, weights, tiny=tiny)
+    img_size = int(options.pop("img_size", TINY_INPUT_SIZE if tiny else spec.input_size))
+    res = float(options.pop("res", 1.0))
+    _no_options(options, spec.name)
+    arch: dict[str, Any] = (
+        {"patch_size": 8, "embed_dim": 32, "depth": 4, "num_heads": 2}
+        if tiny
+        else {"patch_size": 16, "embed_dim": 1024, "depth": 24, "num_heads": 16}
+    )
+    model = ScaleMAE(
+        res=res,
+        img_size=img_size,
+        in_chans=3,
+        num_classes=0,
+        mlp_ratio=4,
+        qkv_bias=True,
+        norm_layer=functools.partial(nn.LayerNorm, eps=1e-6),
+        **arch,
+    )
+    inst = instance_spec(spec, tiny=tiny, input_size=img_size)
+    indices = (0, 1, 2, 3) if tiny else spec.extra["indices"]
+    encoder = TimmViTEncoder(model, inst, indices, fixed_size=img_size)
+    if mode != "random":
+        encoder.load_report = load_weights(
+            model, inst, source=None if mode == "pretrained" else weights
+        )
+    return encoder
+
+
+# --------------------------------------------------------------------------------------------
+# CROMA (Fuller et al. 2023, https://arxiv.org/abs/2311.00566): optical encoder, 12 S2 bands.
+# --------------------------------------------------------------------------------------------
+
+_CROMA_BANDS = bands("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09",
+                     "B11", "B12")  # fmt: skip
+
+
+class CROMAEncoder(Encoder):
+    """The optical (Sentinel-2) encoder of CROMA, blocks returned as stride-8 maps.
+
+    Args:
+        model: a torchgeo ``CROMA`` built with ``modalities=["optical"]``.
+        spec: the spec of this instance.
+        indices: transformer layer indices returned by :meth:`features`.
+    """
+
+    def __init__(self, model: nn.Module, spec: EncoderSpec, indices: Sequence[int]) -> None:
+        super().__init__()
+        self.model = model
+        self.spec = spec
+        self.indices = list(indices)
+        self.load_report: LoadReport | None = None
+
+    def _run(self, x: Tensor) -> tuple[list[Tensor], Tensor, tuple[int, int]]:
+        check_input(x, len(self.spec.bands), self.spec.name, size=self.model.image_size)
+        enc = self.model.s2_encoder
+        p = enc.patch_size
+        b, c, h, w = x.shape
+        grid = (h // p, w // p)
+        patches = x.reshape(b, c, grid[0], p, grid[1], p).permute(0, 2, 4, 1, 3, 5)
+        t = enc.linear_input(patches.reshape(b, grid[0] * grid[1], c * p * p))
+        outs = []
+        for i, (attn, ffn) in enumerate(enc.transformer.layers):
+            t = attn(t, self.model.attn_bias) + t
+            t = ffn(t) + t
+            if i in self.indices:
+                outs.append(t)
+        final = enc.transformer.norm_out(t)
+        return outs, final, grid
+
+    def features(self, x: Tensor) -> list[Tensor]:
+        """Maps of the chosen layers, each (B, D, H / 8, W / 8)."""
+        outs, _, grid = self._run(x)
+        return [tokens_to_map(t, grid) for t in outs]
+
+    def embed(self, x: Tensor) -> Tensor:
+        """CROMA's optical GAP-FFN output, (B, D)."""
+        _, final, _ = self._run(x)
+        return self.model.s2_GAP_FFN(final.mean(dim=1))
+
+
+def _croma_factory(spec: EncoderSpec, arch: dict[str, int]) -> Factory:
+    def build(
+        *,
+        in_bands: Sequence[Band] | None = None,
+        tiny: bool = False,
+        weights: str | Path | None = None,
+        **options: Any,
+    ) -> CROMAEncoder:
+        from torchgeo.models import CROMA
+
+        mode = weights_mode(spec, weights, tiny=tiny)
+        img_size = int(options.pop("img_size", TINY_INPUT_SIZE if tiny else spec.input_size))
+        _no_options(options, spec.name)
+        a = {"encoder_dim": 32, "encoder_depth": 2, "num_heads": 16} if tiny else arch
+        model = CROMA(modalities=["optical"], image_size=img_size, patch_size=8, **a)
+        inst = instance_spec(spec, tiny=tiny, input_size=img_size)
+        idx = (0, 1) if tiny else spec.extra["indices"]
+        encoder = CROMAEncoder(model, inst, idx)
+        if mode != "random":
+            encoder.load_report = load_weights(
+                model, inst, source=None if mode == "pretrained" else weights
+            )
+        return encoder
+
+    return build
+
+
+def _croma_spec(name: str, dim: int, url: str, indices: tuple[int, ...]) -> EncoderSpec:
+    return EncoderSpec(
+        name=name,
+        bands=_CROMA_BANDS,
+        input_size=120,
+        feature_strides=(8,) * 4,
+        feature_channels=(dim,) * 4,
+        embed_dim=dim,
+        weights_source="torchgeo",
+        weights_url=url,
+        # attn_bias is the 2D-ALiBi buffer computed in __init__, not stored in the checkpoint.
+        allowed_missing_keys=("attn_bias",),
+        licence="CC-BY-4.0",
+        citation="Fuller et al., CROMA: Remote Sensing Representations with Contrastive "
+        "Radar-Optical Masked Autoencoders, NeurIPS 2023",
+        extra={
+            "indices": indices,
+            # the radar and joint encoders are in the checkpoint but not built (optical only)
+            "ignored_checkpoint_prefixes": ("s1_encoder.", "s1_GAP_FFN.", "joint_encoder."),
+            "normalisation": "per-image mean ± 2 std scaled to [0, 1] (CROMA README)",
+            "tiny": {"feature_strides": (8,) * 2, "feature_channels": (32,) * 2, "embed_dim": 32},
+        },
+    )
+
+
+_CROMA_BASE_URL = "https://hf.co/torchgeo/croma/resolve/387883f08af79d777167519c57cd826eda89a16f/CROMA_base-0238d814.pt"
+_CROMA_LARGE_URL = "https://huggingface.co/torchgeo/croma/resolve/92cb1a0f4e34c6c01558baf070197c01255382f6/CROMA_large-921e69ad.pt"
+CROMA_BASE_SPEC = _croma_spec("croma-base", 768, _CROMA_BASE_URL, (3, 5, 7, 11))
+CROMA_LARGE_SPEC = _croma_spec("croma-large", 1024, _CROMA_LARGE_URL, (7, 11, 15, 23))
+
+# --------------------------------------------------------------------------------------------
+# SSL4EO-S12 ViT-S/16 (Wang et al. 2023, https://arxiv.org/abs/2211.07044): 13 S2 L1C bands.
+# --------------------------------------------------------------------------------------------
+
+_SSL4EO_URLS = {
+    "moco": "https://hf.co/torchgeo/vit_small_patch16_224_sentinel2_all_moco/resolve/1cb683f6c14739634cdfaaceb076529adf898c74/vit_small_patch16_224_sentinel2_all_moco-67c9032d.pth",
+    "dino": "https://hf.co/torchgeo/vit_small_patch16_224_sentinel2_all_dino/resolve/5b41dd418a79de47ac9f5be3e035405a83818a62/vit_small_patch16_224_sentinel2_all_dino-36bcc127.pth",
+    "mae": "https://huggingface.co/wangyi111/SSL4EO-S12/resolve/75c72195d35201dc1fb210818993518c25da566b/B13_vits16_mae_ep99_enc.pth",
+}
+SSL4EO_CITATION = "Wang et al., SSL4EO-S12: A Large-Scale Multi-Modal, Multi-Temporal Dataset for Self-Supervised Learning in Earth Observation, IEEE GRSM 2023"
+
+
+def _ssl4eo_spec(method: str) -> EncoderSpec:
+    return EncoderSpec(
+        name=f"ssl4eo-{method}-vits16",
+        bands=SENTINEL2,
+        input_size=224,
+        mean=(0.0,) * 13,
+        std=(10000.0,) * 13,  # L1C digital numbers / 10000 (torchgeo _zhu_xlab_transforms)
+        feature_strides=(16,) * 4,
+        feature_channels=(384,) * 4,
+        embed_dim=384,
+        weights_source="torchgeo",
+        weights_url=_SSL4EO_URLS[method],
+        # torchgeo allows norm/head to be absent from these checkpoints (vit.py KEYS)
+        allowed_missing_keys=("norm.weight", "norm.bias"),
+        licence="CC-BY-4.0",
+        citation=SSL4EO_CITATION,
+        extra={
+            "ssl_method": method,
+            "indices": (3, 5, 7, 11),
+            "ignored_checkpoint_prefixes": ("head.",),
+            "tiny": {"feature_strides": (8,) * 4, "feature_channels": (32,) * 4, "embed_dim": 32},
+        },
+    )
+
+
+def _ssl4eo_factory(spec: EncoderSpec) -> Factory:
+    def build(
+        *,
+        in_bands: Sequence[Band] | None = None,
+        tiny: bool = False,
+        weights: str | Path | None = None,
+        **options: Any,
+    ) -> TimmViTEncoder:
+        mode = weights_mode(spec, weights, tiny=tiny)
+        img_size = int(options.pop("img_size", TINY_INPUT_SIZE if tiny else spec.input_size))
+        _no_options(options, spec.name)
+        arch = (
+            {"patch_size": 8, "embed_dim": 32, "depth": 4, "num_heads": 2}
+            if tiny
+            else {"patch_size": 16, "embed_dim": 384, "depth": 12, "num_heads": 6}
+        )
+        model = build_timm_vit(in_chans=13, img_size=img_size, **arch)
+        inst = instance_spec(spec, tiny=tiny, input_size=img_size)
+        encoder = TimmViTEncoder(model, inst, (0, 1, 2, 3) if tiny else spec.extra["indices"])
+        if mode != "random":
+            encoder.load_report = load_weights(
+                model, inst, source=None if mode == "pretrained" else weights
+            )
+        return encoder
+
+    return build
+
+
+# --------------------------------------------------------------------------------------------
+# Satlas Swin-v2-B (Bastani et al. 2023, https://arxiv.org/abs/2211.15660), Sentinel-2 9 bands,
+# single-image weights.
+# --------------------------------------------------------------------------------------------
+
+_SATLAS_URL = "https://hf.co/torchgeo/satlas/resolve/081d6607431bf36bdb59c223777cbb267131b8f2/sentinel2_swinb_si_ms-fe22a12c.pth"
+
+SATLAS_SWIN_B_SPEC = EncoderSpec(
+    name="satlas-swin-b",
+    bands=bands("B04", "B03", "B02", "B05", "B06", "B07", "B08", "B11", "B12"),
+    input_size=256,
+    mean=(0.0,) * 9,
+    # Satlas: RGB as 8-bit TCI values / 255, other bands as L1C DN / 8160 (torchgeo swin.py)
+    std=(255.0, 255.0, 255.0, 8160.0, 8160.0, 8160.0, 8160.0, 8160.0, 8160.0),
+    feature_strides=(4, 8, 16, 32),
+    feature_channels=(128, 256, 512, 1024),
+    embed_dim=1024,
+    weights_source="torchgeo",
+    weights_url=_SATLAS_URL,
+    licence="ODC-BY",
+    citation="Bastani et al., SatlasPretrain: A Large-Scale Dataset for Remote Sensing Image "
+    "Understanding, ICCV 2023",
+    extra={
+        "tiny": {
+            "feature_strides": (4, 8, 16, 32),
+            "feature_channels": (16, 32, 64, 128),
+            "embed_dim": 128,
+        }
+    },
+)
+
+
+class SwinEncoder(Encoder):
+    """A torchvision Swin Transformer returning its four stages as NCHW maps.
+
+    Args:
+        model: a torchvision ``SwinTransformer``.
+        spec: the spec of this instance.
+    """
+
+    def __init__(self, model: nn.Module, spec: EncoderSpec) -> None:
+        super().__init__()
+        self.model = model
+        self.spec = spec
+        self.load_report: LoadReport | None = None
+
+    def features(self, x: Tensor) -> list[Tensor]:
+        """Stage outputs, each (B, C_i, H / s_i, W / s_i) for s_i = 4, 8, 16, 32."""
+        check_input(x, len(self.spec.bands), self.spec.name)
+        maps = []
+        for i, layer in enumerate(self.model.features):
+            x = layer(x)
+            if i % 2 == 1:  # patch-embed/stage pairs: outputs after stages 1, 3, 5, 7
+                maps.append(x.permute(0, 3, 1, 2))
+        return maps
+
+    def embed(self, x: Tensor) -> Tensor:
+        """Layer-normed mean of the last stage, (B, C)."""
+        last = self.features(x)[-1].permute(0, 2, 3, 1)
+        return self.model.norm(last).mean(dim=(1, 2))
+
+
+def build_satlas_swin_b(
+    *,
+    in_bands: Sequence[Band] | None = None,
+    tiny: bool = False,
+    weights: str | Path | None = None,
+    **options: Any,
+) -> SwinEncoder:
+    """Satlas Swin-v2-B for 9 Sentinel-2 bands."""
+    import torchvision
+    from torchvision.models.swin_transformer import (
+        PatchMergingV2,
+        SwinTransformer,
+        SwinTransformerBlockV2,
+    )
+
+    spec = SATLAS_SWIN_B_SPEC
+    mode = weights_mode(spec, weights, tiny=tiny)
+    _no_options(options, spec.name)
+    if tiny:
+        model = SwinTransformer(
+            patch_size=[4, 4],
+            embed_dim=16,
+            depths=[1, 1, 1, 1],
+            num_heads=[1, 2, 2, 4],
+            window_size=[4, 4],
+            block=SwinTransformerBlockV2,
+            downsample_layer=PatchMergingV2,
+        )
+    else:
+        model = torchvision.models.swin_v2_b(weights=None)
+    out_channels = model.features[0][0].out_channels
+    model.features[0][0] = nn.Conv2d(len(spec.bands), out_channels, kernel_size=4, stride=4)
+    inst = instance_spec(spec, tiny=tiny)
+    encoder = SwinEncoder(model, inst)
+    if mode != "random":
+        encoder.load_report = load_weights(
+            model, inst, source=None if mode == "pretrained" else weights
+        )
+    return encoder
+
+
+# --------------------------------------------------------------------------------------------
+# terratorch-built models (Prithvi-EO-2.0, TerraMind) and models without an installable package.
+# --------------------------------------------------------------------------------------------
+
+TERRATORCH_REASON = "terratorch is not installed: pip install 'planetbench[terratorch]'"
+
+
+def terratorch_installed() -> bool:
+    """True when the optional terratorch package can be imported."""
+    return importlib.util.find_spec("terratorch") is not None
+
+
+class TerratorchEncoder(Encoder):
+    """A terratorch backbone whose outputs (token sequences or maps) become NCHW maps.
+
+    Args:
+        model: backbone from ``terratorch.registry.BACKBONE_REGISTRY``.
+        spec: the spec of this instance.
+        indices: which of the backbone's outputs :meth:`features` returns.
+    """
+
+    def __init__(self, model: nn.Module, spec: EncoderSpec, indices: Sequence[int]) -> None:
+        super().__init__()
+        self.model = model
+        self.spec = spec
+        self.indices = list(indices)
+        self.load_report: LoadReport | None = None
+
+    def features(self, x: Tensor) -> list[Tensor]:
+        """Chosen outputs, each (B, D, H / 16, W / 16)."""
+        check_input(x, len(self.spec.bands), self.spec.name)
+        outs = self.model(x)
+        grid = (x.shape[-2] // 16, x.shape[-1] // 16)
+        maps = []
+        for i in self.indices:
+            t = outs[i]
+            if t.ndim == 3:  # (B, N [+ prefix], D) tokens
+                t = tokens_to_map(t[:, t.shape[1] - grid[0] * grid[1] :], grid)
+            maps.append(t)
+        return maps
+
+
+def _terratorch_factory(spec: EncoderSpec, backbone: str) -> Factory:
+    def build(
+        *,
+        in_bands: Sequence[Band] | None = None,
+        tiny: bool = False,
+        weights: str | Path | None = None,
+        **options: Any,
+    ) -> TerratorchEncoder:
+        if not terratorch_installed():
+            raise MissingDependencyError(
+                f"encoder {spec.name!r} needs terratorch: {TERRATORCH_REASON}"
+            )
+        if tiny:
+            raise InvalidInputError(
+                f"encoder {spec.name!r} has no tiny variant (built by terratorch); use it "
+                "only in full size"
+            )
+        from terratorch.registry import BACKBONE_REGISTRY
+
+        mode = weights_mode(spec, weights, tiny=False)
+        model = BACKBONE_REGISTRY.build(backbone, pretrained=False, **options)
+        encoder = TerratorchEncoder(model, spec, spec.extra["indices"])
+        encoder.load_report = load_weights(
+            model, spec, source=None if mode == "pretrained" else weights
+        )
+        return encoder
+
+    return build
+
+
+_HLS_BANDS = bands("B02", "B03", "B04", "B8A", "B11", "B12")
+
+PRITHVI_SPEC = EncoderSpec(
+    name="prithvi-eo-v2-300",
+    bands=_HLS_BANDS,
+    input_size=224,
+    feature_strides=(16,) * 4,
+    feature_channels=(1024,) * 4,
+    embed_dim=1024,
+    weights_source="terratorch",
+    weights_url="https://huggingface.co/ibm-nasa-geospatial/Prithvi-EO-2.0-300M/resolve/main/Prithvi_EO_V2_300M.pt",
+    licence="Apache-2.0",
+    citation="Szwarcman et al., Prithvi-EO-2.0: A Versatile Multi-Temporal Foundation Model for "
+    "Earth Observation Applications, arXiv:2412.02732",
+    requires=("terratorch",),
+    extra={"indices": (5, 11, 17, 23), "backbone": "prithvi_eo_v2_300"},
+)
+
+TERRAMIND_SPEC = EncoderSpec(
+    name="terramind-v1-large",
+    bands=SENTINEL2,
+    input_size=224,
+    feature_strides=(16,) * 4,
+    feature_channels=(1024,) * 4,
+    embed_dim=1024,
+    weights_source="terratorch",
+    weights_url="https://huggingface.co/ibm-esa-geospatial/TerraMind-1.0-large/resolve/main/TerraMind_v1_large.pt",
+    licence="Apache-2.0",
+    citation="Jakubik et al., TerraMind: Large-Scale Generative Multimodality for Earth "
+    "Observation, arXiv:2504.11171",
+    requires=("terratorch",),
+    extra={"indices": (5, 11, 17, 23), "backbone": "terramind_v1_large"},
+)
+
+
+def _unavailable_factory(spec: EncoderSpec) -> Factory:
+    def build(**_: Any) -> Encoder:
+        raise MissingDependencyError(
+            f"encoder {spec.name!r} is not available: {spec.unavailable_reason}"
+        )
+
+    return build
+
+
+def _unavailable_spec(name: str, reason: str, citation: str, licence: str = "") -> EncoderSpec:
+    return EncoderSpec(
+        name=name, available=False, unavailable_reason=reason, citation=citation, licence=licence
+    )
+
+
+UNAVAILABLE_SPECS: tuple[EncoderSpec, ...] = (
+    _unavailable_spec(
+        "gfm-swin",
+        "no installable package: GFM (Mendieta et al. 2023) ships only as research code and a "
+        "checkpoint (github.com/mmendiet/GFM); no PyPI distribution exists",
+        "Mendieta et al., Towards Geospatial Foundation Models via Continual Pretraining, ICCV 2023",
+    ),
+    _unavailable_spec(
+        "spectralgpt",
+        "no installable package: SpectralGPT ships only as research code "
+        "(github.com/danfenghong/IEEE_TPAMI_SpectralGPT); no PyPI distribution exists",
+        "Hong et al., SpectralGPT: Spectral Remote Sensing Foundation Model, IEEE TPAMI 2024",
+    ),
+    _unavailable_spec(
+        "ramen",
+        "no installable package: RAMEN is research code used through PANGAEA/Cryo-Bench configs; "
+        "no PyPI distribution exists",
+        "RAMEN (resolution-adjustable multimodal encoder), as evaluated in Cryo-Bench",
+    ),
+    _unavailable_spec(
+        "ssl4eo-data2vec-vits16",
+        "torchgeo 0.8.1 publishes no weights enum for the SSL4EO-S12 data2vec ViT-S/16; only "
+        "MoCo, DINO and MAE (registered as ssl4eo-*-vits16)",
+        SSL4EO_CITATION,
+        "CC-BY-4.0",
+    ),
+)
+
+
+def _register() -> None:
+    for spec, factory in (
+        (
+            DOFA_BASE_SPEC,
+            _dofa_factory(
+                DOFA_BASE_SPEC,
+                {"patch_size": 16, "embed_dim": 768, "depth": 12, "num_heads": 12},
+                (3, 5, 7, 11),
+            ),
+        ),
+        (
+            DOFA_LARGE_SPEC,
+            _dofa_factory(
+                DOFA_LARGE_SPEC,
+                {"patch_size": 16, "embed_dim": 1024, "depth": 24, "num_heads": 16},
+                (7, 11, 15, 23),
+            ),
+        ),
+        (SCALEMAE_LARGE_SPEC, build_scalemae),
+        (
+            CROMA_BASE_SPEC,
+            _croma_factory(
+                CROMA_BASE_SPEC, {"encoder_dim": 768, "encoder_depth": 12, "num_heads": 16}
+            ),
+        ),
+        (
+            CROMA_LARGE_SPEC,
+            _croma_factory(
+                CROMA_LARGE_SPEC, {"encoder_dim": 1024, "encoder_depth": 24, "num_heads": 16}
+            ),
+        ),
+        (SATLAS_SWIN_B_SPEC, build_satlas_swin_b),
+    ):
+        ENCODERS.register(spec.name, RegisteredEncoder(spec, factory))
+    for method in ("moco", "dino", "mae"):
+        spec = _ssl4eo_spec(method)
+        ENCODERS.register(spec.name, RegisteredEncoder(spec, _ssl4eo_factory(spec)))
+    for spec in (PRITHVI_SPEC, TERRAMIND_SPEC):
+        if not terratorch_installed():
+            spec = _with_reason(spec, TERRATORCH_REASON)
+        ENCODERS.register(
+            spec.name, RegisteredEncoder(spec, _terratorch_factory(spec, spec.extra["backbone"]))
+        )
+    for spec in UNAVAILABLE_SPECS:
+        ENCODERS.register(spec.name, RegisteredEncoder(spec, _unavailable_factory(spec)))
+
+
+def _with_reason(spec: EncoderSpec, reason: str) -> EncoderSpec:
+    import dataclasses
+
+    return dataclasses.replace(spec, available=False, unavailable_reason=reason)
+
+
+_register()
+
+__all__ = [
+    "CROMAEncoder",
+    "DOFAEncoder",
+    "SwinEncoder",
+    "TerratorchEncoder",
+    "build_satlas_swin_b",
+    "build_scalemae",
+    "terratorch_installed",
+]

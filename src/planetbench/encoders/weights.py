@@ -1,0 +1,380 @@
+"""One shared, strict loader for pretrained encoder weights.
+
+Weights come from, in this order: an explicit file (``--weights PATH``), the local cache
+(``$PLANETBENCH_CACHE/weights/<encoder>/<file>`` or the platformdirs user cache; torch hub's
+``checkpoints`` folder is also looked at because torchgeo caches there), or a download from the
+spec's URL into the cache. Loading is strict: only the keys that the spec declares in
+``allowed_missing_keys`` may be absent, and any other missing or unexpected key or any shape
+mismatch raises :class:`~planetbench.errors.WeightsMismatchError`. There is never a random
+fallback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+import urllib.parse
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from planetbench.encoders.base import EncoderSpec
+from planetbench.errors import ChecksumError, WeightsMismatchError, WeightsUnavailableError
+
+StateDict = dict[str, Tensor]
+KeyMap = Callable[[StateDict], StateDict]
+
+#: Wrapper keys under which checkpoints commonly nest the model's state dict.
+_WRAPPER_KEYS: tuple[str, ...] = ("state_dict", "model", "module", "teacher", "encoder")
+
+#: Name of the ``EncoderSpec.extra`` entry listing checkpoint key prefixes that are dropped on
+#: purpose (e.g. an MAE decoder or a classification head the encoder does not build).
+IGNORED_PREFIXES_EXTRA = "ignored_checkpoint_prefixes"
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What :func:`load_weights` loaded, to record in a Result.
+
+    Attributes:
+        origin: ``"file"`` (``--weights PATH``), ``"cache"`` or ``"download"``.
+        path: file the weights were read from.
+        url: the spec's URL ('' for a local file).
+        sha256: checksum of the file that was read.
+        n_tensors: number of tensors loaded into the model.
+        missing_allowed: keys absent from the checkpoint that the spec allows to be missing.
+        ignored: checkpoint keys dropped because the spec declares them ignored.
+    """
+
+    origin: str
+    path: Path
+    url: str
+    sha256: str
+    n_tensors: int
+    missing_allowed: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
+
+
+def cache_dir() -> Path:
+    """Folder of downloaded weights: ``$PLANETBENCH_CACHE/weights`` or the user cache folder."""
+    root = os.environ.get("PLANETBENCH_CACHE")
+    if root:
+        return Path(root).expanduser() / "weights"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("planetbench")) / "weights"
+
+
+def _url_filename(url: str) -> str:
+    name = Path(urllib.parse.urlparse(url).path).name
+    return name or hashlib.sha256(url.encode()).hexdigest()[:16] + ".pth"
+
+
+def cache_path(spec: EncoderSpec) -> Path:
+    """Where the weights of ``spec`` are (or would be) cached.
+
+    Raises:
+        WeightsUnavailableError: if the spec publishes no weights URL.
+    """
+    if not spec.weights_url:
+        raise WeightsUnavailableError(
+            f"encoder {spec.name!r} publishes no weights URL; pass a local file with --weights PATH"
+        )
+    return cache_dir() / spec.name / _url_filename(spec.weights_url)
+
+
+def _torch_hub_path(spec: EncoderSpec) -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints" / _url_filename(spec.weights_url)
+
+
+def find_cached(spec: EncoderSpec) -> Path | None:
+    """The cached weights file of ``spec`` if one exists (our cache or torch hub's), else None."""
+    if not spec.weights_url:
+        return None
+    for candidate in (cache_path(spec), _torch_hub_path(spec)):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def sha256_of(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _verify(path: Path, spec: EncoderSpec) -> str:
+    digest = sha256_of(path)
+    if spec.weights_sha256 and digest != spec.weights_sha256.lower():
+        raise ChecksumError(
+            f"weights file {path} of encoder {spec.name!r} has sha256 {digest}, expected "
+            f"{spec.weights_sha256}; delete it and download again, or pass the right file "
+            "with --weights PATH"
+        )
+    return digest
+
+
+def download_weights(spec: EncoderSpec, *, progress: bool = False) -> Path:
+    """Download the weights of ``spec`` into the cache and return the file.
+
+    Raises:
+        WeightsUnavailableError: when offline, refused, or the server answers with an error; the
+            message names the URL and the cache path where the file can be put by hand.
+    """
+    target = cache_path(spec)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.hub.download_url_to_file(spec.weights_url, str(target), progress=progress)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        if isinstance(exc, urllib.error.HTTPError):
+            reason: object = f"HTTP {exc.code} {exc.reason}"
+        else:
+            reason = getattr(exc, "reason", None) or exc
+        raise WeightsUnavailableError(
+            f"could not download the weights of encoder {spec.name!r} from {spec.weights_url} "
+            f"({reason}). Download that file by hand and put it at {target}, or pass a local "
+            "file with --weights PATH"
+        ) from exc
+    return target
+
+
+def _flatten(obj: Mapping[str, Any], prefix: str = "") -> StateDict:
+    out: StateDict = {}
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Tensor):
+            out[name] = value
+        elif isinstance(value, Mapping):
+            out.update(_flatten(value, f"{name}."))
+    return out
+
+
+def read_state_dict(path: str | Path) -> StateDict:
+    """Read a checkpoint file into a flat ``{key: tensor}`` dict.
+
+    Common wrappers (``{"state_dict": …}``, ``{"model": …}``) are unwrapped; nested dicts of
+    tensors are flattened with dotted keys (``{"s2_encoder": {"w": t}}`` → ``"s2_encoder.w"``).
+    Only tensors are kept (``weights_only`` loading: no code runs from the file).
+
+    Raises:
+        WeightsUnavailableError: if the file does not exist.
+        WeightsMismatchError: if the file holds no tensors or is not a checkpoint.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise WeightsUnavailableError(f"weights file {path} does not exist; check --weights PATH")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            obj = load_file(str(path), device="cpu")
+        else:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for unreadable files
+        raise WeightsMismatchError(
+            f"weights file {path} is not a readable PyTorch checkpoint ({exc}); "
+            "pass a .pt/.pth state dict saved with torch.save"
+        ) from exc
+    if isinstance(obj, nn.Module):  # pragma: no cover - weights_only refuses modules
+        obj = obj.state_dict()
+    if not isinstance(obj, Mapping):
+        raise WeightsMismatchError(
+            f"weights file {path} holds a {type(obj).__name__}, not a state dict"
+        )
+    while True:
+        wrapper = next((k for k in _WRAPPER_KEYS if isinstance(obj.get(k), Mapping)), None)
+        if wrapper is None or any(isinstance(v, Tensor) for v in obj.values()):
+            break
+        obj = obj[wrapper]
+    state = _flatten(obj)
+    if not state:
+        raise WeightsMismatchError(f"weights file {path} contains no tensors")
+    return state
+
+
+def check_state_dict(
+    model: nn.Module, state: StateDict, spec: EncoderSpec
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Compare ``state`` with ``model`` strictly.
+
+    Returns:
+        (missing keys that the spec allows, checkpoint keys ignored by the spec's declared
+        prefixes).
+
+    Raises:
+        WeightsMismatchError: listing every disallowed missing key, unexpected key and shape
+            mismatch.
+    """
+    expected = model.state_dict()
+    prefixes = tuple(spec.extra.get(IGNORED_PREFIXES_EXTRA, ()))
+    ignored = tuple(sorted(k for k in state if k not in expected and k.startswith(prefixes)))
+    for key in ignored:
+        del state[key]
+    allowed = set(spec.allowed_missing_keys)
+    missing = sorted(set(expected) - set(state))
+    bad_missing = [k for k in missing if k not in allowed]
+    unexpected = sorted(set(state) - set(expected))
+    shapes = [
+        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k].shape)}"
+        for k in sorted(set(state) & set(expected))
+        if state[k].shape != expected[k].shape
+    ]
+    if bad_missing or unexpected or shapes:
+        parts = []
+        if bad_missing:
+            parts.append(f"missing keys ({len(bad_missing)}): {_short(bad_missing)}")
+        if unexpected:
+            parts.append(f"unexpected keys ({len(unexpected)}): {_short(unexpected)}")
+        if shapes:
+            parts.append(f"shape mismatches ({len(shapes)}): {_short(shapes)}")
+        raise WeightsMismatchError(
+            f"weights do not match encoder {spec.name!r}: " + "; ".join(parts) + ". "
+            f"Only these keys may be missing: {sorted(allowed) or 'none'}. Check that the file "
+            "holds the weights of this architecture (and the right tiny/full variant)."
+        )
+    return tuple(k for k in missing if k in allowed), ignored
+
+
+def _short(items: list[str], limit: int = 12) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f", … (+{len(items) - limit} more)" if len(items) > limit else "")
+
+
+def load_weights(
+    model: nn.Module,
+    spec: EncoderSpec,
+    *,
+    source: str | Path | None,
+    key_map: KeyMap | None = None,
+    progress: bool = False,
+) -> LoadReport:
+    """Load pretrained weights into ``model`` strictly.
+
+    Args:
+        model: the module whose ``state_dict`` keys the checkpoint must match (after ``key_map``).
+        spec: the encoder's spec (URL, sha256, allowed missing keys, ignored prefixes in
+            ``spec.extra["ignored_checkpoint_prefixes"]``).
+        source: a local file (``--weights PATH``), or None for the spec's published weights
+            (cache first, else download).
+        key_map: converts the upstream checkpoint's keys/tensors to the model's layout (e.g.
+            select a sub-encoder, rename ``visual.*``); it must not invent tensors.
+        progress: show a download progress bar.
+
+    Returns:
+        A :class:`LoadReport` to record with the run.
+
+    Raises:
+        WeightsUnavailableError: no file and no download possible (message has URL + cache path).
+        WeightsMismatchError: keys or shapes differ beyond what the spec allows.
+        ChecksumError: the file does not match the published sha256.
+    """
+    if source is not None and str(source) == "none":
+        raise WeightsUnavailableError(
+            f"load_weights was asked for weights='none' for encoder {spec.name!r}; random "
+            "initialisation is the factory's job and only allowed for from-scratch baselines"
+        )
+    if source is not None:
+        path, origin, url = Path(source).expanduser(), "file", ""
+        if not path.is_file():
+            raise WeightsUnavailableError(
+                f"weights file {path} for encoder {spec.name!r} does not exist; check --weights"
+            )
+        digest = sha256_of(path)
+    else:
+        if not spec.weights_url:
+            raise WeightsUnavailableError(
+                f"encoder {spec.name!r} publishes no weights URL; pass a local file with "
+                "--weights PATH"
+            )
+        url = spec.weights_url
+        cached = find_cached(spec)
+        if cached is not None:
+            path, origin = cached, "cache"
+        else:
+            path, origin = download_weights(spec, progress=progress), "download"
+        digest = _verify(path, spec)
+    state = read_state_dict(path)
+    if key_map is not None:
+        state = key_map(state)
+    missing_allowed, ignored = check_state_dict(model, state, spec)
+    model.load_state_dict(state, strict=False)
+    return LoadReport(
+        origin=origin,
+        path=path,
+        url=url,
+        sha256=digest,
+        n_tensors=len(state),
+        missing_allowed=missing_allowed,
+        ignored=ignored,
+    )
+
+
+WeightsMode = Literal["pretrained", "random", "file"]
+
+
+def weights_mode(
+    spec: EncoderSpec, weights: str | Path | None, *, tiny: bool, from_scratch: bool = False
+) -> WeightsMode:
+    """Validate a factory's ``weights`` argument and say what to do with it.
+
+    Args:
+        spec: the encoder's spec.
+        weights: None (the spec's pretrained weights), ``"none"`` (random initialisation) or a
+            local file path.
+        tiny: the tiny test variant was asked for. Tiny variants have no published weights, so
+            None and ``"none"`` both mean random initialisation for them.
+        from_scratch: the encoder is a from-scratch baseline (random init is its point).
+
+    Returns:
+        ``"pretrained"``, ``"random"`` or ``"file"``.
+
+    Raises:
+        WeightsUnavailableError: ``"none"`` for a pretrained encoder, or the encoder is listed
+            as unavailable.
+    """
+    if not spec.available:
+        raise WeightsUnavailableError(
+            f"encoder {spec.name!r} is not available: {spec.unavailable_reason}"
+        )
+    if weights is not None and str(weights) != "none":
+        return "file"
+    if from_scratch or tiny:
+        return "random"
+    if weights is None:
+        return "pretrained"
+    raise WeightsUnavailableError(
+        f"weights='none' was given for the pretrained encoder {spec.name!r}: random weights are "
+        "only allowed for the from-scratch baselines ('unet', 'vit'). Leave --weights unset to "
+        "use the published weights, or pass a local file with --weights PATH"
+    )
+
+
+def weights_status(spec: EncoderSpec) -> str:
+    """``"cached"``, ``"not cached"`` or ``"none"`` (no published weights) for ``spec``."""
+    if spec.weights_source == "none" or not spec.weights_url:
+        return "none"
+    return "cached" if find_cached(spec) is not None else "not cached"
+
+
+__all__ = [
+    "IGNORED_PREFIXES_EXTRA",
+    "LoadReport",
+    "cache_dir",
+    "cache_path",
+    "check_state_dict",
+    "download_weights",
+    "find_cached",
+    "load_weights",
+    "read_state_dict",
+    "sha256_of",
+    "weights_mode",
+    "weights_status",
+]

@@ -1,0 +1,487 @@
+"""Evaluate a file of embeddings on a NeuCo-Bench label folder: probe, Q score, store, summary.
+
+For each label task: align the embeddings to the task ids, run the probe on K random splits,
+compute the quality score Q (Vinge et al. 2025, NeuCo-Bench), store one :class:`Result` per task
+and write ``OUT/NAME/summary.json``. Tasks whose run is already stored are not run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from planetbench.config import ProbeConfig, validate_config
+from planetbench.errors import ConfigError, EmbeddingFileError, UnknownNameError
+from planetbench.store import Result, ResultStore
+from planetbench.store.result import config_hash, library_versions, run_key
+from planetbench.tasks.neuco import LabelTask, check_splittable, load_label_tasks
+from planetbench.tasks.readers.embeddings import (
+    SUFFIXES,
+    EmbeddingTable,
+    align,
+    file_sha256,
+    read_embeddings,
+)
+
+SUITE = "neuco"
+PROTOCOL = "probe"
+
+
+@dataclass
+class TaskSummary:
+    """The outcome of one task.
+
+    Attributes:
+        task: task name.
+        kind: task kind.
+        metric: main metric name (``r2``, ``f1``, ``f1_macro``).
+        probe: resolved probe name.
+        mean: mean of the main metric over the K splits.
+        std: its standard deviation (ddof 0, as in Q).
+        q: NeuCo-Bench quality score.
+        n_samples: number of samples scored.
+        fold_scores: main metric per split, length K.
+        coverage: share of the task's ids found in the embedding file.
+        unreliable: True when Q is negative or not finite.
+        notes: warnings recorded with the result.
+        resumed: True when the result was read from the store instead of computed.
+        run_key: the stored run's identity.
+    """
+
+    task: str
+    kind: str
+    metric: str
+    probe: str
+    mean: float
+    std: float
+    q: float
+    n_samples: int
+    fold_scores: list[float]
+    coverage: float = 1.0
+    unreliable: bool = False
+    notes: list[str] = field(default_factory=list)
+    resumed: bool = False
+    run_key: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``summary.json`` entry of this task."""
+        return {
+            "metric": self.metric,
+            "q": self.q,
+            "mean": self.mean,
+            "std": self.std,
+            "n_samples": self.n_samples,
+            "fold_scores": list(self.fold_scores),
+            "kind": self.kind,
+            "probe": self.probe,
+            "coverage": self.coverage,
+            "unreliable": self.unreliable,
+            "notes": list(self.notes),
+            "resumed": self.resumed,
+        }
+
+
+@dataclass
+class EvaluationSummary:
+    """What :func:`evaluate_embeddings` did.
+
+    Attributes:
+        name: method name (leaderboard row).
+        config: the full evaluation configuration (probe config plus preprocessing options).
+        tasks: per-task outcomes, by task name (sorted).
+        embeddings: the embedding file.
+        labels: the label folder.
+        input_sha256: checksum of the embedding file.
+        resumed: names of tasks whose results were reused from the store.
+        summary_path: where ``summary.json`` was written (None without ``out``).
+        plot_paths: PNG files written (empty without ``plots``).
+        results: the stored :class:`Result` rows of this evaluation (new ones only).
+        predictions: pooled test ``(y_true, y_pred)`` per freshly run task (not serialised).
+    """
+
+    name: str
+    config: dict[str, Any]
+    tasks: dict[str, TaskSummary]
+    embeddings: Path
+    input_sha256: str
+    labels: Path | None = None
+    resumed: list[str] = field(default_factory=list)
+    summary_path: Path | None = None
+    plot_paths: list[Path] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    @property
+    def mean_q(self) -> float:
+        """Mean Q over tasks."""
+        return float(np.mean([t.q for t in self.tasks.values()]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The content of ``summary.json``."""
+        return {
+            "name": self.name,
+            "config": self.config,
+            "embeddings": str(self.embeddings),
+            "labels": str(self.labels) if self.labels is not None else None,
+            "input_sha256": self.input_sha256,
+            "mean_q": self.mean_q,
+            "resumed": list(self.resumed),
+            "tasks": {name: t.to_dict() for name, t in self.tasks.items()},
+        }
+
+
+def _resolve_config(config: ProbeConfig | None, overrides: dict[str, Any]) -> ProbeConfig:
+    if config is not None and not isinstance(config, ProbeConfig):
+        raise ConfigError(
+            f"config must be a planetbench.config.ProbeConfig or None; got {type(config).__name__}"
+        )
+    base = config.model_dump(exclude_unset=True) if config is not None else {}
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    if not clean and config is not None:
+        return config
+    return validate_config(ProbeConfig, {**base, **clean}, source="evaluate_embeddings arguments")
+
+
+def _select_tasks(tasks: list[LabelTask], task_filter: list[str] | None) -> list[LabelTask]:
+    if task_filter is None:
+        return tasks
+    import difflib
+
+    names = [t.name for t in tasks]
+    unknown = [f for f in task_filter if f not in names]
+    if unknown:
+        close = {u: difflib.get_close_matches(u, names, n=1) for u in unknown}
+        hints = "; ".join(
+            f"{u!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for u, c in close.items()
+        )
+        raise UnknownNameError(
+            f"task filter names unknown task(s): {hints}. Tasks in the label folder: "
+            f"{', '.join(names)}"
+        )
+    return [t for t in tasks if t.name in set(task_filter)]
+
+
+def _pooled_predictions(pr: Any, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    truth = np.concatenate([y[test] for _, test in pr.splits])
+    pred = np.concatenate([np.asarray(p) for p in pr.test_predictions])
+    return truth, pred
+
+
+def _from_row(row: Any, kind: str) -> TaskSummary:
+    folds = [float(v) for v in row["fold_scores"]]
+    metrics = row["metrics"] or {}
+    notes = list(row["notes"] or [])
+    q = float(row["q"]) if row["q"] is not None else float("nan")
+    return TaskSummary(
+        task=str(row["task"]),
+        kind=kind,
+        metric=str(row["metric"]),
+        probe=str(row["probe"]),
+        mean=float(np.mean(folds)),
+        std=float(np.std(folds)),
+        q=q,
+        n_samples=int(metrics.get("n_samples", 0)),
+        fold_scores=folds,
+        coverage=float(metrics.get("coverage", 1.0)),
+        unreliable=not np.isfinite(q) or q < 0,
+        notes=notes,
+        resumed=True,
+        run_key=str(row["run_key"]),
+    )
+
+
+def _standardise(table: EmbeddingTable, labelled: np.ndarray) -> EmbeddingTable:
+    """Global z-score with one mean and std over every value of the labelled rows.
+
+    NeuCo-Bench computes the scalar mean and standard deviation over the rows of the submission
+    whose id appears in the label folder (after exclusions) and applies them to every row.
+    """
+    rows = np.isin(table.ids, labelled)
+    values = table.matrix[rows] if rows.any() else table.matrix
+    mu, sigma = float(values.mean()), float(values.std())
+    matrix = (table.matrix - mu) / (sigma if sigma > 0 else 1.0)
+    return EmbeddingTable(
+        path=table.path, ids=table.ids, matrix=matrix, columns=table.columns, sha256=table.sha256
+    )
+
+
+def evaluate_embeddings(
+    embeddings: str | Path,
+    labels: str | Path,
+    *,
+    name: str | None = None,
+    config: ProbeConfig | None = None,
+    store: str | ResultStore | None = None,
+    out: str | Path | None = None,
+    plots: bool = False,
+    task_filter: list[str] | None = None,
+    exclude_ids: list[str] | None = None,
+    standardize: bool = False,
+    normalize_labels: bool = False,
+    progress: bool = False,
+    **config_overrides: Any,
+) -> EvaluationSummary:
+    """Probe a file of embeddings on every task of a NeuCo-Bench label folder.
+
+    Args:
+        embeddings: CSV/Parquet embedding file (``id`` + digit-named columns).
+        labels: folder of ``<task>__<type>.csv`` label files.
+        name: method name stored with the results (default: the embedding file's stem).
+        config: probe configuration; ``config_overrides`` (``probe``, ``n_splits``, ``test_size``,
+            ``seed``, ``epsilon``, ``dim``, ``allow_missing``, ``neuco_epochs``) replace its fields.
+        store: results store (URL, path or :class:`ResultStore`; default store when None).
+        out: folder for ``NAME/summary.json`` (and ``NAME/plots/``); nothing is written when None.
+        plots: also write PNG plots (needs ``out``).
+        task_filter: only evaluate these task names.
+        exclude_ids: sample ids dropped from the embeddings and from every task (NeuCo-Bench's
+            ``--exclude_file`` of corrupted samples).
+        standardize: z-score the embeddings with one scalar mean/std computed over the rows of
+            all labelled ids, before probing (NeuCo-Bench's ``standardize_embeddings``).
+        normalize_labels: min-max scale regression targets to [0, 1] per task (NeuCo-Bench's
+            ``normalize_labels``).
+        progress: show a Rich progress bar on stderr.
+
+    Returns:
+        An :class:`EvaluationSummary`.
+
+    Raises:
+        LabelFileError, EmbeddingFileError, ConfigError: invalid inputs (nothing is stored).
+    """
+    cfg = _resolve_config(config, config_overrides)
+    if cfg.test_size is None or cfg.seed is None:  # ProbeConfig's validator fills both
+        raise ConfigError(f"probe configuration lacks test_size or seed: {cfg!r}")
+    test_size, seed = float(cfg.test_size), int(cfg.seed)
+    emb_path = Path(embeddings)
+    if emb_path.suffix.lower() not in SUFFIXES or not emb_path.is_file():
+        read_embeddings(emb_path)  # raises the precise EmbeddingFileError
+    if plots and out is None:
+        raise ConfigError("plots=True needs an output folder: pass out=DIR (CLI: --out DIR)")
+    method = name or emb_path.stem
+    if not method.strip():
+        raise ConfigError("name must be a non-empty method name")
+    rs = store if isinstance(store, ResultStore) else ResultStore(store)
+    probe_cfg: dict[str, Any] = cfg.model_dump(mode="json")
+    base_config = {**probe_cfg, "standardize": standardize, "normalize_labels": normalize_labels}
+    excluded = np.array(sorted({str(i) for i in exclude_ids or []}), dtype=str)
+    if excluded.size:
+        base_config["exclude_ids_sha256"] = hashlib.sha256("\n".join(excluded).encode()).hexdigest()
+
+    all_tasks = load_label_tasks(labels)
+    if excluded.size:
+        all_tasks = [t.subset(~np.isin(t.ids, excluded)) for t in all_tasks]
+    tasks = _select_tasks(all_tasks, task_filter)
+    sha = file_sha256(emb_path)
+    # One submission = one (embedding file, configuration); the leaderboard groups rows by it.
+    submission = config_hash({**base_config, "input_sha256": sha})
+    keyed: list[tuple[LabelTask, dict[str, Any], str]] = []
+    for task in tasks:
+        task_config = {
+            **base_config,
+            "submission_hash": submission,
+            "labels_sha256": task.sha256,
+            "kind": task.kind,
+        }
+        key = run_key(
+            method=method,
+            task=task.name,
+            protocol=PROTOCOL,
+            config_hash=config_hash(task_config),
+            seed=seed,
+            input_sha256=sha,
+        )
+        keyed.append((task, task_config, key))
+    done = rs.finished_keys([k for _, _, k in keyed])
+
+    summaries: dict[str, TaskSummary] = {}
+    resumed: list[str] = []
+    if done:
+        stored = rs.query(run_key=sorted(done)).drop_duplicates("run_key", keep="last")
+        by_key = {r["run_key"]: r for r in stored.to_dict("records")}
+        for task, _, key in keyed:
+            if key in done:
+                summaries[task.name] = _from_row(by_key[key], task.kind)
+                resumed.append(task.name)
+
+    todo = [(t, c, k) for t, c, k in keyed if k not in done]
+    new_results: list[Result] = []
+    predictions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if todo:
+        t0 = time.perf_counter()
+        table = read_embeddings(emb_path, dim=cfg.dim)
+        if table.sha256 != sha:
+            raise EmbeddingFileError(
+                f"embedding file {str(emb_path)!r} changed while it was being read; run again"
+            )
+        if excluded.size:
+            keep = ~np.isin(table.ids, excluded)
+            table = EmbeddingTable(path=table.path, ids=table.ids[keep], matrix=table.matrix[keep],
+                                   columns=table.columns, sha256=table.sha256)
+        if standardize:
+            table = _standardise(table, np.unique(np.concatenate([t.ids for t in all_tasks])))
+        read_s = time.perf_counter() - t0
+        prepared = []
+        for task, task_config, key in todo:  # validate everything before any probe runs
+            t1 = time.perf_counter()
+            X, y, coverage = align(table, task, allow_missing=cfg.allow_missing)
+            scored = task if coverage == 1.0 else task.subset(np.isin(task.ids, table.ids))
+            check_splittable(scored, n_splits=cfg.n_splits, test_size=test_size)
+            if normalize_labels and task.kind == "regression":
+                y = (y - y.min()) / (y.max() - y.min())
+            prepared.append((task, task_config, key, X, y, coverage, time.perf_counter() - t1))
+
+        from planetbench.protocols.probe import run_probe
+        from planetbench.stats.qscore import q_score
+
+        versions = library_versions()
+        with _Progress(progress, len(prepared)) as bar:
+            for task, task_config, key, X, y, coverage, align_s in prepared:
+                t2 = time.perf_counter()
+                pr = run_probe(
+                    X,
+                    y,
+                    kind=task.kind,
+                    probe=cfg.probe,
+                    n_splits=cfg.n_splits,
+                    test_size=test_size,
+                    seed=seed,
+                    epochs=cfg.neuco_epochs,
+                )
+                probe_s = time.perf_counter() - t2
+                folds = [float(v) for v in np.asarray(pr.fold_scores, dtype=np.float64)]
+                q = float(q_score(np.asarray(folds), epsilon=cfg.epsilon))
+                mean = float(np.mean(folds))
+                notes: list[str] = []
+                if coverage < 1.0:
+                    notes.append(
+                        f"coverage {coverage:.3f}: scored on {len(y)} of {task.n_samples} ids "
+                        "(allow_missing)"
+                    )
+                unreliable = not np.isfinite(q) or q < 0
+                if unreliable:
+                    notes.append(f"unreliable: negative Q (mean {pr.metric} = {mean:.4g})")
+                metrics: dict[str, Any] = {
+                    k: np.asarray(v).tolist() for k, v in pr.metrics.items()
+                }
+                metrics.update(
+                    {"n_samples": len(y), "coverage": coverage, "std": float(np.std(folds))}
+                )
+                result = Result(
+                    method=method,
+                    task=task.name,
+                    protocol=PROTOCOL,
+                    metric=pr.metric,
+                    score=mean,
+                    suite=SUITE,
+                    probe=pr.probe,
+                    seed=seed,
+                    n_splits=cfg.n_splits,
+                    fold_scores=folds,
+                    q=q,
+                    metrics=metrics,
+                    timings={"read_s": read_s, "align_s": align_s, "probe_s": probe_s},
+                    versions=versions,
+                    config={**task_config, "probe_options": dict(pr.options)},
+                    config_hash=config_hash(task_config),
+                    input_sha256=sha,
+                    notes=notes,
+                    run_key=key,
+                )
+                rs.add(result)  # one row per task, so an interrupted evaluation resumes
+                new_results.append(result)
+                predictions[task.name] = _pooled_predictions(pr, y)
+                summaries[task.name] = TaskSummary(
+                    task=task.name,
+                    kind=task.kind,
+                    metric=pr.metric,
+                    probe=pr.probe,
+                    mean=mean,
+                    std=float(np.std(folds)),
+                    q=q,
+                    n_samples=len(y),
+                    fold_scores=folds,
+                    coverage=coverage,
+                    unreliable=unreliable,
+                    notes=notes,
+                    run_key=key,
+                )
+                bar.advance()
+
+    summary = EvaluationSummary(
+        name=method,
+        config=base_config,
+        tasks={n: summaries[n] for n in sorted(summaries)},
+        embeddings=emb_path,
+        input_sha256=sha,
+        labels=Path(labels),
+        resumed=resumed,
+        results=new_results,
+        predictions=predictions,
+    )
+    if out is not None:
+        run_dir = Path(out) / method
+        run_dir.mkdir(parents=True, exist_ok=True)
+        summary.summary_path = run_dir / "summary.json"
+        summary.summary_path.write_text(json.dumps(_json_safe(summary.to_dict()), indent=2))
+        if plots:
+            from planetbench.report.embedding_plots import write_embedding_plots
+
+            summary.plot_paths = write_embedding_plots(summary, run_dir / "plots", store=rs)
+    return summary
+
+
+def _json_safe(value: Any) -> Any:
+    """Replace non-finite floats by None (strict JSON) and NumPy values by Python ones."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+class _Progress:
+    """A Rich progress bar on stderr, or nothing when disabled."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self.enabled = enabled and total > 0
+        self.total = total
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self._bar = Progress(console=Console(stderr=True), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task("probing tasks", total=self.total)
+        return self
+
+    def advance(self) -> None:
+        """One task done."""
+        if self._bar is not None:
+            self._bar.advance(self._task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def load_summary(path: str | Path) -> dict[str, Any]:
+    """Read a ``summary.json`` written by :func:`evaluate_embeddings`."""
+    return dict(json.loads(Path(path).read_text()))
+
+
+__all__ = ["EvaluationSummary", "TaskSummary", "evaluate_embeddings", "load_summary"]

@@ -1,0 +1,160 @@
+"""The NeuCo-Bench leaderboard built from stored probe results, and its text formats.
+
+One row per method: among a method's submissions (one embedding file under one configuration) we
+keep the best (highest mean Q) or the most recent one; re-runs never add rows. Methods are ranked
+with NeuCo-Bench's rank-then-aggregate rule (:func:`planetbench.stats.ranking.rank_aggregate`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from planetbench.errors import InvalidInputError
+from planetbench.store import ResultStore
+
+LeaderboardFormat = Literal["table", "json", "csv", "md"]
+FORMATS: tuple[str, ...] = ("table", "json", "csv", "md")
+SELECT: tuple[str, ...] = ("best", "last")
+SUMMARY_COLUMNS: tuple[str, ...] = ("mean_q", "weighted_score", "rank")
+
+
+def _submission_id(row: pd.Series) -> str:
+    config = row["config"] if isinstance(row["config"], dict) else {}
+    sub = config.get("submission_hash")
+    return str(sub) if sub else f"{row['config_hash']}:{row['input_sha256']}"
+
+
+def select_submissions(
+    rows: pd.DataFrame, *, select: Literal["best", "last"] = "best"
+) -> pd.DataFrame:
+    """Pick one submission per method and return its (method × task) Q table.
+
+    Args:
+        rows: stored probe rows (``ResultStore.query`` output) with non-null ``q``.
+        select: ``best`` = highest mean Q over its tasks (ties: the most recent), ``last`` = the
+            most recently stored submission.
+
+    Returns:
+        DataFrame indexed by method, one column per task (NaN where the chosen submission lacks
+        the task), plus a ``submission`` column.
+    """
+    if select not in SELECT:
+        raise InvalidInputError(f"select={select!r} is not allowed; use one of {', '.join(SELECT)}")
+    df = rows.copy()
+    df["submission"] = df.apply(_submission_id, axis=1)
+    # Re-runs of the same (submission, task): keep the most recent row.
+    df = df.sort_values("id").drop_duplicates(["method", "submission", "task"], keep="last")
+    per_sub = df.groupby(["method", "submission"]).agg(mean_q=("q", "mean"), last_id=("id", "max"))
+    per_sub = per_sub.reset_index()
+    if select == "best":
+        per_sub = per_sub.sort_values(["mean_q", "last_id"], ascending=[False, False])
+    else:
+        per_sub = per_sub.sort_values("last_id", ascending=False)
+    chosen = per_sub.drop_duplicates("method", keep="first")[["method", "submission"]]
+    kept = df.merge(chosen, on=["method", "submission"])
+    table = kept.pivot(index="method", columns="task", values="q")
+    table.columns.name = None
+    table["submission"] = chosen.set_index("method")["submission"]
+    return table
+
+
+def leaderboard(
+    store: str | ResultStore | None = None,
+    *,
+    suite: str = "neuco",
+    unweighted: bool = False,
+    select: Literal["best", "last"] = "best",
+) -> pd.DataFrame:
+    """The leaderboard of stored probe results.
+
+    Args:
+        store: results store (URL, path or :class:`ResultStore`; default store when None).
+        suite: suite whose probe rows are ranked.
+        unweighted: weight every task equally instead of by the spread of Q across methods.
+        select: which submission represents a method: ``best`` (highest mean Q) or ``last``.
+
+    Returns:
+        DataFrame with columns ``method``, one Q column per task, ``mean_q``, ``weighted_score``
+        and ``rank`` (1 = best), sorted best first. Methods lacking a task are listed last with
+        NaN ``weighted_score``/``rank``. Empty (with these columns) when nothing is stored.
+    """
+    if select not in SELECT:
+        raise InvalidInputError(f"select={select!r} is not allowed; use one of {', '.join(SELECT)}")
+    rs = store if isinstance(store, ResultStore) else ResultStore(store)
+    rows = rs.query(suite=suite, protocol="probe")
+    rows = rows[rows["q"].notna()]
+    if rows.empty:
+        return pd.DataFrame(columns=["method", *SUMMARY_COLUMNS])
+    from planetbench.stats.ranking import rank_aggregate
+
+    q_table = select_submissions(rows, select=select).drop(columns="submission")
+    tasks = sorted(q_table.columns)
+    q_table = q_table[tasks]
+    complete = q_table.notna().all(axis=1)
+    out = q_table.copy()
+    out["mean_q"] = q_table.mean(axis=1)
+    out["weighted_score"] = np.nan
+    out["rank"] = np.nan
+    if complete.any():
+        agg = rank_aggregate(q_table[complete], weighted=not unweighted)
+        out.loc[agg.table.index, "weighted_score"] = agg.table["weighted_score"]
+        out.loc[agg.table.index, "rank"] = agg.table["rank"].astype(float)
+    out.index.name = "method"
+    out = out.reset_index()
+    out = out.sort_values(["rank", "mean_q", "method"], ascending=[True, False, True],
+                          na_position="last")
+    out["rank"] = out["rank"].astype("Int64")
+    return out.reset_index(drop=True)[["method", *tasks, *SUMMARY_COLUMNS]]
+
+
+def empty_message(store: str | ResultStore | None = None, suite: str = "neuco") -> str:
+    """What to tell the user when the leaderboard is empty."""
+    url = store.url if isinstance(store, ResultStore) else ResultStore(store).url
+    return (
+        f"no {suite} probe results in store {url}; evaluate embeddings first, e.g. "
+        "planetbench probe embeddings.csv --labels LABEL_DIR"
+    )
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)) or value is pd.NA:
+        return "—"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.2f}"
+    return str(value)
+
+
+def format_leaderboard(df: pd.DataFrame, fmt: LeaderboardFormat = "table") -> str:
+    """Render a leaderboard as a Rich table (plain text), JSON records, CSV or Markdown."""
+    if fmt not in FORMATS:
+        raise InvalidInputError(f"format {fmt!r} is not allowed; use one of {', '.join(FORMATS)}")
+    if fmt == "json":
+        records = json.loads(df.to_json(orient="records"))
+        return json.dumps(records, indent=2)
+    if fmt == "csv":
+        return str(df.to_csv(index=False))
+    cols = [str(c) for c in df.columns]
+    cells = [[_cell(v) for v in row] for row in df.itertuples(index=False)]
+    if fmt == "md":
+        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in cells]
+        return "\n".join(lines) + "\n"
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Leaderboard (Q per task; rank-then-aggregate)")
+    for c in cols:
+        table.add_column(c, justify="left" if c == "method" else "right")
+    for r in cells:
+        table.add_row(*r)
+    buf = io.StringIO()
+    Console(file=buf, width=max(80, 12 * len(cols)), color_system=None).print(table)
+    return buf.getvalue()
+
+
+__all__ = ["FORMATS", "empty_message", "format_leaderboard", "leaderboard", "select_submissions"]

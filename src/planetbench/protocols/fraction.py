@@ -1,0 +1,287 @@
+"""Label fractions: a reproducible, class-balanced share of a training split.
+
+``fraction=0.1`` must mean the *same* images in every run, so the subset is drawn once by stratified
+sampling and saved as a hashed id list. Strata are per-image class signatures: each image is put in
+the stratum of its dominant class (the class with the largest share of its non-ignored pixels;
+images with no labelled pixel form their own stratum). Each stratum contributes its share of the
+subset, rounded by the largest-remainder method (Hamilton apportionment) so the total is exactly
+``max(1, round(fraction · N))``; within a stratum, images are drawn uniformly with a seeded
+``np.random.Generator``.
+
+The subset file is JSON::
+
+    {"task": "...", "fraction": 0.1, "seed": 0, "n_total": 100, "ids": [...sorted...],
+     "sha256": "<sha256 of the sorted ids joined by newlines>", "strata": {"0": 7, ...}}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from planetbench.errors import InvalidInputError
+from planetbench.tasks.spec import SampleDataset
+
+CACHE_ENV = "PLANETBENCH_CACHE"
+
+
+def ids_sha256(ids: Sequence[str]) -> str:
+    """sha256 (hex) of the sorted ids joined by newlines."""
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class FractionSubset:
+    """A saved label fraction.
+
+    Attributes:
+        task: task id.
+        fraction: share of the training split, in (0, 1].
+        seed: seed of the draw.
+        n_total: images in the full training split.
+        ids: chosen sample ids, sorted.
+        sha256: :func:`ids_sha256` of ``ids``.
+        strata: stratum label → number of chosen images.
+    """
+
+    task: str
+    fraction: float
+    seed: int
+    n_total: int
+    ids: tuple[str, ...]
+    sha256: str
+    strata: dict[str, int] = field(default_factory=dict, compare=False)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the subset as JSON to ``path`` (parents created)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = asdict(self)
+        data["ids"] = list(self.ids)
+        path.write_text(json.dumps(data, indent=1))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> FractionSubset:
+        """Read a subset file and verify its sha256.
+
+        Raises:
+            InvalidInputError: unreadable file, missing fields or a checksum mismatch.
+        """
+        path = Path(path)
+        try:
+            data: dict[str, Any] = json.loads(path.read_text())
+            subset = cls(
+                task=str(data["task"]),
+                fraction=float(data["fraction"]),
+                seed=int(data["seed"]),
+                n_total=int(data["n_total"]),
+                ids=tuple(data["ids"]),
+                sha256=str(data["sha256"]),
+                strata=dict(data.get("strata", {})),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InvalidInputError(
+                f"label-fraction file {path} is unreadable ({exc.__class__.__name__}: {exc}); "
+                "delete it to draw the subset again"
+            ) from exc
+        if ids_sha256(subset.ids) != subset.sha256:
+            raise InvalidInputError(
+                f"label-fraction file {path}: the ids do not match its sha256 "
+                f"{subset.sha256[:12]}…; "
+                "the file was edited or corrupted — delete it to draw the subset again"
+            )
+        return subset
+
+
+def image_strata(
+    masks: Sequence[np.ndarray], n_classes: int, ignore_index: int | None = None
+) -> np.ndarray:
+    """Stratum of each image: its dominant class id, or -1 when it has no labelled pixel.
+
+    Args:
+        masks: per-image label maps (H, W), int.
+        n_classes: number of classes K.
+        ignore_index: label excluded from the proportions.
+
+    Returns:
+        int64 array of shape (n_images,).
+    """
+    out = np.empty(len(masks), dtype=np.int64)
+    for i, m in enumerate(masks):
+        m = np.asarray(m).ravel()
+        if ignore_index is not None:
+            m = m[m != ignore_index]
+        m = m[(m >= 0) & (m < n_classes)]
+        out[i] = np.bincount(m, minlength=n_classes).argmax() if m.size else -1
+    return out
+
+
+def stratified_sample(strata: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Indices of a stratified random sample of ``max(1, round(fraction · N))`` items.
+
+    Args:
+        strata: stratum label of each item, shape (N,).
+        fraction: share to keep, in (0, 1].
+        seed: seed of the ``np.random.Generator``.
+
+    Returns:
+        Sorted int64 indices.
+
+    Raises:
+        InvalidInputError: ``fraction`` outside (0, 1] or no items.
+    """
+    strata = np.asarray(strata)
+    n = strata.size
+    if not 0.0 < fraction <= 1.0:
+        raise InvalidInputError(
+            f"fraction={fraction!r} is the share of the training split and must lie in (0, 1]"
+        )
+    if n == 0:
+        raise InvalidInputError("cannot draw a label fraction from an empty training split")
+    if fraction == 1.0:
+        return np.arange(n, dtype=np.int64)
+    target = max(1, round(fraction * n))
+    labels, counts = np.unique(strata, return_counts=True)
+    quota = counts * target / n
+    take = np.floor(quota).astype(np.int64)
+    remainder = quota - take
+    # Largest remainder first; ties broken by the larger stratum, then by label (deterministic).
+    order = np.lexsort((labels, -counts, -remainder))
+    for j in order[: target - int(take.sum())]:
+        take[j] += 1
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label, k in zip(labels, take, strict=False):
+        members = np.flatnonzero(strata == label)
+        chosen.append(rng.choice(members, size=int(k), replace=False))
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+def draw_fraction(
+    dataset: SampleDataset,
+    *,
+    task: str,
+    fraction: float,
+    seed: int,
+    n_classes: int,
+    ignore_index: int | None = None,
+) -> FractionSubset:
+    """Draw a stratified label fraction of a training split (reads every mask once).
+
+    Args:
+        dataset: the training split (items with ``mask`` and ``id``).
+        task: task id recorded in the subset.
+        fraction: share to keep, in (0, 1].
+        seed: seed of the draw.
+        n_classes: number of classes K.
+        ignore_index: label excluded from the class proportions.
+    """
+    ids, masks = [], []
+    for i in range(len(dataset)):
+        s = dataset[i]
+        ids.append(str(s["id"]))
+        masks.append(np.asarray(s["mask"]))
+    if len(set(ids)) != len(ids):
+        raise InvalidInputError(f"task {task!r}: training sample ids are not unique")
+    strata = image_strata(masks, n_classes, ignore_index)
+    chosen = stratified_sample(strata, fraction, seed)
+    chosen_ids = tuple(sorted(ids[i] for i in chosen))
+    labels, counts = np.unique(strata[chosen], return_counts=True)
+    return FractionSubset(
+        task=task,
+        fraction=float(fraction),
+        seed=int(seed),
+        n_total=len(ids),
+        ids=chosen_ids,
+        sha256=ids_sha256(chosen_ids),
+        strata={str(k): int(v) for k, v in zip(labels, counts, strict=True)},
+    )
+
+
+def default_fraction_dir() -> Path:
+    """``$PLANETBENCH_CACHE/fractions`` if set, else the user cache directory's ``fractions``."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env) / "fractions"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("planetbench")) / "fractions"
+
+
+def fraction_path(directory: str | Path, task: str, fraction: float, seed: int) -> Path:
+    """Where the subset of (task, fraction, seed) is saved."""
+    return Path(directory) / task / f"fraction-{fraction:g}-seed{seed}.json"
+
+
+def select_fraction(
+    dataset: SampleDataset,
+    *,
+    task: str,
+    fraction: float,
+    seed: int,
+    n_classes: int,
+    ignore_index: int | None = None,
+    directory: str | Path | None = None,
+) -> tuple[list[int], FractionSubset]:
+    """Indices into ``dataset`` of the saved label fraction, drawing and saving it the first time.
+
+    Args:
+        dataset: the training split.
+        task: task id.
+        fraction: share in (0, 1]; 1.0 returns every index (nothing is saved).
+        seed: seed of the draw (keep it fixed across run seeds so all runs share the images).
+        n_classes: number of classes K.
+        ignore_index: label excluded from the class proportions.
+        directory: folder of subset files (default :func:`default_fraction_dir`).
+
+    Returns:
+        ``(indices, subset)``: sorted dataset indices and the subset record.
+
+    Raises:
+        InvalidInputError: a saved subset names ids that are not in ``dataset`` or was drawn from a
+            split of a different size.
+    """
+    if fraction == 1.0:
+        ids = tuple(sorted(str(dataset[i]["id"]) for i in range(len(dataset))))
+        return list(range(len(dataset))), FractionSubset(
+            task=task,
+            fraction=1.0,
+            seed=int(seed),
+            n_total=len(ids),
+            ids=ids,
+            sha256=ids_sha256(ids),
+        )
+    path = fraction_path(directory or default_fraction_dir(), task, fraction, seed)
+    if path.exists():
+        subset = FractionSubset.load(path)
+    else:
+        subset = draw_fraction(
+            dataset,
+            task=task,
+            fraction=fraction,
+            seed=seed,
+            n_classes=n_classes,
+            ignore_index=ignore_index,
+        )
+        subset.save(path)
+    position = {str(dataset[i]["id"]): i for i in range(len(dataset))}
+    if subset.n_total != len(position):
+        raise InvalidInputError(
+            f"label-fraction file {path} was drawn from {subset.n_total} training images but the "
+            f"split now has {len(position)}; delete the file to draw the subset again"
+        )
+    missing = [i for i in subset.ids if i not in position]
+    if missing:
+        raise InvalidInputError(
+            f"label-fraction file {path} names ids absent from the training split (e.g. "
+            f"{missing[:3]}); delete the file to draw the subset again"
+        )
+    return sorted(position[i] for i in subset.ids), subset

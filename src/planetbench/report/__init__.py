@@ -1,0 +1,1 @@
+"""Reports: tables and plots over stored results (matplotlib Agg; no torch)."""

@@ -1,0 +1,346 @@
+"""The dense experiment runner: grid → runs → results in the store, resumable.
+
+One run (:func:`execute_run`) looks up the task and the encoder in their registries, aligns the
+task's bands to the encoder's inputs, selects the label fraction, trains with the ``frozen`` or
+``finetune`` protocol, scores the best checkpoint on the test split, measures efficiency and returns
+a :class:`~planetbench.store.Result`. :func:`run_experiment` expands an
+:class:`~planetbench.config.ExperimentSpec` into runs, skips the runs whose key is already stored,
+executes the rest through an :class:`~planetbench.executors.Executor` and stores each result as soon
+as it is ready. :func:`dense_leaderboard` turns stored runs into the Cryo-Bench table.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from planetbench.config import DenseRunConfig, ExperimentSpec
+from planetbench.errors import InvalidInputError
+from planetbench.executors import Executor, LocalExecutor
+from planetbench.store import Result, ResultStore
+from planetbench.store.result import config_hash, library_versions, run_key
+
+#: Settings that do not change a run's outcome and are left out of its config hash.
+_NOT_IN_HASH = frozenset(
+    {"root", "roots", "num_workers", "latency_repeats", "seed", "fraction", "lr"}
+)
+
+
+def run_config_hash(run: DenseRunConfig) -> str:
+    """Hash of the settings that define the run's work (paths and speed knobs excluded)."""
+    data = run.model_dump(mode="json")
+    return config_hash({k: v for k, v in data.items() if k not in _NOT_IN_HASH})
+
+
+def planned_run_key(run: DenseRunConfig) -> str:
+    """The run key the run's Result will carry (known before running, for resume)."""
+    from planetbench.encoders import get_encoder
+
+    return run_key(
+        method=run.encoder, task=run.task, protocol=run.protocol,
+        config_hash=run_config_hash(run), seed=run.seed, fraction=run.fraction, lr=run.lr,
+        input_sha256=get_encoder(run.encoder).spec.weights_sha256,
+    )
+
+
+def check_names(runs: Sequence[DenseRunConfig]) -> None:
+    """Look every encoder and task up once (did-you-mean errors before any training starts).
+
+    Raises:
+        UnknownNameError: an unregistered encoder or task.
+        InvalidInputError: a non-segmentation task or an unavailable encoder.
+    """
+    from planetbench.encoders import get_encoder
+    from planetbench.tasks import get_task
+
+    for name in dict.fromkeys(r.task for r in runs):
+        spec = get_task(name).spec
+        if spec.kind != "segmentation":
+            raise InvalidInputError(
+                f"task {name!r} is a {spec.kind} task; `planetbench run` evaluates segmentation "
+                "tasks (use the embedding commands for the others)"
+            )
+    for name in dict.fromkeys(r.encoder for r in runs):
+        espec = get_encoder(name).spec
+        if not espec.available:
+            raise InvalidInputError(
+                f"encoder {name!r} is not available: {espec.unavailable_reason}"
+            )
+
+
+def execute_run(
+    run: DenseRunConfig, *, on_epoch: Callable[[Any], None] | None = None
+) -> Result:
+    """Train and evaluate one dense run and return its Result (not stored).
+
+    Args:
+        run: the run's configuration.
+        on_epoch: called with each epoch record (progress display).
+    """
+    import torch
+
+    from planetbench.efficiency import measure_efficiency
+    from planetbench.encoders import get_encoder
+    from planetbench.encoders.bands import align_bands, apply
+    from planetbench.protocols.dense import FrozenProtocol, get_protocol
+    from planetbench.protocols.fraction import select_fraction
+    from planetbench.tasks import get_task
+
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+    task = get_task(run.task)
+    spec = task.spec
+    registered = get_encoder(run.encoder)
+    if not registered.spec.available:
+        raise InvalidInputError(
+            f"encoder {run.encoder!r} is not available: {registered.spec.unavailable_reason}"
+        )
+    alignment = align_bands(spec.bands, registered.spec, policy=run.band_policy)
+    notes.append(
+        f"band policy {alignment.policy} (requested {run.band_policy}): task bands "
+        f"{list(alignment.task_bands)} → encoder bands {list(alignment.encoder_bands)}"
+    )
+    notes.extend(alignment.warnings)
+    identity = alignment.index_map == tuple(range(len(spec.bands)))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t0 = time.perf_counter()
+        options: dict[str, Any] = {"in_bands": spec.bands}
+        if registered.spec.wavelength_conditioned:
+            options["wavelengths_um"] = alignment.wavelengths_um
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(run.seed)
+            encoder = registered.factory(**options)
+        timings["build_encoder_s"] = time.perf_counter() - t0
+
+        root = run.data_root()
+        reader_options = run.data_options.get(run.task, {})
+        train, val, test = (task.load(root, s, **reader_options) for s in ("train", "val", "test"))
+        indices, subset = select_fraction(
+            train, task=spec.name, fraction=run.fraction, seed=run.fraction_seed,
+            n_classes=spec.n_classes, ignore_index=spec.ignore_index,
+        )
+        params: dict[str, Any] = dict(
+            head=run.head, head_options=run.head_options or None, lr=run.lr,
+            weight_decay=run.weight_decay, batch_size=run.batch_size, epochs=run.epochs,
+            patience=run.patience, input_size=run.input_size, dice_weight=run.dice_weight,
+            augment=run.augment, seed=run.seed, num_workers=run.num_workers, on_epoch=on_epoch,
+            input_transform=None if identity else partial(apply, alignment=alignment),
+        )
+        cls = get_protocol(run.protocol)
+        if cls is FrozenProtocol:
+            params["cache"] = run.cache
+        protocol = cls.from_task(spec, encoder, **params)
+        protocol.fit(train, val, indices)
+        metrics = protocol.score(test)
+        timings.update(protocol.timings_)
+
+        device = protocol._device_
+        x = torch.zeros(1, len(spec.bands), run.input_size, run.input_size, device=device)
+        head = protocol.head_
+
+        def forward(batch: torch.Tensor) -> torch.Tensor:
+            return head(protocol._encode(batch), batch.shape[-2:])  # type: ignore[no-any-return]
+
+        t0 = time.perf_counter()
+        eff = measure_efficiency(forward, x, [encoder, head], n_repeats=run.latency_repeats)
+        timings["efficiency_s"] = time.perf_counter() - t0
+    for w in caught:
+        text = f"warning: {w.message}"
+        if text not in notes:
+            notes.append(text)
+    notes.extend(f"warning: {w}" for w in protocol.warnings_ if f"warning: {w}" not in notes)
+    if spec.synthetic:
+        notes.append("synthetic task data (not a real benchmark result)")
+    notes.append(f"band statistics from the {protocol.band_stats_source_}")
+    cache = getattr(protocol, "cache_", None)
+    if cache is not None:
+        reason = f" ({cache.reason})" if cache.reason else ""
+        notes.append(f"feature cache: {cache.storage}{reason}")
+    miou = metrics["miou"]
+    if miou is None:
+        notes.append("test mIoU undefined: no class present in the test targets or predictions")
+    timings["total_s"] = time.perf_counter() - t_start
+    efficiency = eff.to_dict()
+    efficiency["encoder_params"] = sum(p.numel() for p in encoder.parameters())
+    efficiency["head_params"] = sum(p.numel() for p in head.parameters())
+    return Result(
+        method=run.encoder,
+        task=spec.name,
+        protocol=run.protocol,
+        metric="miou",
+        score=float("nan") if miou is None else float(miou),
+        suite=spec.suite,
+        config_hash=run_config_hash(run),
+        seed=run.seed,
+        fraction=run.fraction,
+        lr=run.lr,
+        metrics={
+            **metrics,
+            "val_miou": protocol.best_val_miou_,
+            "best_epoch": protocol.best_epoch_,
+            "epochs_run": len(protocol.history_),
+            "history": [vars(r) for r in protocol.history_],
+            "n_train": len(indices),
+            "fraction_sha256": subset.sha256,
+        },
+        efficiency=efficiency,
+        timings=timings,
+        versions=library_versions(),
+        config=run.model_dump(mode="json"),
+        input_sha256=registered.spec.weights_sha256,
+        notes=notes,
+    )
+
+
+@dataclass
+class ExperimentSummary:
+    """What :func:`run_experiment` did.
+
+    Attributes:
+        n_total: runs in the grid.
+        n_skipped: runs already in the store (not re-run).
+        results: results of the runs executed now, in completion order.
+    """
+
+    n_total: int
+    n_skipped: int
+    results: list[Result] = field(default_factory=list)
+
+
+def run_experiment(
+    spec: ExperimentSpec,
+    *,
+    store: ResultStore | None = None,
+    executor: Executor | None = None,
+    progress: bool = True,
+    print_fn: Callable[[str], None] | None = None,
+) -> ExperimentSummary:
+    """Run every run of the grid that is not yet in the store, storing each result when ready.
+
+    Args:
+        spec: the validated experiment.
+        store: where results go (default: ``spec.store`` or the default store).
+        executor: where runs execute (default :class:`LocalExecutor`).
+        progress: show a Rich progress bar.
+        print_fn: where status lines go (default: Rich console on stdout).
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console()
+    say = print_fn or console.print
+    store = store or ResultStore(spec.store)
+    executor = executor or LocalExecutor()
+    runs = spec.runs()
+    check_names(runs)
+    keys = [planned_run_key(r) for r in runs]
+    done = store.finished_keys(keys)
+    todo = [r for r, k in zip(runs, keys, strict=False) if k not in done]
+    n_skipped = len(runs) - len(todo)
+    say(f"{len(runs)} run(s) in the grid; skipping {n_skipped} already in the store; "
+        f"running {len(todo)}")
+    summary = ExperimentSummary(n_total=len(runs), n_skipped=n_skipped)
+    if not todo:
+        return summary
+    with Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(),
+        MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=not progress,
+        transient=False,
+    ) as bar:
+        job = bar.add_task("runs", total=len(todo))
+
+        def one(run: DenseRunConfig) -> Result:
+            label = f"{run.encoder} · {run.task} · {run.protocol} · f={run.fraction:g} · " \
+                    f"lr={run.lr:g} · seed={run.seed}"
+            bar.update(job, description=label)
+
+            def on_epoch(record: Any) -> None:
+                miou = "n/a" if record.val_miou is None else f"{record.val_miou:.3f}"
+                bar.update(job, description=f"{label} · epoch {record.epoch} val mIoU {miou}")
+
+            return execute_run(run, on_epoch=on_epoch)
+
+        for result in executor.map(one, todo):
+            store.add(result)
+            summary.results.append(result)
+            bar.advance(job)
+    return summary
+
+
+def dense_leaderboard(
+    store: ResultStore,
+    suite: str = "cryo",
+    protocol: str = "frozen",
+    fraction: float = 1.0,
+    metric: str = "miou",
+    tasks: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Cryo-Bench-style table: per-task score (mean over seeds), average score, average rank.
+
+    Rows whose ``fraction`` is missing are left out. Ranks are competition ranks per task (best
+    score = 1, ties share the best rank) among the methods that have that task; ``avg_rank``
+    averages a method's ranks, ``avg_<metric>`` its per-task scores (NaN when it misses a task).
+
+    Args:
+        store: the results store.
+        suite: suite id of the rows.
+        protocol: protocol of the rows (``frozen``, ``finetune``, ``literature`` …).
+        fraction: label fraction of the rows.
+        metric: metric name of the rows.
+        tasks: task columns in this order (default: every task found, sorted).
+
+    Returns:
+        DataFrame indexed by method with one column per task, then ``avg_<metric>``,
+        ``avg_rank`` and ``n_tasks``; sorted by ``avg_rank`` then by the average score.
+
+    Raises:
+        InvalidInputError: no stored row matches.
+    """
+    from planetbench.stats.ranking import competition_rank
+
+    df = store.query(suite=suite, protocol=protocol, metric=metric)
+    df = df[df["fraction"].notna() & df["score"].notna()]
+    df = df[np.isclose(df["fraction"].astype(float), fraction)]
+    if df.empty:
+        raise InvalidInputError(
+            f"no stored {metric} results for suite={suite!r}, protocol={protocol!r}, "
+            f"fraction={fraction}; run `planetbench run` first or check the filters"
+        )
+    table = df.pivot_table(index="method", columns="task", values="score", aggfunc="mean")
+    columns = list(tasks) if tasks is not None else sorted(table.columns)
+    missing = [t for t in columns if t not in table.columns]
+    if missing:
+        raise InvalidInputError(f"no results for task(s) {missing}; found {sorted(table.columns)}")
+    table = table[columns]
+    ranks = pd.DataFrame(index=table.index, columns=columns, dtype=float)
+    for t in columns:
+        have = table[t].notna()
+        ranks.loc[have, t] = competition_rank(table.loc[have, t].to_numpy(), higher_is_better=True)
+    out = table.copy()
+    out[f"avg_{metric}"] = table.mean(axis=1, skipna=False)
+    out["avg_rank"] = ranks.mean(axis=1, skipna=True)
+    out["n_tasks"] = table.notna().sum(axis=1).astype(int)
+    out = out.sort_values(["avg_rank", f"avg_{metric}"], ascending=[True, False])
+    out.columns.name = None
+    return out
+
+
+__all__ = [
+    "ExperimentSummary",
+    "check_names",
+    "dense_leaderboard",
+    "execute_run",
+    "planned_run_key",
+    "run_config_hash",
+    "run_experiment",
+]

@@ -1,0 +1,732 @@
+"""The ``cryo`` suite: the five Cryo-Bench segmentation tasks, read from their published layouts.
+
+Cryo-Bench (Kaushik et al., https://github.com/Sk-2103/Cryo-Bench, MIT) evaluates frozen encoders
+with a UPerNet decoder on five cryosphere datasets, scored by mIoU. Each task below pairs a frozen
+:class:`~planetbench.tasks.spec.TaskSpec` with a torch-free reader. Every reader yields
+``{"image": (C, H, W) float32 in spec.bands order, "mask": (H, W) int64, "id": str}``.
+
+On-disk layouts (``root`` is the folder passed as ``--root``):
+
+* ``glid``, ``gld``, ``gsdd`` — tiles as arranged for Cryo-Bench's PANGAEA loaders:
+  ``root/<split>/images/<stem>.tif`` and ``root/<split>/masks/<stem>.tif`` (PNG/JPEG also read),
+  image and mask paired by file stem, masks holding 0 (background) and 1 (target).
+* ``sicd`` — the AI4Arctic Sea Ice Challenge "ready-to-train" scenes as mirrored by torchgeo on
+  Hugging Face: ``root/train/<scene>.nc`` holding the SAR variables and the ``SIC``/``SOD``/``FLOE``
+  charts, and ``root/test/<scene>.nc`` with its charts in ``root/test/<scene>_reference.nc``.
+  Whole scenes (about 5000 × 5000 px at 80 m) are yielded by default; ``tile_size=`` yields
+  sliding windows that together cover every pixel of every scene (see :func:`sliding_windows`).
+* ``caffe`` — the CaFFe archive as torchgeo unpacks it: ``root/caffe/sar_images/<split>/X.png``
+  with zone labels ``root/caffe/zones/<split>/X'.png`` where the zone name is the image name with
+  ``_zones_`` inserted (``A_B_...`` ↔ ``A_B_zones_...``). Zone pixel values 0, 64, 127, 254 are
+  the classes N/A, rock, glacier, ocean/ice mélange and become 0, 1, 2, 3.
+
+What is and is not verified: the GLID/GLD/GSDD folder layout is the one Cryo-Bench's own loaders
+read (``pangaea/datasets/glid.py``); the internal layout of the Zenodo archives was not inspected,
+so after ``planetbench data download`` the files may need arranging into that layout. Channel
+identities of GLD channels 6 and 9 and GSDD channels 7–10 are not published by name: Cryo-Bench's
+configs label them with Sentinel-2 band names (B8A, B5, B6, B7), but their published statistics
+(e.g. GLD channel 7 ranges 0–88, channel 8 2631–6809; GSDD channel 8 has mean 0.41 on a 0–1 scale)
+are not reflectances. Where the range identifies a layer (slope in degrees, elevation in metres) it
+is declared as such; the others are declared as non-optical ``aux`` channels so band alignment
+never feeds them to an encoder as red-edge light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from planetbench.errors import DatasetNotFoundError, InvalidInputError, LabelFileError
+from planetbench.tasks import TASKS
+from planetbench.tasks.bands import Band, get_band
+from planetbench.tasks.download import RemoteFile
+from planetbench.tasks.readers.geotiff import GEOTIFF_SUFFIXES, read_geotiff
+from planetbench.tasks.readers.images import IMAGE_SUFFIXES, read_image, read_label_image
+from planetbench.tasks.spec import Task, TaskSpec
+
+SUITE = "cryo"
+
+CRYOBENCH_CITATION = (
+    "Kaushik, S. et al. Cryo-Bench: a benchmark for evaluating geospatial foundation models on "
+    "cryosphere applications. https://github.com/Sk-2103/Cryo-Bench"
+)
+
+_ZENODO_ARCHIVE = "https://zenodo.org/api/records/{}/files-archive"
+
+
+def _s2(*names: str) -> tuple[Band, ...]:
+    return tuple(get_band(n) for n in names)
+
+
+# --------------------------------------------------------------------------------------- specs
+
+GLID_SPEC = TaskSpec(
+    name="glid",
+    suite=SUITE,
+    kind="segmentation",
+    metric="miou",
+    classes=("background", "glacial_lake"),
+    bands=_s2("red", "green", "blue"),
+    ignore_index=-1,
+    splits=("train", "val", "test"),
+    # Cryo-Bench configs/dataset/glid.yaml, computed on the train split (0-255 scale).
+    band_mean=(120.08558725516001, 124.71967935959498, 123.13973035812378),
+    band_std=(74.64604398949137, 74.35002658020812, 76.54707139907019),
+    licence="unverified: see https://zenodo.org/records/14838695",
+    citation=(
+        "GLID glacial lake dataset (Himalaya; WorldView-2, Sentinel-2, Landsat-8, Gaofen-2 RGB), "
+        "Journal of Hydrology (2025), "
+        "https://www.sciencedirect.com/science/article/pii/S002216942500410X; data "
+        "https://zenodo.org/records/14838695"
+    ),
+    url=_ZENODO_ARCHIVE.format(14838695),
+    sha256="",
+    extra={
+        "files": (RemoteFile(_ZENODO_ARCHIVE.format(14838695), "glid-zenodo-14838695.zip"),),
+        "layout": "root/<split>/images/<stem>.tif + root/<split>/masks/<stem>.tif",
+        "cryobench": CRYOBENCH_CITATION,
+    },
+)
+"""GLID: binary glacial-lake segmentation of RGB tiles (0-255) from several optical sensors."""
+
+GLD_BANDS: tuple[Band, ...] = (
+    *_s2("B02", "B03", "B04", "B08", "B11"),
+    Band("gld_aux6", "other"),
+    get_band("slope"),
+    get_band("elevation"),
+    Band("gld_aux9", "other"),
+    get_band("coherence"),
+)
+"""GLD channel order as in Cryo-Bench ``glnet_dataset.yaml`` (9 'optical' + 1 'sar' channel).
+
+Channels 7 (0–88, slope in degrees) and 8 (2631–6809, elevation in metres) are identified by their
+published ranges, channel 10 is the SAR coherence layer named by the dataset paper; channels 6 and
+9 are unnamed ancillary layers.
+"""
+
+GLD_SPEC = TaskSpec(
+    name="gld",
+    suite=SUITE,
+    kind="segmentation",
+    metric="miou",
+    classes=("background", "glacial_lake"),
+    bands=GLD_BANDS,
+    ignore_index=-1,
+    splits=("train", "val", "test"),
+    # Cryo-Bench pangaea-bench/configs/dataset/glnet_dataset.yaml (raw units).
+    band_mean=(1741.8805, 1683.5054, 1765.5715, 1910.0586, 1588.4366, 18645.6567, 25.4476,
+               4865.1832, 124.7062, 174.6983),
+    band_std=(1443.3646, 1463.0639, 1562.9365, 1451.6475, 1131.9605, 2583.5562, 14.9909,
+              561.2580, 29.5390, 30.9665),
+    licence="unverified: see https://zenodo.org/records/16986936",
+    citation=(
+        "Kaushik, S. et al. (2022), glacial lake mapping from Sentinel-2 with SAR coherence, slope "
+        "and elevation, Int. J. Appl. Earth Obs. Geoinf., "
+        "https://www.sciencedirect.com/science/article/pii/S1569843222002734; data "
+        "https://zenodo.org/records/16986936"
+    ),
+    url=_ZENODO_ARCHIVE.format(16986936),
+    sha256="",
+    extra={
+        "files": (RemoteFile(_ZENODO_ARCHIVE.format(16986936), "gld-zenodo-16986936.zip"),),
+        "layout": "root/<split>/images/<stem>.tif (10 bands) + root/<split>/masks/<stem>.tif",
+        "cryobench": CRYOBENCH_CITATION,
+    },
+)
+"""GLD: binary glacial-lake segmentation from Sentinel-2 plus terrain and SAR coherence layers."""
+
+GSDD_BANDS: tuple[Band, ...] = (
+    *_s2("B02", "B03", "B04", "B08", "B11", "B12"),
+    Band("gsdd_aux7", "other"),
+    Band("gsdd_aux8", "other"),
+    Band("gsdd_aux9", "other"),
+    Band("gsdd_aux10", "other"),
+)
+"""GSDD channel order as in Cryo-Bench ``gssd.yaml``: six Sentinel-2 bands, then four channels the
+config names B8A/B5/B6/B7 whose statistics do not fit reflectances; the dataset paper lists slope,
+elevation and velocity as ancillary layers, without an order we could verify."""
+
+GSDD_SPEC = TaskSpec(
+    name="gsdd",
+    suite=SUITE,
+    kind="segmentation",
+    metric="miou",
+    classes=("background", "supraglacial_debris"),
+    bands=GSDD_BANDS,
+    ignore_index=-1,
+    splits=("train", "val", "test"),
+    # Cryo-Bench configs/dataset/gssd.yaml (values scaled to 0-1).
+    band_mean=(0.2004, 0.2163, 0.2235, 0.2415, 0.183, 0.1761, 0.1813, 0.4101, 0.4689, 0.1117),
+    band_std=(0.1966, 0.1941, 0.1919, 0.1762, 0.1627, 0.1567, 0.3303, 0.2306, 0.3337, 0.1794),
+    licence="unverified: see https://zenodo.org/records/17161810",
+    citation=(
+        "Global supraglacial debris dataset (GSDD), Sentinel-2 with slope, elevation and velocity, "
+        "https://www.sciencedirect.com/science/article/pii/S2666017225001257; data "
+        "https://zenodo.org/records/17161810"
+    ),
+    url=_ZENODO_ARCHIVE.format(17161810),
+    sha256="",
+    extra={
+        "files": (RemoteFile(_ZENODO_ARCHIVE.format(17161810), "gsdd-zenodo-17161810.zip"),),
+        "layout": "root/<split>/images/<stem>.tif (10 bands) + root/<split>/masks/<stem>.tif",
+        "cryobench": CRYOBENCH_CITATION,
+    },
+)
+"""GSDD: binary supraglacial-debris segmentation."""
+
+_AI4ARCTIC_HF = (
+    "https://huggingface.co/datasets/torchgeo/ai4artic-sea-ice-challenge/resolve/main/{}"
+)
+
+SICD_SAR_VARIABLES: tuple[str, ...] = ("nersc_sar_primary", "nersc_sar_secondary")
+"""netCDF variables read as image channels: HH, then HV backscatter (the spec's bands)."""
+
+SICD_IGNORE = 255
+"""Chart value where no ice chart exists (land, outside the chart, SAR no-data)."""
+
+SICD_CHART = "SOD"
+"""The chart used as the mask: stage of development, 6 classes, 255 where no chart exists."""
+
+SICD_SPEC = TaskSpec(
+    name="sicd",
+    suite=SUITE,
+    kind="segmentation",
+    metric="miou",
+    classes=(
+        "open_water",
+        "new_ice",
+        "young_ice",
+        "thin_first_year_ice",
+        "thick_first_year_ice",
+        "old_ice",
+    ),
+    bands=(get_band("HH"), get_band("HV")),
+    ignore_index=SICD_IGNORE,
+    splits=("train", "test"),
+    # Not published for the netCDF values; Cryo-Bench's sicd_sar.yaml statistics describe its own
+    # re-exported GeoTIFFs, not these files.
+    band_mean=None,
+    band_std=None,
+    licence="CC-BY-4.0",
+    citation=(
+        "Buus-Hinkler, J. et al. (2022) AI4Arctic Sea Ice Challenge Dataset, DTU Data, "
+        "https://data.dtu.dk/articles/dataset/Ready-To-Train_AI4Arctic_Sea_Ice_Challenge_Dataset/"
+        "21316608; Stokholm, A. et al. (2023) The AutoICE Challenge, "
+        "https://egusphere.copernicus.org/preprints/2023/egusphere-2023-2648/"
+    ),
+    url=_AI4ARCTIC_HF.format("test.tar.gz"),
+    sha256="",
+    extra={
+        # MD5 digests as published by torchgeo's AI4ArcticSeaIce dataset; no SHA-256 is published.
+        "files": (
+            RemoteFile(_AI4ARCTIC_HF.format("metadata.csv"), "metadata.csv",
+                       md5="4b610118c2d182325ec7599434b37deb", extract=False),
+            RemoteFile(_AI4ARCTIC_HF.format("train.tar.gzaa"), "train.tar.gzaa",
+                       md5="847ea12d0a5100f0a00af4bb110404b4", part_of="train.tar.gz"),
+            RemoteFile(_AI4ARCTIC_HF.format("train.tar.gzab"), "train.tar.gzab",
+                       md5="3f4770c586487dc681d1d216c7003f2c", part_of="train.tar.gz"),
+            RemoteFile(_AI4ARCTIC_HF.format("test.tar.gz"), "test.tar.gz",
+                       md5="bca98ec6734783aa6f005382549a0d21"),
+        ),
+        "layout": "root/train/<scene>.nc, root/test/<scene>.nc + root/test/<scene>_reference.nc",
+        "cryobench": CRYOBENCH_CITATION,
+    },
+)
+"""SICD: sea-ice stage of development from Sentinel-1 EW HH/HV scenes (AI4Arctic)."""
+
+CAFFE_ZONE_VALUES: dict[int, int] = {0: 0, 64: 1, 127: 2, 254: 3}
+"""Zone PNG pixel value → class index (N/A, rock, glacier, ocean/ice mélange)."""
+
+_CAFFE_LUT = np.full(256, -2, dtype=np.int64)
+for _value, _cls in CAFFE_ZONE_VALUES.items():
+    _CAFFE_LUT[_value] = _cls
+
+CAFFE_SPEC = TaskSpec(
+    name="caffe",
+    suite=SUITE,
+    kind="segmentation",
+    metric="miou",
+    classes=("na", "rock", "glacier", "ocean_ice_melange"),
+    # One 8-bit SAR amplitude channel from ERS-1/2, Envisat, RADARSAT-1, ALOS PALSAR, TerraSAR-X,
+    # TanDEM-X and Sentinel-1, i.e. HH or VV depending on the scene: polarisation "mixed".
+    bands=(Band("sar_amplitude", "sar", polarisation="mixed"),),
+    ignore_index=-1,
+    splits=("train", "val", "test"),
+    # Cryo-Bench configs/dataset/zone_mapping_sar.yaml (0-255 scale).
+    band_mean=(73.7227,),
+    band_std=(80.7074,),
+    licence="CC-BY-4.0",
+    citation=(
+        "Gourmelon, N., Seehaus, T., Braun, M., Maier, A. and Christlein, V. (2022) Calving fronts "
+        "and where to find them: a benchmark dataset and methodology for automatic glacier calving "
+        "front delineation from synthetic aperture radar imagery, Earth Syst. Sci. Data 14, "
+        "4287-4313; data https://doi.pangaea.de/10.1594/PANGAEA.940950"
+    ),
+    url="https://huggingface.co/datasets/torchgeo/caffe/resolve/"
+    "cc96e8418981ce0f03afc9beace6422fdd7142c4/caffe.zip",
+    sha256="",
+    extra={
+        # MD5 as published by torchgeo's CaFFe dataset; no SHA-256 is published.
+        "files": (
+            RemoteFile(
+                "https://huggingface.co/datasets/torchgeo/caffe/resolve/"
+                "cc96e8418981ce0f03afc9beace6422fdd7142c4/caffe.zip",
+                "caffe.zip",
+                md5="9a92fd6f05af74fbc41602595a55df0d",
+            ),
+        ),
+        "layout": "root/caffe/{sar_images,zones}/<split>/*.png",
+        "cryobench": CRYOBENCH_CITATION,
+    },
+)
+"""CaFFe: glacier zone segmentation (4 classes) from single-channel SAR PNGs."""
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def _missing(spec: TaskSpec, root: Path, expected: str) -> DatasetNotFoundError:
+    return DatasetNotFoundError(
+        f"task {spec.name!r}: expected {expected} under --root {str(root)!r}, but it is not "
+        f"there. Get the data with `planetbench data download {spec.name} --root {root}` "
+        f"or from {spec.url}, then arrange it as: {spec.extra.get('layout', expected)}"
+    )
+
+
+def _check_mask(spec: TaskSpec, mask: np.ndarray, source: str) -> np.ndarray:
+    allowed = set(range(spec.n_classes))
+    if spec.ignore_index is not None:
+        allowed.add(spec.ignore_index)
+    bad = sorted(set(np.unique(mask).tolist()) - allowed)
+    if bad:
+        raise LabelFileError(
+            f"task {spec.name!r}: mask {source} holds value(s) {bad[:10]}; allowed are class "
+            f"indices 0..{spec.n_classes - 1}"
+            + (f" and ignore index {spec.ignore_index}" if spec.ignore_index is not None else "")
+        )
+    return mask
+
+
+def _no_options(spec: TaskSpec, options: dict[str, Any]) -> None:
+    if options:
+        raise InvalidInputError(
+            f"task {spec.name!r} reader takes no options; got {', '.join(sorted(options))}"
+        )
+
+
+def _read_any(path: Path) -> np.ndarray:
+    if path.suffix.lower() in GEOTIFF_SUFFIXES:
+        return read_geotiff(path)
+    return read_image(path)
+
+
+def _read_any_mask(path: Path) -> np.ndarray:
+    if path.suffix.lower() in GEOTIFF_SUFFIXES:
+        arr = read_geotiff(path, dtype=np.int64)
+        if arr.shape[0] != 1:
+            raise LabelFileError(f"mask {path} has {arr.shape[0]} bands; expected 1")
+        return np.asarray(arr[0])
+    return read_label_image(path)
+
+
+# ------------------------------------------------------------------------ image/mask folders
+
+
+@dataclass(frozen=True)
+class TilePair:
+    """One sample on disk: its id (file stem), image file and mask file."""
+
+    id: str
+    image: Path
+    mask: Path
+
+
+class FolderSegmentation:
+    """Image/mask tile pairs of one split (GLID, GLD, GSDD).
+
+    Args:
+        spec: the task; images must have ``len(spec.bands)`` channels.
+        pairs: the samples, as listed by :func:`read_folder_split`.
+    """
+
+    def __init__(self, spec: TaskSpec, pairs: Sequence[TilePair]) -> None:
+        self.spec = spec
+        self.pairs = tuple(pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        """Sample ``index``: image (C, H, W) float32, mask (H, W) int64, id."""
+        pair = self.pairs[index]
+        image = _read_any(pair.image)
+        if image.shape[0] != len(self.spec.bands):
+            raise InvalidInputError(
+                f"task {self.spec.name!r}: {pair.image} has {image.shape[0]} channels, expected "
+                f"{len(self.spec.bands)} ({', '.join(self.spec.band_names)})"
+            )
+        mask = _read_any_mask(pair.mask)
+        if mask.shape != image.shape[1:]:
+            raise LabelFileError(
+                f"task {self.spec.name!r}: mask {pair.mask} is {mask.shape}, image {pair.image} is "
+                f"{image.shape[1:]}"
+            )
+        return {
+            "image": image.astype(np.float32, copy=False),
+            "mask": _check_mask(self.spec, mask, str(pair.mask)),
+            "id": pair.id,
+        }
+
+
+_TILE_SUFFIXES = GEOTIFF_SUFFIXES + IMAGE_SUFFIXES
+
+
+def read_folder_split(spec: TaskSpec, root: Path, split: str) -> FolderSegmentation:
+    """List ``root/<split>/images`` and ``root/<split>/masks`` and pair the files by stem."""
+    img_dir, msk_dir = root / split / "images", root / split / "masks"
+    for folder in (img_dir, msk_dir):
+        if not folder.is_dir():
+            raise _missing(spec, root, f"the folder {str(folder.relative_to(root))!r}")
+    images = {p.stem: p for p in img_dir.iterdir() if p.suffix.lower() in _TILE_SUFFIXES}
+    masks = {p.stem: p for p in msk_dir.iterdir() if p.suffix.lower() in _TILE_SUFFIXES}
+    if not images:
+        raise _missing(spec, root, f"image tiles (*.tif/*.png) in {str(img_dir)!r}")
+    unmatched = sorted(set(images) ^ set(masks))
+    if unmatched:
+        raise LabelFileError(
+            f"task {spec.name!r}: {len(unmatched)} file stem(s) in {img_dir} and {msk_dir} have no "
+            f"partner, e.g. {', '.join(unmatched[:5])}; every image needs a mask of the same stem"
+        )
+    return FolderSegmentation(spec, [TilePair(s, images[s], masks[s]) for s in sorted(images)])
+
+
+def _folder_reader(spec: TaskSpec) -> Any:
+    def read(root: Path, split: str, **options: Any) -> FolderSegmentation:
+        _no_options(spec, options)
+        return read_folder_split(spec, Path(root), split)
+
+    read.__doc__ = f"Read split ``split`` of {spec.name!r} from ``root`` (see module docstring)."
+    return read
+
+
+# --------------------------------------------------------------------------------------- CaFFe
+
+
+class CaFFe:
+    """CaFFe zone segmentation of one split (torchgeo layout; see module docstring).
+
+    Args:
+        zone_files: zone label PNGs of the split; images are found by dropping ``_zones``.
+        image_dir: ``root/caffe/sar_images/<split>``.
+    """
+
+    def __init__(self, zone_files: Sequence[Path], image_dir: Path) -> None:
+        self.zone_files = tuple(zone_files)
+        self.image_dir = image_dir
+
+    def __len__(self) -> int:
+        return len(self.zone_files)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        """Sample ``index``: image (1, H, W) float32 0-255, mask (H, W) int64 in 0..3, id."""
+        zone_path = self.zone_files[index]
+        name = zone_path.name.replace("_zones_", "_")
+        image_path = self.image_dir / name
+        if not image_path.is_file():
+            raise DatasetNotFoundError(
+                f"task 'caffe': zone label {zone_path} has no SAR image at {image_path}"
+            )
+        image = read_image(image_path)
+        if image.shape[0] != 1:
+            raise InvalidInputError(f"CaFFe image {image_path} has {image.shape[0]} channels; "
+                                    "expected 1 (grey SAR)")
+        raw = read_label_image(zone_path)
+        if raw.min() < 0 or raw.max() > 255 or np.any(_CAFFE_LUT[raw] == -2):
+            bad = sorted(set(np.unique(raw).tolist()) - set(CAFFE_ZONE_VALUES))
+            raise LabelFileError(
+                f"task 'caffe': zone mask {zone_path} holds pixel value(s) {bad[:10]}; "
+                f"allowed are {sorted(CAFFE_ZONE_VALUES)} (N/A, rock, glacier, ocean/ice melange)"
+            )
+        mask = _CAFFE_LUT[raw]
+        if mask.shape != image.shape[1:]:
+            raise LabelFileError(f"CaFFe mask {zone_path} is {mask.shape}, image is "
+                                 f"{image.shape[1:]}")
+        return {"image": image, "mask": mask, "id": Path(name).stem}
+
+
+def read_caffe(root: Path, split: str, **options: Any) -> CaFFe:
+    """Read split ``split`` of CaFFe from ``root/caffe`` (torchgeo's unpacked ``caffe.zip``)."""
+    _no_options(CAFFE_SPEC, options)
+    root = Path(root)
+    zones = root / "caffe" / "zones" / split
+    images = root / "caffe" / "sar_images" / split
+    for folder in (zones, images):
+        if not folder.is_dir():
+            raise _missing(CAFFE_SPEC, root, f"the folder {str(folder.relative_to(root))!r}")
+    files = sorted(zones.glob("*_zones_*.png"))
+    if not files:
+        raise _missing(CAFFE_SPEC, root, f"zone PNGs named *_zones_*.png in {str(zones)!r}")
+    return CaFFe(files, images)
+
+
+# ---------------------------------------------------------------------------------------- SICD
+
+
+def sliding_windows(
+    height: int, width: int, size: int, stride: int | None = None
+) -> list[tuple[int, int, int, int]]:
+    """Windows that tile a ``height`` × ``width`` scene completely.
+
+    Windows start every ``stride`` pixels; the last row and column of windows are shifted to end
+    exactly at the border, so every pixel is covered and no window leaves the scene. A side
+    shorter than ``size`` gets one window spanning the whole side.
+
+    Args:
+        height: scene height in pixels (> 0).
+        width: scene width in pixels (> 0).
+        size: window side in pixels (> 0).
+        stride: step between window origins (0 < stride <= size); defaults to ``size``.
+
+    Returns:
+        ``(y0, x0, y1, x1)`` tuples (end-exclusive), row-major.
+
+    Example:
+        >>> sliding_windows(5, 3, 2)
+        [(0, 0, 2, 2), (0, 1, 2, 3), (2, 0, 4, 2), (2, 1, 4, 3), (3, 0, 5, 2), (3, 1, 5, 3)]
+    """
+    stride = size if stride is None else stride
+    for label, value in (("height", height), ("width", width), ("size", size), ("stride", stride)):
+        if not isinstance(value, (int, np.integer)) or value <= 0:
+            raise InvalidInputError(f"{label} must be a positive integer; got {value!r}")
+    if stride > size:
+        raise InvalidInputError(
+            f"stride ({stride}) must not exceed size ({size}), or pixels would be skipped"
+        )
+
+    def starts(n: int) -> list[int]:
+        if n <= size:
+            return [0]
+        out = list(range(0, n - size + 1, stride))
+        if out[-1] != n - size:
+            out.append(n - size)
+        return out
+
+    return [
+        (y, x, min(y + size, height), min(x + size, width))
+        for y in starts(height)
+        for x in starts(width)
+    ]
+
+
+def _scene_files(root: Path, split: str) -> list[Path]:
+    folder = root / split
+    if not folder.is_dir():
+        raise _missing(SICD_SPEC, root, f"the folder {split!r} of AI4Arctic .nc scenes")
+    files = sorted(p for p in folder.glob("*.nc") if not p.name.endswith("_reference.nc"))
+    if not files:
+        raise _missing(SICD_SPEC, root, f"AI4Arctic scene files (*.nc) in {str(folder)!r}")
+    return files
+
+
+def _label_file(scene: Path, split: str) -> Path:
+    if split != "test":
+        return scene
+    ref = scene.with_name(scene.stem + "_reference.nc")
+    if not ref.is_file():
+        raise DatasetNotFoundError(
+            f"task 'sicd': test scene {scene} has no chart file {ref}; the test charts ship as "
+            f"<scene>_reference.nc in test.tar.gz ({SICD_SPEC.url})"
+        )
+    return ref
+
+
+def read_sicd_scene(scene: Path, split: str) -> dict[str, Any]:
+    """Read one whole AI4Arctic scene.
+
+    SAR pixels that are NaN (no data) become 0 in the image and the ignore index (255) in the mask,
+    so they never count in a metric.
+
+    Returns:
+        ``{"image": (2, H, W) float32 HH/HV, "mask": (H, W) int64 SOD or 255, "id": scene stem}``.
+    """
+    from planetbench.tasks.readers.netcdf import read_netcdf_variables
+
+    sar = read_netcdf_variables(scene, SICD_SAR_VARIABLES)
+    chart = read_netcdf_variables(_label_file(scene, split), (SICD_CHART,), mask_fill=False)
+    image = np.stack([sar[v] for v in SICD_SAR_VARIABLES]).astype(np.float32)
+    mask = np.asarray(chart[SICD_CHART]).astype(np.int64)
+    if mask.shape != image.shape[1:]:
+        raise LabelFileError(
+            f"task 'sicd': chart {SICD_CHART} in {scene} is {mask.shape}, SAR is {image.shape[1:]}"
+        )
+    nodata = ~np.isfinite(image).all(axis=0)
+    if nodata.any():
+        image = np.where(np.isfinite(image), image, np.float32(0.0))
+        mask = np.where(nodata, SICD_IGNORE, mask)
+    return {"image": image, "mask": _check_mask(SICD_SPEC, mask, str(scene)), "id": scene.stem}
+
+
+def iter_scene_tiles(
+    scene: dict[str, Any], size: int, stride: int | None = None
+) -> Iterator[dict[str, Any]]:
+    """Cut a whole scene into the windows of :func:`sliding_windows`, padded to ``size``.
+
+    Yields:
+        ``{"image": (C, size, size) float32, "mask": (size, size) int64, "id":
+        "<scene>@<y0>_<x0>", "scene": scene id, "window": int64 array (y0, x0, y1, x1)}``.
+        Padding is 0 in the image and the ignore index (255) in the mask; ``window`` tells where
+        the unpadded part ``[:y1-y0, :x1-x0]`` goes back in the scene.
+    """
+    _, h, w = scene["image"].shape
+    for window in sliding_windows(h, w, size, stride):
+        yield _cut(scene, window, size)
+
+
+def _cut(scene: dict[str, Any], window: tuple[int, int, int, int], size: int) -> dict[str, Any]:
+    y0, x0, y1, x1 = window
+    image, mask = scene["image"], scene["mask"]
+    img = np.zeros((image.shape[0], size, size), dtype=np.float32)
+    msk = np.full((size, size), SICD_IGNORE, dtype=np.int64)
+    img[:, : y1 - y0, : x1 - x0] = image[:, y0:y1, x0:x1]
+    msk[: y1 - y0, : x1 - x0] = mask[y0:y1, x0:x1]
+    return {
+        "image": img,
+        "mask": msk,
+        "id": f"{scene['id']}@{y0}_{x0}",
+        "scene": scene["id"],
+        "window": np.asarray(window, dtype=np.int64),
+    }
+
+
+class SICDScenes:
+    """Whole AI4Arctic scenes of one split, one sample per scene (see :func:`read_sicd_scene`).
+
+    Args:
+        files: scene ``.nc`` files.
+        split: ``train`` or ``test`` (test charts live in ``<scene>_reference.nc``).
+    """
+
+    def __init__(self, files: Sequence[Path], split: str) -> None:
+        self.files = tuple(files)
+        self.split = split
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        """Scene ``index`` as a whole."""
+        return read_sicd_scene(self.files[index], self.split)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for i in range(len(self)):
+            yield self[i]
+
+
+class SICDTiles:
+    """Sliding-window tiles over every scene of a split; together they cover every pixel.
+
+    Args:
+        files: scene ``.nc`` files.
+        split: ``train`` or ``test``.
+        windows: per-tile ``(scene index, (y0, x0, y1, x1))`` as made by :func:`read_sicd`.
+        size: tile side in pixels (tiles at the border are padded to it).
+
+    Items are those of :func:`iter_scene_tiles`. Tiles are ordered scene by scene and the last
+    decoded scene is cached, so reading them in order decodes each scene once.
+    """
+
+    def __init__(
+        self,
+        files: Sequence[Path],
+        split: str,
+        windows: Sequence[tuple[int, tuple[int, int, int, int]]],
+        size: int,
+    ) -> None:
+        self.files = tuple(files)
+        self.split = split
+        self.windows = tuple(windows)
+        self.size = size
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def _scene(self, index: int) -> dict[str, Any]:
+        cached = self.__dict__.get("_cached")
+        if cached is None or cached[0] != index:
+            cached = (index, read_sicd_scene(self.files[index], self.split))
+            self.__dict__["_cached"] = cached
+        return cached[1]
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        """Tile ``index`` (see :func:`iter_scene_tiles` for the keys)."""
+        scene_idx, window = self.windows[index]
+        return _cut(self._scene(scene_idx), window, self.size)
+
+
+def read_sicd(root: Path, split: str, **options: Any) -> SICDScenes | SICDTiles:
+    """Read split ``split`` of SICD: whole scenes, or with ``tile_size`` sliding-window tiles.
+
+    Args:
+        root: folder holding ``train/`` and ``test/`` (see module docstring).
+        split: ``train`` or ``test``.
+        **options: ``tile_size`` (tile side in pixels; None or absent yields whole scenes) and
+            ``stride`` (step between tiles, default ``tile_size``; only with ``tile_size``).
+    """
+    unknown = sorted(set(options) - {"tile_size", "stride"})
+    if unknown:
+        raise InvalidInputError(
+            f"task 'sicd' reader options are tile_size and stride; got {', '.join(unknown)}"
+        )
+    tile_size: int | None = options.get("tile_size")
+    stride: int | None = options.get("stride")
+    from planetbench.tasks.readers.netcdf import netcdf_variable_shape
+
+    root = Path(root)
+    files = _scene_files(root, split)
+    if tile_size is None:
+        if stride is not None:
+            raise InvalidInputError("task 'sicd': stride only applies together with tile_size")
+        return SICDScenes(files, split)
+    windows: list[tuple[int, tuple[int, int, int, int]]] = []
+    for i, path in enumerate(files):
+        shape = netcdf_variable_shape(path, SICD_SAR_VARIABLES[0])
+        if len(shape) != 2:
+            raise InvalidInputError(f"{path}: {SICD_SAR_VARIABLES[0]} has shape {shape}; want 2-D")
+        windows.extend((i, w) for w in sliding_windows(shape[0], shape[1], tile_size, stride))
+    return SICDTiles(files, split, windows, tile_size)
+
+
+# ------------------------------------------------------------------------------------ registry
+
+GLID = TASKS.register("glid", Task(GLID_SPEC, _folder_reader(GLID_SPEC)))
+GLD = TASKS.register("gld", Task(GLD_SPEC, _folder_reader(GLD_SPEC)))
+GSDD = TASKS.register("gsdd", Task(GSDD_SPEC, _folder_reader(GSDD_SPEC)))
+SICD = TASKS.register("sicd", Task(SICD_SPEC, read_sicd))
+CAFFE = TASKS.register("caffe", Task(CAFFE_SPEC, read_caffe))
+
+CRYO_TASKS: tuple[str, ...] = ("glid", "gld", "gsdd", "sicd", "caffe")
+"""Ids of the cryo suite, in Cryo-Bench's table order."""
+
+__all__ = [
+    "CAFFE_SPEC",
+    "CAFFE_ZONE_VALUES",
+    "CRYO_TASKS",
+    "GLD_SPEC",
+    "GLID_SPEC",
+    "GSDD_SPEC",
+    "SICD_SPEC",
+    "CaFFe",
+    "FolderSegmentation",
+    "SICDScenes",
+    "SICDTiles",
+    "iter_scene_tiles",
+    "read_caffe",
+    "read_folder_split",
+    "read_sicd",
+    "read_sicd_scene",
+    "sliding_windows",
+]

@@ -1,0 +1,389 @@
+"""Download, verify and unpack the files of a task.
+
+:func:`download` fetches one URL with HTTP ``Range`` resume into ``<dest>.part``, checks its
+checksum and only then moves it to ``dest``; :func:`verify` checks a file on disk against its
+published checksum; :func:`extract_archive` unpacks zip/tar archives (refusing members that would
+land outside the target folder). :func:`fetch_task` and :func:`verify_task` apply these to the
+:class:`RemoteFile` list of a :class:`~planetbench.tasks.spec.TaskSpec`.
+
+Offline, refused or failed connections raise :class:`~planetbench.errors.DownloadError` naming the
+URL and where to put the file by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tarfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from planetbench.errors import (
+    ChecksumError,
+    DatasetNotFoundError,
+    DownloadError,
+    InvalidInputError,
+)
+from planetbench.tasks.spec import TaskSpec
+
+_CHUNK = 1 << 16
+_ARCHIVE_SUFFIXES: tuple[str, ...] = (
+    ".zip",
+    ".tar",
+    ".tar.gz",
+    ".tgz",
+    ".tar.bz2",
+    ".tar.xz",
+)
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file a task is made of, as published.
+
+    Attributes:
+        url: where it is downloaded from.
+        filename: name it gets under the task's root folder.
+        sha256: published SHA-256 hex digest, or ``""`` if none is published.
+        md5: published MD5 hex digest (some hosts publish only this), or ``""``.
+        part_of: for split archives, the name of the whole archive the parts are joined into, in
+            the order they are listed.
+        extract: unpack the file (or the joined archive) into the root after download.
+    """
+
+    url: str
+    filename: str
+    sha256: str = ""
+    md5: str = ""
+    part_of: str | None = None
+    extract: bool = True
+
+
+VerifyStatus = Literal["ok", "missing", "mismatch", "unchecked"]
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Outcome of checking one file: ``ok``, ``missing``, ``mismatch`` or ``unchecked``.
+
+    ``unchecked`` means the file exists but no checksum is published for it.
+    """
+
+    filename: str
+    path: Path
+    status: VerifyStatus
+    algorithm: str
+    detail: str
+
+
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file (``sha256`` or ``md5``), read in chunks."""
+    if algorithm not in ("sha256", "md5"):
+        raise InvalidInputError(f"algorithm must be 'sha256' or 'md5'; got {algorithm!r}")
+    h = hashlib.new(algorithm)
+    with Path(path).open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify(path: str | Path, sha256: str, *, algorithm: str = "sha256") -> Path:
+    """Check that ``path`` has the published digest ``sha256`` (or an MD5 with ``algorithm``).
+
+    Returns:
+        ``path``.
+
+    Raises:
+        DatasetNotFoundError: if the file does not exist.
+        InvalidInputError: if ``sha256`` is empty (nothing published to check against).
+        ChecksumError: if the digest differs; the file is left in place.
+    """
+    path = Path(path)
+    if not sha256:
+        raise InvalidInputError(
+            f"no published {algorithm} checksum for {path}; it cannot be verified"
+        )
+    if not path.is_file():
+        raise DatasetNotFoundError(f"{path} does not exist, so it cannot be verified")
+    got = file_digest(path, algorithm)
+    if got.lower() != sha256.lower():
+        raise ChecksumError(
+            f"{path} has {algorithm} {got} but the published value is {sha256}; the file is "
+            "corrupt or a different version. Delete it and download it again."
+        )
+    return path
+
+
+def _offline_error(url: str, dest: Path, exc: BaseException) -> DownloadError:
+    return DownloadError(
+        f"could not download {url}: {exc}. If this machine is offline or the host refuses, "
+        f"download the file by other means and put it at {dest}"
+    )
+
+
+def download(
+    url: str,
+    dest: str | Path,
+    *,
+    sha256: str | None = None,
+    resume: bool = True,
+    timeout: float = 30,
+    progress: bool = True,
+) -> Path:
+    """Download ``url`` to the file ``dest``, resuming a previous partial download.
+
+    Bytes go to ``<dest>.part``; with ``resume`` an existing part is continued with an HTTP
+    ``Range`` request (a server that ignores it restarts the file). When complete, the checksum
+    is checked and the part is renamed to ``dest``. An existing ``dest`` whose checksum matches
+    (or any existing ``dest`` when no checksum is given) is returned without network access.
+
+    Args:
+        url: http(s) URL.
+        dest: target file path (parent folders are created).
+        sha256: published SHA-256 digest, or None to skip the check.
+        resume: continue ``<dest>.part`` if present instead of starting over.
+        timeout: seconds to wait for the connection and between bytes.
+        progress: show a Rich progress bar.
+
+    Returns:
+        ``dest``.
+
+    Raises:
+        DownloadError: offline, connection refused, timeout or HTTP error (names the URL and
+            where to put the file by hand).
+        ChecksumError: the finished download does not match ``sha256`` (the bad part file is
+            removed; an existing ``dest`` that mismatches is left untouched).
+    """
+    import requests
+
+    dest = Path(dest)
+    if dest.is_file():
+        if sha256:
+            verify(dest, sha256)
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    offset = part.stat().st_size if (resume and part.is_file()) else 0
+    headers = {"Range": f"bytes={offset}-"} if offset else {}
+    try:
+        with requests.get(url, headers=headers, stream=True, timeout=timeout) as resp:
+            if resp.status_code == 416 and offset:
+                pass  # the part file already holds every byte
+            elif resp.status_code >= 400:
+                raise DownloadError(
+                    f"could not download {url}: HTTP {resp.status_code} {resp.reason}. "
+                    f"Download it by other means and put it at {dest}"
+                )
+            else:
+                append = offset > 0 and resp.status_code == 206
+                start = offset if append else 0
+                length = resp.headers.get("Content-Length")
+                total = start + int(length) if length is not None else None
+                _stream(resp, part, append=append, start=start, total=total, show=progress,
+                        label=dest.name)
+    except requests.exceptions.RequestException as exc:
+        raise _offline_error(url, dest, exc) from exc
+    except OSError as exc:
+        if isinstance(exc, DownloadError):
+            raise
+        raise _offline_error(url, dest, exc) from exc
+    if sha256:
+        got = file_digest(part, "sha256")
+        if got.lower() != sha256.lower():
+            part.unlink()
+            raise ChecksumError(
+                f"download of {url} has sha256 {got} but the published value is {sha256}; the "
+                f"partial file was removed. Try again, or put a good copy at {dest}"
+            )
+    part.replace(dest)
+    return dest
+
+
+def _stream(
+    resp: Any, part: Path, *, append: bool, start: int, total: int | None, show: bool, label: str
+) -> None:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TransferSpeedColumn,
+    )
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        transient=True,
+        disable=not show,
+    ) as bar:
+        task = bar.add_task(label, total=total, completed=start)
+        with part.open("ab" if append else "wb") as fh:
+            for chunk in resp.iter_content(chunk_size=_CHUNK):
+                fh.write(chunk)
+                bar.advance(task, len(chunk))
+
+
+def is_archive(path: str | Path) -> bool:
+    """True for names ending in .zip, .tar, .tar.gz, .tgz, .tar.bz2 or .tar.xz."""
+    name = Path(path).name.lower()
+    return any(name.endswith(s) for s in _ARCHIVE_SUFFIXES)
+
+
+def extract_archive(path: str | Path, root: str | Path) -> list[Path]:
+    """Unpack a zip or tar archive into ``root``.
+
+    Returns:
+        The extracted file paths.
+
+    Raises:
+        InvalidInputError: unknown archive type, or a member that would be written outside
+            ``root`` (absolute path or ``..``).
+        ChecksumError: the archive is corrupt (truncated download).
+    """
+    path, root = Path(path), Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    name = path.name.lower()
+    if name.endswith(".zip"):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                members = zf.namelist()
+                for member in members:
+                    _check_member(path, member)
+                zf.extractall(root)
+        except zipfile.BadZipFile as exc:
+            raise ChecksumError(
+                f"{path} is not a valid zip archive ({exc}); re-download it"
+            ) from exc
+        return [root / m for m in members if not m.endswith("/")]
+    if is_archive(path):
+        try:
+            with tarfile.open(path) as tf:
+                infos = tf.getmembers()
+                for info in infos:
+                    _check_member(path, info.name)
+                    if info.issym() or info.islnk():
+                        raise InvalidInputError(
+                            f"{path} holds a link {info.name!r}; refusing to extract it"
+                        )
+                tf.extractall(root, filter="data")
+        except tarfile.TarError as exc:
+            raise ChecksumError(
+                f"{path} is not a valid tar archive ({exc}); re-download it"
+            ) from exc
+        return [root / i.name for i in infos if i.isfile()]
+    raise InvalidInputError(
+        f"{path} is not an archive planetbench can unpack (allowed: {', '.join(_ARCHIVE_SUFFIXES)})"
+    )
+
+
+def _check_member(archive: Path, member: str) -> None:
+    parts = PurePosixPath(member.replace("\\", "/")).parts
+    if member.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+        raise InvalidInputError(
+            f"{archive} holds member {member!r} that would be written outside the target folder; "
+            "refusing to extract it"
+        )
+
+
+def join_parts(parts: Sequence[str | Path], dest: str | Path) -> Path:
+    """Concatenate the parts of a split archive, in order, into ``dest``."""
+    dest = Path(dest)
+    missing = [str(p) for p in parts if not Path(p).is_file()]
+    if missing:
+        raise DatasetNotFoundError(f"cannot build {dest}: missing part(s) {', '.join(missing)}")
+    tmp = dest.with_name(dest.name + ".part")
+    with tmp.open("wb") as out:
+        for p in parts:
+            with Path(p).open("rb") as fh:
+                while chunk := fh.read(_CHUNK):
+                    out.write(chunk)
+    tmp.replace(dest)
+    return dest
+
+
+def task_files(spec: TaskSpec) -> tuple[RemoteFile, ...]:
+    """The files a task is downloaded as: ``spec.extra["files"]`` or one file from ``spec.url``.
+
+    Raises:
+        InvalidInputError: if the task has no download URL.
+    """
+    files = spec.extra.get("files")
+    if files:
+        return tuple(files)  # type: ignore[arg-type]
+    if not spec.url:
+        raise InvalidInputError(f"task {spec.name!r} declares no download URL")
+    name = PurePosixPath(urlparse(spec.url).path).name or f"{spec.name}.download"
+    return (RemoteFile(spec.url, name, sha256=spec.sha256),)
+
+
+def _marker(root: Path, archive: str) -> Path:
+    return root / f".{archive}.extracted"
+
+
+def fetch_task(
+    spec: TaskSpec,
+    root: str | Path,
+    *,
+    resume: bool = True,
+    timeout: float = 30,
+    progress: bool = True,
+) -> list[Path]:
+    """Download every file of ``spec`` into ``root``, join split archives and unpack archives.
+
+    Each archive is unpacked once (a hidden ``.<name>.extracted`` marker records it). Published
+    MD5 digests are checked after download when no SHA-256 is published.
+
+    Returns:
+        Paths of the downloaded (or joined) files.
+    """
+    root = Path(root)
+    done: list[Path] = []
+    groups: dict[str, list[Path]] = {}
+    for rf in task_files(spec):
+        path = download(rf.url, root / rf.filename, sha256=rf.sha256 or None, resume=resume,
+                        timeout=timeout, progress=progress)
+        if not rf.sha256 and rf.md5:
+            verify(path, rf.md5, algorithm="md5")
+        if rf.part_of:
+            groups.setdefault(rf.part_of, []).append(path)
+            continue
+        done.append(path)
+        if rf.extract and is_archive(path) and not _marker(root, rf.filename).exists():
+            extract_archive(path, root)
+            _marker(root, rf.filename).touch()
+    for whole, parts in groups.items():
+        path = root / whole
+        if not path.is_file():
+            join_parts(parts, path)
+        done.append(path)
+        if is_archive(path) and not _marker(root, whole).exists():
+            extract_archive(path, root)
+            _marker(root, whole).touch()
+    return done
+
+
+def verify_task(spec: TaskSpec, root: str | Path) -> list[VerifyReport]:
+    """Check each downloaded file of ``spec`` under ``root`` against its published checksum."""
+    root = Path(root)
+    reports: list[VerifyReport] = []
+    for rf in task_files(spec):
+        path = root / rf.filename
+        algorithm, digest = ("sha256", rf.sha256) if rf.sha256 else ("md5", rf.md5)
+        if not path.is_file():
+            reports.append(VerifyReport(rf.filename, path, "missing", algorithm,
+                                        f"not found; download it from {rf.url}"))
+        elif not digest:
+            reports.append(VerifyReport(rf.filename, path, "unchecked", "-",
+                                        "no checksum is published for this file"))
+        else:
+            got = file_digest(path, algorithm)
+            ok = got.lower() == digest.lower()
+            reports.append(VerifyReport(
+                rf.filename, path, "ok" if ok else "mismatch", algorithm,
+                f"{algorithm} {got}" if ok else f"{algorithm} {got} != published {digest}",
+            ))
+    return reports

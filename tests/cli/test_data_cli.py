@@ -1,0 +1,114 @@
+"""``planetbench data list|info|download|verify``."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import planetbench.cli.data  # noqa: F401  (registers the commands)
+from planetbench.cli import app
+from planetbench.tasks import TASKS, Task, TaskSpec
+from planetbench.tasks.download import RemoteFile
+
+runner = CliRunner()
+
+
+def test_list_shows_cryo_tasks() -> None:
+    result = runner.invoke(app, ["data", "list", "--suite", "cryo"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for name in ("glid", "gld", "gsdd", "sicd", "caffe"):
+        assert name in result.output
+    assert "CC-BY-4.0" in result.output and "segmentation" in result.output
+    assert "demo-" not in result.output
+
+
+def test_info_shows_spec_bands_and_files() -> None:
+    result = runner.invoke(app, ["data", "info", "sicd"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for text in ("thick_first_year_ice", "ignore_index", "255", "HH", "HV", "not published",
+                 "train.tar.gzaa", "md5 847ea12d0a5100f0a00af4bb110404b4"):
+        assert text in result.output
+
+
+def test_info_says_when_no_checksum_is_published() -> None:
+    result = runner.invoke(app, ["data", "info", "glid"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "verify cannot check it" in result.output
+    assert "0.665" in result.output  # red band wavelength
+
+
+def test_unknown_task_exits_2_with_did_you_mean(tmp_path: Path) -> None:
+    for args in (["info", "cafe"], ["download", "cafe", "--root", str(tmp_path)]):
+        result = runner.invoke(app, ["data", *args])
+        assert result.exit_code == 2
+        assert "did you mean 'caffe'" in result.output
+
+
+def test_verify_missing_files_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["data", "verify", "caffe", "--root", str(tmp_path)],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "missing" in result.output
+    assert f"planetbench data download caffe --root {tmp_path}" in result.output
+
+
+@pytest.fixture
+def toy_task(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A task 'toy-dl' whose one file is served on loopback."""
+    for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    body = b"planetbench" * 100
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                     daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/toy.bin"
+    spec = TaskSpec(
+        name="toy-dl", suite="demo", kind="segmentation", metric="miou", url=url,
+        extra={"files": (RemoteFile(url, "toy.bin", sha256=hashlib.sha256(body).hexdigest()),)},
+    )
+    monkeypatch.setitem(TASKS._items, "toy-dl", Task(spec, lambda root, split: []))
+    yield "toy-dl"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_then_verify(toy_task: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["data", "download", toy_task, "--root", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "toy.bin").read_bytes() == b"planetbench" * 100
+    result = runner.invoke(app, ["data", "verify", toy_task, "--root", str(tmp_path)],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "ok" in result.output
+    (tmp_path / "toy.bin").write_bytes(b"tampered")
+    result = runner.invoke(app, ["data", "verify", toy_task, "--root", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "do(es) not match the published checksum" in result.output
+
+
+def test_download_offline_exits_2_naming_url(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path) -> None:
+    url = "http://10.255.255.1/toy.bin"
+    spec = TaskSpec(name="toy-off", suite="demo", kind="segmentation", metric="miou", url=url)
+    monkeypatch.setitem(TASKS._items, "toy-off", Task(spec, lambda root, split: []))
+    result = runner.invoke(app, ["data", "download", "toy-off", "--root", str(tmp_path),
+                                 "--timeout", "2"])
+    assert result.exit_code == 2
+    assert url in result.output and "put it at" in result.output

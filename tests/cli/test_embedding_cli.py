@@ -1,0 +1,141 @@
+"""CLI: ``planetbench probe``, ``leaderboard`` and NeuCo-Bench's ``neuco`` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import planetbench.cli.embedding  # noqa: F401  (registers the commands)
+from planetbench.cli import app
+from planetbench.store import ResultStore
+
+runner = CliRunner()
+N = 40
+
+
+def _case(root: Path, *, seed: int = 0) -> tuple[Path, Path]:
+    rng = np.random.default_rng(seed)
+    ids = [f"p{i}" for i in range(N)]
+    target = rng.normal(size=N)
+    labels = root / "labels"
+    labels.mkdir(parents=True)
+    pd.DataFrame({"id": ids, "label": target}).to_csv(labels / "height__regr.csv", index=False)
+    pd.DataFrame({"id": ids, "label": np.arange(N) % 2}).to_csv(labels / "wet__cls.csv",
+                                                                 index=False)
+    x = rng.normal(scale=0.3, size=(N, 4))
+    x[:, 0] += target
+    x[:, 1] += 2 * (np.arange(N) % 2)
+    emb = pd.DataFrame(x, columns=["0", "1", "2", "3"])
+    emb.insert(0, "id", ids)
+    path = root / "emb.csv"
+    emb.to_csv(path, index=False)
+    return labels, path
+
+
+def test_probe_then_leaderboard(tmp_path: Path, store_url: str) -> None:
+    labels, emb = _case(tmp_path)
+    out = tmp_path / "out"
+    args = ["probe", str(emb), "--labels", str(labels), "--splits", "3", "--store", store_url,
+            "--out", str(out), "--name", "mine"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "height" in res.stdout and "wet" in res.stdout and "mean Q" in res.stdout
+    data = json.loads((out / "mine" / "summary.json").read_text())
+    assert set(data["tasks"]) == {"height", "wet"}
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and "reused 2 stored result(s)" in again.stdout
+    assert len(ResultStore(store_url)) == 2
+    board = runner.invoke(app, ["leaderboard", "--store", store_url, "--format", "csv"])
+    assert board.exit_code == 0, board.output
+    lines = board.stdout.strip().splitlines()
+    assert lines[0] == "method,height,wet,mean_q,weighted_score,rank"
+    assert len(lines) == 2 and lines[1].startswith("mine,")
+
+
+def test_probe_invalid_input_exits_2(tmp_path: Path, store_url: str) -> None:
+    labels, emb = _case(tmp_path)
+    bad = tmp_path / "bad.csv"
+    pd.read_csv(emb).rename(columns={"id": "name"}).to_csv(bad, index=False)
+    res = runner.invoke(app, ["probe", str(bad), "--labels", str(labels), "--store", store_url])
+    assert res.exit_code == 2
+    assert "missing 'id' column" in res.stderr and res.stdout == ""
+    res = runner.invoke(app, ["probe", str(emb), "--labels", str(labels), "--probe", "svm",
+                              "--store", store_url])
+    assert res.exit_code == 2 and "probe" in res.stderr
+    res = runner.invoke(app, ["leaderboard", "--store", store_url, "--format", "xml"])
+    assert res.exit_code == 2 and "--format 'xml' is not allowed" in res.stderr
+
+
+def test_leaderboard_empty_store(store_url: str) -> None:
+    res = runner.invoke(app, ["leaderboard", "--store", store_url])
+    assert res.exit_code == 0
+    assert "no neuco probe results in store" in res.stderr
+
+
+@pytest.mark.parametrize("layout", ["flat", "probe_params"])
+def test_neuco_command(tmp_path: Path, store_url: str, layout: str) -> None:
+    labels, emb = _case(tmp_path)
+    cfg = tmp_path / "config.yaml"
+    if layout == "flat":
+        cfg.write_text("batch_size: 64\nepochs: 2\nlearning_rate: 0.001\nk_folds: 3\n"
+                       "embedding_dim: null\nstandardize_embeddings: true\nnormalize_labels: true\n"
+                       "enable_plots: false\nupdate_leaderboard: true\ntask_filter: null\n")
+    else:
+        cfg.write_text("k_folds: 3\nprobe_type: linear\nupdate_leaderboard: true\n"
+                       "probe_params:\n  batch_size: 64\n  epochs: 2\n  learning_rate: 0.001\n")
+    out = tmp_path / "results"
+    res = runner.invoke(app, [
+        "neuco", "--annotation_path", str(labels), "--submission_file", str(emb),
+        "--config", str(cfg), "--method_name", "m", "--phase", "dev", "--output_dir", str(out),
+        "--store", store_url,
+    ])
+    assert res.exit_code == 0, res.output
+    results = json.loads((out / "dev" / "m" / "results_summary.json").read_text())
+    assert results["experiment"] == "m" and set(results["task_results"]) == {"height", "wet"}
+    qs = list(results["task_results"].values())
+    assert results["overall_score"] == pytest.approx(np.mean(qs))
+    assert (out / "dev" / "m" / "summary.json").is_file()
+    boards = list((out / "leaderboards" / "dev").glob("leaderboard_*.csv"))
+    assert len(boards) == 1
+    board = pd.read_csv(boards[0])
+    assert board.columns.tolist()[:4] == ["experiment", "mean_score", "weighted_score",
+                                          "aggregated_rank"]
+    row = ResultStore(store_url).query().iloc[0]
+    assert row["probe"] == "neuco" and row["n_splits"] == 3
+    assert row["config"]["neuco_epochs"] == 2 and row["config"]["standardize"] is True
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "match"),
+    [
+        ("k_folds: 3\nfolds: 2\n", "unknown NeuCo-Bench config key\\(s\\) 'folds'"),
+        ("epochs: 3\n", "required key 'k_folds'"),
+        ("k_folds: 3\nbatch_size: 32\n", "batch_size=32 is not supported"),
+        ("k_folds: 3\nlearning_rate: 0.01\n", "learning_rate=0.01 is not supported"),
+        ("k_folds: 3\nprobe_type: svm\n", "probe_type 'svm' is not supported"),
+        ("k_folds: 3\nenable_plots: 1\n", "'enable_plots' must be true or false"),
+        ("k_folds: 1\n", "n_splits"),
+        ("k_folds: 3\nprobe_params:\n  momentum: 0.9\n", "unknown probe_params key"),
+        ("k_folds: 3\nstandardize_embeddings: false\n", "false is not supported.*z-scores"),
+        ("k_folds: 3\ndevice: cuda\n", "device='cuda' is not supported"),
+        ("k_folds: 3\ntask_filter: [nope]\n", "unknown task"),
+    ],
+)
+def test_neuco_config_errors(tmp_path: Path, store_url: str, yaml_text: str, match: str) -> None:
+    labels, emb = _case(tmp_path)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml_text)
+    res = runner.invoke(app, [
+        "neuco", "--annotation_path", str(labels), "--submission_file", str(emb),
+        "--config", str(cfg), "--method_name", "m", "--output_dir", str(tmp_path / "r"),
+        "--store", store_url,
+    ])
+    assert res.exit_code == 2
+    import re
+
+    assert re.search(match, res.stderr), res.stderr

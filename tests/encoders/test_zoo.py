@@ -1,0 +1,214 @@
+"""Contract tests over every registered encoder (tiny variants), plus per-family weight loading."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from planetbench.encoders import get_encoder, list_encoders
+from planetbench.encoders.base import ENCODERS, Encoder
+from planetbench.errors import (
+    MissingDependencyError,
+    WeightsMismatchError,
+    WeightsUnavailableError,
+)
+from planetbench.tasks.bands import SENTINEL2
+
+ALL = list_encoders()
+AVAILABLE = [n for n in ALL if ENCODERS.get(n).spec.available]
+UNAVAILABLE = [n for n in ALL if not ENCODERS.get(n).spec.available]
+PRETRAINED = [n for n in AVAILABLE if ENCODERS.get(n).spec.weights_source != "none"]
+TASK_BANDS = SENTINEL2[1:5]  # B02, B03, B04, B05 for encoders that take the task's bands
+
+
+def _build(name: str, **kw: object) -> Encoder:
+    spec = ENCODERS.get(name).spec
+    in_bands = TASK_BANDS if (not spec.bands or spec.wavelength_conditioned) else None
+    torch.manual_seed(0)
+    return ENCODERS.get(name).factory(in_bands=in_bands, tiny=True, **kw).eval()
+
+
+def _input(encoder: Encoder, seed: int = 0) -> torch.Tensor:
+    n_channels = len(encoder.spec.bands)
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(2, n_channels, 32, 32, generator=g)
+
+
+def test_zoo_is_populated() -> None:
+    expected = {"unet", "vit", "dofa-base", "scalemae-large", "croma-base", "satlas-swin-b",
+                "ssl4eo-moco-vits16", "remoteclip-vit-b32", "prithvi-eo-v2-300"}  # fmt: skip
+    assert expected <= set(ALL)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_spec_is_complete(name: str) -> None:
+    spec = ENCODERS.get(name).spec
+    assert spec.name == name
+    assert spec.citation, "every encoder cites its paper"
+    if not spec.available:
+        assert spec.unavailable_reason
+        return
+    assert spec.licence
+    assert spec.feature_strides
+    if spec.bands or spec.wavelength_conditioned:  # any-band baselines size them per task
+        assert len(spec.feature_channels) == len(spec.feature_strides)
+        assert spec.embed_dim > 0
+    if spec.mean is not None:
+        assert spec.std is not None and len(spec.mean) == len(spec.std) == len(spec.bands)
+    if spec.weights_source != "none":
+        assert spec.weights_url.startswith("https://")
+
+
+@pytest.mark.parametrize("name", AVAILABLE)
+def test_tiny_contract(name: str) -> None:
+    encoder = _build(name)
+    spec = encoder.spec
+    x = _input(encoder)
+    with torch.no_grad():
+        maps = encoder.features(x)
+        vec = encoder.embed(x)
+    assert isinstance(maps, list) and maps
+    assert len(maps) == len(spec.feature_strides) == len(spec.feature_channels)
+    for fmap, stride, channels in zip(maps, spec.feature_strides, spec.feature_channels):
+        assert fmap.shape == (2, channels, 32 // stride, 32 // stride)
+        assert torch.isfinite(fmap).all()
+    assert vec.shape == (2, spec.embed_dim)
+    assert torch.isfinite(vec).all()
+    with torch.no_grad():  # deterministic in eval mode, and depends on the input
+        assert torch.equal(encoder.embed(x), vec)
+        assert not torch.equal(encoder.embed(_input(encoder, seed=1)), vec)
+
+
+@pytest.mark.parametrize("name", UNAVAILABLE)
+def test_unavailable_encoders_refuse_with_reason(name: str) -> None:
+    reason = ENCODERS.get(name).spec.unavailable_reason
+    with pytest.raises(MissingDependencyError, match="not available|needs terratorch"):
+        _build(name)
+    assert reason
+
+
+def test_terratorch_models_say_how_to_install() -> None:
+    for name in ("prithvi-eo-v2-300", "terramind-v1-large"):
+        spec = get_encoder(name).spec
+        assert "pip install 'planetbench[terratorch]'" in spec.unavailable_reason
+        with pytest.raises(MissingDependencyError, match=r"planetbench\[terratorch\]"):
+            get_encoder(name).factory(in_bands=None)
+
+
+@pytest.mark.parametrize("name", PRETRAINED)
+def test_pretrained_refuses_random_weights(name: str) -> None:
+    with pytest.raises(WeightsUnavailableError, match="--weights PATH"):
+        get_encoder(name).factory(in_bands=TASK_BANDS, weights="none")
+
+
+def test_full_size_offline_names_url_and_cache() -> None:
+    spec = get_encoder("ssl4eo-moco-vits16").spec
+    with pytest.raises(WeightsUnavailableError) as info:
+        get_encoder("ssl4eo-moco-vits16").factory()
+    assert spec.weights_url in str(info.value)
+    assert "put it at" in str(info.value)
+
+
+def _target(encoder: Encoder) -> nn.Module:
+    model = getattr(encoder, "model", encoder)
+    assert isinstance(model, nn.Module)
+    return model
+
+
+@pytest.mark.parametrize("name", PRETRAINED)
+def test_tiny_weights_round_trip(name: str, tmp_path: Path) -> None:
+    source = _build(name)
+    for p in _target(source).parameters():  # make the saved weights differ from a fresh init
+        p.data.add_(0.5)
+    path = tmp_path / f"{name}.pth"
+    torch.save(_target(source).state_dict(), path)
+    loaded = _build(name, weights=path)
+    assert loaded.load_report is not None and loaded.load_report.origin == "file"
+    x = _input(source)
+    with torch.no_grad():
+        assert torch.allclose(loaded.embed(x), source.embed(x), atol=1e-5)
+
+
+def test_wrong_architecture_file_is_refused(tmp_path: Path) -> None:
+    torch.save(_target(_build("ssl4eo-moco-vits16")).state_dict(), tmp_path / "vit.pth")
+    with pytest.raises(WeightsMismatchError, match="missing keys"):
+        _build("scalemae-large", weights=tmp_path / "vit.pth")
+
+
+def test_dofa_checkpoint_without_fc_norm_loads(tmp_path: Path) -> None:
+    source = _build("dofa-base")
+    state = {k: v for k, v in source.model.state_dict().items() if not k.startswith("fc_norm")}
+    torch.save(state, tmp_path / "dofa.pth")
+    loaded = _build("dofa-base", weights=tmp_path / "dofa.pth")
+    assert loaded.load_report is not None
+    assert set(loaded.load_report.missing_allowed) == {"fc_norm.weight", "fc_norm.bias"}
+
+
+def test_dofa_uses_the_given_wavelengths() -> None:
+    encoder = _build("dofa-base")
+    assert torch.allclose(encoder.wavelengths, torch.tensor([0.49, 0.56, 0.665, 0.705]))
+    x = _input(encoder)
+    shifted = get_encoder("dofa-base").factory(in_bands=SENTINEL2[5:9], tiny=True).eval()
+    shifted.load_state_dict(encoder.state_dict())
+    with torch.no_grad():  # same weights, other wavelengths → other features
+        assert not torch.allclose(shifted.embed(x), encoder.embed(x))
+
+
+def test_croma_upstream_nested_checkpoint_loads(tmp_path: Path) -> None:
+    source = _build("croma-base")
+    model_state = source.model.state_dict()
+    upstream: dict[str, dict[str, torch.Tensor]] = {"s2_encoder": {}, "s2_GAP_FFN": {}}
+    for key, value in model_state.items():
+        head, _, rest = key.partition(".")
+        if head in upstream:
+            upstream[head][rest] = value + 0.25
+    upstream["s1_encoder"] = {"linear_input.weight": torch.zeros(32, 128)}
+    upstream["joint_encoder"] = {"norm_out.weight": torch.zeros(32)}
+    torch.save(upstream, tmp_path / "CROMA_tiny.pt")
+    loaded = _build("croma-base", weights=tmp_path / "CROMA_tiny.pt")
+    report = loaded.load_report
+    assert report is not None
+    assert report.missing_allowed == ("attn_bias",)
+    assert set(report.ignored) == {
+        "s1_encoder.linear_input.weight",
+        "joint_encoder.norm_out.weight",
+    }
+    key = "s2_encoder.linear_input.weight"
+    assert torch.equal(loaded.model.state_dict()[key], model_state[key] + 0.25)
+
+
+def _to_open_clip(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename a timm CLIP ViT state dict to open_clip's layout (inverse of timm's converter)."""
+    swaps = [("patch_embed.proj", "conv1"), ("norm_pre", "ln_pre"), ("blocks.", "transformer.resblocks."),
+             ("norm1", "ln_1"), ("norm2", "ln_2"), ("qkv.", "in_proj_"), ("attn.proj", "attn.out_proj"),
+             ("mlp.fc1", "mlp.c_fc"), ("mlp.fc2", "mlp.c_proj")]  # fmt: skip
+    out = {"logit_scale": torch.ones(()), "transformer.resblocks.0.ln_1.weight": torch.ones(8)}
+    for key, value in state.items():
+        if key == "cls_token":
+            out["visual.class_embedding"] = value[0, 0]
+        elif key == "pos_embed":
+            out["visual.positional_embedding"] = value[0]
+        elif key == "head.weight":
+            out["visual.proj"] = value.t()
+        elif key == "head.bias":
+            continue
+        elif key.startswith("norm."):
+            out["visual.ln_post." + key[5:]] = value
+        else:
+            for old, new in swaps:
+                key = key.replace(old, new)
+            out["visual." + key] = value
+    return out
+
+
+def test_remoteclip_open_clip_checkpoint_maps_strictly(tmp_path: Path) -> None:
+    source = _build("remoteclip-vit-b32")
+    state = {k: v + 0.1 for k, v in source.model.state_dict().items()}
+    state["head.bias"] = torch.zeros_like(state["head.bias"])  # CLIP's projection has no bias
+    torch.save(_to_open_clip(state), tmp_path / "RemoteCLIP-tiny.pt")
+    loaded = _build("remoteclip-vit-b32", weights=tmp_path / "RemoteCLIP-tiny.pt")
+    for key, value in loaded.model.state_dict().items():
+        assert torch.equal(value, state[key]), key

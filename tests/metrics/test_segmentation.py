@@ -1,0 +1,99 @@
+"""Segmentation metrics against a hand-computed confusion matrix and scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import confusion_matrix as sk_confusion
+from sklearn.metrics import jaccard_score
+
+from planetbench.errors import InvalidInputError
+from planetbench.metrics.segmentation import (
+    SegmentationMeter,
+    confusion_matrix,
+    metrics_from_confusion,
+)
+
+IGNORE = 255
+# Two ignored pixels are predicted as class 1: they must count for nothing.
+PRED = np.array([0, 1, 1, 2, 0, 1])
+TARGET = np.array([0, 1, IGNORE, 2, 2, IGNORE])
+
+
+def test_confusion_matrix_by_hand_drops_ignored_pixels() -> None:
+    cm = confusion_matrix(PRED, TARGET, 3, IGNORE)
+    # kept (target, pred) pairs: (0,0) (1,1) (2,2) (2,0)
+    assert cm.tolist() == [[1, 0, 0], [0, 1, 0], [1, 0, 1]]
+
+
+def test_metrics_by_hand() -> None:
+    m = metrics_from_confusion(confusion_matrix(PRED, TARGET, 3, IGNORE), ("a", "b", "c"))
+    # IoU: a = 1/(1+1+0), b = 1/1 (the ignored class-1 predictions are NOT false positives),
+    # c = 1/(1+0+1)
+    assert m["iou_per_class"] == {"a": 0.5, "b": 1.0, "c": 0.5}
+    assert m["miou"] == pytest.approx(2 / 3)
+    # F1: a = 2/(2+1), b = 1, c = 2/(2+1)
+    assert m["f1_macro"] == pytest.approx(7 / 9)
+    assert m["pixel_accuracy"] == pytest.approx(3 / 4)
+    assert m["n_pixels"] == 4
+
+
+def test_class_absent_from_target_and_prediction_is_excluded() -> None:
+    m = metrics_from_confusion(confusion_matrix(PRED, TARGET, 4, IGNORE))
+    assert m["iou_per_class"]["3"] is None
+    assert m["f1_per_class"]["3"] is None
+    assert m["miou"] == pytest.approx(2 / 3)
+
+
+def test_class_only_predicted_counts_as_zero() -> None:
+    m = metrics_from_confusion(confusion_matrix(np.array([0, 1]), np.array([0, 0]), 2))
+    assert m["iou_per_class"] == {"0": 0.5, "1": 0.0}
+    assert m["miou"] == pytest.approx(0.25)
+
+
+def test_matches_sklearn_on_random_maps() -> None:
+    rng = np.random.default_rng(0)
+    target = rng.integers(0, 4, size=(3, 16, 16))
+    target[rng.random(target.shape) < 0.2] = IGNORE
+    pred = rng.integers(0, 4, size=(3, 16, 16))
+    keep = target != IGNORE
+    cm = confusion_matrix(pred, target, 4, IGNORE)
+    np.testing.assert_array_equal(cm, sk_confusion(target[keep], pred[keep], labels=range(4)))
+    ref = jaccard_score(target[keep], pred[keep], labels=range(4), average=None)
+    got = metrics_from_confusion(cm)["iou_per_class"]
+    np.testing.assert_allclose([got[str(i)] for i in range(4)], ref)
+
+
+def test_meter_accumulates_batches_and_takes_logits() -> None:
+    rng = np.random.default_rng(1)
+    target = torch.as_tensor(rng.integers(0, 3, size=(4, 8, 8)))
+    logits = torch.as_tensor(rng.normal(size=(4, 3, 8, 8)))
+    meter = SegmentationMeter(3, IGNORE)
+    meter.update(logits[:2], target[:2])
+    meter.update(logits[2:], target[2:])
+    whole = confusion_matrix(logits.argmax(1), target, 3, IGNORE)
+    np.testing.assert_array_equal(meter.confusion(), whole)
+    assert meter.compute()["miou"] == metrics_from_confusion(whole)["miou"]
+    meter.reset()
+    assert meter.confusion().sum() == 0
+
+
+def test_errors() -> None:
+    with pytest.raises(InvalidInputError, match="pred has shape"):
+        confusion_matrix(np.zeros(3), np.zeros(4), 2)
+    with pytest.raises(InvalidInputError, match="class id 7"):
+        confusion_matrix(np.zeros(2), np.array([0, 7]), 2, IGNORE)
+    with pytest.raises(InvalidInputError, match="pred contains class ids"):
+        confusion_matrix(np.array([0, 5]), np.array([0, 1]), 2)
+    with pytest.raises(InvalidInputError, match="n_classes must be"):
+        confusion_matrix(np.zeros(2), np.zeros(2), 0)
+    with pytest.raises(InvalidInputError, match="square"):
+        metrics_from_confusion(np.zeros((2, 3)))
+    with pytest.raises(InvalidInputError, match="class_names has 1 names"):
+        metrics_from_confusion(np.eye(2), ("a",))
+
+
+def test_all_ignored_gives_none() -> None:
+    m = metrics_from_confusion(confusion_matrix(np.array([0]), np.array([IGNORE]), 2, IGNORE))
+    assert m["miou"] is None and m["pixel_accuracy"] is None

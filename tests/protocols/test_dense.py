@@ -1,0 +1,167 @@
+"""Dense protocols: learning, best checkpoint, early stopping, seeding, band stats, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from planetbench.errors import InvalidInputError
+from planetbench.protocols.dense import (
+    FinetuneProtocol,
+    FrozenProtocol,
+    band_statistics,
+    batch_indices,
+    dice_loss,
+    get_protocol,
+    lr_sweep,
+)
+from planetbench.tasks.spec import Task
+from planetbench.testing import (
+    TinyConvEncoder,
+    TinyViTEncoder,
+    tiny_segmentation_task,
+    write_tiny_segmentation,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """One intra-op thread: on a shared CPU, OpenMP spin-waits make tiny convs 100× slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_segmentation(tmp_path_factory.mktemp("tiny"),
+                                   n_per_split={"train": 8, "val": 4, "test": 4})
+
+
+@pytest.fixture(scope="module")
+def task() -> Task:
+    return tiny_segmentation_task()
+
+
+def _splits(task: Task, data: Path) -> tuple[Any, Any, Any]:
+    return tuple(task.load(data, s) for s in ("train", "val", "test"))  # type: ignore[return-value]
+
+
+def _proto(cls: type, task: Task, encoder: Any = None, **kw: Any) -> Any:
+    torch.manual_seed(kw.pop("init_seed", 0))
+    params: dict[str, Any] = dict(input_size=32, epochs=4, batch_size=4, lr=1e-2,
+                                  head_options={"channels": 16}, seed=0)
+    params.update(kw)
+    if params.get("head") == "linear":
+        params.pop("head_options")  # the linear head has no width option
+    return cls.from_task(task.spec, encoder or TinyConvEncoder(), **params)
+
+
+def test_finetune_learns_and_changes_the_encoder(task: Task, data: Path) -> None:
+    train, val, test = _splits(task, data)
+    proto = _proto(FinetuneProtocol, task)
+    before = [p.detach().clone() for p in proto.encoder.parameters()]
+    proto.fit(train, val)
+    scores = proto.score(test)
+    assert scores["miou"] > 0.45  # 3 classes; chance level is about 0.2
+    assert set(scores) >= {"miou", "f1_macro", "pixel_accuracy", "iou_per_class"}
+    assert any(not torch.equal(a, b) for a, b in zip(before, proto.encoder.parameters(),
+                                                      strict=True))
+
+
+def test_frozen_keeps_the_encoder_and_tests_the_best_checkpoint(task: Task, data: Path) -> None:
+    train, val, _ = _splits(task, data)
+    proto = _proto(FrozenProtocol, task, TinyViTEncoder(), epochs=3)
+    before = [p.detach().clone() for p in proto.encoder.parameters()]
+    proto.fit(train, val)
+    after = list(proto.encoder.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    vals = [r.val_miou for r in proto.history_]
+    assert proto.best_val_miou_ == max(vals)
+    assert proto.best_epoch_ == 1 + vals.index(max(vals))
+    # re-scoring the validation split reproduces the best epoch's mIoU: the best weights are kept
+    assert proto.score(val)["miou"] == pytest.approx(proto.best_val_miou_, abs=1e-9)
+
+
+def test_early_stopping_after_patience(task: Task, data: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    train, val, _ = _splits(task, data)
+    proto = _proto(FrozenProtocol, task, epochs=20, patience=2, head="linear")
+    monkeypatch.setattr(FrozenProtocol, "_evaluate", lambda self, src: {"miou": 0.5})
+    proto.fit(train, val)
+    assert len(proto.history_) == 3 and proto.best_epoch_ == 1
+
+
+def test_same_seed_same_run_other_seed_other_run(task: Task, data: Path) -> None:
+    train, val, _ = _splits(task, data)
+    runs = [_proto(FrozenProtocol, task, head="linear", epochs=2, seed=s).fit(train, val)
+            for s in (0, 0, 1)]
+    losses = [[r.train_loss for r in p.history_] for p in runs]
+    assert losses[0] == losses[1]
+    assert losses[0] != losses[2]
+
+
+def test_band_statistics_from_task_or_train(task: Task, data: Path) -> None:
+    train, val, _ = _splits(task, data)
+    mean, std = band_statistics(train, range(len(train)))
+    imgs = np.stack([train[i]["image"] for i in range(len(train))]).astype(np.float64)
+    np.testing.assert_allclose(mean, imgs.mean(axis=(0, 2, 3)))
+    np.testing.assert_allclose(std, imgs.std(axis=(0, 2, 3)))
+    proto = _proto(FrozenProtocol, task, head="linear", epochs=1).fit(train, val, [0, 1, 2])
+    assert proto.band_stats_source_ == "train"
+    np.testing.assert_allclose(proto.mean_, band_statistics(train, [0, 1, 2])[0])
+    spec = replace(task.spec, band_mean=(1.0, 2.0, 3.0), band_std=(1.0, 1.0, 2.0))
+    proto = FrozenProtocol.from_task(spec, TinyConvEncoder(), input_size=32, epochs=1,
+                                     head="linear").fit(train, val)
+    assert proto.band_stats_source_ == "task" and proto.mean_.tolist() == [1.0, 2.0, 3.0]
+    with pytest.raises(InvalidInputError, match="empty training split"):
+        band_statistics(train, [])
+
+
+def test_lr_sweep_selects_on_validation(task: Task, data: Path) -> None:
+    train, val, _ = _splits(task, data)
+    sweep = lr_sweep(lambda lr: _proto(FrozenProtocol, task, head="linear", epochs=2, lr=lr),
+                     train, val, lrs=(1e-2, 1e-6))
+    assert set(sweep.val_miou) == {1e-2, 1e-6}
+    best = max(sweep.val_miou, key=lambda k: sweep.val_miou[k] or -1)
+    assert sweep.best_lr == best and sweep.best.lr == best
+    with pytest.raises(InvalidInputError, match="at least one learning rate"):
+        lr_sweep(lambda lr: _proto(FrozenProtocol, task), train, val, lrs=())
+
+
+def test_dice_loss_and_batches() -> None:
+    target = torch.tensor([[[0, 1], [1, 255]]])
+    perfect = torch.nn.functional.one_hot(torch.tensor([[[0, 1], [1, 0]]]), 2).permute(0, 3, 1, 2)
+    assert float(dice_loss(perfect.float() * 50, target, 255)) < 1e-3
+    wrong = (1 - perfect).float() * 50  # wrong everywhere but on the ignored pixel
+    assert float(dice_loss(wrong, target, 255)) > 0.6
+    chunks = batch_indices(9, 4, None)
+    assert chunks == [[0, 1, 2, 3], [4, 5, 6, 7, 8]]  # no batch of one image
+    assert sorted(sum(batch_indices(9, 4, torch.Generator().manual_seed(0)), [])) == list(range(9))
+
+
+def test_errors(task: Task, data: Path) -> None:
+    train, val, test = _splits(task, data)
+    with pytest.raises(InvalidInputError, match="not fitted"):
+        _proto(FrozenProtocol, task).score(test)
+    with pytest.raises(InvalidInputError, match="lr=-1 must be a positive float"):
+        _proto(FrozenProtocol, task, lr=-1).fit(train, val)
+    with pytest.raises(InvalidInputError, match="not a multiple of the encoder's coarsest stride"):
+        _proto(FrozenProtocol, task, input_size=40).fit(train, val)
+    with pytest.raises(InvalidInputError, match="has 1 image"):
+        _proto(FrozenProtocol, task).fit(train, val, [0])
+    with pytest.raises(InvalidInputError, match="band_mean/band_std have 2/2 values"):
+        _proto(FrozenProtocol, task, band_mean=(0, 0), band_std=(1, 1)).fit(train, val)
+    with pytest.raises(InvalidInputError, match="dense protocols need segmentation"):
+        FrozenProtocol.from_task(replace(task.spec, kind="regression"), TinyConvEncoder())
+    with pytest.raises(InvalidInputError, match="unknown dense protocol 'probe'"):
+        get_protocol("probe")
+    with pytest.raises(InvalidInputError, match="lower the learning rate"):
+        _proto(FinetuneProtocol, task, head="linear", lr=1e30, epochs=3).fit(train, val)

@@ -1,0 +1,161 @@
+"""Importing published results: the long CSV schema and the real GEO-Bench / Cryo-Bench tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from planetbench.errors import InvalidInputError
+from planetbench.store import ResultStore
+from planetbench.store.literature import (
+    detect_and_read,
+    import_results,
+    read_cryobench,
+    read_geobench2,
+    read_geobench_v1,
+    read_literature_csv,
+)
+
+
+def _write(tmp_path: Path, text: str, name: str = "lit.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_long_csv_defaults_and_import(tmp_path: Path, store_url: str) -> None:
+    path = _write(
+        tmp_path,
+        "model,task,metric,score,seed,fraction\na,glid,miou,0.9,0,1.0\nb,glid,miou,0.8,,\n",
+    )
+    df = read_literature_csv(path)
+    assert df["protocol"].tolist() == ["literature", "literature"]
+    assert df["source"].tolist() == ["literature", "literature"]
+    assert df["seed"].tolist()[0] == 0 and pd.isna(df["seed"].tolist()[1])
+    store = ResultStore(store_url)
+    assert import_results(df, store) == 2
+    rows = store.query()
+    assert rows["method"].tolist() == ["a", "b"]
+    assert rows["score"].tolist() == [0.9, 0.8]
+    assert rows["source"].unique().tolist() == ["literature"]
+    assert rows["config"].iloc[1]["file"] == "lit.csv"
+    assert rows["config"].iloc[1]["row"] == 2
+    assert rows["seed"].iloc[0] == 0
+
+
+def test_source_column_and_argument(tmp_path: Path, store_url: str) -> None:
+    path = _write(tmp_path, "model,task,metric,score,source\na,t,miou,1,paper-x\nb,t,miou,2,\n")
+    store = ResultStore(store_url)
+    import_results(read_literature_csv(path), store, source="ignored-when-set")
+    assert store.query()["source"].tolist() == ["paper-x", "literature"]
+    df = pd.DataFrame({"model": ["a"], "task": ["t"], "metric": ["m"], "score": [1.0]})
+    import_results(df, store, source="my-paper")
+    assert store.query()["source"].tolist()[-1] == "my-paper"
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("model,task,metric\na,t,m\n", r"lacks required column\(s\) \['score'\]"),
+        ("model,task,metric,score,dataset\na,t,m,1,x\n", r"unknown column\(s\) \['dataset'\]"),
+        (
+            "model,task,metric,score\na,t,m,1\nb,t,m,abc\nc,t,m,\n",
+            r"finite number in row\(s\) 2, 3",
+        ),
+        ("model,task,metric,score\na,t,m,nan\n", r"row\(s\) 1"),
+        ("model,task,metric,score\n,t,m,1\n", r"'model' is empty in row\(s\) 1"),
+        ("model,task,metric,score,seed\na,t,m,1,1.5\n", r"'seed' must hold integers"),
+        ("model,task,metric,score,fraction\na,t,m,1,10\n", r"must lie in\s+\(0, 1\]"),
+        ("model,task,metric,score\n", "has no rows"),
+    ],
+)
+def test_long_csv_errors(tmp_path: Path, text: str, match: str) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        read_literature_csv(_write(tmp_path, text))
+
+
+def test_import_is_all_or_nothing(store_url: str) -> None:
+    store = ResultStore(store_url)
+    bad = pd.DataFrame(
+        {
+            "model": ["a", "b"],
+            "task": ["t", "t"],
+            "metric": ["m", "m"],
+            "score": [1.0, float("nan")],
+        }
+    )
+    with pytest.raises(InvalidInputError, match=r"row\(s\) 2"):
+        import_results(bad, store)
+    assert len(store) == 0
+    with pytest.raises(InvalidInputError, match="non-empty"):
+        import_results(bad.iloc[:1], store, source="")
+
+
+def test_missing_file_and_format(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        read_literature_csv(tmp_path / "nope.csv")
+    with pytest.raises(InvalidInputError, match="format 'xml' is unknown"):
+        detect_and_read(tmp_path, format="xml")
+    with pytest.raises(InvalidInputError, match="not a GEO-Bench-2 leaderboard folder"):
+        detect_and_read(tmp_path)
+    odd = _write(tmp_path, "foo,bar\n1,2\n", "odd.csv")
+    with pytest.raises(InvalidInputError, match="cannot tell the format"):
+        detect_and_read(odd)
+    with pytest.raises(InvalidInputError, match="lacks Cryo-Bench column"):
+        read_cryobench(_write(tmp_path, "model,glid\nx,1\n", "c.csv"))
+    with pytest.raises(InvalidInputError, match="no GEO-Bench-2 submission"):
+        read_geobench2(tmp_path)
+
+
+def test_cryobench_real(shared_data: Path, store_url: str) -> None:
+    csv = shared_data / "cryobench-published-results" / "cryobench_frozen_upernet_100pct_miou.csv"
+    df = read_cryobench(csv)
+    assert len(df) == 16 * 5
+    assert set(df["task"]) == {"glid", "gld", "sicd", "caffe", "gsdd"}
+    dofa = df[(df["model"] == "DOFA") & (df["task"] == "glid")]
+    assert dofa["score"].tolist() == [92.61]
+    assert dofa["protocol"].tolist() == ["frozen"]
+    assert set(df[df["model"] == "U-Net"]["protocol"]) == {"from-scratch"}
+    assert (df["fraction"] == 1.0).all() and (df["suite"] == "cryo").all()
+    # avg_rank of the published table is reproduced from the long rows (SOURCE.md check).
+    ranks = df.pivot(index="model", columns="task", values="score").rank(ascending=False)
+    assert ranks.mean(axis=1)["TerraMind"] == pytest.approx(3.4)
+    store = ResultStore(store_url)
+    assert import_results(detect_and_read(csv), store) == 80
+    assert store.query(method="DOFA", task="glid")["score"].tolist() == [92.61]
+
+
+def test_geobench2_real(shared_data: Path) -> None:
+    df = read_geobench2(shared_data / "geobench2-leaderboard-results")
+    assert len(df) == 1630 + 285 + 750
+    assert df["model"].nunique() == 18 and df["task"].nunique() == 19
+    assert df["protocol"].value_counts().to_dict() == {"full_ft": 1915, "frozen": 750}
+    assert (df["fraction"] == 1.0).all()
+    assert set(df.loc[df["task"] == "biomassters", "metric"]) == {"RMSE"}
+    first = df.iloc[0]
+    assert first["model"] == "satlas_resnet50_sentinel2_si_ms_satlas"
+    assert first["task"] == "treesatai" and first["seed"] == 205
+    assert first["score"] == pytest.approx(0.56619793176651)
+    assert '"display_name": "Satlas-Resnet50"' in first["details"]
+    one = shared_data / "geobench2-leaderboard-results" / "submissions"
+    frozen = detect_and_read(
+        one / "80100fc6-dc1a-4514-b946-341157eaf816" / "results_and_parameters.csv"
+    )
+    assert len(frozen) == 750 and set(frozen["protocol"]) == {"frozen"}
+
+
+def test_geobench_v1_real(shared_data: Path) -> None:
+    csv = shared_data / "geobench-v1-segmentation-results" / "baseline_segmentation_results.csv"
+    df = detect_and_read(csv)
+    assert len(df) == 3000
+    assert sorted(df["fraction"].unique().tolist()) == [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+    assert df["model"].nunique() == 6 and df["task"].nunique() == 6
+    cell = df[
+        (df["model"] == "ResNet50-U-Net-timm")
+        & (df["task"] == "m-pv4ger-seg")
+        & (df["fraction"] == 1.0)
+    ]
+    assert cell["score"].mean() == pytest.approx(0.94025, abs=1e-4)
+    assert read_geobench_v1(csv)["seed"].max() == 11
