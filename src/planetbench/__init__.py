@@ -12,7 +12,13 @@ __version__ = "0.1.0"
 from planetbench.errors import PlanetbenchError
 from planetbench.store import Result, ResultStore
 
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "evaluate_embeddings": "planetbench.evaluate",
+    "leaderboard": "planetbench.embedding_leaderboard",
+    "embed_task": "planetbench.embed",
+    "run_demo": "planetbench.demo",
+    "build_report": "planetbench.report.build",
+}
 
 
 def __getattr__(name: str) -> Any:

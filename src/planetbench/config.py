@@ -82,14 +82,23 @@ CacheName = Literal["memory", "disk", "none"]
 class DenseSettings(FrozenModel):
     """Training settings shared by every run of a dense experiment (Cryo-Bench defaults).
 
-    ``root`` is the data folder of every task; ``roots`` overrides it per task id, and
-    ``data_options`` passes reader options per task id.
+    ``root`` is the data folder of every task; ``roots`` overrides it per task id,
+    ``data_options`` passes reader options per task id and ``encoder_options`` factory options per
+    encoder id.
     """
 
     root: str | None = Field(None, description="data folder of the tasks")
     roots: dict[str, str] = Field(default_factory=dict, description="task id → data folder")
     data_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="task id → reader options"
+    )
+    encoder_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="encoder id → factory options (e.g. {vit: {tiny: true}}); part of the run's "
+        "identity and shown in its method name",
+    )
+    fraction_dir: str | None = Field(
+        None, description="folder of the saved label-fraction id lists (default: user cache)"
     )
     input_size: int = Field(512, ge=8, description="side (px) images are resized to")
     epochs: int = Field(50, ge=1, description="maximum epochs")
@@ -163,6 +172,18 @@ class ExperimentSpec(DenseSettings):
         for name, values in (("encoders", self.encoders), ("tasks", self.tasks)):
             if len(set(values)) != len(values):
                 raise ValueError(f"{name} lists a name twice: {values}")
+        keyed = (
+            ("encoder_options", self.encoder_options, self.encoders, "encoders"),
+            ("roots", self.roots, self.tasks, "tasks"),
+            ("data_options", self.data_options, self.tasks, "tasks"),
+        )
+        for field_name, mapping, grid, grid_name in keyed:
+            stray = sorted(set(mapping) - set(grid))
+            if stray:
+                raise ValueError(
+                    f"{field_name} names {stray}, which are not in {grid_name} {grid}; fix the "
+                    "spelling or add them to the grid"
+                )
         return self
 
     def runs(self) -> list[DenseRunConfig]:

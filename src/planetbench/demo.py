@@ -18,6 +18,7 @@ from planetbench.tasks.demo import SYNTHETIC_NOTICE
 if TYPE_CHECKING:
     import pandas as pd
 
+    from planetbench.demo_dense import DenseDemoReport
     from planetbench.evaluate import EvaluationSummary
 
 #: Encoders the demo compares, with the options it builds them with.
@@ -49,7 +50,10 @@ class DemoReport:
         embeddings: embedding file per encoder.
         summaries: evaluation summary per encoder.
         leaderboard: the store's leaderboard after the demo (one row per method).
-        timings: seconds spent in ``generate``, ``embed``, ``evaluate``, ``leaderboard``, ``total``.
+        dense: the dense (segmentation) part's report, or None when it was skipped.
+        report: the HTML report of everything the demo ran, or None when it was skipped.
+        timings: seconds spent in ``generate``, ``embed``, ``evaluate``, ``leaderboard``,
+            ``dense``, ``report`` and ``total``.
         synthetic: always True.
         notice: the synthetic-data notice to show with any of these numbers.
     """
@@ -62,6 +66,8 @@ class DemoReport:
     embeddings: dict[str, Path]
     summaries: dict[str, EvaluationSummary]
     leaderboard: pd.DataFrame
+    dense: DenseDemoReport | None = None
+    report: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     synthetic: bool = True
     notice: str = SYNTHETIC_NOTICE
@@ -93,6 +99,8 @@ def run_demo(
     n_splits: int | None = None,
     quick: bool = False,
     encoders: tuple[str, ...] = tuple(DEMO_ENCODERS),
+    dense: bool = True,
+    report: bool = True,
     progress: bool = False,
 ) -> DemoReport:
     """Run the SYNTHETIC demo end to end, offline.
@@ -100,7 +108,10 @@ def run_demo(
     Steps: write the demo scenes to ``out/data`` and their NeuCo-Bench labels to ``out/labels``;
     embed the scenes with each encoder into ``out/embeddings/<encoder>.csv``; probe every file
     with :func:`planetbench.evaluate.evaluate_embeddings` (results into ``store``, summaries into
-    ``out/results``); build the leaderboard with :func:`planetbench.leaderboard.leaderboard`.
+    ``out/results``); build the leaderboard with :func:`planetbench.embedding_leaderboard.leaderboard`;
+    run the dense segmentation part (:func:`planetbench.demo_dense.run_dense_demo`: synthetic
+    cryosphere scenes, ``unet``/``vit`` from scratch and a frozen encoder under the frozen,
+    finetune and 10 % protocols); write ``out/report.html`` of everything stored.
 
     Args:
         out: output folder (created).
@@ -110,6 +121,8 @@ def run_demo(
         n_splits: probe splits per task (default 5, or 3 with ``quick``).
         quick: 120 scenes instead of 300 and fewer splits (for tests and a first look).
         encoders: encoder ids among :data:`DEMO_ENCODERS`.
+        dense: also run the dense (segmentation) part (needs torch; about 2 minutes).
+        report: write ``out/report.html`` at the end.
         progress: show Rich progress bars on stderr.
 
     Returns:
@@ -117,7 +130,7 @@ def run_demo(
     """
     from planetbench.embed import embed_task
     from planetbench.evaluate import evaluate_embeddings
-    from planetbench.leaderboard import leaderboard
+    from planetbench.embedding_leaderboard import leaderboard
     from planetbench.tasks.demo import write_demo_data, write_demo_labels
 
     unknown = [e for e in encoders if e not in DEMO_ENCODERS]
@@ -166,6 +179,7 @@ def run_demo(
             name=encoder,
             store=store_url,
             out=out / "results",
+            suite="demo",
             n_splits=splits,
             seed=seed,
             progress=progress,
@@ -175,8 +189,28 @@ def run_demo(
     timings["evaluate"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    board = leaderboard(store_url)
+    board = leaderboard(store_url, suite="demo")
     timings["leaderboard"] = time.perf_counter() - t0
+
+    dense_report = None
+    if dense:
+        from planetbench.demo_dense import run_dense_demo
+
+        t0 = time.perf_counter()
+        dense_report = run_dense_demo(
+            out=out / "dense", store=store_url, seed=seed, quick=quick, progress=progress
+        )
+        timings["dense"] = time.perf_counter() - t0
+
+    report_path = None
+    if report:
+        from planetbench.report.build import build_report
+
+        t0 = time.perf_counter()
+        report_path = build_report(
+            store_url, out / "report.html", title="planetbench demo — SYNTHETIC data"
+        )
+        timings["report"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_start
     return DemoReport(
         out=out,
@@ -187,6 +221,8 @@ def run_demo(
         embeddings=files,
         summaries=summaries,
         leaderboard=board,
+        dense=dense_report,
+        report=report_path,
         timings=timings,
     )
 

@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 
 from planetbench.config import ProbeConfig, validate_config
-from planetbench.errors import ConfigError, EmbeddingFileError, UnknownNameError
+from planetbench.errors import (
+    ConfigError,
+    EmbeddingFileError,
+    InvalidInputError,
+    UnknownNameError,
+)
 from planetbench.store import Result, ResultStore
 from planetbench.store.result import config_hash, library_versions, run_key
 from planetbench.tasks.neuco import LabelTask, check_splittable, load_label_tasks
@@ -216,6 +221,7 @@ def evaluate_embeddings(
     labels: str | Path,
     *,
     name: str | None = None,
+    suite: str = SUITE,
     config: ProbeConfig | None = None,
     store: str | ResultStore | None = None,
     out: str | Path | None = None,
@@ -233,6 +239,8 @@ def evaluate_embeddings(
         embeddings: CSV/Parquet embedding file (``id`` + digit-named columns).
         labels: folder of ``<task>__<type>.csv`` label files.
         name: method name stored with the results (default: the embedding file's stem).
+        suite: suite the results are stored under (``neuco``; the demo uses ``demo`` so that
+            synthetic results are labelled and never mix with real ones).
         config: probe configuration; ``config_overrides`` (``probe``, ``n_splits``, ``test_size``,
             ``seed``, ``epsilon``, ``dim``, ``allow_missing``, ``neuco_epochs``) replace its fields.
         store: results store (URL, path or :class:`ResultStore`; default store when None).
@@ -286,6 +294,7 @@ def evaluate_embeddings(
             "submission_hash": submission,
             "labels_sha256": task.sha256,
             "kind": task.kind,
+            "suite": suite,
         }
         key = run_key(
             method=method,
@@ -325,12 +334,18 @@ def evaluate_embeddings(
         if standardize:
             table = _standardise(table, np.unique(np.concatenate([t.ids for t in all_tasks])))
         read_s = time.perf_counter() - t0
+        from planetbench.protocols.probe import resolve_probe
+
         prepared = []
         for task, task_config, key in todo:  # validate everything before any probe runs
             t1 = time.perf_counter()
             X, y, coverage = align(table, task, allow_missing=cfg.allow_missing)
             scored = task if coverage == 1.0 else task.subset(np.isin(task.ids, table.ids))
             check_splittable(scored, n_splits=cfg.n_splits, test_size=test_size)
+            try:
+                resolve_probe(cfg.probe, task.kind)
+            except InvalidInputError as exc:
+                raise ConfigError(f"label file {task.path.name!r}: {exc}") from None
             if normalize_labels and task.kind == "regression":
                 y = (y - y.min()) / (y.max() - y.min())
             prepared.append((task, task_config, key, X, y, coverage, time.perf_counter() - t1))
@@ -377,7 +392,7 @@ def evaluate_embeddings(
                     protocol=PROTOCOL,
                     metric=pr.metric,
                     score=mean,
-                    suite=SUITE,
+                    suite=suite,
                     probe=pr.probe,
                     seed=seed,
                     n_splits=cfg.n_splits,

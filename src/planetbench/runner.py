@@ -27,10 +27,27 @@ from planetbench.executors import Executor, LocalExecutor
 from planetbench.store import Result, ResultStore
 from planetbench.store.result import config_hash, library_versions, run_key
 
-#: Settings that do not change a run's outcome and are left out of its config hash.
+#: Settings left out of a run's config hash: paths and speed knobs that do not change its outcome
+#: (the frozen feature cache gives the same numbers stored or recomputed), and the fields that
+#: enter the run key on their own (seed, fraction, lr).
 _NOT_IN_HASH = frozenset(
-    {"root", "roots", "num_workers", "latency_repeats", "seed", "fraction", "lr"}
+    {"root", "roots", "num_workers", "latency_repeats", "cache", "fraction_dir", "seed",
+     "fraction", "lr"}
 )
+
+
+def run_method(run: DenseRunConfig) -> str:
+    """The method name (leaderboard row) of a run: the encoder id, plus its options if any.
+
+    ``vit`` with ``encoder_options={"vit": {"tiny": True}}`` is ``vit[tiny]``; other options
+    appear as ``key=value`` (e.g. ``mosaiks[num_filters=16]``), so a variant never shares a row
+    with the registered encoder.
+    """
+    options = run.encoder_options.get(run.encoder, {})
+    if not options:
+        return run.encoder
+    parts = [k if v is True else f"{k}={v}" for k, v in sorted(options.items())]
+    return f"{run.encoder}[{','.join(parts)}]"
 
 
 def run_config_hash(run: DenseRunConfig) -> str:
@@ -44,7 +61,7 @@ def planned_run_key(run: DenseRunConfig) -> str:
     from planetbench.encoders import get_encoder
 
     return run_key(
-        method=run.encoder, task=run.task, protocol=run.protocol,
+        method=run_method(run), task=run.task, protocol=run.protocol,
         config_hash=run_config_hash(run), seed=run.seed, fraction=run.fraction, lr=run.lr,
         input_sha256=get_encoder(run.encoder).spec.weights_sha256,
     )
@@ -114,7 +131,13 @@ def execute_run(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         t0 = time.perf_counter()
-        options: dict[str, Any] = {"in_bands": spec.bands}
+        options: dict[str, Any] = dict(run.encoder_options.get(run.encoder, {}))
+        if "in_bands" in options or "wavelengths_um" in options:
+            raise InvalidInputError(
+                f"encoder_options of {run.encoder!r} may not set in_bands/wavelengths_um; they "
+                "come from the task's bands and the band policy"
+            )
+        options["in_bands"] = spec.bands
         if registered.spec.wavelength_conditioned:
             options["wavelengths_um"] = alignment.wavelengths_um
         with torch.random.fork_rng(devices=[]):
@@ -128,6 +151,7 @@ def execute_run(
         indices, subset = select_fraction(
             train, task=spec.name, fraction=run.fraction, seed=run.fraction_seed,
             n_classes=spec.n_classes, ignore_index=spec.ignore_index,
+            directory=run.fraction_dir,
         )
         params: dict[str, Any] = dict(
             head=run.head, head_options=run.head_options or None, lr=run.lr,
@@ -174,7 +198,7 @@ def execute_run(
     efficiency["encoder_params"] = sum(p.numel() for p in encoder.parameters())
     efficiency["head_params"] = sum(p.numel() for p in head.parameters())
     return Result(
-        method=run.encoder,
+        method=run_method(run),
         task=spec.name,
         protocol=run.protocol,
         metric="miou",
@@ -192,6 +216,8 @@ def execute_run(
             "history": [vars(r) for r in protocol.history_],
             "n_train": len(indices),
             "fraction_sha256": subset.sha256,
+            "band_policy": alignment.policy,
+            "band_alignment": alignment.to_record(),
         },
         efficiency=efficiency,
         timings=timings,
@@ -239,8 +265,8 @@ def run_experiment(
 
     console = Console()
     say = print_fn or console.print
-    store = store or ResultStore(spec.store)
-    executor = executor or LocalExecutor()
+    store = store if store is not None else ResultStore(spec.store)
+    executor = executor if executor is not None else LocalExecutor()
     runs = spec.runs()
     check_names(runs)
     keys = [planned_run_key(r) for r in runs]
@@ -280,42 +306,59 @@ def run_experiment(
 def dense_leaderboard(
     store: ResultStore,
     suite: str = "cryo",
-    protocol: str = "frozen",
-    fraction: float = 1.0,
+    protocol: str | Sequence[str] | None = "frozen",
+    fraction: float | Sequence[float] | None = 1.0,
     metric: str = "miou",
     tasks: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Cryo-Bench-style table: per-task score (mean over seeds), average score, average rank.
 
-    Rows whose ``fraction`` is missing are left out. Ranks are competition ranks per task (best
-    score = 1, ties share the best rank) among the methods that have that task; ``avg_rank``
-    averages a method's ranks, ``avg_<metric>`` its per-task scores (NaN when it misses a task).
+    One row per method; when the filters admit several protocols or fractions, one row per
+    (method, protocol, fraction) actually stored, labelled ``"<method> · <protocol> · f=<fraction>"``
+    (only the parts that vary). Ranks are competition ranks per task (best score = 1, ties share
+    the best rank) among the rows that have that task; ``avg_rank`` averages a row's ranks,
+    ``avg_<metric>`` its per-task scores (NaN when it misses a task). Rows without a fraction or a
+    score are left out.
 
     Args:
         store: the results store.
         suite: suite id of the rows.
-        protocol: protocol of the rows (``frozen``, ``finetune``, ``literature`` …).
-        fraction: label fraction of the rows.
+        protocol: protocol(s) of the rows (``frozen``, ``finetune``, ``literature`` …); None: all.
+        fraction: label fraction(s) of the rows; None: all.
         metric: metric name of the rows.
         tasks: task columns in this order (default: every task found, sorted).
 
     Returns:
-        DataFrame indexed by method with one column per task, then ``avg_<metric>``,
-        ``avg_rank`` and ``n_tasks``; sorted by ``avg_rank`` then by the average score.
+        DataFrame indexed by ``method`` (the row label) with one column per task, then
+        ``avg_<metric>``, ``avg_rank`` and ``n_tasks``; sorted by ``avg_rank`` then by the
+        average score.
 
     Raises:
-        InvalidInputError: no stored row matches.
+        InvalidInputError: no stored row matches, or a requested task has no row.
     """
     from planetbench.stats.ranking import competition_rank
 
-    df = store.query(suite=suite, protocol=protocol, metric=metric)
+    protocols = None if protocol is None else [protocol] if isinstance(protocol, str) else list(
+        protocol)
+    df = store.query(suite=suite, protocol=protocols, metric=metric)
     df = df[df["fraction"].notna() & df["score"].notna()]
-    df = df[np.isclose(df["fraction"].astype(float), fraction)]
+    if fraction is not None:
+        wanted = [fraction] if isinstance(fraction, int | float) else list(fraction)
+        keep = np.zeros(len(df), dtype=bool)
+        for f in wanted:
+            keep |= np.isclose(df["fraction"].astype(float), float(f))
+        df = df[keep]
     if df.empty:
         raise InvalidInputError(
             f"no stored {metric} results for suite={suite!r}, protocol={protocol!r}, "
             f"fraction={fraction}; run `planetbench run` first or check the filters"
         )
+    label = df["method"].astype(str)
+    if df["protocol"].nunique() > 1:
+        label = label + " · " + df["protocol"].astype(str)
+    if df["fraction"].nunique() > 1:
+        label = label + " · f=" + df["fraction"].map(lambda f: f"{float(f):g}")
+    df = df.assign(method=label)
     table = df.pivot_table(index="method", columns="task", values="score", aggfunc="mean")
     columns = list(tasks) if tasks is not None else sorted(table.columns)
     missing = [t for t in columns if t not in table.columns]
@@ -343,4 +386,5 @@ __all__ = [
     "planned_run_key",
     "run_config_hash",
     "run_experiment",
+    "run_method",
 ]

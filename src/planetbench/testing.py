@@ -10,11 +10,12 @@ Everything here is small enough to run on a CPU in well under a second and is se
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -23,8 +24,11 @@ from torch import Tensor, nn
 
 from planetbench.encoders.base import Encoder, EncoderSpec, RegisteredEncoder
 from planetbench.errors import DatasetNotFoundError, InvalidInputError
+from planetbench.registry import Registry
 from planetbench.tasks.bands import RGB, Band
 from planetbench.tasks.spec import Task, TaskSpec
+
+T = TypeVar("T")
 
 # --------------------------------------------------------------------------------------- encoders
 
@@ -157,6 +161,32 @@ def tiny_encoders(prefix: str = "tiny") -> dict[str, RegisteredEncoder]:
         spec = cls(name=name).spec
         out[name] = RegisteredEncoder(spec=spec, factory=_tiny_factory(cls, name))
     return out
+
+
+@contextlib.contextmanager
+def registered(registry: Registry[T], entries: Mapping[str, T]) -> Iterator[None]:
+    """Register ``entries`` (id → object) for the duration of a ``with`` block, then restore.
+
+    Ids that were registered before get their previous object back; new ids are removed.
+
+    Example:
+        >>> from planetbench.encoders import ENCODERS
+        >>> with registered(ENCODERS, tiny_encoders()):
+        ...     "tiny-conv" in ENCODERS
+        True
+    """
+    registry._load_plugins()  # plugins loaded later would not be restored
+    saved = {name: registry._items[name] for name in entries if name in registry._items}
+    for name, obj in entries.items():
+        registry.register(name, obj, override=True)
+    try:
+        yield
+    finally:
+        for name in entries:
+            if name in saved:
+                registry._items[name] = saved[name]
+            else:
+                registry._items.pop(name, None)
 
 
 # ------------------------------------------------------------------------------------------ tasks
@@ -393,6 +423,7 @@ __all__ = [
     "check_encoder",
     "check_task",
     "read_npz_segmentation",
+    "registered",
     "tiny_encoders",
     "tiny_segmentation_task",
     "write_tiny_segmentation",

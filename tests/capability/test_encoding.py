@@ -13,7 +13,6 @@ from planetbench.capability.encoding import (
     CapabilityEncoder,
     distance_and_grad,
     filter_cells,
-    metric_higher_is_better,
     points,
 )
 from planetbench.errors import InvalidInputError, UnknownNameError
@@ -121,7 +120,14 @@ def test_gap_definition_and_direction() -> None:
     assert obs[("a", "rmse")] == pytest.approx(0.0) and obs[("c", "rmse")] == pytest.approx(1.0)
     assert enc.best_ == {"acc": 0.9, "rmse": 1.0}
     assert enc.higher_is_better_ == {"acc": True, "rmse": False}
-    assert metric_higher_is_better("miou") and not metric_higher_is_better("test_loss")
+
+
+def test_unknown_metric_direction_is_an_error() -> None:
+    """Direction comes from planetbench.stats; an unknown metric name is refused, not guessed."""
+    df = pd.DataFrame({"model": ["a", "b"], "task": ["t", "t"], "metric": ["banana"] * 2,
+                       "score": [1.0, 2.0]})
+    with pytest.raises(InvalidInputError, match=r"fit results: unknown direction.*'banana'"):
+        CapabilityEncoder(min_results=1).fit(df)
 
 
 def test_seeds_are_averaged() -> None:

@@ -87,3 +87,26 @@ def test_validation_argument_errors() -> None:
         leave_one_task_out(df, k=1)
     with pytest.raises(InvalidInputError, match="no held-out cell could be predicted"):
         leave_one_model_out(df, k=8, encoder_params=PARAMS)
+
+
+def test_additive_baseline_by_hand() -> None:
+    """Task mean + model effect, with effects in units of each task's known range."""
+    from planetbench.capability.validate import _additive
+
+    known = pd.DataFrame(
+        {
+            "model": ["m1", "m2", "m1", "m2", "m2", "m3"],
+            "task": ["t1", "t1", "t2", "t2", "t3", "t3"],
+            "score": [1.0, 3.0, 10.0, 20.0, 7.0, 5.0],
+        }
+    )
+    # effects: m1 = -0.5, m2 = +0.5, m3 = -0.5; unknown model m4 has effect 0.
+    test = pd.DataFrame({"model": ["m1", "m3", "m4"], "task": ["t3", "t1", "t2"]})
+    np.testing.assert_allclose(_additive(test, known), [5.0, 1.0, 15.0])
+
+
+def test_report_carries_the_additive_baseline() -> None:
+    rep = holdout_cells(planted(), frac=0.2, seed=0, n_boot=200, encoder_params=PARAMS)
+    assert rep.additive_mae_ci[0] <= rep.additive_mae <= rep.additive_mae_ci[1]
+    assert {"error_additive", "score_additive"} <= set(rep.predictions.columns)
+    assert rep.summary()["additive_mae"] == rep.additive_mae

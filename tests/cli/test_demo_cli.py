@@ -26,14 +26,18 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
         assert set(summary["tasks"]) == {
             "demo-biomass", "demo-lake", "demo-snow-cover", "demo-surface"
         }
-    from planetbench.leaderboard import leaderboard
+    from planetbench.embedding_leaderboard import leaderboard
 
-    board = leaderboard(f"sqlite:///{out / 'demo-results.sqlite'}")
+    board = leaderboard(f"sqlite:///{out / 'demo-results.sqlite'}", suite="demo")
     methods = list(board["method"])
     assert set(methods) == {"random", "averaging", "mosaiks"}
     best_informative = min(methods.index("averaging"), methods.index("mosaiks"))
     assert best_informative < methods.index("random")
     assert board.loc[board["method"] == "random", "rank"].item() == 3
+    # the demo ends with the report of everything it ran, labelled synthetic
+    html = (out / "report.html").read_text()
+    assert "SYNTHETIC" in html and "Embedding leaderboard" in html and "mosaiks" in html
+    assert f"report: {out / 'report.html'}" in " ".join(result.output.split())
 
 
 def test_embed_command(tmp_path: Path) -> None:

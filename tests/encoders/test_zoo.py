@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from torch import nn
 
 from planetbench.encoders import get_encoder, list_encoders
 from planetbench.encoders.base import ENCODERS, Encoder
+from planetbench.encoders.weights import cache_path
 from planetbench.errors import (
     MissingDependencyError,
     WeightsMismatchError,
@@ -72,7 +75,9 @@ def test_tiny_contract(name: str) -> None:
         vec = encoder.embed(x)
     assert isinstance(maps, list) and maps
     assert len(maps) == len(spec.feature_strides) == len(spec.feature_channels)
-    for fmap, stride, channels in zip(maps, spec.feature_strides, spec.feature_channels):
+    for fmap, stride, channels in zip(
+        maps, spec.feature_strides, spec.feature_channels, strict=True
+    ):
         assert fmap.shape == (2, channels, 32 // stride, 32 // stride)
         assert torch.isfinite(fmap).all()
     assert vec.shape == (2, spec.embed_dim)
@@ -85,7 +90,7 @@ def test_tiny_contract(name: str) -> None:
 @pytest.mark.parametrize("name", UNAVAILABLE)
 def test_unavailable_encoders_refuse_with_reason(name: str) -> None:
     reason = ENCODERS.get(name).spec.unavailable_reason
-    with pytest.raises(MissingDependencyError, match="not available|needs terratorch"):
+    with pytest.raises(MissingDependencyError, match=r"not available|needs terratorch"):
         _build(name)
     assert reason
 
@@ -104,12 +109,34 @@ def test_pretrained_refuses_random_weights(name: str) -> None:
         get_encoder(name).factory(in_bands=TASK_BANDS, weights="none")
 
 
-def test_full_size_offline_names_url_and_cache() -> None:
-    spec = get_encoder("ssl4eo-moco-vits16").spec
+def _offline(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make every download fail as offline; return the list of URLs that were tried."""
+    tried: list[str] = []
+
+    def refuse(url: str, dst: str, *args: object, **kwargs: object) -> None:
+        tried.append(url)
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+    return tried
+
+
+@pytest.mark.parametrize("name", PRETRAINED)
+def test_full_size_offline_names_url_and_cache(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tried = _offline(monkeypatch)
+    spec = get_encoder(name).spec
+    in_bands = TASK_BANDS if spec.wavelength_conditioned else None
+    started = time.perf_counter()
     with pytest.raises(WeightsUnavailableError) as info:
-        get_encoder("ssl4eo-moco-vits16").factory()
-    assert spec.weights_url in str(info.value)
-    assert "put it at" in str(info.value)
+        get_encoder(name).factory(in_bands=in_bands)  # full size, published weights
+    message = str(info.value)
+    assert tried == [spec.weights_url]
+    assert spec.weights_url in message
+    assert f"put it at {cache_path(spec)}" in message
+    assert "Temporary failure in name resolution" in message
+    assert not cache_path(spec).exists()
+    # weights are fetched before the architecture is built, so failing is quick
+    assert time.perf_counter() - started < 1.0
 
 
 def _target(encoder: Encoder) -> nn.Module:
@@ -132,10 +159,40 @@ def test_tiny_weights_round_trip(name: str, tmp_path: Path) -> None:
         assert torch.allclose(loaded.embed(x), source.embed(x), atol=1e-5)
 
 
-def test_wrong_architecture_file_is_refused(tmp_path: Path) -> None:
+def test_wrong_band_count_is_a_shape_mismatch(tmp_path: Path) -> None:
+    # same ViT layout, 13 input bands instead of 3: only the patch projection differs
     torch.save(_target(_build("ssl4eo-moco-vits16")).state_dict(), tmp_path / "vit.pth")
-    with pytest.raises(WeightsMismatchError, match="missing keys"):
+    with pytest.raises(
+        WeightsMismatchError,
+        match=r"shape mismatches \(1\): patch_embed\.proj\.weight: checkpoint \(32, 13, 8, 8\) "
+        r"vs model \(32, 3, 8, 8\)",
+    ) as info:
         _build("scalemae-large", weights=tmp_path / "vit.pth")
+    assert "missing keys" not in str(info.value) and "unexpected keys" not in str(info.value)
+
+
+def test_wrong_architecture_lists_every_missing_and_unexpected_key(tmp_path: Path) -> None:
+    resnet_state = _target(_build("resnet50")).state_dict()
+    torch.save(resnet_state, tmp_path / "resnet.pth")
+    vit_keys = set(_target(_build("scalemae-large")).state_dict())
+    with pytest.raises(WeightsMismatchError) as info:
+        _build("scalemae-large", weights=tmp_path / "resnet.pth")
+    message = str(info.value)
+    assert f"missing keys ({len(vit_keys)}): " in message
+    assert f"unexpected keys ({len(resnet_state)}): " in message
+    for key in (*vit_keys, *resnet_state):  # every key is named, none elided
+        assert key in message, key
+    assert "Only these keys may be missing: none" in message
+
+
+def test_no_random_fallback_after_a_failed_load(tmp_path: Path) -> None:
+    state = _target(_build("ssl4eo-moco-vits16")).state_dict()
+    del state["blocks.0.attn.qkv.weight"]
+    torch.save(state, tmp_path / "partial.pth")
+    with pytest.raises(
+        WeightsMismatchError, match=r"missing keys \(1\): blocks\.0\.attn\.qkv\.weight"
+    ):
+        _build("ssl4eo-moco-vits16", weights=tmp_path / "partial.pth")
 
 
 def test_dofa_checkpoint_without_fc_norm_loads(tmp_path: Path) -> None:

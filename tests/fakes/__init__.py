@@ -31,11 +31,14 @@ def write_tile_folders(
     size: int,
     seed: int,
     prefix: str,
+    folders: tuple[str, str] = ("images", "masks"),
 ) -> Path:
-    """Write ``root/<split>/{images,masks}/<stem>.tif`` pairs.
+    """Write ``root/<split>/<folders[0]>/<stem>.tif`` image and ``<folders[1]>`` mask pairs.
 
     Args:
         make_image: callable ``(rng, mask) -> (C, size, size) array`` drawing an image for a mask.
+        folders: image and mask folder names (Cryo-Bench: ``images``/``masks`` for GLID,
+            ``image``/``mask`` for GLD and GSDD).
     """
     root = Path(root)
     for s, split in enumerate(SPLITS):
@@ -44,6 +47,6 @@ def write_tile_folders(
             mask = blob_mask(rng, size)
             image = make_image(rng, mask)  # type: ignore[operator]
             stem = f"{prefix}_{split}_{i:03d}"
-            write_geotiff(root / split / "images" / f"{stem}.tif", image)
-            write_geotiff(root / split / "masks" / f"{stem}.tif", mask)
+            write_geotiff(root / split / folders[0] / f"{stem}.tif", image)
+            write_geotiff(root / split / folders[1] / f"{stem}.tif", mask)
     return root

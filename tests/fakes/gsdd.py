@@ -1,4 +1,7 @@
-"""Fake GSDD: 10-channel float32 (0-1) GeoTIFF tiles with binary debris masks."""
+"""Fake GSDD: 10-channel float32 (0-1) GeoTIFF tiles with binary debris masks.
+
+Cryo-Bench's layout: ``root/<split>/image/<stem>.tif`` + ``root/<split>/mask/<stem>.tif``.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ def _image(rng: np.random.Generator, mask: np.ndarray) -> np.ndarray:
 
 
 def write(root: str | Path, *, n_per_split: int = 3, size: int = 32, seed: int = 0) -> Path:
-    """Write ``root/<split>/{images,masks}/gsdd_<split>_<i>.tif`` for train, val and test."""
+    """Write ``root/<split>/{image,mask}/gsdd_<split>_<i>.tif`` for train, val and test."""
     return write_tile_folders(
-        root, _image, n_per_split=n_per_split, size=size, seed=seed, prefix="gsdd"
+        root, _image, n_per_split=n_per_split, size=size, seed=seed, prefix="gsdd",
+        folders=("image", "mask"),
     )

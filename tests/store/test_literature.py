@@ -32,10 +32,12 @@ def test_long_csv_defaults_and_import(tmp_path: Path, store_url: str) -> None:
     )
     df = read_literature_csv(path)
     assert df["protocol"].tolist() == ["literature", "literature"]
-    assert df["source"].tolist() == ["literature", "literature"]
+    assert df["source"].tolist() == ["", ""]  # not stated: import_results fills it
     assert df["seed"].tolist()[0] == 0 and pd.isna(df["seed"].tolist()[1])
     store = ResultStore(store_url)
-    assert import_results(df, store) == 2
+    summary = import_results(df, store)
+    assert (summary.n_rows, summary.n_written, summary.n_skipped) == (2, 2, 0)
+    assert (summary.n_models, summary.n_tasks) == (2, 1)
     rows = store.query()
     assert rows["method"].tolist() == ["a", "b"]
     assert rows["score"].tolist() == [0.9, 0.8]
@@ -48,9 +50,10 @@ def test_long_csv_defaults_and_import(tmp_path: Path, store_url: str) -> None:
 def test_source_column_and_argument(tmp_path: Path, store_url: str) -> None:
     path = _write(tmp_path, "model,task,metric,score,source\na,t,miou,1,paper-x\nb,t,miou,2,\n")
     store = ResultStore(store_url)
-    import_results(read_literature_csv(path), store, source="ignored-when-set")
-    assert store.query()["source"].tolist() == ["paper-x", "literature"]
-    df = pd.DataFrame({"model": ["a"], "task": ["t"], "metric": ["m"], "score": [1.0]})
+    import_results(read_literature_csv(path), store, source="paper-y")
+    # The column wins where it is set; the argument fills the empty cells.
+    assert store.query()["source"].tolist() == ["paper-x", "paper-y"]
+    df = pd.DataFrame({"model": ["a"], "task": ["t"], "metric": ["miou"], "score": [3.0]})
     import_results(df, store, source="my-paper")
     assert store.query()["source"].tolist()[-1] == "my-paper"
 
@@ -59,16 +62,20 @@ def test_source_column_and_argument(tmp_path: Path, store_url: str) -> None:
     ("text", "match"),
     [
         ("model,task,metric\na,t,m\n", r"lacks required column\(s\) \['score'\]"),
-        ("model,task,metric,score,dataset\na,t,m,1,x\n", r"unknown column\(s\) \['dataset'\]"),
+        ("model,task,metric,score,dataset\na,t,miou,1,x\n", r"unknown column\(s\) \['dataset'\]"),
         (
-            "model,task,metric,score\na,t,m,1\nb,t,m,abc\nc,t,m,\n",
+            "model,task,metric,score\na,t,miou,1\nb,t,miou,abc\nc,t,miou,\n",
             r"finite number in row\(s\) 2, 3",
         ),
-        ("model,task,metric,score\na,t,m,nan\n", r"row\(s\) 1"),
-        ("model,task,metric,score\n,t,m,1\n", r"'model' is empty in row\(s\) 1"),
-        ("model,task,metric,score,seed\na,t,m,1,1.5\n", r"'seed' must hold integers"),
-        ("model,task,metric,score,fraction\na,t,m,1,10\n", r"must lie in\s+\(0, 1\]"),
+        ("model,task,metric,score\na,t,miou,nan\n", r"row\(s\) 1"),
+        ("model,task,metric,score\n,t,miou,1\n", r"'model' is empty in row\(s\) 1"),
+        ("model,task,metric,score,seed\na,t,miou,1,1.5\n", r"'seed' must hold integers"),
+        ("model,task,metric,score,fraction\na,t,miou,1,10\n", r"must lie in\s+\(0, 1\]"),
         ("model,task,metric,score\n", "has no rows"),
+        (
+            "model,task,metric,score\na,t,miou,1\nb,t,dice,0.5\n",
+            r"\['dice'\] whose direction .* is unknown, in row\(s\) 2",
+        ),
     ],
 )
 def test_long_csv_errors(tmp_path: Path, text: str, match: str) -> None:
@@ -82,7 +89,7 @@ def test_import_is_all_or_nothing(store_url: str) -> None:
         {
             "model": ["a", "b"],
             "task": ["t", "t"],
-            "metric": ["m", "m"],
+            "metric": ["miou", "miou"],
             "score": [1.0, float("nan")],
         }
     )
@@ -91,6 +98,23 @@ def test_import_is_all_or_nothing(store_url: str) -> None:
     assert len(store) == 0
     with pytest.raises(InvalidInputError, match="non-empty"):
         import_results(bad.iloc[:1], store, source="")
+    assert len(store) == 0
+
+
+def test_import_is_idempotent(tmp_path: Path, store_url: str) -> None:
+    """Re-importing stores nothing twice, from the same or a renamed file; new rows are added."""
+    text = "model,task,metric,score,seed\na,t,miou,0.5,0\na,t,miou,0.5,0\nb,t,miou,0.7,0\n"
+    store = ResultStore(store_url)
+    first = import_results(read_literature_csv(_write(tmp_path, text)), store)
+    # Two identical rows in one file are two results (occurrence is part of the identity).
+    assert (first.n_written, first.n_skipped) == (3, 0)
+    again = import_results(read_literature_csv(_write(tmp_path, text, "copy.csv")), store)
+    assert (again.n_written, again.n_skipped) == (0, 3)
+    assert len(store) == 3
+    edited = text.replace("b,t,miou,0.7", "b,t,miou,0.71") + "c,t,miou,0.2,1\n"
+    third = import_results(read_literature_csv(_write(tmp_path, edited)), store)
+    assert (third.n_written, third.n_skipped) == (2, 2)
+    assert sorted(store.query(method="b")["score"]) == [0.7, 0.71]
 
 
 def test_missing_file_and_format(tmp_path: Path) -> None:
@@ -123,22 +147,29 @@ def test_cryobench_real(shared_data: Path, store_url: str) -> None:
     ranks = df.pivot(index="model", columns="task", values="score").rank(ascending=False)
     assert ranks.mean(axis=1)["TerraMind"] == pytest.approx(3.4)
     store = ResultStore(store_url)
-    assert import_results(detect_and_read(csv), store) == 80
+    assert import_results(detect_and_read(csv), store).n_written == 80
     assert store.query(method="DOFA", task="glid")["score"].tolist() == [92.61]
 
 
 def test_geobench2_real(shared_data: Path) -> None:
     df = read_geobench2(shared_data / "geobench2-leaderboard-results")
     assert len(df) == 1630 + 285 + 750
-    assert df["model"].nunique() == 18 and df["task"].nunique() == 19
-    assert df["protocol"].value_counts().to_dict() == {"full_ft": 1915, "frozen": 750}
+    # 18 backbones; three re-run with S1+S2 inputs in submission 2ce4a907 get a suffix.
+    assert df["model"].nunique() == 21 and df["task"].nunique() == 19
+    assert sorted(m for m in df["model"].unique() if m.endswith("+s1s2")) == [
+        "clay_v1_base+s1s2", "dofa_large_patch16_224+s1s2", "terramind_v1_large+s1s2"
+    ]
+    assert df["protocol"].value_counts().to_dict() == {"finetune": 1915, "frozen": 750}
     assert (df["fraction"] == 1.0).all()
-    assert set(df.loc[df["task"] == "biomassters", "metric"]) == {"RMSE"}
+    assert set(df.loc[df["task"] == "biomassters", "metric"]) == {"rmse"}
+    assert set(df.loc[df["task"] == "caffe", "metric"]) == {"miou"}
+    assert set(df["metric"]) == {"miou", "accuracy", "f1_multilabel", "map", "map_segm", "rmse"}
     first = df.iloc[0]
     assert first["model"] == "satlas_resnet50_sentinel2_si_ms_satlas"
     assert first["task"] == "treesatai" and first["seed"] == 205
     assert first["score"] == pytest.approx(0.56619793176651)
     assert '"display_name": "Satlas-Resnet50"' in first["details"]
+    assert '"metric_upstream": "Multilabel_F1_Score"' in first["details"]
     one = shared_data / "geobench2-leaderboard-results" / "submissions"
     frozen = detect_and_read(
         one / "80100fc6-dc1a-4514-b946-341157eaf816" / "results_and_parameters.csv"

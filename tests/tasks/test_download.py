@@ -46,6 +46,8 @@ class Server:
     files: dict[str, bytes]
     range_headers: list[str | None] = field(default_factory=list)
     honour_range: bool = True
+    truncate_at: int | None = None  # send only this many bytes of the next answer, then hang up
+    wrong_range_start: bool = False  # answer a Range request from byte 0
 
 
 def _handler(server: Server) -> type[http.server.BaseHTTPRequestHandler]:
@@ -69,11 +71,18 @@ def _handler(server: Server) -> type[http.server.BaseHTTPRequestHandler]:
                     self.end_headers()
                     return
                 self.send_response(206)
-                self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+                shown = 0 if server.wrong_range_start else start
+                self.send_header("Content-Range", f"bytes {shown}-{len(body) - 1}/{len(body)}")
             else:
                 self.send_response(200)
             self.send_header("Content-Length", str(len(body) - start))
             self.end_headers()
+            if server.truncate_at is not None:
+                self.wfile.write(body[start : start + server.truncate_at])
+                server.truncate_at = None
+                self.wfile.flush()
+                self.close_connection = True
+                return
             self.wfile.write(body[start:])
 
     return Handler
@@ -138,10 +147,43 @@ def test_no_resume_starts_over(server: Server, tmp_path: Path) -> None:
 
 
 def test_checksum_mismatch_removes_part_only(server: Server, tmp_path: Path) -> None:
-    with pytest.raises(ChecksumError, match=r"published value is 0{64}.*partial file was removed"):
+    with pytest.raises(
+        ChecksumError, match=rf"sha256 {SHA} but the published value is 0{{64}}.*partial file was"
+    ):
         download(f"{server.url}/data.bin", tmp_path / "data.bin", sha256="0" * 64,
                  progress=False)
     assert not (tmp_path / "data.bin").exists() and not (tmp_path / "data.bin.part").exists()
+
+
+def test_md5_is_checked_when_only_md5_is_published(server: Server, tmp_path: Path) -> None:
+    md5 = hashlib.md5(PAYLOAD).hexdigest()
+    with pytest.raises(ChecksumError, match=rf"md5 {md5} but the published value is f{{32}}"):
+        download(f"{server.url}/data.bin", tmp_path / "a.bin", md5="f" * 32, progress=False)
+    assert not (tmp_path / "a.bin.part").exists()
+    assert download(f"{server.url}/data.bin", tmp_path / "b.bin", md5=md5,
+                    progress=False).read_bytes() == PAYLOAD
+
+
+def test_interrupted_transfer_keeps_bytes_and_resumes(server: Server, tmp_path: Path) -> None:
+    """A connection that drops mid-file leaves a .part; the next call resumes it with Range."""
+    server.truncate_at = 50_000
+    dest = tmp_path / "data.bin"
+    with pytest.raises(DownloadError, match=r"\d+ bytes received so far are kept .*resume"):
+        download(f"{server.url}/data.bin", dest, sha256=SHA, progress=False, timeout=5)
+    kept = (tmp_path / "data.bin.part").stat().st_size
+    assert 0 < kept <= 50_000 and not dest.exists()
+    assert (tmp_path / "data.bin.part").read_bytes() == PAYLOAD[:kept]
+    download(f"{server.url}/data.bin", dest, sha256=SHA, progress=False, timeout=5)
+    assert server.range_headers == [None, f"bytes={kept}-"]
+    assert dest.read_bytes() == PAYLOAD
+
+
+def test_resume_refuses_a_misplaced_range(server: Server, tmp_path: Path) -> None:
+    server.wrong_range_start = True
+    (tmp_path / "data.bin.part").write_bytes(PAYLOAD[:1000])
+    with pytest.raises(DownloadError, match=r"asked for bytes from 1000.*'bytes 0-199999/200000'"):
+        download(f"{server.url}/data.bin", tmp_path / "data.bin", progress=False)
+    assert not (tmp_path / "data.bin.part").exists()
 
 
 def test_existing_valid_file_needs_no_network(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from planetbench.capability.encoding import (
     DISTANCES,
     CapabilityEncoder,
     aggregate_cells,
-    metric_higher_is_better,
 )
 from planetbench.capability.plot import map_coordinates, plot_map
 from planetbench.capability.recommend import recommend
@@ -29,7 +28,6 @@ __all__ = [
     "leave_one_model_out",
     "leave_one_task_out",
     "map_coordinates",
-    "metric_higher_is_better",
     "plot_map",
     "recommend",
 ]

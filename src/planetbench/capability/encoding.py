@@ -43,36 +43,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import optimize, sparse
+from threadpoolctl import threadpool_limits
 
 from planetbench.errors import InvalidInputError, UnknownNameError
+from planetbench.stats.normalise import metric_higher_is_better
 
 DISTANCES: tuple[str, ...] = ("l2", "cosine", "poincare")
 NORMALISATIONS: tuple[str, ...] = ("range", "best")
 
-#: Metric names (lower-cased) for which lower is better; others are higher-is-better.
-LOWER_IS_BETTER_METRICS: frozenset[str] = frozenset(
-    {"rmse", "mse", "mae", "loss", "error", "error_rate", "nll", "log_loss", "mape", "rmsle"}
-)
-
-_EPS = 1e-9
 _FORMAT_VERSION = 1
-
-
-def metric_higher_is_better(metric: str) -> bool:
-    """Whether larger values of ``metric`` are better (False for RMSE, MSE, MAE, loss …).
-
-    Args:
-        metric: metric name as stored, e.g. ``miou``, ``RMSE``, ``test_loss``.
-
-    Returns:
-        False when the lower-cased name is in :data:`LOWER_IS_BETTER_METRICS` or ends with
-        ``_<one of them>``; True otherwise.
-    """
-    name = metric.strip().lower()
-    return not (
-        name in LOWER_IS_BETTER_METRICS
-        or any(name.endswith("_" + m) for m in LOWER_IS_BETTER_METRICS)
-    )
 
 
 # --------------------------------------------------------------------------- distances
@@ -172,7 +151,14 @@ def _directions(df: pd.DataFrame, where: str) -> pd.Series:
             raise InvalidInputError(f"{where}: 'higher_is_better' has empty values; use True/False")
         return hib.astype(bool)
     if "metric" in df.columns:
-        return df["metric"].astype(str).map(metric_higher_is_better).astype(bool)
+        metric = df["metric"].astype(str)
+        lookup: dict[str, bool] = {}
+        for name in metric.unique():
+            try:
+                lookup[name] = metric_higher_is_better(name)
+            except InvalidInputError as exc:
+                raise InvalidInputError(f"{where}: {exc}") from exc
+        return metric.map(lookup).astype(bool)
     raise InvalidInputError(
         f"{where} needs a 'higher_is_better' (bool) or a 'metric' column to tell whether larger "
         "scores are better"
@@ -461,19 +447,20 @@ class CapabilityEncoder:
         u_start, v_start = _unfolding_start(mi, ti, gap, n_models, n_tasks, self.dim)
         members = np.random.SeedSequence(self.seed).spawn(self.n_ensemble)
         u_all, v_all, losses = [], [], []
-        for member in members:
-            rng = np.random.default_rng(member)
-            u0 = u_start + rng.normal(0.0, self.init_scale, size=(n_models, self.dim))
-            v0 = v_start + rng.normal(0.0, self.init_scale, size=(n_tasks, self.dim))
-            weights = (
-                rng.multinomial(len(gap), np.full(len(gap), 1.0 / len(gap))).astype(float)
-                if self.bootstrap
-                else np.ones(len(gap))
-            )
-            u, v, loss = self._fit_member(u0, v0, mi, ti, gap, weights)
-            u_all.append(u)
-            v_all.append(v)
-            losses.append(loss)
+        with threadpool_limits(limits=1, user_api="blas"):
+            for member in members:
+                rng = np.random.default_rng(member)
+                u0 = u_start + rng.normal(0.0, self.init_scale, size=(n_models, self.dim))
+                v0 = v_start + rng.normal(0.0, self.init_scale, size=(n_tasks, self.dim))
+                weights = (
+                    rng.multinomial(len(gap), np.full(len(gap), 1.0 / len(gap))).astype(float)
+                    if self.bootstrap
+                    else np.ones(len(gap))
+                )
+                u, v, loss = self._fit_member(u0, v0, mi, ti, gap, weights)
+                u_all.append(u)
+                v_all.append(v)
+                losses.append(loss)
         self.model_params_ = np.stack(u_all)
         self.task_params_ = np.stack(v_all)
         self.losses_ = np.asarray(losses)
@@ -590,10 +577,11 @@ class CapabilityEncoder:
         gap = self._gap_of(cells["task"], cells["score"].to_numpy(dtype=float))
         ti = pd.Index(self.tasks_).get_indexer(cells["task"])
         rng = np.random.default_rng([self.seed, len(self.models_), 1])
-        new = np.stack([
-            self._fit_one_side(self.task_params_[e][ti], gap, rng, moving_is_model=True)
-            for e in range(self.model_params_.shape[0])
-        ])
+        with threadpool_limits(limits=1, user_api="blas"):
+            new = np.stack([
+                self._fit_one_side(self.task_params_[e][ti], gap, rng, moving_is_model=True)
+                for e in range(self.model_params_.shape[0])
+            ])
         self.model_params_ = np.concatenate([self.model_params_, new[:, None, :]], axis=1)
         self.models_ = [*self.models_, name]
         add = pd.DataFrame({"model": name, "task": cells["task"], "score": cells["score"],
@@ -645,10 +633,11 @@ class CapabilityEncoder:
         gap = self._gap_of([name] * len(cells), scores)
         mi = pd.Index(self.models_).get_indexer(cells["model"])
         rng = np.random.default_rng([self.seed, len(self.tasks_), 2])
-        new = np.stack([
-            self._fit_one_side(self.model_params_[e][mi], gap, rng, moving_is_model=False)
-            for e in range(self.task_params_.shape[0])
-        ])
+        with threadpool_limits(limits=1, user_api="blas"):
+            new = np.stack([
+                self._fit_one_side(self.model_params_[e][mi], gap, rng, moving_is_model=False)
+                for e in range(self.task_params_.shape[0])
+            ])
         self.task_params_ = np.concatenate([self.task_params_, new[:, None, :]], axis=1)
         self.tasks_ = [*self.tasks_, name]
         add = pd.DataFrame({"model": cells["model"], "task": name, "score": scores,
@@ -808,12 +797,10 @@ class CapabilityEncoder:
 
 __all__ = [
     "DISTANCES",
-    "LOWER_IS_BETTER_METRICS",
     "NORMALISATIONS",
     "CapabilityEncoder",
     "aggregate_cells",
     "distance_and_grad",
     "filter_cells",
-    "metric_higher_is_better",
     "points",
 ]

@@ -1,7 +1,8 @@
 """How well does a capability encoding predict scores it has not seen?
 
-Three protocols, each compared with the baseline "predict the task mean" (the mean score of the
-task over the training models):
+Three protocols, each compared with two baselines that see the same known cells: "predict the
+task mean" (the mean known score of the task) and the additive "task mean + model effect" (a
+two-way main-effects fit, see :func:`_additive`):
 
 * :func:`holdout_cells`: hide a random share of the (model, task) cells, fit on the rest.
 * :func:`leave_one_model_out`: for each model, fit on the other models, place the model from
@@ -38,7 +39,9 @@ class ValidationReport:
         predictions: one row per predicted cell: ``model, task, score, score_pred,
             score_baseline, gap_std, error, error_baseline`` (errors range-normalised).
         mae: mean of ``error``; mae_ci: its (low, high) bootstrap interval.
-        baseline_mae: mean of ``error_baseline``; baseline_mae_ci: its interval.
+        baseline_mae: mean of ``error_baseline`` (task mean); baseline_mae_ci: its interval.
+        additive_mae: mean of ``error_additive``, the baseline "task mean + model effect"
+            (see :func:`_additive`); additive_mae_ci: its interval.
         n_skipped: held-out cells that could not be predicted (their model or task was
             filtered out of the training fit).
     """
@@ -49,6 +52,8 @@ class ValidationReport:
     mae_ci: tuple[float, float]
     baseline_mae: float
     baseline_mae_ci: tuple[float, float]
+    additive_mae: float
+    additive_mae_ci: tuple[float, float]
     n_skipped: int
 
     def summary(self) -> dict[str, Any]:
@@ -63,6 +68,9 @@ class ValidationReport:
             "baseline_mae": self.baseline_mae,
             "baseline_mae_ci_low": self.baseline_mae_ci[0],
             "baseline_mae_ci_high": self.baseline_mae_ci[1],
+            "additive_mae": self.additive_mae,
+            "additive_mae_ci_low": self.additive_mae_ci[0],
+            "additive_mae_ci_high": self.additive_mae_ci[1],
         }
 
 
@@ -108,6 +116,7 @@ def _report(protocol: str, rows: list[pd.DataFrame], n_skipped: int,
     pred = pd.concat(rows, ignore_index=True)
     err = pred["error"].to_numpy(dtype=float)
     base = pred["error_baseline"].to_numpy(dtype=float)
+    additive = pred["error_additive"].to_numpy(dtype=float)
     return ValidationReport(
         protocol=protocol,
         predictions=pred,
@@ -115,21 +124,51 @@ def _report(protocol: str, rows: list[pd.DataFrame], n_skipped: int,
         mae_ci=bootstrap_mae(err, rng=rng, n_boot=n_boot),
         baseline_mae=float(base.mean()),
         baseline_mae_ci=bootstrap_mae(base, rng=rng, n_boot=n_boot),
+        additive_mae=float(additive.mean()),
+        additive_mae_ci=bootstrap_mae(additive, rng=rng, n_boot=n_boot),
         n_skipped=n_skipped,
     )
 
 
-def _score_frame(enc: CapabilityEncoder, test: pd.DataFrame, train: pd.DataFrame,
+def _additive(test: pd.DataFrame, known: pd.DataFrame) -> np.ndarray:
+    """Two-way additive baseline "task mean + model effect" for the test cells, shape (n,).
+
+    Only the known cells are used. With ``m_t`` the mean known score of task t and ``s_t`` the
+    range (max - min) of its known scores, a model's effect is the mean of
+    ``(score - m_t) / s_t`` over its known cells (0 when it has none; tasks with ``s_t = 0``
+    contribute 0), and the prediction is ``m_t + s_t * effect``: the row + column main-effects
+    model of a two-way table (Tukey, *Exploratory Data Analysis*, 1977, ch. 10) with means and
+    per-task scaling.
+    """
+    by_task = known.groupby("task")["score"]
+    task_mean = by_task.mean()
+    task_range = by_task.max() - by_task.min()
+    known_scale = task_range.reindex(known["task"]).to_numpy()
+    centred = known["score"].to_numpy() - task_mean.reindex(known["task"]).to_numpy()
+    z = np.divide(centred, known_scale, out=np.zeros_like(centred), where=known_scale > 0)
+    effect = pd.Series(z).groupby(known["model"].to_numpy()).mean()
+    m_t = task_mean.reindex(test["task"]).to_numpy()
+    eff = effect.reindex(test["model"]).fillna(0.0).to_numpy()
+    return m_t + task_range.reindex(test["task"]).to_numpy() * eff
+
+
+def _score_frame(enc: CapabilityEncoder, test: pd.DataFrame, known: pd.DataFrame,
                  spread: pd.Series) -> pd.DataFrame:
+    """Predictions, baselines and range-normalised errors of the test cells.
+
+    ``known`` holds every cell visible when predicting (training cells plus revealed ones).
+    """
     pred = enc.predict(test[["model", "task"]])
-    task_mean = train.groupby("task")["score"].mean()
+    task_mean = known.groupby("task")["score"].mean()
     out = test[["model", "task", "score"]].reset_index(drop=True).copy()
     out["score_pred"] = pred["score_mean"].to_numpy()
     out["gap_std"] = pred["gap_std"].to_numpy()
     out["score_baseline"] = task_mean.reindex(out["task"]).to_numpy()
+    out["score_additive"] = _additive(out, known)
     scale = spread.reindex(out["task"]).to_numpy()
     out["error"] = np.abs(out["score_pred"] - out["score"]) / scale
     out["error_baseline"] = np.abs(out["score_baseline"] - out["score"]) / scale
+    out["error_additive"] = np.abs(out["score_additive"] - out["score"]) / scale
     return out
 
 
@@ -238,7 +277,8 @@ def leave_one_model_out(
         shown = rng.choice(len(own), size=k, replace=False)
         enc.place_model(model, own.iloc[shown][["task", "score"]])
         test = own.drop(own.index[shown])
-        rows.append(_score_frame(enc, test, train, spread))
+        known = pd.concat([train, own.iloc[shown]])
+        rows.append(_score_frame(enc, test, known, spread))
     return _report("leave-one-model-out", rows, skipped, rng, n_boot)
 
 
@@ -290,7 +330,7 @@ def leave_one_task_out(
         enc.place_task(task, revealed[["model", "score"]],
                        higher_is_better=bool(own["higher_is_better"].iloc[0]))
         test = own.drop(own.index[shown])
-        rows.append(_score_frame(enc, test, revealed, spread))
+        rows.append(_score_frame(enc, test, pd.concat([train, revealed]), spread))
     return _report("leave-one-task-out", rows, skipped, rng, n_boot)
 
 

@@ -29,16 +29,36 @@ EncodingPath = Annotated[
 
 
 def _results_from_store(
-    store: str | None, suite: str | None, source: str | None, protocol: str | None
+    store: str | None,
+    suite: str | None,
+    source: str | None,
+    protocol: str | None,
+    fraction: float | None,
 ) -> pd.DataFrame:
+    """Tidy rows (model, task, metric, score) of the store; one condition per (model, task)."""
     rs = ResultStore(store)
-    rows = rs.query(suite=suite, source=source, protocol=protocol)
+    filters = {"suite": suite, "source": source, "protocol": protocol, "fraction": fraction}
+    rows = rs.query(**filters)
+    shown = ", ".join(f"{k}={v!r}" for k, v in filters.items() if v is not None) or "no filter"
     if rows.empty:
         raise InvalidInputError(
-            f"the store {rs.url} holds no results for suite={suite!r}, source={source!r}, "
-            f"protocol={protocol!r}; import some with `planetbench import` or loosen the filters"
+            f"the store {rs.url} holds no results for {shown}; import some with "
+            "`planetbench import FILE` or loosen the filters"
         )
     rows = rows[rows["score"].notna()]
+    conditions = rows.assign(fraction=rows["fraction"].fillna(-1.0)).groupby(
+        ["method", "task"]
+    )[["suite", "protocol", "fraction", "metric"]].nunique()
+    mixed = conditions[(conditions > 1).any(axis=1)]
+    if not mixed.empty:
+        (model, task), counts = next(iter(mixed.iterrows()))
+        what = [c for c in counts.index if counts[c] > 1]
+        raise InvalidInputError(
+            f"the results ({shown}) mix several {'/'.join(what)} values for the same model and "
+            f"task (e.g. model {model!r} on task {task!r}; {len(mixed)} such cell(s)); a cell "
+            "must be one experimental condition: choose one with --suite, --protocol and "
+            "--fraction"
+        )
     return rows.rename(columns={"method": "model"})[["model", "task", "metric", "score"]]
 
 
@@ -61,6 +81,9 @@ def fit_cmd(
         str | None, typer.Option(help="Only results of this source (e.g. literature).")
     ] = None,
     protocol: Annotated[str | None, typer.Option(help="Only results of this protocol.")] = None,
+    fraction: Annotated[
+        float | None, typer.Option(help="Only results at this training fraction.")
+    ] = None,
     from_csv: Annotated[
         Path | None,
         typer.Option(
@@ -79,9 +102,12 @@ def fit_cmd(
     if from_csv is not None:
         if not from_csv.is_file():
             raise InvalidInputError(f"--from-csv file {str(from_csv)!r} does not exist")
-        results = pd.read_csv(from_csv)
+        try:
+            results = pd.read_csv(from_csv)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InvalidInputError(f"cannot read {str(from_csv)!r} as CSV: {exc}") from exc
     else:
-        results = _results_from_store(store, suite, source, protocol)
+        results = _results_from_store(store, suite, source, protocol, fraction)
     enc = CapabilityEncoder(
         dim=dim, distance=distance, min_results=min_results, n_ensemble=n_ensemble, seed=seed
     ).fit(results)
@@ -93,6 +119,27 @@ def fit_cmd(
         highlight=False,
         soft_wrap=True,
     )
+
+
+def _place_models(enc: CapabilityEncoder, path: Path) -> list[str]:
+    """Place every model of the CSV at ``path`` into ``enc``; return their names."""
+    if not path.is_file():
+        raise InvalidInputError(f"--place file {str(path)!r} does not exist")
+    try:
+        measured = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read {str(path)!r} as CSV: {exc}") from exc
+    missing = [c for c in ("model", "task", "score") if c not in measured.columns]
+    if missing:
+        raise InvalidInputError(
+            f"--place file {str(path)!r} lacks column(s) {missing}; it needs model, task, score "
+            "(one row per measured task of each new model)"
+        )
+    names = list(dict.fromkeys(measured["model"].astype(str)))
+    for name in names:
+        own = measured[measured["model"].astype(str) == name]
+        enc.place_model(name, own[["task", "score"]])
+    return names
 
 
 @capability_app.command("predict")
@@ -109,9 +156,22 @@ def predict_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the predictions to this CSV.")
     ] = None,
+    place: Annotated[
+        Path | None,
+        typer.Option(
+            "--place",
+            help="CSV (model, task, score) of new models measured on a few tasks: each is placed "
+            "in the encoding without refitting the others, then predicted on every task.",
+        ),
+    ] = None,
 ) -> None:
     """Predict scores (with ensemble uncertainty) of model x task pairs."""
     enc = CapabilityEncoder.load(encoding)
+    placed: list[str] = []
+    if place is not None:
+        placed = _place_models(enc, place)
+        if not model:
+            model = placed
     models = list(model) if model else enc.models_
     tasks = list(task) if task else enc.tasks_
     pairs = [(m, t) for m in models for t in tasks]

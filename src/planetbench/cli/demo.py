@@ -35,11 +35,20 @@ def demo_cmd(
     seed: Annotated[
         int, typer.Option("--seed", min=0, help="Seed of scenes, encoders and probes.")
     ] = 0,
-    quick: Annotated[bool, typer.Option("--quick", help="120 scenes and 3 probe splits.")] = False,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Fewer scenes, splits and epochs (a first look).")
+    ] = False,
+    dense: Annotated[
+        bool,
+        typer.Option("--dense/--no-dense", help="Also run the dense segmentation part."),
+    ] = True,
+    report: Annotated[
+        bool, typer.Option("--report/--no-report", help="Write OUT/result.html at the end.")
+    ] = True,
 ) -> None:
     """Run the offline demo on SYNTHETIC scenes: random vs. averaging vs. MOSAIKS."""
     from planetbench.demo import run_demo
-    from planetbench.leaderboard import format_leaderboard
+    from planetbench.embedding_leaderboard import format_leaderboard
     from planetbench.tasks.demo import SYNTHETIC_NOTICE
 
     console.print(
@@ -48,14 +57,16 @@ def demo_cmd(
             "Scores show the pipeline works; they say nothing about real-world skill."
         )
     )
-    report = run_demo(out=out, store=store, seed=seed, quick=quick, progress=True)
+    result = run_demo(
+        out=out, store=store, seed=seed, quick=quick, dense=dense, report=report, progress=True
+    )
 
-    table = Table(title=f"Per-encoder results (SYNTHETIC, {report.n_splits} splits; mean ± std, Q)")
+    table = Table(title=f"Per-encoder results (SYNTHETIC, {result.n_splits} splits; mean ± std, Q)")
     table.add_column("encoder")
-    tasks = sorted({t for s in report.summaries.values() for t in s.tasks})
+    tasks = sorted({t for s in result.summaries.values() for t in s.tasks})
     for task in tasks:
         table.add_column(task, justify="right")
-    for encoder, summary in report.summaries.items():
+    for encoder, summary in result.summaries.items():
         cells = []
         for task in tasks:
             res = summary.tasks.get(task)
@@ -66,18 +77,26 @@ def demo_cmd(
             )
         table.add_row(encoder, *cells)
     console.print(table)
-    console.print(format_leaderboard(report.leaderboard, "table"), highlight=False)
+    console.print(format_leaderboard(result.leaderboard, "table"), highlight=False)
     verdict = (
         "[green]an informative encoder ranks above random[/]"
-        if report.best_informative_beats_random()
+        if result.best_informative_beats_random()
         else "[red]no informative encoder ranks above random[/]"
     )
-    secs = report.timings
+    if result.dense is not None:
+        title = "Dense segmentation on SYNTHETIC cryosphere scenes (mIoU; Cryo-Bench layout)"
+        console.print(
+            format_leaderboard(result.dense.leaderboard, "table", title=title), highlight=False
+        )
+    secs = result.timings
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in secs.items())
     console.print(
         f"{verdict}\n"
-        f"time: generate {secs['generate']:.1f} s, embed {secs['embed']:.1f} s, evaluate "
-        f"{secs['evaluate']:.1f} s, total {secs['total']:.1f} s\n"
-        f"files: {report.out} (data/, labels/, embeddings/, results/); store: {report.store}\n"
+        f"time: {steps}\n"
+        f"files: {result.out} (data/, labels/, embeddings/, results/"
+        f"{', dense/' if result.dense is not None else ''}); store: {result.store}\n"
+        + (f"report: {result.report}\n" if result.report is not None else "")
+        +  
         f"[bold yellow]{SYNTHETIC_NOTICE}[/]",
         highlight=False,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -111,7 +112,7 @@ def build_leaderboard(
     select: str = "best",
 ) -> pd.DataFrame:
     """The leaderboard DataFrame the ``leaderboard`` command prints (no printing here)."""
-    from planetbench.leaderboard import SELECT, leaderboard
+    from planetbench.embedding_leaderboard import SELECT, leaderboard
 
     if select not in SELECT:
         raise InvalidInputError(
@@ -124,7 +125,7 @@ def build_leaderboard(
 
 def print_leaderboard(df: pd.DataFrame, fmt: str, *, store: str | None, suite: str) -> None:
     """Print a leaderboard in ``fmt``, or say clearly that the store holds nothing to rank."""
-    from planetbench.leaderboard import FORMATS, empty_message, format_leaderboard
+    from planetbench.embedding_leaderboard import FORMATS, empty_message, format_leaderboard
 
     if fmt not in FORMATS:
         raise InvalidInputError(f"--format {fmt!r} is not allowed; use one of {', '.join(FORMATS)}")
@@ -139,17 +140,79 @@ def print_leaderboard(df: pd.DataFrame, fmt: str, *, store: str | None, suite: s
 @handle_errors
 def leaderboard_cmd(
     store: str | None = StoreOption,
-    fmt: Annotated[str, typer.Option("--format", help="table, json, csv or md.")] = "table",
+    fmt: Annotated[str, typer.Option("--format", help="table, json, csv, md or html.")] = "table",
     unweighted: Annotated[
-        bool, typer.Option("--unweighted", help="Equal task weights.")
+        bool, typer.Option("--unweighted", help="NeuCo board: equal task weights.")
     ] = False,
     select: Annotated[
-        str, typer.Option("--select", help="best (highest mean Q) or last run of a method.")
+        str,
+        typer.Option("--select", help="NeuCo board: best (highest mean Q) or last run of a method."),
     ] = "best",
+    suite: Annotated[
+        str | None, typer.Option("--suite", help="Rank the stored runs of this suite.")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option("--preset", help="Layout: cryo, mars or neuco.")
+    ] = None,
+    protocol: Annotated[
+        str | None, typer.Option("--protocol", help="Only runs of this protocol.")
+    ] = None,
+    fraction: Annotated[
+        float | None, typer.Option("--fraction", help="Only runs with this training fraction.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Only runs of this source (e.g. literature).")
+    ] = None,
+    reps: Annotated[int, typer.Option("--reps", min=100, help="Bootstrap replicates.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Bootstrap seed.")] = 0,
 ) -> None:
-    """Rank stored probe results (one row per method; NeuCo-Bench rank-then-aggregate)."""
-    df = build_leaderboard(store, unweighted=unweighted, select=select)
-    print_leaderboard(df, fmt, store=store, suite="neuco")
+    """Rank stored results: one row per method.
+
+    Without --suite/--preset: the NeuCo-Bench board of probe results (Q per task,
+    rank-then-aggregate). With --suite/--preset: per-task scores, mean, IQM with a bootstrap CI,
+    mean rank with its interval and ties with the leader (presets cryo, mars, neuco).
+    """
+    formats = ("table", "json", "csv", "md", "html")
+    if fmt not in formats:
+        raise InvalidInputError(f"--format {fmt!r} is not allowed; use one of {', '.join(formats)}")
+    if suite is None and preset is None:
+        if fmt == "html":
+            raise InvalidInputError("--format html needs --suite or --preset")
+        df = build_leaderboard(store, unweighted=unweighted, select=select)
+        print_leaderboard(df, fmt, store=store, suite="neuco")
+        return
+    from planetbench.report.leaderboards import PRESETS, leaderboard_records, suite_leaderboard
+
+    if preset is not None and preset not in PRESETS:
+        raise InvalidInputError(f"--preset {preset!r} is not allowed; use one of {', '.join(PRESETS)}")
+    df = suite_leaderboard(
+        store,
+        suite=suite,
+        preset=preset,  # type: ignore[arg-type]
+        protocol=protocol,
+        fraction=fraction,
+        source=source,
+        reps=reps,
+        seed=seed,
+    )
+    if df.empty:
+        err_console.print(f"no results for suite {suite!r} in the store", highlight=False)
+        return
+    if fmt == "json":
+        typer.echo(json.dumps(leaderboard_records(df), indent=2))
+    elif fmt == "html":
+        typer.echo(df.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="—"))
+    else:
+        from planetbench.embedding_leaderboard import format_leaderboard
+
+        title = f"Leaderboard: suite {suite or 'all'}, preset {preset or 'default'}"
+        text = format_leaderboard(df, fmt, title=title)  # type: ignore[arg-type]
+        typer.echo(text.rstrip("\n"))
+    dropped = df.attrs.get("dropped_models") or []
+    if dropped:
+        err_console.print(
+            f"not ranked (missing tasks): {', '.join(map(str, dropped))}", highlight=False
+        )
 
 
 @app.command("neuco")

@@ -14,7 +14,8 @@ from planetbench.store.literature import FORMATS, detect_and_read, import_result
 
 _FILE_HELP = (
     "Long-schema CSV (model,task,metric,score[,seed,protocol,fraction,suite,source,lr]), a "
-    "GEO-Bench-2 leaderboard folder, the GEO-Bench v1 results CSV or the Cryo-Bench table."
+    "GEO-Bench-2 leaderboard folder (or one submission), the GEO-Bench v1 "
+    "baseline_segmentation_results.csv or the Cryo-Bench table."
 )
 _FORMAT_HELP = f"Input format: {' | '.join(FORMATS)} (auto: by path and columns)."
 _SOURCE_HELP = "Result source for rows without a 'source' column value."
@@ -28,15 +29,26 @@ def import_cmd(
     format: Annotated[str, typer.Option("--format", help=_FORMAT_HELP)] = "auto",
     source: Annotated[str, typer.Option("--source", help=_SOURCE_HELP)] = "literature",
 ) -> None:
-    """Import published results into the store (all rows in one transaction)."""
+    """Import published results into the store.
+
+    The long CSV schema: required columns model, task, metric, score; optional seed (integer),
+    protocol (default "literature"), fraction (share of the training split, in (0, 1]), suite,
+    source (default --source) and lr. The metric must be a name whose direction is known
+    (miou, accuracy, f1_*, r2, rmse, mae …). Every row is checked before anything is written,
+    and all new rows are written in one transaction. Rows already in the store (same content)
+    are skipped, so importing a file twice stores it once.
+    """
     if format not in FORMATS:
         raise InvalidInputError(f"--format {format!r} is unknown; choose one of {list(FORMATS)}")
     df = detect_and_read(file, format=format)
     rs = ResultStore(store)
-    n = import_results(df, rs, source=source)
+    summary = import_results(df, rs, source=source)
+    skipped = (
+        f", skipped {summary.n_skipped} already stored" if summary.n_skipped else ""
+    )
     console.print(
-        f"imported {n} rows ({df['model'].nunique()} models, {df['task'].nunique()} tasks) "
-        f"from {file} into {rs.url}",
+        f"imported {summary.n_written} of {summary.n_rows} rows ({summary.n_models} models, "
+        f"{summary.n_tasks} tasks) from {file} into {rs.url}{skipped}",
         highlight=False,
         soft_wrap=True,
     )

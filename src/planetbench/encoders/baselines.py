@@ -77,6 +77,14 @@ def _n_bands(in_bands: InBands) -> int:
     return n
 
 
+def _instance_bands(in_bands: InBands) -> tuple[Band, ...]:
+    """The input bands of a built baseline: the given bands, or ``channel1 … channelC`` (other)."""
+    n = _n_bands(in_bands)
+    if isinstance(in_bands, int):
+        return tuple(Band(f"channel{i + 1}", "other") for i in range(n))
+    return tuple(in_bands)
+
+
 def _positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidInputError(f"{name} must be an integer >= {minimum}; got {value!r}")
@@ -130,6 +138,7 @@ class RandomEncoder(Encoder):
         self.seed = _positive_int("seed", seed, minimum=0)
         self.spec = replace(
             RANDOM_SPEC,
+            bands=_instance_bands(in_bands),
             feature_channels=(self.embed_dim,) * len(PYRAMID_STRIDES),
             embed_dim=self.embed_dim,
         )
@@ -220,6 +229,7 @@ class Averaging(Encoder):
         n_groups = len(self.groups)
         self.spec = replace(
             AVERAGING_SPEC,
+            bands=_instance_bands(in_bands),
             feature_strides=(1, 4),
             feature_channels=(n_groups, n_groups),
             embed_dim=n_groups * self.grid**2,
@@ -290,6 +300,7 @@ class MOSAIKS(Encoder):
         self.register_buffer("weight", weight / fan_in**0.5)
         self.spec = replace(
             MOSAIKS_SPEC,
+            bands=_instance_bands(in_bands),
             feature_channels=(2 * self.num_filters,) * len(PYRAMID_STRIDES),
             embed_dim=2 * self.num_filters,
         )

@@ -16,7 +16,12 @@ from typing import Any
 from torch import Tensor, nn
 
 from planetbench.encoders.base import ENCODERS, Encoder, EncoderSpec, RegisteredEncoder
-from planetbench.encoders.weights import LoadReport, load_weights, weights_mode
+from planetbench.encoders.weights import (
+    LoadReport,
+    load_weights,
+    pos_embed_key_map,
+    prepare_weights,
+)
 from planetbench.errors import InvalidInputError
 from planetbench.tasks.bands import Band
 
@@ -230,15 +235,15 @@ def build_unet(
 ) -> UNetEncoder:
     """UNet encoder from scratch for ``in_bands``; ``weights`` may be a trained checkpoint."""
     bands = _in_bands(in_bands, "unet")
-    mode = weights_mode(UNET_SPEC, weights, tiny=tiny, from_scratch=True)
+    found = prepare_weights(UNET_SPEC, weights, tiny=tiny, from_scratch=True)
     channels = UNET_TINY_CHANNELS if tiny else tuple(options.pop("channels", UNET_CHANNELS))
     _no_options(options, "unet")
     spec = instance_spec(
         UNET_SPEC, tiny=tiny, bands=bands, feature_channels=channels, embed_dim=channels[-1]
     )
     encoder = UNetEncoder(len(bands), channels, spec)
-    if mode == "file":
-        encoder.load_report = load_weights(encoder, spec, source=weights)
+    if found is not None:
+        encoder.load_report = load_weights(encoder, spec, source=found)
     return encoder
 
 
@@ -251,7 +256,7 @@ def build_vit(
 ) -> TimmViTEncoder:
     """Small ViT from scratch for ``in_bands``; ``weights`` may be a trained checkpoint."""
     bands = _in_bands(in_bands, "vit")
-    mode = weights_mode(VIT_SPEC, weights, tiny=tiny, from_scratch=True)
+    found = prepare_weights(VIT_SPEC, weights, tiny=tiny, from_scratch=True)
     arch = VIT_TINY if tiny else VIT_FULL
     indices = VIT_TINY_INDICES if tiny else VIT_FULL_INDICES
     img_size = int(options.pop("img_size", TINY_INPUT_SIZE if tiny else VIT_SPEC.input_size))
@@ -259,8 +264,10 @@ def build_vit(
     spec = instance_spec(VIT_SPEC, tiny=tiny, bands=bands, input_size=img_size)
     model = build_timm_vit(in_chans=len(bands), img_size=img_size, **arch)
     encoder = TimmViTEncoder(model, spec, indices)
-    if mode == "file":
-        encoder.load_report = load_weights(model, spec, source=weights)
+    if found is not None:
+        encoder.load_report = load_weights(
+            model, spec, source=found, key_map=pos_embed_key_map(model)
+        )
     return encoder
 
 

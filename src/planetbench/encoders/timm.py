@@ -23,7 +23,13 @@ from planetbench.encoders.scratch import (
     check_input,
     instance_spec,
 )
-from planetbench.encoders.weights import LoadReport, StateDict, load_weights, weights_mode
+from planetbench.encoders.weights import (
+    LoadReport,
+    StateDict,
+    load_weights,
+    pos_embed_key_map,
+    prepare_weights,
+)
 from planetbench.tasks.bands import RGB, Band
 
 Factory = Callable[..., Encoder]
@@ -84,7 +90,7 @@ def _timm_features_factory(spec: EncoderSpec) -> Factory:
     ) -> TimmFeaturesEncoder:
         import timm
 
-        mode = weights_mode(spec, weights, tiny=tiny)
+        found = prepare_weights(spec, weights, tiny=tiny)
         _no_options(options, spec.name)
         arch = spec.extra["tiny_timm_model"] if tiny else spec.extra["timm_model"]
         model = timm.create_model(
@@ -99,10 +105,8 @@ def _timm_features_factory(spec: EncoderSpec) -> Factory:
             embed_dim=info.channels()[-1],
         )
         encoder = TimmFeaturesEncoder(model, inst)
-        if mode != "random":
-            encoder.load_report = load_weights(
-                model, inst, source=None if mode == "pretrained" else weights
-            )
+        if found is not None:
+            encoder.load_report = load_weights(model, inst, source=found)
         return encoder
 
     return build
@@ -158,7 +162,7 @@ def build_remoteclip(
     import timm
 
     spec = REMOTECLIP_SPEC
-    mode = weights_mode(spec, weights, tiny=tiny)
+    found = prepare_weights(spec, weights, tiny=tiny)
     img_size = int(options.pop("img_size", TINY_INPUT_SIZE if tiny else spec.input_size))
     _no_options(options, spec.name)
     arch: dict[str, Any] = (
@@ -176,12 +180,11 @@ def build_remoteclip(
     inst = instance_spec(spec, tiny=tiny, input_size=img_size)
     indices = (0, 1, 2, 3) if tiny else spec.extra["indices"]
     encoder = TimmViTEncoder(model, inst, indices, pooled_head=True)
-    if mode != "random":
+    if found is not None:
+        to_timm = remoteclip_key_map(model)
+        resize = pos_embed_key_map(model)
         encoder.load_report = load_weights(
-            model,
-            inst,
-            source=None if mode == "pretrained" else weights,
-            key_map=remoteclip_key_map(model),
+            model, inst, source=found, key_map=lambda state: resize(to_timm(state))
         )
     return encoder
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from planetbench.encoders.bands import SAR_WAVELENGTH_UM
+from planetbench.encoders.bands import align_bands
 from planetbench.encoders.base import ENCODERS, Encoder, EncoderSpec, RegisteredEncoder
 from planetbench.encoders.scratch import (
     TINY_INPUT_SIZE,
@@ -31,7 +31,12 @@ from planetbench.encoders.scratch import (
     instance_spec,
     tokens_to_map,
 )
-from planetbench.encoders.weights import LoadReport, load_weights, weights_mode
+from planetbench.encoders.weights import (
+    LoadReport,
+    load_weights,
+    pos_embed_key_map,
+    prepare_weights,
+)
 from planetbench.errors import InvalidInputError, MissingDependencyError
 from planetbench.tasks.bands import RGB, SENTINEL2, Band, bands
 
@@ -42,17 +47,6 @@ Factory = Callable[..., Encoder]
 # --------------------------------------------------------------------------------------------
 
 DOFA_CITATION = "Xiong et al., Neural Plasticity-Inspired Multimodal Foundation Model for Earth Observation (DOFA), arXiv:2403.15356"
-
-
-def _band_wavelength(band: Band) -> float:
-    if band.modality == "optical" and band.wavelength_um is not None:
-        return float(band.wavelength_um)
-    if band.modality == "sar":
-        return SAR_WAVELENGTH_UM
-    raise InvalidInputError(
-        f"band {band.name!r} ({band.modality}) has no wavelength, so DOFA cannot take it; align "
-        "the task's bands with policy='wavelength', which drops non-spectral layers"
-    )
 
 
 class DOFAEncoder(Encoder):
@@ -118,33 +112,70 @@ class DOFAEncoder(Encoder):
         return self.model.fc_norm(h[:, 1:].mean(dim=1))
 
 
+def dofa_inputs(
+    spec: EncoderSpec,
+    in_bands: Sequence[Band] | None,
+    wavelengths_um: Sequence[float] | None,
+) -> tuple[tuple[Band, ...], tuple[float, ...]]:
+    """The input bands and centre wavelengths (µm) of a wavelength-conditioned encoder.
+
+    ``in_bands`` may be the task's own bands (the runner passes them): bands without a wavelength
+    (elevation, slope …) are dropped by the same rule as the ``wavelength`` band policy
+    (:func:`planetbench.encoders.bands.align_bands`), SAR bands get
+    :data:`~planetbench.encoders.bands.SAR_WAVELENGTH_UM`. ``wavelengths_um``, when given (the
+    runner passes ``BandAlignment.wavelengths_um``), overrides the wavelengths and must have one
+    value per kept band.
+
+    Raises:
+        InvalidInputError: neither is given, the lengths differ, or a wavelength is not positive.
+    """
+    if not in_bands:
+        raise InvalidInputError(
+            f"encoder {spec.name!r} is wavelength-conditioned: pass in_bands (the task's bands; "
+            "see planetbench.encoders.bands.align_bands(policy='wavelength'))"
+        )
+    alignment = align_bands(in_bands, spec, policy="wavelength")
+    kept = tuple(in_bands[i] for i in alignment.index_map if isinstance(i, int))
+    wavelengths = tuple(alignment.wavelengths_um or ())
+    if wavelengths_um is not None:
+        given = tuple(float(w) for w in wavelengths_um)
+        if len(given) != len(kept):
+            raise InvalidInputError(
+                f"encoder {spec.name!r}: wavelengths_um has {len(given)} values but the bands "
+                f"{[b.name for b in kept]} kept from in_bands need {len(kept)}; pass the "
+                "wavelengths of the aligned bands (BandAlignment.wavelengths_um)"
+            )
+        if not all(w > 0 for w in given):
+            raise InvalidInputError(
+                f"encoder {spec.name!r}: wavelengths_um must be positive (µm); got {list(given)}"
+            )
+        wavelengths = given
+    return kept, wavelengths
+
+
 def _dofa_factory(spec: EncoderSpec, arch: dict[str, int], indices: tuple[int, ...]) -> Factory:
     def build(
         *,
         in_bands: Sequence[Band] | None = None,
         tiny: bool = False,
         weights: str | Path | None = None,
+        wavelengths_um: Sequence[float] | None = None,
         **options: Any,
     ) -> DOFAEncoder:
-        from torchgeo.models import DOFA
-
-        if not in_bands:
-            raise InvalidInputError(
-                f"encoder {spec.name!r} is wavelength-conditioned: pass in_bands (the aligned "
-                "task bands, see planetbench.encoders.bands.align_bands(policy='wavelength'))"
-            )
-        mode = weights_mode(spec, weights, tiny=tiny)
-        wavelengths = [_band_wavelength(b) for b in in_bands]
+        kept, wavelengths = dofa_inputs(spec, in_bands, wavelengths_um)
         img_size = int(options.pop("img_size", TINY_INPUT_SIZE if tiny else spec.input_size))
         _no_options(options, spec.name)
+        found = prepare_weights(spec, weights, tiny=tiny)
+        from torchgeo.models import DOFA
+
         a = {"patch_size": 8, "embed_dim": 32, "depth": 4, "num_heads": 2} if tiny else arch
         idx = (0, 1, 2, 3) if tiny else indices
-        inst = instance_spec(spec, tiny=tiny, bands=tuple(in_bands), input_size=img_size)
+        inst = instance_spec(spec, tiny=tiny, bands=kept, input_size=img_size)
         model = DOFA(img_size=img_size, num_classes=0, global_pool=True, **a)
         encoder = DOFAEncoder(model, inst, idx, wavelengths)
-        if mode != "random":
+        if found is not None:
             encoder.load_report = load_weights(
-                model, inst, source=None if mode == "pretrained" else weights
+                model, inst, source=found, key_map=pos_embed_key_map(model)
             )
         return encoder
 
@@ -219,13 +250,13 @@ def build_scalemae(
     **options: Any,
 ) -> TimmViTEncoder:
     """Scale-MAE ViT-L/16 on RGB; option ``res`` is the ground sample distance in metres."""
-    from torchgeo.models import ScaleMAE
-
     spec = SCALEMAE_LARGE_SPEC
-    mode = weights_mode(spec, weights, tiny=tiny)
     img_size = int(options.pop("img_size", TINY_INPUT_SIZE if tiny else spec.input_size))
     res = float(options.pop("res", 1.0))
     _no_options(options, spec.name)
+    found = prepare_weights(spec, weights, tiny=tiny)
+    from torchgeo.models import ScaleMAE
+
     arch: dict[str, Any] = (
         {"patch_size": 8, "embed_dim": 32, "depth": 4, "num_heads": 2}
         if tiny
@@ -244,9 +275,9 @@ def build_scalemae(
     inst = instance_spec(spec, tiny=tiny, input_size=img_size)
     indices = (0, 1, 2, 3) if tiny else spec.extra["indices"]
     encoder = TimmViTEncoder(model, inst, indices, fixed_size=img_size)
-    if mode != "random":
+    if found is not None:  # pos_embed is unused by Scale-MAE (GSD embedding) but is stored
         encoder.load_report = load_weights(
-            model, inst, source=None if mode == "pretrained" else weights
+            model, inst, source=found, key_map=pos_embed_key_map(model)
         )
     return encoder
 
@@ -311,20 +342,18 @@ def _croma_factory(spec: EncoderSpec, arch: dict[str, int]) -> Factory:
         weights: str | Path | None = None,
         **options: Any,
     ) -> CROMAEncoder:
-        from torchgeo.models import CROMA
-
-        mode = weights_mode(spec, weights, tiny=tiny)
         img_size = int(options.pop("img_size", TINY_INPUT_SIZE if tiny else spec.input_size))
         _no_options(options, spec.name)
+        found = prepare_weights(spec, weights, tiny=tiny)
+        from torchgeo.models import CROMA
+
         a = {"encoder_dim": 32, "encoder_depth": 2, "num_heads": 16} if tiny else arch
         model = CROMA(modalities=["optical"], image_size=img_size, patch_size=8, **a)
         inst = instance_spec(spec, tiny=tiny, input_size=img_size)
         idx = (0, 1) if tiny else spec.extra["indices"]
         encoder = CROMAEncoder(model, inst, idx)
-        if mode != "random":
-            encoder.load_report = load_weights(
-                model, inst, source=None if mode == "pretrained" else weights
-            )
+        if found is not None:
+            encoder.load_report = load_weights(model, inst, source=found)
         return encoder
 
     return build
@@ -405,9 +434,9 @@ def _ssl4eo_factory(spec: EncoderSpec) -> Factory:
         weights: str | Path | None = None,
         **options: Any,
     ) -> TimmViTEncoder:
-        mode = weights_mode(spec, weights, tiny=tiny)
         img_size = int(options.pop("img_size", TINY_INPUT_SIZE if tiny else spec.input_size))
         _no_options(options, spec.name)
+        found = prepare_weights(spec, weights, tiny=tiny)
         arch = (
             {"patch_size": 8, "embed_dim": 32, "depth": 4, "num_heads": 2}
             if tiny
@@ -416,9 +445,9 @@ def _ssl4eo_factory(spec: EncoderSpec) -> Factory:
         model = build_timm_vit(in_chans=13, img_size=img_size, **arch)
         inst = instance_spec(spec, tiny=tiny, input_size=img_size)
         encoder = TimmViTEncoder(model, inst, (0, 1, 2, 3) if tiny else spec.extra["indices"])
-        if mode != "random":
+        if found is not None:
             encoder.load_report = load_weights(
-                model, inst, source=None if mode == "pretrained" else weights
+                model, inst, source=found, key_map=pos_embed_key_map(model)
             )
         return encoder
 
@@ -503,8 +532,8 @@ def build_satlas_swin_b(
     )
 
     spec = SATLAS_SWIN_B_SPEC
-    mode = weights_mode(spec, weights, tiny=tiny)
     _no_options(options, spec.name)
+    found = prepare_weights(spec, weights, tiny=tiny)
     if tiny:
         model = SwinTransformer(
             patch_size=[4, 4],
@@ -521,10 +550,196 @@ def build_satlas_swin_b(
     model.features[0][0] = nn.Conv2d(len(spec.bands), out_channels, kernel_size=4, stride=4)
     inst = instance_spec(spec, tiny=tiny)
     encoder = SwinEncoder(model, inst)
-    if mode != "random":
-        encoder.load_report = load_weights(
-            model, inst, source=None if mode == "pretrained" else weights
+    if found is not None:
+        encoder.load_report = load_weights(model, inst, source=found)
+    return encoder
+
+
+# --------------------------------------------------------------------------------------------
+# Panopticon (Waldmann et al. 2025, https://arxiv.org/abs/2503.10845): DINOv2 ViT-B/14 with a
+# spectral cross-attention patch embedding conditioned on each channel's wavelength (nm) or
+# SAR polarisation (negative channel ids).
+# --------------------------------------------------------------------------------------------
+
+#: Panopticon's SAR channel ids (orbit-agnostic rows of torchgeo's ``ChnEmb`` table, whose
+#: row ``-(id + 1)`` transmits/receives V,V / V,H / H,H / H,V for ids -1 … -4).
+PANOPTICON_SAR_IDS: dict[str, int] = {"VV": -1, "VH": -2, "HH": -3, "HV": -4}
+
+_PANOPTICON_URL = "https://hf.co/lewaldm/panopticon/resolve/c8c2bb9555819e8b2bcedf5b3b00e3bf531554e7/panopticon_vitb14_teacher.pth"
+
+
+def panopticon_channel_ids(in_bands: Sequence[Band], name: str) -> tuple[float, ...]:
+    """Panopticon channel ids: optical centre wavelength in nm, SAR polarisation as -1 … -4.
+
+    Raises:
+        InvalidInputError: a band has neither a wavelength nor a known polarisation.
+    """
+    ids: list[float] = []
+    for band in in_bands:
+        if band.modality == "optical" and band.wavelength_um is not None:
+            ids.append(round(band.wavelength_um * 1000.0))
+        elif band.modality == "sar" and (band.polarisation or "").upper() in PANOPTICON_SAR_IDS:
+            ids.append(float(PANOPTICON_SAR_IDS[(band.polarisation or "").upper()]))
+        else:
+            raise InvalidInputError(
+                f"encoder {name!r} takes optical bands (by wavelength) and SAR bands "
+                f"({', '.join(PANOPTICON_SAR_IDS)}); band {band.name!r} ({band.modality}) is "
+                "neither: align the task's bands with policy='wavelength', which drops it"
+            )
+    return tuple(ids)
+
+
+class PanopticonEncoder(Encoder):
+    """Panopticon's ViT returning blocks as stride-14 maps; channel ids fixed at build time.
+
+    Args:
+        model: the timm ``VisionTransformer`` of torchgeo's ``Panopticon`` (``.model``), whose
+            ``patch_embed`` is a ``PanopticonPE``.
+        spec: the spec of this instance (``bands`` are the input bands, in order).
+        indices: block indices returned by :meth:`features`.
+        channel_ids: one id per input channel (see :func:`panopticon_channel_ids`).
+        img_size: the square input size the position embedding was built for.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        spec: EncoderSpec,
+        indices: Sequence[int],
+        channel_ids: Sequence[float],
+        img_size: int,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.spec = spec
+        self.indices = list(indices)
+        self.img_size = img_size
+        self.register_buffer(
+            "channel_ids", torch.tensor(list(channel_ids), dtype=torch.float32), persistent=False
         )
+        self.load_report: LoadReport | None = None
+
+    def _run(self, x: Tensor) -> tuple[list[Tensor], Tensor, tuple[int, int]]:
+        check_input(x, int(self.channel_ids.numel()), self.spec.name, size=self.img_size)
+        vit = self.model
+        ids = self.channel_ids.to(x.dtype).expand(x.shape[0], -1).clone()  # ChnEmb edits in place
+        h = vit.patch_embed({"imgs": x, "chn_ids": ids})
+        grid = tuple(vit.patch_embed.grid_size)
+        h = vit.norm_pre(vit.patch_drop(vit._pos_embed(h)))
+        outs = []
+        for i, block in enumerate(vit.blocks):
+            h = block(h)
+            if i in self.indices:
+                outs.append(h[:, vit.num_prefix_tokens :])
+        return outs, vit.norm(h), (int(grid[0]), int(grid[1]))
+
+    def features(self, x: Tensor) -> list[Tensor]:
+        """Maps of the chosen blocks, each (B, D, H / 14, W / 14) (H / 8 for the tiny variant)."""
+        outs, _, grid = self._run(x)
+        return [tokens_to_map(t, grid) for t in outs]
+
+    def embed(self, x: Tensor) -> Tensor:
+        """The normalised class token, Panopticon's image-level feature, (B, D)."""
+        _, final, _ = self._run(x)
+        return final[:, 0]
+
+
+PANOPTICON_SPEC = EncoderSpec(
+    name="panopticon-vitb14",
+    bands=(),
+    input_size=224,
+    feature_strides=(14,) * 4,
+    feature_channels=(768,) * 4,
+    embed_dim=768,
+    weights_source="torchgeo",
+    weights_url=_PANOPTICON_URL,
+    wavelength_conditioned=True,
+    licence="Apache-2.0 (DINOv2-based code, github.com/Panopticon-FM/panopticon)",
+    citation="Waldmann et al., Panopticon: Advancing Any-Sensor Foundation Models for Earth "
+    "Observation, CVPR 2025 EarthVision, arXiv:2503.10845",
+    extra={
+        "indices": (3, 5, 7, 11),
+        # DINOv2's mask token is a training-only parameter (torchgeo pops it as well)
+        "ignored_checkpoint_prefixes": ("mask_token",),
+        "normalisation": "per-band standard normal (Panopticon README: 224x224, standard "
+        "normal normalisation)",
+        "tiny": {"feature_strides": (8,) * 4, "feature_channels": (32,) * 4, "embed_dim": 32},
+    },
+)
+
+
+def _tiny_panopticon_vit(img_size: int) -> nn.Module:
+    """A 4-block, 32-dim ViT with Panopticon's patch embedding (patch 8), for tests."""
+    import timm
+    from torchgeo.models.panopticon import PanopticonPE
+
+    vit = timm.create_model(
+        "vit_base_patch14_dinov2",
+        pretrained=False,
+        img_size=img_size,
+        patch_size=8,
+        embed_dim=32,
+        depth=4,
+        num_heads=2,
+    )
+    vit.patch_embed = PanopticonPE(
+        attn_dim=32,
+        embed_dim=32,
+        patch_size=8,
+        img_size=img_size,
+        chnfus_cfg={"attn_cfg": {"num_heads": 16}},
+    )
+    vit.pos_embed = nn.Parameter(torch.zeros(1, 1 + (img_size // 8) ** 2, 32))
+    nn.init.trunc_normal_(vit.pos_embed, std=0.02)
+    return vit
+
+
+def build_panopticon(
+    *,
+    in_bands: Sequence[Band] | None = None,
+    tiny: bool = False,
+    weights: str | Path | None = None,
+    wavelengths_um: Sequence[float] | None = None,
+    **options: Any,
+) -> PanopticonEncoder:
+    """Panopticon ViT-B/14 for any optical/SAR bands (``in_bands``; non-spectral ones dropped).
+
+    ``wavelengths_um`` (what the runner passes from the band alignment) is accepted for the
+    optical bands and must agree with ``in_bands``; Panopticon's SAR ids come from the
+    polarisation, not from a wavelength.
+    """
+    spec = PANOPTICON_SPEC
+    kept, _ = dofa_inputs(spec, in_bands, wavelengths_um)
+    ids = panopticon_channel_ids(kept, spec.name)
+    if wavelengths_um is not None:
+        for band, wl in zip(kept, wavelengths_um, strict=True):
+            if (
+                band.modality == "optical"
+                and abs(float(wl) - float(band.wavelength_um or 0)) > 1e-6
+            ):
+                raise InvalidInputError(
+                    f"encoder {spec.name!r}: wavelengths_um gives {wl} µm for band {band.name!r} "
+                    f"whose wavelength is {band.wavelength_um} µm; Panopticon takes the bands' "
+                    "own wavelengths"
+                )
+    img_size = int(options.pop("img_size", TINY_INPUT_SIZE if tiny else spec.input_size))
+    _no_options(options, spec.name)
+    if not tiny and img_size % 14:
+        raise InvalidInputError(
+            f"encoder {spec.name!r} needs img_size divisible by 14 (patch 14); got {img_size}"
+        )
+    found = prepare_weights(spec, weights, tiny=tiny)
+    if tiny:
+        vit = _tiny_panopticon_vit(img_size)
+    else:
+        from torchgeo.models import Panopticon
+
+        vit = Panopticon(img_size=img_size).model
+    inst = instance_spec(spec, tiny=tiny, bands=kept, input_size=img_size)
+    indices = (0, 1, 2, 3) if tiny else spec.extra["indices"]
+    encoder = PanopticonEncoder(vit, inst, indices, ids, img_size)
+    if found is not None:  # the checkpoint's position embedding is for 518 px: resample it
+        encoder.load_report = load_weights(vit, inst, source=found, key_map=pos_embed_key_map(vit))
     return encoder
 
 
@@ -587,14 +802,13 @@ def _terratorch_factory(spec: EncoderSpec, backbone: str) -> Factory:
                 f"encoder {spec.name!r} has no tiny variant (built by terratorch); use it "
                 "only in full size"
             )
+        found = prepare_weights(spec, weights, tiny=False)
         from terratorch.registry import BACKBONE_REGISTRY
 
-        mode = weights_mode(spec, weights, tiny=False)
         model = BACKBONE_REGISTRY.build(backbone, pretrained=False, **options)
         encoder = TerratorchEncoder(model, spec, spec.extra["indices"])
-        encoder.load_report = load_weights(
-            model, spec, source=None if mode == "pretrained" else weights
-        )
+        if found is not None:
+            encoder.load_report = load_weights(model, spec, source=found)
         return encoder
 
     return build
@@ -711,6 +925,7 @@ def _register() -> None:
             ),
         ),
         (SATLAS_SWIN_B_SPEC, build_satlas_swin_b),
+        (PANOPTICON_SPEC, build_panopticon),
     ):
         ENCODERS.register(spec.name, RegisteredEncoder(spec, factory))
     for method in ("moco", "dino", "mae"):
@@ -737,9 +952,13 @@ _register()
 __all__ = [
     "CROMAEncoder",
     "DOFAEncoder",
+    "PanopticonEncoder",
     "SwinEncoder",
     "TerratorchEncoder",
+    "build_panopticon",
     "build_satlas_swin_b",
     "build_scalemae",
+    "dofa_inputs",
+    "panopticon_channel_ids",
     "terratorch_installed",
 ]

@@ -230,11 +230,11 @@ def check_state_dict(
     if bad_missing or unexpected or shapes:
         parts = []
         if bad_missing:
-            parts.append(f"missing keys ({len(bad_missing)}): {_short(bad_missing)}")
+            parts.append(f"missing keys ({len(bad_missing)}): {', '.join(bad_missing)}")
         if unexpected:
-            parts.append(f"unexpected keys ({len(unexpected)}): {_short(unexpected)}")
+            parts.append(f"unexpected keys ({len(unexpected)}): {', '.join(unexpected)}")
         if shapes:
-            parts.append(f"shape mismatches ({len(shapes)}): {_short(shapes)}")
+            parts.append(f"shape mismatches ({len(shapes)}): {', '.join(shapes)}")
         raise WeightsMismatchError(
             f"weights do not match encoder {spec.name!r}: " + "; ".join(parts) + ". "
             f"Only these keys may be missing: {sorted(allowed) or 'none'}. Check that the file "
@@ -243,16 +243,73 @@ def check_state_dict(
     return tuple(k for k in missing if k in allowed), ignored
 
 
-def _short(items: list[str], limit: int = 12) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f", … (+{len(items) - limit} more)" if len(items) > limit else "")
+@dataclass(frozen=True)
+class WeightsFile:
+    """A weights file found (or downloaded) for an encoder, before it is read.
+
+    Attributes:
+        path: the file.
+        origin: ``"file"`` (``--weights PATH``), ``"cache"`` or ``"download"``.
+        url: the spec's URL ('' for a local file).
+        sha256: checksum of the file.
+    """
+
+    path: Path
+    origin: str
+    url: str
+    sha256: str
+
+
+def fetch_weights(
+    spec: EncoderSpec, source: str | Path | None, *, progress: bool = False
+) -> WeightsFile:
+    """Find the weights file of ``spec``: the given file, else the cache, else a download.
+
+    Factories call this *before* building the architecture, so that missing weights fail fast
+    (no minutes spent building a large model first).
+
+    Args:
+        spec: the encoder's spec (URL, sha256).
+        source: a local file (``--weights PATH``), or None for the spec's published weights.
+        progress: show a download progress bar.
+
+    Returns:
+        The :class:`WeightsFile` to pass to :func:`load_weights`.
+
+    Raises:
+        WeightsUnavailableError: ``source`` does not exist, ``"none"`` was given, the spec has no
+            URL, or the download failed (the message names the URL and the cache path).
+        ChecksumError: the cached or downloaded file does not match the published sha256.
+    """
+    if source is not None and str(source) == "none":
+        raise WeightsUnavailableError(
+            f"weights='none' was asked of the weights loader for encoder {spec.name!r}; random "
+            "initialisation is the factory's job and only allowed for from-scratch baselines"
+        )
+    if source is not None:
+        path = Path(source).expanduser()
+        if not path.is_file():
+            raise WeightsUnavailableError(
+                f"weights file {path} for encoder {spec.name!r} does not exist; check --weights"
+            )
+        return WeightsFile(path=path, origin="file", url="", sha256=sha256_of(path))
+    if not spec.weights_url:
+        raise WeightsUnavailableError(
+            f"encoder {spec.name!r} publishes no weights URL; pass a local file with --weights PATH"
+        )
+    cached = find_cached(spec)
+    if cached is not None:
+        path, origin = cached, "cache"
+    else:
+        path, origin = download_weights(spec, progress=progress), "download"
+    return WeightsFile(path=path, origin=origin, url=spec.weights_url, sha256=_verify(path, spec))
 
 
 def load_weights(
     model: nn.Module,
     spec: EncoderSpec,
     *,
-    source: str | Path | None,
+    source: str | Path | WeightsFile | None,
     key_map: KeyMap | None = None,
     progress: bool = False,
 ) -> LoadReport:
@@ -262,10 +319,12 @@ def load_weights(
         model: the module whose ``state_dict`` keys the checkpoint must match (after ``key_map``).
         spec: the encoder's spec (URL, sha256, allowed missing keys, ignored prefixes in
             ``spec.extra["ignored_checkpoint_prefixes"]``).
-        source: a local file (``--weights PATH``), or None for the spec's published weights
-            (cache first, else download).
+        source: a :class:`WeightsFile` from :func:`fetch_weights`, a local file
+            (``--weights PATH``), or None for the spec's published weights (cache first, else
+            download).
         key_map: converts the upstream checkpoint's keys/tensors to the model's layout (e.g.
-            select a sub-encoder, rename ``visual.*``); it must not invent tensors.
+            select a sub-encoder, rename ``visual.*``, resize a position embedding); it must not
+            invent tensors.
         progress: show a download progress bar.
 
     Returns:
@@ -273,48 +332,70 @@ def load_weights(
 
     Raises:
         WeightsUnavailableError: no file and no download possible (message has URL + cache path).
-        WeightsMismatchError: keys or shapes differ beyond what the spec allows.
+        WeightsMismatchError: keys or shapes differ beyond what the spec allows; the message
+            lists every disallowed missing key, every unexpected key and every shape mismatch.
         ChecksumError: the file does not match the published sha256.
     """
-    if source is not None and str(source) == "none":
-        raise WeightsUnavailableError(
-            f"load_weights was asked for weights='none' for encoder {spec.name!r}; random "
-            "initialisation is the factory's job and only allowed for from-scratch baselines"
-        )
-    if source is not None:
-        path, origin, url = Path(source).expanduser(), "file", ""
-        if not path.is_file():
-            raise WeightsUnavailableError(
-                f"weights file {path} for encoder {spec.name!r} does not exist; check --weights"
-            )
-        digest = sha256_of(path)
-    else:
-        if not spec.weights_url:
-            raise WeightsUnavailableError(
-                f"encoder {spec.name!r} publishes no weights URL; pass a local file with "
-                "--weights PATH"
-            )
-        url = spec.weights_url
-        cached = find_cached(spec)
-        if cached is not None:
-            path, origin = cached, "cache"
-        else:
-            path, origin = download_weights(spec, progress=progress), "download"
-        digest = _verify(path, spec)
-    state = read_state_dict(path)
+    found = (
+        source
+        if isinstance(source, WeightsFile)
+        else fetch_weights(spec, source, progress=progress)
+    )
+    state = read_state_dict(found.path)
     if key_map is not None:
         state = key_map(state)
     missing_allowed, ignored = check_state_dict(model, state, spec)
     model.load_state_dict(state, strict=False)
     return LoadReport(
-        origin=origin,
-        path=path,
-        url=url,
-        sha256=digest,
+        origin=found.origin,
+        path=found.path,
+        url=found.url,
+        sha256=found.sha256,
         n_tensors=len(state),
         missing_allowed=missing_allowed,
         ignored=ignored,
     )
+
+
+def pos_embed_key_map(
+    model: nn.Module, *, key: str = "pos_embed", num_prefix_tokens: int = 1
+) -> KeyMap:
+    """A key map that resamples a ViT's absolute position embedding to the model's grid.
+
+    Checkpoints are trained at one input size (e.g. 224 px, a 14 × 14 grid for patch 16); a
+    model built for another size has another grid. The patch part of ``state[key]``
+    (shape (1, prefix + n², D)) is resized bicubically to the model's grid, as timm's
+    ``resample_abs_pos_embed`` does (Dosovitskiy et al. 2021, sec. 3.2); prefix (class)
+    tokens are kept. Other keys are untouched and nothing is invented.
+
+    Args:
+        model: the module whose ``state_dict()[key]`` gives the target shape.
+        key: state-dict key of the position embedding.
+        num_prefix_tokens: number of class/register tokens at the start of the embedding.
+    """
+    target = model.state_dict()[key].shape
+
+    def convert(state: StateDict) -> StateDict:
+        pos = state.get(key)
+        if pos is None or pos.shape == target or pos.ndim != 3 or pos.shape[-1] != target[-1]:
+            return state
+        from timm.layers import resample_abs_pos_embed
+
+        n_new = target[1] - num_prefix_tokens
+        n_old = pos.shape[1] - num_prefix_tokens
+        side_new, side_old = round(n_new**0.5), round(n_old**0.5)
+        if side_new**2 != n_new or side_old**2 != n_old:
+            return state  # not a square grid: let the strict check report the mismatch
+        state = dict(state)
+        state[key] = resample_abs_pos_embed(
+            pos,
+            new_size=[side_new, side_new],
+            old_size=[side_old, side_old],
+            num_prefix_tokens=num_prefix_tokens,
+        )
+        return state
+
+    return convert
 
 
 WeightsMode = Literal["pretrained", "random", "file"]
@@ -357,6 +438,37 @@ def weights_mode(
     )
 
 
+def prepare_weights(
+    spec: EncoderSpec,
+    weights: str | Path | None,
+    *,
+    tiny: bool,
+    from_scratch: bool = False,
+    progress: bool = False,
+) -> WeightsFile | None:
+    """Validate a factory's ``weights`` argument and find the file, before anything is built.
+
+    Args:
+        spec: the encoder's registered spec.
+        weights: None (the spec's pretrained weights), ``"none"`` (random initialisation) or a
+            local file path.
+        tiny: the tiny test variant was asked for (no published weights: random unless a file).
+        from_scratch: the encoder is a from-scratch baseline (random init is its point).
+        progress: show a download progress bar.
+
+    Returns:
+        The :class:`WeightsFile` to load after building, or None for random initialisation.
+
+    Raises:
+        WeightsUnavailableError: see :func:`weights_mode` and :func:`fetch_weights`.
+        ChecksumError: see :func:`fetch_weights`.
+    """
+    mode = weights_mode(spec, weights, tiny=tiny, from_scratch=from_scratch)
+    if mode == "random":
+        return None
+    return fetch_weights(spec, None if mode == "pretrained" else weights, progress=progress)
+
+
 def weights_status(spec: EncoderSpec) -> str:
     """``"cached"``, ``"not cached"`` or ``"none"`` (no published weights) for ``spec``."""
     if spec.weights_source == "none" or not spec.weights_url:
@@ -367,12 +479,16 @@ def weights_status(spec: EncoderSpec) -> str:
 __all__ = [
     "IGNORED_PREFIXES_EXTRA",
     "LoadReport",
+    "WeightsFile",
     "cache_dir",
     "cache_path",
     "check_state_dict",
     "download_weights",
+    "fetch_weights",
     "find_cached",
     "load_weights",
+    "pos_embed_key_map",
+    "prepare_weights",
     "read_state_dict",
     "sha256_of",
     "weights_mode",

@@ -174,6 +174,23 @@ def dice_loss(logits: Tensor, target: Tensor, ignore_index: int | None) -> Tenso
     return 1.0 - ((2 * inter + 1.0) / (denom + 1.0)).mean()
 
 
+def _batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    """Batch-norm layers of ``module`` that track running statistics.
+
+    During ``fit`` their running mean/var are reset at the start of every epoch and accumulated
+    as the plain average of that epoch's batch statistics (``momentum=None``), so the statistics
+    used in evaluation describe the current weights. With the default exponential average
+    (momentum 0.1) and the few steps per epoch of small datasets or label fractions, the running
+    statistics stay close to their initial values and eval-mode predictions collapse (cf. Wu &
+    Johnson 2021, "Rethinking 'Batch' in BatchNorm", on population vs. EMA statistics).
+    """
+    return [
+        m
+        for m in module.modules()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
+    ]
+
+
 # ------------------------------------------------------------------------------- protocols
 
 
@@ -239,6 +256,8 @@ class DenseProtocol:
 
     name: ClassVar[str] = ""
     trains_encoder: ClassVar[bool] = False
+    #: Precision features are rounded to before the head sees them (None: kept as computed).
+    feature_dtype: ClassVar[torch.dtype | None] = None
 
     def __init__(
         self,
@@ -345,7 +364,11 @@ class DenseProtocol:
     def _encode(self, x: Tensor) -> list[Tensor]:
         if self.input_transform is not None:
             x = self.input_transform(x)
-        return list(self.encoder.features(x))
+        feats = list(self.encoder.features(x))
+        if self.feature_dtype is not None:
+            # Round through the cache's precision so cached and recomputed features are equal.
+            feats = [f.to(self.feature_dtype).to(f.dtype) for f in feats]
+        return feats
 
     def _criterion(self, logits: Tensor, target: Tensor) -> Tensor:
         ignore = self.ignore_index if self.ignore_index is not None else -100
@@ -441,9 +464,15 @@ class DenseProtocol:
             self.best_epoch_ = 0
             since_best = 0
             first_epoch_extra = self.timings_["prepare_s"]
+            norms = _batch_norms(self._trainable())
+            momenta = [bn.momentum for bn in norms]
+            for bn in norms:
+                bn.momentum = None  # cumulative average, reset every epoch (see _batch_norms)
             for epoch in range(1, self.epochs + 1):
                 t_ep = time.perf_counter()
                 self._set_modes(training=True)
+                for bn in norms:
+                    bn.reset_running_stats()
                 losses = []
                 for feats, masks in self._batches(train_src, gen):
                     with self._autocast(device):
@@ -477,6 +506,8 @@ class DenseProtocol:
                     self.on_epoch(record)
                 if since_best >= self.patience:
                     break
+            for bn, momentum in zip(norms, momenta, strict=True):
+                bn.momentum = momentum
             if best_state is not None:
                 self._trainable().load_state_dict(best_state)
             self.best_val_miou_ = None if best < 0 else best
@@ -574,6 +605,7 @@ class FrozenProtocol(DenseProtocol):
 
     name: ClassVar[str] = "frozen"
     trains_encoder: ClassVar[bool] = False
+    feature_dtype: ClassVar[torch.dtype | None] = torch.float16
 
     def __init__(
         self,

@@ -125,7 +125,7 @@ def _suite_sections(
 
 
 def _neuco_section(store: ResultStore, suite: str, *, synthetic: bool) -> Section | None:
-    from planetbench.leaderboard import leaderboard
+    from planetbench.embedding_leaderboard import leaderboard
 
     table = leaderboard(store, suite=suite)
     if table.empty:

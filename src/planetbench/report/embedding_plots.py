@@ -172,7 +172,7 @@ def write_embedding_plots(
                           folder / f"confusion_{_safe(name)}.png")
                 )
     if store is not None:
-        from planetbench.leaderboard import leaderboard
+        from planetbench.embedding_leaderboard import leaderboard
         from planetbench.report.plots import radar
 
         board = leaderboard(store)

@@ -8,7 +8,7 @@ statistically tied with the leader (its IQM interval overlaps the leader's).
 Presets:
 * ``cryo``: Cryo-Bench's layout (per-task mIoU, average mIoU, average rank), plus intervals;
 * ``mars``: Mars-Bench's emphasis (IQM with CI first, then mean rank);
-* ``neuco``: NeuCo-Bench's Q scores with rank-then-aggregate (:mod:`planetbench.leaderboard`).
+* ``neuco``: NeuCo-Bench's Q scores with rank-then-aggregate (:mod:`planetbench.embedding_leaderboard`).
 """
 
 from __future__ import annotations
@@ -206,16 +206,16 @@ def suite_leaderboard(
 ) -> pd.DataFrame:
     """The leaderboard of stored runs for a suite/protocol/fraction, laid out by ``preset``.
 
-    ``preset="neuco"`` delegates to :func:`planetbench.leaderboard.leaderboard` (Q scores).
+    ``preset="neuco"`` delegates to :func:`planetbench.embedding_leaderboard.leaderboard` (Q scores).
     Otherwise, when the selection still mixes protocols or fractions, the most common one is
     NOT picked silently: an error asks for ``protocol``/``fraction``.
     """
     if preset is not None and preset not in PRESETS:
         raise InvalidInputError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if preset == "neuco" or (preset is None and suite == "neuco"):
-        from planetbench.leaderboard import leaderboard
+        from planetbench.embedding_leaderboard import leaderboard
 
-        return leaderboard(store, suite=suite or "neuco")
+        return neuco_layout(leaderboard(store, suite=suite or "neuco"))
     rs = store if isinstance(store, ResultStore) else ResultStore(store)
     rows = rs.query(suite=suite, protocol=protocol, source=source)
     runs = runs_frame(rows)
@@ -227,6 +227,25 @@ def suite_leaderboard(
     tasks = table.attrs["tasks"]
     out = table[["model", *tasks, *PRESET_COLUMNS[preset]]]
     out.attrs.update(table.attrs)
+    return out
+
+
+def neuco_layout(board: pd.DataFrame) -> pd.DataFrame:
+    """The NeuCo leaderboard in the common layout: ``model``, Q per task, ``mean``, ``mean_rank``.
+
+    ``mean`` is the mean Q over tasks and ``mean_rank`` the mean over tasks of each method's
+    competition rank of Q among the methods that have the task; ``weighted_score`` and ``rank``
+    (NeuCo-Bench's rank-then-aggregate) are kept.
+    """
+    if board.empty:
+        return board.rename(columns={"method": "model", "mean_q": "mean"})
+    tasks = [c for c in board.columns if c not in ("method", "mean_q", "weighted_score", "rank")]
+    ranks = pd.DataFrame(index=board.index, columns=tasks, dtype=float)
+    for task in tasks:
+        have = board[task].notna()
+        ranks.loc[have, task] = competition_rank(board.loc[have, task].to_numpy(float))
+    out = board.rename(columns={"method": "model", "mean_q": "mean"})
+    out.insert(out.columns.get_loc("mean") + 1, "mean_rank", ranks.mean(axis=1))
     return out
 
 

@@ -13,7 +13,8 @@ seed          no        integer seed of the run
 protocol      no        ``frozen``, ``finetune``, ``probe`` … (default ``literature``)
 fraction      no        share of the training split used, in (0, 1]
 suite         no        suite id (default empty)
-source        no        where the number comes from (default ``literature``)
+source        no        where the number comes from (default: the ``source`` argument of
+                        :func:`import_results`, ``literature`` unless told otherwise)
 lr            no        learning rate
 file          no        provenance: file the row was read from (set by the readers)
 row           no        provenance: 1-based data row (or line) in that file
@@ -34,13 +35,15 @@ import json
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from planetbench.errors import InvalidInputError
-from planetbench.store.result import Result
+from planetbench.stats.normalise import metric_higher_is_better
+from planetbench.store.result import Result, config_hash, run_key
 from planetbench.store.store import ResultStore
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("model", "task", "metric", "score")
@@ -52,6 +55,27 @@ LONG_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS + PROVENANCE
 FORMATS: tuple[str, ...] = ("auto", "long", "geobench2", "geobench-v1", "cryobench")
 
 _MAX_LISTED_ROWS = 10
+
+#: GEO-Bench-2 metric names (TerraTorch logger keys) -> planetbench metric names, whose direction
+#: :func:`planetbench.stats.normalise.metric_higher_is_better` knows. The upstream name is kept in
+#: ``details["metric_upstream"]``.
+GEOBENCH2_METRICS: dict[str, str] = {
+    "Multiclass_Jaccard_Index": "miou",
+    "Overall_Accuracy": "accuracy",
+    "Multilabel_F1_Score": "f1_multilabel",
+    "test_test_map": "map",
+    "test_test_segm_map": "map_segm",
+    "RMSE": "rmse",
+}
+
+#: GEO-Bench-2 ``frozen_or_full_ft`` values -> planetbench protocols.
+GEOBENCH2_PROTOCOLS: dict[str, str] = {"full_ft": "finetune", "frozen": "frozen"}
+
+#: GEO-Bench-2 submissions that re-run backbones of another submission under a different input
+#: setting; their model names get this suffix so that one model name is one experimental
+#: condition. 2ce4a907 adds Sentinel-1 VV/VH to the inputs of three backbones and keeps the
+#: better of S1+S2 and S2-only (its ``additional_info.json``).
+GEOBENCH2_VARIANTS: dict[str, str] = {"2ce4a907-7ae3-45d3-a07a-558f8d0d758b": "+s1s2"}
 
 #: Cryo-Bench task columns, in the order of the published table.
 CRYOBENCH_TASKS: tuple[str, ...] = ("glid", "gld", "sicd", "caffe", "gsdd")
@@ -73,12 +97,13 @@ def validate_long(df: pd.DataFrame, *, where: str = "the results table") -> pd.D
     Returns:
         A copy with every column of :data:`LONG_COLUMNS` present: ``score``, ``fraction`` and
         ``lr`` as float, ``seed`` as nullable integer, strings stripped, defaults filled
-        (``protocol="literature"``, ``source="literature"``, ``suite=""``, ``details="{}"``).
+        (``protocol="literature"``, ``suite=""``, ``details="{}"``); an empty ``source`` stays
+        ``""`` (not stated) and is filled by :func:`import_results`.
         Rows are numbered 1-based (as data rows after the header) in ``row`` when missing.
 
     Raises:
-        InvalidInputError: missing or unknown columns, empty names, non-numeric / NaN / infinite
-            scores, bad seeds, fractions outside (0, 1], or ``details`` that is not a JSON object;
+        InvalidInputError: missing or unknown columns, empty names, metrics of unknown direction,
+            non-numeric / NaN / infinite scores, bad seeds, fractions outside (0, 1], or ``details`` that is not a JSON object;
             the message names the offending rows.
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
@@ -109,6 +134,22 @@ def validate_long(df: pd.DataFrame, *, where: str = "the results table") -> pd.D
                 f"{col}"
             )
         out[col] = text.astype(str)
+
+    directions_unknown = []
+    for name in out["metric"].unique():
+        try:
+            metric_higher_is_better(name)
+        except InvalidInputError:
+            directions_unknown.append(name)
+    if directions_unknown:
+        bad = [row_ids[i] for i, v in enumerate(out["metric"]) if v in directions_unknown]
+        raise InvalidInputError(
+            f"{where}: column 'metric' holds name(s) {directions_unknown} whose direction "
+            f"(higher or lower is better) is unknown, in row(s) {_rows_text(bad)}; rename them "
+            "to a known metric: higher is better for r2, miou, iou*, f1*, accuracy*, precision, "
+            "recall, auc, roc_auc*, map*, kappa; lower is better for rmse*, mse*, mae*, loss*, "
+            "error*, nll"
+        )
 
     score = pd.to_numeric(out["score"], errors="coerce")
     bad = [row_ids[i] for i, v in enumerate(score) if not math.isfinite(v)]
@@ -159,7 +200,8 @@ def validate_long(df: pd.DataFrame, *, where: str = "the results table") -> pd.D
             f"(0, 1], but row(s) {_rows_text(bad)} are outside; write 0.1 for 10 %"
         )
 
-    defaults = {"protocol": "literature", "source": "literature", "suite": "", "file": ""}
+    # An empty source means "not stated": import_results fills it with its ``source`` argument.
+    defaults = {"protocol": "literature", "source": "", "suite": "", "file": ""}
     for col, default in defaults.items():
         if col in out.columns:
             out[col] = out[col].astype("string").str.strip().fillna(default).astype(str)
@@ -237,11 +279,14 @@ def read_geobench2(folder: str | Path) -> pd.DataFrame:
 
     A folder holding ``results_and_parameters.csv`` directly (one submission) is read too.
 
-    Mapping: model = ``backbone``, task = ``dataset``, metric = ``Metric``, score = ``test metric``,
-    seed = ``Seed``, protocol = ``frozen_or_full_ft``, fraction = ``data_percentages`` / 100,
-    lr = ``lr``, suite = ``geobench2``; ``details`` keeps the submission id, decoder, display name,
-    the normaliser range of the dataset and the MLflow run id. Runs whose ``mlflow_run_status`` is
-    not ``FINISHED`` are skipped.
+    Mapping: model = ``backbone`` (plus the suffix of :data:`GEOBENCH2_VARIANTS` for submissions
+    that re-run a backbone under another input setting), task = ``dataset``, metric = ``Metric``
+    renamed by :data:`GEOBENCH2_METRICS` (``Multiclass_Jaccard_Index`` -> ``miou``, ``RMSE`` ->
+    ``rmse`` …), score = ``test metric``, seed = ``Seed``, protocol = ``frozen_or_full_ft`` mapped by
+    :data:`GEOBENCH2_PROTOCOLS` (``full_ft`` -> ``finetune``), fraction = ``data_percentages`` /
+    100, lr = ``lr``, suite = ``geobench2``; ``details`` keeps the submission id, the backbone,
+    the upstream metric name, decoder, display name, the normaliser range of the dataset and the
+    MLflow run id. Runs whose ``mlflow_run_status`` is not ``FINISHED`` are skipped.
 
     Args:
         folder: the leaderboard folder (or one submission folder).
@@ -300,10 +345,24 @@ def read_geobench2(folder: str | Path) -> pd.DataFrame:
         raw["_row"] = range(1, len(raw) + 1)
         if "mlflow_run_status" in raw.columns:
             raw = raw[raw["mlflow_run_status"].astype(str) == "FINISHED"]
+        unknown_metrics = sorted(set(raw["Metric"].astype(str)) - set(GEOBENCH2_METRICS))
+        unknown_protocols = sorted(
+            set(raw["frozen_or_full_ft"].astype(str)) - set(GEOBENCH2_PROTOCOLS)
+        )
+        if unknown_metrics or unknown_protocols:
+            raise InvalidInputError(
+                f"{str(csv)!r} has metric(s) {unknown_metrics} / frozen_or_full_ft value(s) "
+                f"{unknown_protocols} this reader does not know (known: "
+                f"{sorted(GEOBENCH2_METRICS)} / {sorted(GEOBENCH2_PROTOCOLS)}); convert the file "
+                "to the long schema and import that instead"
+            )
+        suffix = GEOBENCH2_VARIANTS.get(sub.name, "")
         details = [
             json.dumps(
                 {
                     "submission": sub.name,
+                    "backbone": str(r["backbone"]),
+                    "metric_upstream": str(r["Metric"]),
                     "decoder": str(r.get("decoder", "")),
                     "display_name": names.get(str(r["backbone"]), ""),
                     "normalizer": normalizer.get(str(r["dataset"])),
@@ -317,12 +376,14 @@ def read_geobench2(folder: str | Path) -> pd.DataFrame:
         frames.append(
             pd.DataFrame(
                 {
-                    "model": raw["backbone"].astype(str).to_numpy(),
+                    "model": (raw["backbone"].astype(str) + suffix).to_numpy(),
                     "task": raw["dataset"].astype(str).to_numpy(),
-                    "metric": raw["Metric"].astype(str).to_numpy(),
+                    "metric": raw["Metric"].astype(str).map(GEOBENCH2_METRICS).to_numpy(),
                     "score": raw["test metric"].to_numpy(),
                     "seed": raw["Seed"].to_numpy(),
-                    "protocol": raw["frozen_or_full_ft"].astype(str).to_numpy(),
+                    "protocol": raw["frozen_or_full_ft"].astype(str)
+                    .map(GEOBENCH2_PROTOCOLS)
+                    .to_numpy(),
                     "fraction": (pd.to_numeric(raw["data_percentages"]) / 100.0).to_numpy(),
                     "suite": "geobench2",
                     "lr": raw["lr"].to_numpy(),
@@ -486,7 +547,8 @@ def _detect_format(path: Path) -> str:
         return "geobench-v1"
     if {"model", *CRYOBENCH_TASKS} <= header:
         return "cryobench"
-    if set(REQUIRED_COLUMNS) <= header:
+    if len(set(REQUIRED_COLUMNS) & header) >= 2:
+        # Looks like the long schema: let its validation name the missing column(s).
         return "long"
     raise InvalidInputError(
         f"cannot tell the format of {str(path)!r} from its columns {sorted(header)}; use the long "
@@ -523,8 +585,88 @@ def _optional(value: Any, kind: type) -> Any:
     return kind(value)
 
 
-def import_results(df: pd.DataFrame, store: ResultStore, *, source: str = "literature") -> int:
+@dataclass(frozen=True)
+class ImportSummary:
+    """What :func:`import_results` did.
+
+    Attributes:
+        n_rows: rows in the table.
+        n_written: rows written to the store.
+        n_skipped: rows skipped because the same result is already stored.
+        n_models: distinct models in the table.
+        n_tasks: distinct tasks in the table.
+    """
+
+    n_rows: int
+    n_written: int
+    n_skipped: int
+    n_models: int
+    n_tasks: int
+
+
+#: Columns whose values make up the identity of an imported row (besides its occurrence count).
+_IDENTITY_COLUMNS: tuple[str, ...] = (
+    "model", "task", "metric", "score", "seed", "protocol", "fraction", "suite", "lr", "details",
+)
+
+
+def literature_run_keys(df: pd.DataFrame) -> list[str]:
+    """Run keys of validated long-schema rows, from their content (not their file or row).
+
+    The key hashes model, task, metric, score, seed, protocol, fraction, suite, lr, details and
+    the occurrence number of the row among identical rows of the table (so two identical rows
+    stay two results). The file name, row number and ``source`` are not part of it: the same
+    published number imported twice, from any file, has the same key.
+
+    Args:
+        df: output of :func:`validate_long`.
+
+    Returns:
+        One key per row, in row order.
+    """
+    content = pd.Series(
+        ["\x1f".join(repr(v) for v in row) for row in df[list(_IDENTITY_COLUMNS)].itertuples(
+            index=False
+        )],
+        dtype=object,
+    )
+    occurrence = content.groupby(content, sort=False).cumcount()
+    keys = []
+    for rec, occ in zip(df.to_dict(orient="records"), occurrence, strict=True):
+        content_hash = config_hash(
+            {
+                "imported_from": "literature",
+                "metric": rec["metric"],
+                "score": repr(float(rec["score"])),
+                "suite": rec["suite"],
+                "details": rec["details"],
+                "occurrence": int(occ),
+            }
+        )
+        keys.append(
+            run_key(
+                method=rec["model"],
+                task=rec["task"],
+                protocol=rec["protocol"],
+                config_hash=content_hash,
+                seed=_optional(rec["seed"], int),
+                fraction=_optional(rec["fraction"], float),
+                lr=_optional(rec["lr"], float),
+            )
+        )
+    return keys
+
+
+def import_results(
+    df: pd.DataFrame, store: ResultStore, *, source: str = "literature"
+) -> ImportSummary:
     """Write long-schema rows as :class:`~planetbench.store.Result` rows in one transaction.
+
+    Importing is idempotent: a row whose result is already stored (same
+    :func:`literature_run_keys` key, i.e. same content, whatever file it came from) is skipped
+    and counted in ``n_skipped``, so importing a file twice stores its rows once. A row whose
+    score was corrected is a new result and is added; the store is append-only, so the old row
+    stays (filter it out by ``config.file`` / ``created_at`` if needed).
 
     Args:
         df: table in the long schema (validated here again).
@@ -532,14 +674,16 @@ def import_results(df: pd.DataFrame, store: ResultStore, *, source: str = "liter
         source: ``Result.source`` for rows whose ``source`` column is empty or absent.
 
     Returns:
-        The number of rows written (all rows, or none on error).
+        The :class:`ImportSummary`. Either every new row is written or, on error, none.
 
     Raises:
-        InvalidInputError: the table violates the schema.
-        StoreError: the store could not be written.
+        InvalidInputError: the table violates the schema (nothing is written).
+        StoreError: the store could not be written (nothing is written).
     """
-    if not source:
-        raise InvalidInputError("source must be a non-empty name such as 'literature'")
+    if not isinstance(source, str) or not source.strip():
+        raise InvalidInputError(
+            f"source={source!r} must be a non-empty name such as 'literature'"
+        )
     df = df.copy()
     if "source" in df.columns:
         blank = df["source"].isna() | (df["source"].astype("string").str.strip() == "")
@@ -547,8 +691,12 @@ def import_results(df: pd.DataFrame, store: ResultStore, *, source: str = "liter
     else:
         df["source"] = source
     clean = validate_long(df)
+    keys = literature_run_keys(clean)
+    stored = store.finished_keys(keys)
     results = []
-    for rec in clean.to_dict(orient="records"):
+    for key, rec in zip(keys, clean.to_dict(orient="records"), strict=True):
+        if key in stored:
+            continue
         details = json.loads(rec["details"])
         config = {
             "file": rec["file"],
@@ -569,21 +717,33 @@ def import_results(df: pd.DataFrame, store: ResultStore, *, source: str = "liter
                 lr=_optional(rec["lr"], float),
                 config=config,
                 source=rec["source"],
+                run_key=key,
             )
         )
     store.add_many(results)
-    return len(results)
+    return ImportSummary(
+        n_rows=len(clean),
+        n_written=len(results),
+        n_skipped=len(clean) - len(results),
+        n_models=int(clean["model"].nunique()),
+        n_tasks=int(clean["task"].nunique()),
+    )
 
 
 __all__ = [
     "CRYOBENCH_TASKS",
     "FORMATS",
+    "GEOBENCH2_METRICS",
+    "GEOBENCH2_PROTOCOLS",
+    "GEOBENCH2_VARIANTS",
     "LONG_COLUMNS",
     "OPTIONAL_COLUMNS",
     "PROVENANCE_COLUMNS",
     "REQUIRED_COLUMNS",
+    "ImportSummary",
     "detect_and_read",
     "import_results",
+    "literature_run_keys",
     "read_cryobench",
     "read_geobench2",
     "read_geobench_v1",

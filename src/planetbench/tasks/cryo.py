@@ -7,32 +7,37 @@ with a UPerNet decoder on five cryosphere datasets, scored by mIoU. Each task be
 
 On-disk layouts (``root`` is the folder passed as ``--root``):
 
-* ``glid``, ``gld``, ``gsdd`` — tiles as arranged for Cryo-Bench's PANGAEA loaders:
-  ``root/<split>/images/<stem>.tif`` and ``root/<split>/masks/<stem>.tif`` (PNG/JPEG also read),
-  image and mask paired by file stem, masks holding 0 (background) and 1 (target).
+* ``glid``, ``gld``, ``gsdd`` — tiles as Cryo-Bench's PANGAEA loaders read them, image and mask
+  paired by file stem, masks holding 0 (background) and 1 (target): GLID (``datasets/glid.py``)
+  ``root/<split>/images/<stem>.tif`` + ``root/<split>/masks/<stem>.tif``; GLD
+  (``glnet_dataset.py``) and GSDD (``datasets/gssd.py``) ``root/<split>/image/<stem>.tif`` +
+  ``root/<split>/mask/<stem>.tif``. PNG/JPEG tiles are read too.
 * ``sicd`` — the AI4Arctic Sea Ice Challenge "ready-to-train" scenes as mirrored by torchgeo on
   Hugging Face: ``root/train/<scene>.nc`` holding the SAR variables and the ``SIC``/``SOD``/``FLOE``
   charts, and ``root/test/<scene>.nc`` with its charts in ``root/test/<scene>_reference.nc``.
-  Whole scenes (about 5000 × 5000 px at 80 m) are yielded by default; ``tile_size=`` yields
-  sliding windows that together cover every pixel of every scene (see :func:`sliding_windows`).
+  Upstream has no validation split; ``val`` is a fixed, hash-chosen tenth of the train scenes
+  (:func:`sicd_split_of`). Whole scenes (about 5000 × 5000 px at 80 m) are yielded by default;
+  ``tile_size=`` yields sliding windows that together cover every pixel of every scene, and for
+  val/test each scene pixel is scored by exactly one window (see
+  :mod:`planetbench.tasks.readers.tiling`), unlike the centre crop of Cryo-Bench's first loader.
 * ``caffe`` — the CaFFe archive as torchgeo unpacks it: ``root/caffe/sar_images/<split>/X.png``
   with zone labels ``root/caffe/zones/<split>/X'.png`` where the zone name is the image name with
   ``_zones_`` inserted (``A_B_...`` ↔ ``A_B_zones_...``). Zone pixel values 0, 64, 127, 254 are
   the classes N/A, rock, glacier, ocean/ice mélange and become 0, 1, 2, 3.
 
-What is and is not verified: the GLID/GLD/GSDD folder layout is the one Cryo-Bench's own loaders
-read (``pangaea/datasets/glid.py``); the internal layout of the Zenodo archives was not inspected,
-so after ``planetbench data download`` the files may need arranging into that layout. Channel
-identities of GLD channels 6 and 9 and GSDD channels 7–10 are not published by name: Cryo-Bench's
-configs label them with Sentinel-2 band names (B8A, B5, B6, B7), but their published statistics
-(e.g. GLD channel 7 ranges 0–88, channel 8 2631–6809; GSDD channel 8 has mean 0.41 on a 0–1 scale)
-are not reflectances. Where the range identifies a layer (slope in degrees, elevation in metres) it
-is declared as such; the others are declared as non-optical ``aux`` channels so band alignment
-never feeds them to an encoder as red-edge light.
+What is and is not verified: the GLID/GLD/GSDD folder layouts are the ones Cryo-Bench's loaders
+read; the internal layout of the Zenodo archives was not inspected (no copy was reachable), so
+after ``planetbench data download`` the files may need arranging into that layout (the
+missing-data error names the layout and points at a matching sub-folder when there is one).
+Channel identities: see :data:`GLD_BANDS` and :data:`GSDD_BANDS`. Where a published range
+identifies a layer (slope in degrees, elevation in metres) it is declared as such; the others are
+declared as non-optical ancillary channels, so band alignment never feeds them to an encoder as
+red-edge light.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +51,7 @@ from planetbench.tasks.bands import Band, get_band
 from planetbench.tasks.download import RemoteFile
 from planetbench.tasks.readers.geotiff import GEOTIFF_SUFFIXES, read_geotiff
 from planetbench.tasks.readers.images import IMAGE_SUFFIXES, read_image, read_label_image
+from planetbench.tasks.readers.tiling import SceneStitcher, Tiling, sliding_windows
 from planetbench.tasks.spec import Task, TaskSpec
 
 SUITE = "cryo"
@@ -56,6 +62,12 @@ CRYOBENCH_CITATION = (
 )
 
 _ZENODO_ARCHIVE = "https://zenodo.org/api/records/{}/files-archive"
+
+_ZENODO_CHECKSUM_NOTE = (
+    "not published: Zenodo lists an MD5 per file on the record page, but the whole-record "
+    "files-archive zip is assembled on request and has no published checksum, so "
+    "`planetbench data verify` cannot check it"
+)
 
 
 def _s2(*names: str) -> tuple[Band, ...]:
@@ -88,6 +100,8 @@ GLID_SPEC = TaskSpec(
     extra={
         "files": (RemoteFile(_ZENODO_ARCHIVE.format(14838695), "glid-zenodo-14838695.zip"),),
         "layout": "root/<split>/images/<stem>.tif + root/<split>/masks/<stem>.tif",
+        "folders": ("images", "masks"),
+        "checksum": _ZENODO_CHECKSUM_NOTE,
         "cryobench": CRYOBENCH_CITATION,
     },
 )
@@ -95,17 +109,24 @@ GLID_SPEC = TaskSpec(
 
 GLD_BANDS: tuple[Band, ...] = (
     *_s2("B02", "B03", "B04", "B08", "B11"),
-    Band("gld_aux6", "other"),
+    Band("thermal", "other"),
+    get_band("coherence"),
     get_band("slope"),
     get_band("elevation"),
-    Band("gld_aux9", "other"),
-    get_band("coherence"),
+    Band("gld_aux10", "other"),
 )
-"""GLD channel order as in Cryo-Bench ``glnet_dataset.yaml`` (9 'optical' + 1 'sar' channel).
+"""GLD channel order in the 10-band tiles (300 × 300 px).
 
-Channels 7 (0–88, slope in degrees) and 8 (2631–6809, elevation in metres) are identified by their
-published ranges, channel 10 is the SAR coherence layer named by the dataset paper; channels 6 and
-9 are unnamed ancillary layers.
+The dataset paper's abstract (Kaushik et al. 2022; EGU22-2904) lists ten layers: SAR coherence,
+thermal, visible (3), near infrared, shortwave infrared, ALOS DEM, slope and NDWI. Cryo-Bench's
+loader (``pangaea/encoders/glnet_dataset.py``) takes file channel 7 (index 6) out as the SAR
+input and keeps the other nine as "optical", and its ``glnet_dataset.yaml`` lists statistics in
+that order (nine optical, then SAR). Put back in file order, the published ranges identify the
+layers: 1-5 reflectance (B2, B3, B4, B8, B11), 6 thermal digital numbers (11624-29958), 7 the SAR
+coherence channel Cryo-Bench feeds as SAR (128-253), 8 slope in degrees (0-88), 9 elevation in
+metres (2631-6809). Channel 10 (36-255) is by elimination the NDWI layer of the abstract; its
+scaling is not published, so it is declared as an unnamed ancillary layer. The config's names
+B8A/B5/B6/B7 for channels 6 and 8-10 are not used: their values are not reflectances.
 """
 
 GLD_SPEC = TaskSpec(
@@ -117,23 +138,26 @@ GLD_SPEC = TaskSpec(
     bands=GLD_BANDS,
     ignore_index=-1,
     splits=("train", "val", "test"),
-    # Cryo-Bench pangaea-bench/configs/dataset/glnet_dataset.yaml (raw units).
-    band_mean=(1741.8805, 1683.5054, 1765.5715, 1910.0586, 1588.4366, 18645.6567, 25.4476,
-               4865.1832, 124.7062, 174.6983),
-    band_std=(1443.3646, 1463.0639, 1562.9365, 1451.6475, 1131.9605, 2583.5562, 14.9909,
-              561.2580, 29.5390, 30.9665),
+    # Cryo-Bench pangaea-bench/configs/dataset/glnet_dataset.yaml (raw units), reordered from
+    # (optical 1-6, 8-10; sar 7) into file order.
+    band_mean=(1741.8805, 1683.5054, 1765.5715, 1910.0586, 1588.4366, 18645.6567, 174.6983,
+               25.4476, 4865.1832, 124.7062),
+    band_std=(1443.3646, 1463.0639, 1562.9365, 1451.6475, 1131.9605, 2583.5562, 30.9665,
+              14.9909, 561.2580, 29.5390),
     licence="unverified: see https://zenodo.org/records/16986936",
     citation=(
-        "Kaushik, S. et al. (2022), glacial lake mapping from Sentinel-2 with SAR coherence, slope "
-        "and elevation, Int. J. Appl. Earth Obs. Geoinf., "
-        "https://www.sciencedirect.com/science/article/pii/S1569843222002734; data "
+        "Kaushik, S., Singh, T., Joshi, P.K. and Dietz, A.J. (2022) Automated mapping of glacial "
+        "lakes using multisource remote sensing data and deep convolutional neural network, "
+        "Int. J. Appl. Earth Obs. Geoinf. 115, 103085, doi:10.1016/j.jag.2022.103085; data "
         "https://zenodo.org/records/16986936"
     ),
     url=_ZENODO_ARCHIVE.format(16986936),
     sha256="",
     extra={
         "files": (RemoteFile(_ZENODO_ARCHIVE.format(16986936), "gld-zenodo-16986936.zip"),),
-        "layout": "root/<split>/images/<stem>.tif (10 bands) + root/<split>/masks/<stem>.tif",
+        "layout": "root/<split>/image/<stem>.tif (10 bands) + root/<split>/mask/<stem>.tif",
+        "folders": ("image", "mask"),
+        "checksum": _ZENODO_CHECKSUM_NOTE,
         "cryobench": CRYOBENCH_CITATION,
     },
 )
@@ -146,9 +170,11 @@ GSDD_BANDS: tuple[Band, ...] = (
     Band("gsdd_aux9", "other"),
     Band("gsdd_aux10", "other"),
 )
-"""GSDD channel order as in Cryo-Bench ``gssd.yaml``: six Sentinel-2 bands, then four channels the
-config names B8A/B5/B6/B7 whose statistics do not fit reflectances; the dataset paper lists slope,
-elevation and velocity as ancillary layers, without an order we could verify."""
+"""GSDD channel order as read by Cryo-Bench's ``pangaea/datasets/gssd.py`` with ``gssd.yaml``: six
+Sentinel-2 bands, then four channels the config names B8A/B5/B6/B7 whose statistics do not fit
+reflectances (all ten are scaled to 0-1); the dataset paper lists slope, elevation and velocity as
+ancillary layers, without an order we could verify, so they are declared as unnamed ancillary
+layers."""
 
 GSDD_SPEC = TaskSpec(
     name="gsdd",
@@ -172,7 +198,9 @@ GSDD_SPEC = TaskSpec(
     sha256="",
     extra={
         "files": (RemoteFile(_ZENODO_ARCHIVE.format(17161810), "gsdd-zenodo-17161810.zip"),),
-        "layout": "root/<split>/images/<stem>.tif (10 bands) + root/<split>/masks/<stem>.tif",
+        "layout": "root/<split>/image/<stem>.tif (10 bands) + root/<split>/mask/<stem>.tif",
+        "folders": ("image", "mask"),
+        "checksum": _ZENODO_CHECKSUM_NOTE,
         "cryobench": CRYOBENCH_CITATION,
     },
 )
@@ -182,14 +210,22 @@ _AI4ARCTIC_HF = (
     "https://huggingface.co/datasets/torchgeo/ai4artic-sea-ice-challenge/resolve/main/{}"
 )
 
-SICD_SAR_VARIABLES: tuple[str, ...] = ("nersc_sar_primary", "nersc_sar_secondary")
-"""netCDF variables read as image channels: HH, then HV backscatter (the spec's bands)."""
+SICD_SAR_VARIABLES: tuple[str, ...] = (
+    "nersc_sar_primary",
+    "nersc_sar_secondary",
+    "sar_incidenceangle",
+)
+"""netCDF variables read as image channels, in the order of the spec's bands: HH backscatter, HV
+backscatter (both NERSC noise-corrected) and the SAR incidence angle."""
 
 SICD_IGNORE = 255
 """Chart value where no ice chart exists (land, outside the chart, SAR no-data)."""
 
 SICD_CHART = "SOD"
 """The chart used as the mask: stage of development, 6 classes, 255 where no chart exists."""
+
+SICD_VAL_MODULUS = 10
+"""One in ``SICD_VAL_MODULUS`` training scenes (by hash of the scene id) forms the ``val`` split."""
 
 SICD_SPEC = TaskSpec(
     name="sicd",
@@ -204,16 +240,17 @@ SICD_SPEC = TaskSpec(
         "thick_first_year_ice",
         "old_ice",
     ),
-    bands=(get_band("HH"), get_band("HV")),
+    bands=(get_band("HH"), get_band("HV"), get_band("incidence_angle")),
     ignore_index=SICD_IGNORE,
-    splits=("train", "test"),
-    # Not published for the netCDF values; Cryo-Bench's sicd_sar.yaml statistics describe its own
-    # re-exported GeoTIFFs, not these files.
+    splits=("train", "val", "test"),
+    # Not published for all three variables: Cryo-Bench's sicd_sar.yaml gives HH/HV only (kept in
+    # extra["published_stats"]); its third value in sicd_rgb.yaml (-0.12 ± 0.12) is a placeholder.
     band_mean=None,
     band_std=None,
     licence="CC-BY-4.0",
     citation=(
-        "Buus-Hinkler, J. et al. (2022) AI4Arctic Sea Ice Challenge Dataset, DTU Data, "
+        "Buus-Hinkler, J. et al. (2022) AI4Arctic Sea Ice Challenge Dataset, Technical University "
+        "of Denmark, doi:10.11583/DTU.c.6244065.v2, "
         "https://data.dtu.dk/articles/dataset/Ready-To-Train_AI4Arctic_Sea_Ice_Challenge_Dataset/"
         "21316608; Stokholm, A. et al. (2023) The AutoICE Challenge, "
         "https://egusphere.copernicus.org/preprints/2023/egusphere-2023-2648/"
@@ -233,6 +270,17 @@ SICD_SPEC = TaskSpec(
                        md5="bca98ec6734783aa6f005382549a0d21"),
         ),
         "layout": "root/train/<scene>.nc, root/test/<scene>.nc + root/test/<scene>_reference.nc",
+        "checksum": "MD5 only (published by torchgeo for each file); no SHA-256 is published",
+        "val_split": (
+            "not upstream (the challenge ships train and test only): the train scenes whose "
+            f"sha256(scene id) is 0 modulo {SICD_VAL_MODULUS}"
+        ),
+        "published_stats": {
+            "source": "Cryo-Bench configs/dataset/sicd_sar.yaml (HH, HV only)",
+            "mean": (-0.16381396, -0.22024433),
+            "std": (0.61435765, 0.37416646),
+        },
+        "evaluation": "whole scenes by sliding window: load(..., tile_size=N[, stride=S])",
         "cryobench": CRYOBENCH_CITATION,
     },
 )
@@ -289,11 +337,30 @@ CAFFE_SPEC = TaskSpec(
 # ------------------------------------------------------------------------------------- helpers
 
 
-def _missing(spec: TaskSpec, root: Path, expected: str) -> DatasetNotFoundError:
+def _suggest_root(root: Path, relative: str) -> str:
+    """A hint naming sub-folders of ``root`` (depth <= 3) that hold ``relative``, if any."""
+    if not root.is_dir():
+        return ""
+    found: list[Path] = []
+    for depth in range(1, 4):
+        pattern = "/".join(["*"] * depth)
+        found.extend(p for p in root.glob(pattern) if p.is_dir() and (p / relative).is_dir())
+        if found:
+            break
+    if not found:
+        return ""
+    return f" Found {relative!r} under {str(found[0])!r}: did you mean --root {found[0]}?"
+
+
+def _missing(
+    spec: TaskSpec, root: Path, expected: str, relative: str = ""
+) -> DatasetNotFoundError:
     return DatasetNotFoundError(
         f"task {spec.name!r}: expected {expected} under --root {str(root)!r}, but it is not "
         f"there. Get the data with `planetbench data download {spec.name} --root {root}` "
-        f"or from {spec.url}, then arrange it as: {spec.extra.get('layout', expected)}"
+        f"or from {spec.url}, then put the files in this layout under the root: "
+        f"{spec.extra.get('layout', expected)}."
+        + (_suggest_root(root, relative) if relative else "")
     )
 
 
@@ -385,12 +452,25 @@ class FolderSegmentation:
 _TILE_SUFFIXES = GEOTIFF_SUFFIXES + IMAGE_SUFFIXES
 
 
+def _folders(spec: TaskSpec) -> tuple[str, str]:
+    folders = spec.extra.get("folders")
+    if not (isinstance(folders, tuple) and len(folders) == 2):
+        raise InvalidInputError(f"task {spec.name!r} declares no (image, mask) folder names")
+    return str(folders[0]), str(folders[1])
+
+
 def read_folder_split(spec: TaskSpec, root: Path, split: str) -> FolderSegmentation:
-    """List ``root/<split>/images`` and ``root/<split>/masks`` and pair the files by stem."""
-    img_dir, msk_dir = root / split / "images", root / split / "masks"
+    """List ``root/<split>/<image folder>`` and ``root/<split>/<mask folder>`` and pair by stem.
+
+    The folder names are those Cryo-Bench's loaders read (``spec.extra["folders"]``):
+    ``images``/``masks`` for GLID, ``image``/``mask`` for GLD and GSDD.
+    """
+    image_name, mask_name = _folders(spec)
+    img_dir, msk_dir = root / split / image_name, root / split / mask_name
     for folder in (img_dir, msk_dir):
         if not folder.is_dir():
-            raise _missing(spec, root, f"the folder {str(folder.relative_to(root))!r}")
+            rel = str(folder.relative_to(root))
+            raise _missing(spec, root, f"the folder {rel!r}", rel)
     images = {p.stem: p for p in img_dir.iterdir() if p.suffix.lower() in _TILE_SUFFIXES}
     masks = {p.stem: p for p in msk_dir.iterdir() if p.suffix.lower() in _TILE_SUFFIXES}
     if not images:
@@ -466,7 +546,8 @@ def read_caffe(root: Path, split: str, **options: Any) -> CaFFe:
     images = root / "caffe" / "sar_images" / split
     for folder in (zones, images):
         if not folder.is_dir():
-            raise _missing(CAFFE_SPEC, root, f"the folder {str(folder.relative_to(root))!r}")
+            rel = str(folder.relative_to(root))
+            raise _missing(CAFFE_SPEC, root, f"the folder {rel!r}", rel)
     files = sorted(zones.glob("*_zones_*.png"))
     if not files:
         raise _missing(CAFFE_SPEC, root, f"zone PNGs named *_zones_*.png in {str(zones)!r}")
@@ -476,60 +557,30 @@ def read_caffe(root: Path, split: str, **options: Any) -> CaFFe:
 # ---------------------------------------------------------------------------------------- SICD
 
 
-def sliding_windows(
-    height: int, width: int, size: int, stride: int | None = None
-) -> list[tuple[int, int, int, int]]:
-    """Windows that tile a ``height`` × ``width`` scene completely.
-
-    Windows start every ``stride`` pixels; the last row and column of windows are shifted to end
-    exactly at the border, so every pixel is covered and no window leaves the scene. A side
-    shorter than ``size`` gets one window spanning the whole side.
-
-    Args:
-        height: scene height in pixels (> 0).
-        width: scene width in pixels (> 0).
-        size: window side in pixels (> 0).
-        stride: step between window origins (0 < stride <= size); defaults to ``size``.
-
-    Returns:
-        ``(y0, x0, y1, x1)`` tuples (end-exclusive), row-major.
-
-    Example:
-        >>> sliding_windows(5, 3, 2)
-        [(0, 0, 2, 2), (0, 1, 2, 3), (2, 0, 4, 2), (2, 1, 4, 3), (3, 0, 5, 2), (3, 1, 5, 3)]
-    """
-    stride = size if stride is None else stride
-    for label, value in (("height", height), ("width", width), ("size", size), ("stride", stride)):
-        if not isinstance(value, (int, np.integer)) or value <= 0:
-            raise InvalidInputError(f"{label} must be a positive integer; got {value!r}")
-    if stride > size:
-        raise InvalidInputError(
-            f"stride ({stride}) must not exceed size ({size}), or pixels would be skipped"
-        )
-
-    def starts(n: int) -> list[int]:
-        if n <= size:
-            return [0]
-        out = list(range(0, n - size + 1, stride))
-        if out[-1] != n - size:
-            out.append(n - size)
-        return out
-
-    return [
-        (y, x, min(y + size, height), min(x + size, width))
-        for y in starts(height)
-        for x in starts(width)
-    ]
+def sicd_split_of(scene_id: str) -> str:
+    """``val`` or ``train`` for a scene of the upstream ``train/`` folder (hash of its id)."""
+    digest = int(hashlib.sha256(scene_id.encode("utf-8")).hexdigest(), 16)
+    return "val" if digest % SICD_VAL_MODULUS == 0 else "train"
 
 
 def _scene_files(root: Path, split: str) -> list[Path]:
-    folder = root / split
+    folder = root / ("test" if split == "test" else "train")
     if not folder.is_dir():
-        raise _missing(SICD_SPEC, root, f"the folder {split!r} of AI4Arctic .nc scenes")
+        raise _missing(
+            SICD_SPEC, root, f"the folder {folder.name!r} of AI4Arctic .nc scenes", folder.name
+        )
     files = sorted(p for p in folder.glob("*.nc") if not p.name.endswith("_reference.nc"))
     if not files:
         raise _missing(SICD_SPEC, root, f"AI4Arctic scene files (*.nc) in {str(folder)!r}")
-    return files
+    if split == "test":
+        return files
+    chosen = [p for p in files if sicd_split_of(p.stem) == split]
+    if not chosen:
+        raise DatasetNotFoundError(
+            f"task 'sicd': none of the {len(files)} scene(s) in {folder} falls in split {split!r} "
+            f"({SICD_SPEC.extra['val_split']}); the full training set has about 512 scenes"
+        )
+    return chosen
 
 
 def _label_file(scene: Path, split: str) -> Path:
@@ -547,11 +598,12 @@ def _label_file(scene: Path, split: str) -> Path:
 def read_sicd_scene(scene: Path, split: str) -> dict[str, Any]:
     """Read one whole AI4Arctic scene.
 
-    SAR pixels that are NaN (no data) become 0 in the image and the ignore index (255) in the mask,
-    so they never count in a metric.
+    Pixels where any input variable is NaN (no data) become 0 in the image and the ignore index
+    (255) in the mask, so they never count in a metric.
 
     Returns:
-        ``{"image": (2, H, W) float32 HH/HV, "mask": (H, W) int64 SOD or 255, "id": scene stem}``.
+        ``{"image": (3, H, W) float32 HH/HV/incidence angle, "mask": (H, W) int64 SOD or 255,
+        "id": scene stem}``.
     """
     from planetbench.tasks.readers.netcdf import read_netcdf_variables
 
@@ -570,36 +622,39 @@ def read_sicd_scene(scene: Path, split: str) -> dict[str, Any]:
     return {"image": image, "mask": _check_mask(SICD_SPEC, mask, str(scene)), "id": scene.stem}
 
 
-def iter_scene_tiles(
-    scene: dict[str, Any], size: int, stride: int | None = None
-) -> Iterator[dict[str, Any]]:
-    """Cut a whole scene into the windows of :func:`sliding_windows`, padded to ``size``.
-
-    Yields:
-        ``{"image": (C, size, size) float32, "mask": (size, size) int64, "id":
-        "<scene>@<y0>_<x0>", "scene": scene id, "window": int64 array (y0, x0, y1, x1)}``.
-        Padding is 0 in the image and the ignore index (255) in the mask; ``window`` tells where
-        the unpadded part ``[:y1-y0, :x1-x0]`` goes back in the scene.
-    """
-    _, h, w = scene["image"].shape
-    for window in sliding_windows(h, w, size, stride):
-        yield _cut(scene, window, size)
-
-
-def _cut(scene: dict[str, Any], window: tuple[int, int, int, int], size: int) -> dict[str, Any]:
-    y0, x0, y1, x1 = window
-    image, mask = scene["image"], scene["mask"]
-    img = np.zeros((image.shape[0], size, size), dtype=np.float32)
-    msk = np.full((size, size), SICD_IGNORE, dtype=np.int64)
-    img[:, : y1 - y0, : x1 - x0] = image[:, y0:y1, x0:x1]
-    msk[: y1 - y0, : x1 - x0] = mask[y0:y1, x0:x1]
+def _tile_item(
+    scene: dict[str, Any], tiling: Tiling, index: int, *, owned_only: bool
+) -> dict[str, Any]:
+    image, mask = tiling.cut(
+        scene["image"], index, mask=scene["mask"], ignore_index=SICD_IGNORE, owned_only=owned_only
+    )
+    y0, x0, _, _ = window = tiling.windows[index]
     return {
-        "image": img,
-        "mask": msk,
+        "image": image,
+        "mask": mask,
         "id": f"{scene['id']}@{y0}_{x0}",
         "scene": scene["id"],
         "window": np.asarray(window, dtype=np.int64),
+        "owned": np.asarray(tiling.owned[index], dtype=np.int64),
     }
+
+
+def iter_scene_tiles(
+    scene: dict[str, Any], size: int, stride: int | None = None, *, owned_only: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Cut a whole scene into the windows of :class:`Tiling`, padded to ``size``.
+
+    Yields:
+        ``{"image": (C, size, size) float32, "mask": (size, size) int64, "id":
+        "<scene>@<y0>_<x0>", "scene": scene id, "window": int64 (y0, x0, y1, x1), "owned": int64
+        (y0, x0, y1, x1)}``. Padding is 0 in the image and the ignore index (255) in the mask;
+        with ``owned_only`` mask pixels outside the owned rectangle are 255 too, so that metrics
+        over all tiles count every scene pixel exactly once.
+    """
+    _, h, w = scene["image"].shape
+    tiling = Tiling(h, w, size, stride)
+    for i in range(len(tiling)):
+        yield _tile_item(scene, tiling, i, owned_only=owned_only)
 
 
 class SICDScenes:
@@ -607,7 +662,7 @@ class SICDScenes:
 
     Args:
         files: scene ``.nc`` files.
-        split: ``train`` or ``test`` (test charts live in ``<scene>_reference.nc``).
+        split: ``train``, ``val`` or ``test`` (test charts live in ``<scene>_reference.nc``).
     """
 
     def __init__(self, files: Sequence[Path], split: str) -> None:
@@ -631,28 +686,33 @@ class SICDTiles:
 
     Args:
         files: scene ``.nc`` files.
-        split: ``train`` or ``test``.
-        windows: per-tile ``(scene index, (y0, x0, y1, x1))`` as made by :func:`read_sicd`.
-        size: tile side in pixels (tiles at the border are padded to it).
+        split: ``train``, ``val`` or ``test``.
+        tilings: one :class:`Tiling` per file.
+        owned_only: mask pixels outside each tile's owned rectangle with the ignore index, so
+            that a metric over all tiles counts every scene pixel once (used for val and test).
 
     Items are those of :func:`iter_scene_tiles`. Tiles are ordered scene by scene and the last
-    decoded scene is cached, so reading them in order decodes each scene once.
+    decoded scene is cached, so reading them in order decodes each scene once. ``index_of[i]``
+    is ``(scene index, window index)`` of tile ``i``; :meth:`stitcher` gives a
+    :class:`SceneStitcher` to reassemble one scene's tile predictions.
     """
 
     def __init__(
-        self,
-        files: Sequence[Path],
-        split: str,
-        windows: Sequence[tuple[int, tuple[int, int, int, int]]],
-        size: int,
+        self, files: Sequence[Path], split: str, tilings: Sequence[Tiling], *, owned_only: bool
     ) -> None:
         self.files = tuple(files)
         self.split = split
-        self.windows = tuple(windows)
-        self.size = size
+        self.tilings = tuple(tilings)
+        self.owned_only = owned_only
+        self.index_of = tuple((s, w) for s, t in enumerate(self.tilings) for w in range(len(t)))
 
     def __len__(self) -> int:
-        return len(self.windows)
+        return len(self.index_of)
+
+    @property
+    def size(self) -> int:
+        """Tile side in pixels."""
+        return self.tilings[0].size
 
     def _scene(self, index: int) -> dict[str, Any]:
         cached = self.__dict__.get("_cached")
@@ -663,8 +723,15 @@ class SICDTiles:
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         """Tile ``index`` (see :func:`iter_scene_tiles` for the keys)."""
-        scene_idx, window = self.windows[index]
-        return _cut(self._scene(scene_idx), window, self.size)
+        scene_idx, window_idx = self.index_of[index]
+        return _tile_item(
+            self._scene(scene_idx), self.tilings[scene_idx], window_idx,
+            owned_only=self.owned_only,
+        )
+
+    def stitcher(self, scene_index: int, n_channels: int | None = None) -> SceneStitcher:
+        """A stitcher for scene ``scene_index``; add predictions by window index."""
+        return SceneStitcher(self.tilings[scene_index], n_channels=n_channels)
 
 
 def read_sicd(root: Path, split: str, **options: Any) -> SICDScenes | SICDTiles:
@@ -672,32 +739,37 @@ def read_sicd(root: Path, split: str, **options: Any) -> SICDScenes | SICDTiles:
 
     Args:
         root: folder holding ``train/`` and ``test/`` (see module docstring).
-        split: ``train`` or ``test``.
-        **options: ``tile_size`` (tile side in pixels; None or absent yields whole scenes) and
-            ``stride`` (step between tiles, default ``tile_size``; only with ``tile_size``).
+        split: ``train``, ``val`` (a fixed tenth of the upstream train scenes) or ``test``.
+        **options: ``tile_size`` (tile side in pixels; None or absent yields whole scenes),
+            ``stride`` (step between tiles, default ``tile_size``; only with ``tile_size``) and
+            ``owned_only`` (default True for val/test, False for train; see :class:`SICDTiles`).
     """
-    unknown = sorted(set(options) - {"tile_size", "stride"})
+    unknown = sorted(set(options) - {"tile_size", "stride", "owned_only"})
     if unknown:
         raise InvalidInputError(
-            f"task 'sicd' reader options are tile_size and stride; got {', '.join(unknown)}"
+            f"task 'sicd' reader options are tile_size, stride and owned_only; got "
+            f"{', '.join(unknown)}"
         )
     tile_size: int | None = options.get("tile_size")
     stride: int | None = options.get("stride")
+    owned_only = bool(options.get("owned_only", split != "train"))
     from planetbench.tasks.readers.netcdf import netcdf_variable_shape
 
     root = Path(root)
     files = _scene_files(root, split)
     if tile_size is None:
-        if stride is not None:
-            raise InvalidInputError("task 'sicd': stride only applies together with tile_size")
+        if stride is not None or "owned_only" in options:
+            raise InvalidInputError(
+                "task 'sicd': stride and owned_only only apply together with tile_size"
+            )
         return SICDScenes(files, split)
-    windows: list[tuple[int, tuple[int, int, int, int]]] = []
-    for i, path in enumerate(files):
+    tilings: list[Tiling] = []
+    for path in files:
         shape = netcdf_variable_shape(path, SICD_SAR_VARIABLES[0])
         if len(shape) != 2:
             raise InvalidInputError(f"{path}: {SICD_SAR_VARIABLES[0]} has shape {shape}; want 2-D")
-        windows.extend((i, w) for w in sliding_windows(shape[0], shape[1], tile_size, stride))
-    return SICDTiles(files, split, windows, tile_size)
+        tilings.append(Tiling(shape[0], shape[1], tile_size, stride))
+    return SICDTiles(files, split, tilings, owned_only=owned_only)
 
 
 # ------------------------------------------------------------------------------------ registry
@@ -728,5 +800,6 @@ __all__ = [
     "read_folder_split",
     "read_sicd",
     "read_sicd_scene",
+    "sicd_split_of",
     "sliding_windows",
 ]

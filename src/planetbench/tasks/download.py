@@ -30,6 +30,7 @@ from planetbench.errors import (
 from planetbench.tasks.spec import TaskSpec
 
 _CHUNK = 1 << 16
+_NET_CHUNK = 1 << 14  # small, so an interrupted transfer loses at most this many received bytes
 _ARCHIVE_SUFFIXES: tuple[str, ...] = (
     ".zip",
     ".tar",
@@ -118,10 +119,35 @@ def verify(path: str | Path, sha256: str, *, algorithm: str = "sha256") -> Path:
 
 
 def _offline_error(url: str, dest: Path, exc: BaseException) -> DownloadError:
+    part = dest.with_name(dest.name + ".part")
+    kept = (
+        f" The {part.stat().st_size} bytes received so far are kept in {part}; run the same "
+        "command again to resume."
+        if part.is_file() and part.stat().st_size
+        else ""
+    )
     return DownloadError(
         f"could not download {url}: {exc}. If this machine is offline or the host refuses, "
-        f"download the file by other means and put it at {dest}"
+        f"download the file by other means and put it at {dest}.{kept}"
     )
+
+
+def _content_range_start(value: str | None) -> int | None:
+    """First byte of a ``Content-Range: bytes a-b/n`` header, or None if absent/unparsable."""
+    if not value or not value.startswith("bytes "):
+        return None
+    first = value[len("bytes ") :].split("-", 1)[0]
+    return int(first) if first.isdigit() else None
+
+
+def _check_part(url: str, dest: Path, part: Path, algorithm: str, published: str) -> None:
+    got = file_digest(part, algorithm)
+    if got.lower() != published.lower():
+        part.unlink()
+        raise ChecksumError(
+            f"download of {url} has {algorithm} {got} but the published value is {published}; "
+            f"the partial file was removed. Try again, or put a good copy at {dest}"
+        )
 
 
 def download(
@@ -129,6 +155,7 @@ def download(
     dest: str | Path,
     *,
     sha256: str | None = None,
+    md5: str | None = None,
     resume: bool = True,
     timeout: float = 30,
     progress: bool = True,
@@ -143,7 +170,9 @@ def download(
     Args:
         url: http(s) URL.
         dest: target file path (parent folders are created).
-        sha256: published SHA-256 digest, or None to skip the check.
+        sha256: published SHA-256 digest, or None.
+        md5: published MD5 digest (checked when no ``sha256`` is given), or None. With neither,
+            the file is not checked.
         resume: continue ``<dest>.part`` if present instead of starting over.
         timeout: seconds to wait for the connection and between bytes.
         progress: show a Rich progress bar.
@@ -152,17 +181,20 @@ def download(
         ``dest``.
 
     Raises:
-        DownloadError: offline, connection refused, timeout or HTTP error (names the URL and
-            where to put the file by hand).
-        ChecksumError: the finished download does not match ``sha256`` (the bad part file is
-            removed; an existing ``dest`` that mismatches is left untouched).
+        DownloadError: offline, connection refused, timeout, interrupted transfer or HTTP error
+            (names the URL and where to put the file by hand; received bytes are kept for
+            resuming).
+        ChecksumError: the finished download does not match the published digest (the message
+            gives both digests; the bad part file is removed, an existing ``dest`` that
+            mismatches is left untouched).
     """
     import requests
 
     dest = Path(dest)
+    algorithm, published = ("sha256", sha256) if sha256 else ("md5", md5)
     if dest.is_file():
-        if sha256:
-            verify(dest, sha256)
+        if published:
+            verify(dest, published, algorithm=algorithm)
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
@@ -179,6 +211,13 @@ def download(
                 )
             else:
                 append = offset > 0 and resp.status_code == 206
+                if append and _content_range_start(resp.headers.get("Content-Range")) != offset:
+                    part.unlink()
+                    raise DownloadError(
+                        f"could not resume {url}: asked for bytes from {offset}, the server "
+                        f"answered Content-Range {resp.headers.get('Content-Range')!r}. The "
+                        "partial file was removed; run the command again to start over"
+                    )
                 start = offset if append else 0
                 length = resp.headers.get("Content-Length")
                 total = start + int(length) if length is not None else None
@@ -190,14 +229,8 @@ def download(
         if isinstance(exc, DownloadError):
             raise
         raise _offline_error(url, dest, exc) from exc
-    if sha256:
-        got = file_digest(part, "sha256")
-        if got.lower() != sha256.lower():
-            part.unlink()
-            raise ChecksumError(
-                f"download of {url} has sha256 {got} but the published value is {sha256}; the "
-                f"partial file was removed. Try again, or put a good copy at {dest}"
-            )
+    if published:
+        _check_part(url, dest, part, algorithm, published)
     part.replace(dest)
     return dest
 
@@ -222,7 +255,7 @@ def _stream(
     ) as bar:
         task = bar.add_task(label, total=total, completed=start)
         with part.open("ab" if append else "wb") as fh:
-            for chunk in resp.iter_content(chunk_size=_CHUNK):
+            for chunk in resp.iter_content(chunk_size=_NET_CHUNK):
                 fh.write(chunk)
                 bar.advance(task, len(chunk))
 
@@ -334,8 +367,9 @@ def fetch_task(
 ) -> list[Path]:
     """Download every file of ``spec`` into ``root``, join split archives and unpack archives.
 
-    Each archive is unpacked once (a hidden ``.<name>.extracted`` marker records it). Published
-    MD5 digests are checked after download when no SHA-256 is published.
+    Each archive is unpacked once (a hidden ``.<name>.extracted`` marker records it). Each file
+    is checked against its published SHA-256, or its MD5 when only that is published; files
+    without a published digest are kept unchecked (``verify_task`` reports them as such).
 
     Returns:
         Paths of the downloaded (or joined) files.
@@ -344,10 +378,8 @@ def fetch_task(
     done: list[Path] = []
     groups: dict[str, list[Path]] = {}
     for rf in task_files(spec):
-        path = download(rf.url, root / rf.filename, sha256=rf.sha256 or None, resume=resume,
-                        timeout=timeout, progress=progress)
-        if not rf.sha256 and rf.md5:
-            verify(path, rf.md5, algorithm="md5")
+        path = download(rf.url, root / rf.filename, sha256=rf.sha256 or None,
+                        md5=rf.md5 or None, resume=resume, timeout=timeout, progress=progress)
         if rf.part_of:
             groups.setdefault(rf.part_of, []).append(path)
             continue
@@ -377,8 +409,11 @@ def verify_task(spec: TaskSpec, root: str | Path) -> list[VerifyReport]:
             reports.append(VerifyReport(rf.filename, path, "missing", algorithm,
                                         f"not found; download it from {rf.url}"))
         elif not digest:
-            reports.append(VerifyReport(rf.filename, path, "unchecked", "-",
-                                        "no checksum is published for this file"))
+            reports.append(VerifyReport(
+                rf.filename, path, "unchecked", "-",
+                "cannot check: no checksum is published for this file "
+                f"({spec.extra.get('checksum', 'none in the spec')})",
+            ))
         else:
             got = file_digest(path, algorithm)
             ok = got.lower() == digest.lower()

@@ -129,8 +129,13 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def format_leaderboard(df: pd.DataFrame, fmt: LeaderboardFormat = "table") -> str:
-    """Render a leaderboard as a Rich table (plain text), JSON records, CSV or Markdown."""
+def format_leaderboard(
+    df: pd.DataFrame,
+    fmt: LeaderboardFormat = "table",
+    *,
+    title: str = "Leaderboard (Q per task; rank-then-aggregate)",
+) -> str:
+    """Render a leaderboard as a Rich table (plain text, titled), JSON records, CSV or Markdown."""
     if fmt not in FORMATS:
         raise InvalidInputError(f"format {fmt!r} is not allowed; use one of {', '.join(FORMATS)}")
     if fmt == "json":
@@ -147,7 +152,7 @@ def format_leaderboard(df: pd.DataFrame, fmt: LeaderboardFormat = "table") -> st
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="Leaderboard (Q per task; rank-then-aggregate)")
+    table = Table(title=title)
     for c in cols:
         table.add_column(c, justify="left" if c == "method" else "right")
     for r in cells:

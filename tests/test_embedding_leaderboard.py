@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from planetbench.errors import InvalidInputError
-from planetbench.leaderboard import format_leaderboard, leaderboard
+from planetbench.embedding_leaderboard import format_leaderboard, leaderboard
 from planetbench.store import Result, ResultStore
 
 

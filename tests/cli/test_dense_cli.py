@@ -1,0 +1,123 @@
+"""``planetbench run``: experiment YAML, single-run flags, resume, bad input → exit 2."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from planetbench.cli import _load_commands, app
+from planetbench.encoders import ENCODERS, load_builtin_encoders
+from planetbench.store import ResultStore
+from planetbench.tasks import TASKS, load_builtin_tasks
+from planetbench.testing import (
+    registered,
+    tiny_encoders,
+    tiny_segmentation_task,
+    write_tiny_segmentation,
+)
+
+_load_commands()  # every command, as `planetbench` has them (one alone would be collapsed)
+runner = CliRunner()
+ENV = {"COLUMNS": "200"}
+
+
+@pytest.fixture(autouse=True)
+def _tiny(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    load_builtin_encoders()
+    load_builtin_tasks()
+    with registered(ENCODERS, tiny_encoders()), \
+            registered(TASKS, {"tiny-seg": tiny_segmentation_task(suite="test")}):
+        yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_segmentation(tmp_path_factory.mktemp("tiny"),
+                                   n_per_split={"train": 4, "val": 2, "test": 2})
+
+
+def _yaml(tmp_path: Path, data: Path, extra: str = "") -> Path:
+    path = tmp_path / "exp.yaml"
+    path.write_text(
+        "encoders: [tiny-conv]\n"
+        "tasks: [tiny-seg]\n"
+        "protocols: [frozen]\n"
+        "lrs: [0.01]\n"
+        f"root: {data}\n"
+        "input_size: 32\nepochs: 1\nbatch_size: 2\nhead: linear\nlatency_repeats: 1\n"
+        f"fraction_dir: {tmp_path / 'fractions'}\n" + extra
+    )
+    return path
+
+
+def test_run_experiment_file_stores_and_resumes(store_url: str, tmp_path: Path,
+                                                data: Path) -> None:
+    path = _yaml(tmp_path, data, "seeds: [0, 1]\n")
+    first = runner.invoke(app, ["run", str(path)], env=ENV)
+    assert first.exit_code == 0, first.output
+    assert "2 run(s) in the grid; skipping 0" in first.output
+    assert "tiny-conv · tiny-seg · frozen · f=1 · lr=0.01 · seed=1: test mIoU" in first.output
+    assert len(ResultStore(store_url)) == 2  # $PLANETBENCH_STORE
+    again = runner.invoke(app, ["run", str(path), "--no-progress"], env=ENV)
+    assert again.exit_code == 0, again.output
+    assert "skipping 2 already in the store; running 0" in again.output
+    assert len(ResultStore(store_url)) == 2
+
+
+def test_single_run_flags_and_store_option(tmp_path: Path, data: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'other.sqlite'}"
+    args = ["run", "--encoder", "tiny-vit", "--task", "tiny-seg", "--protocol", "finetune",
+            "--lr", "0.001", "--seed", "3", "--root", str(data), "--input-size", "32",
+            "--epochs", "1", "--batch-size", "2", "--head", "linear", "--store", url,
+            "--no-progress"]
+    result = runner.invoke(app, args, env=ENV)
+    assert result.exit_code == 0, result.output
+    (row,) = ResultStore(url).query().itertuples()
+    assert (row.method, row.protocol, row.lr, row.seed) == ("tiny-vit", "finetune", 1e-3, 3)
+    assert row.config["input_size"] == 32 and row.config["head"] == "linear"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("encoders: [tiny-conv\n", "is not valid YAML"),
+        ("- just\n- a list\n", "must hold a mapping"),
+        ("encoders: [tiny-conv]\ntasks: [tiny-seg]\nepoch: 3\n",
+         "invalid configuration in .*epoch: Extra inputs are not permitted"),
+        ("encoders: [tiny-conv]\ntasks: [tiny-seg]\nprotocols: [probe]\n",
+         "protocols.0: Input should be 'frozen' or 'finetune'"),
+    ],
+)
+def test_bad_experiment_file_exits_2_with_a_clear_message(
+    store_url: str, tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    result = runner.invoke(app, ["run", str(path)], env=ENV)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    import re
+
+    assert re.search(message, " ".join(result.stderr.split())), result.stderr
+
+
+def test_usage_errors_exit_2(store_url: str, tmp_path: Path, data: Path) -> None:
+    cases = [
+        (["run"], "nothing to run"),
+        (["run", str(tmp_path / "missing.yaml")], "does not exist"),
+        (["run", str(_yaml(tmp_path, data)), "--encoder", "tiny-conv"], "not both"),
+        (["run", "--encoder", "tiny-cnv", "--task", "tiny-seg", "--root", str(data)],
+         "did you mean 'tiny-conv'"),
+        (["run", "--encoder", "tiny-conv", "--task", "tiny-seg"], "no data folder"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args, env=ENV)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in " ".join(result.stderr.split()), (args, result.stderr)
