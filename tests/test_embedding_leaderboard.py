@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planetbench.errors import InvalidInputError
 from planetbench.embedding_leaderboard import format_leaderboard, leaderboard
+from planetbench.errors import InvalidInputError
 from planetbench.store import Result, ResultStore
 
 

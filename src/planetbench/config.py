@@ -114,6 +114,9 @@ class DenseSettings(FrozenModel):
     fraction_seed: int = Field(0, ge=0, description="seed of the label-fraction draw")
     latency_repeats: int = Field(10, ge=1, description="timed passes for latency")
     num_workers: int = Field(0, ge=0, description="DataLoader workers")
+    num_threads: int | None = Field(
+        None, ge=1, description="torch CPU threads during each run (default: torch's own)"
+    )
 
 
 class DenseRunConfig(DenseSettings):

@@ -129,8 +129,8 @@ def run_demo(
         A :class:`DemoReport`.
     """
     from planetbench.embed import embed_task
-    from planetbench.evaluate import evaluate_embeddings
     from planetbench.embedding_leaderboard import leaderboard
+    from planetbench.evaluate import evaluate_embeddings
     from planetbench.tasks.demo import write_demo_data, write_demo_labels
 
     unknown = [e for e in encoders if e not in DEMO_ENCODERS]

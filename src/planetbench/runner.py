@@ -11,9 +11,10 @@ as it is ready. :func:`dense_leaderboard` turns stored runs into the Cryo-Bench 
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -31,8 +32,8 @@ from planetbench.store.result import config_hash, library_versions, run_key
 #: (the frozen feature cache gives the same numbers stored or recomputed), and the fields that
 #: enter the run key on their own (seed, fraction, lr).
 _NOT_IN_HASH = frozenset(
-    {"root", "roots", "num_workers", "latency_repeats", "cache", "fraction_dir", "seed",
-     "fraction", "lr"}
+    {"root", "roots", "num_workers", "num_threads", "latency_repeats", "cache", "fraction_dir",
+     "seed", "fraction", "lr"}
 )
 
 
@@ -92,6 +93,26 @@ def check_names(runs: Sequence[DenseRunConfig]) -> None:
             )
 
 
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Use ``n`` torch intra-op CPU threads inside the block (unchanged when None), then restore.
+
+    On a small or shared CPU, one thread is often much faster for small models: OpenMP workers
+    spin-wait for each other at every operation.
+    """
+    import torch
+
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def execute_run(
     run: DenseRunConfig, *, on_epoch: Callable[[Any], None] | None = None
 ) -> Result:
@@ -101,6 +122,11 @@ def execute_run(
         run: the run's configuration.
         on_epoch: called with each epoch record (progress display).
     """
+    with torch_threads(run.num_threads):
+        return _execute_run(run, on_epoch=on_epoch)
+
+
+def _execute_run(run: DenseRunConfig, *, on_epoch: Callable[[Any], None] | None) -> Result:
     import torch
 
     from planetbench.efficiency import measure_efficiency
@@ -336,8 +362,6 @@ def dense_leaderboard(
     Raises:
         InvalidInputError: no stored row matches, or a requested task has no row.
     """
-    from planetbench.stats.ranking import competition_rank
-
     protocols = None if protocol is None else [protocol] if isinstance(protocol, str) else list(
         protocol)
     df = store.query(suite=suite, protocol=protocols, metric=metric)
@@ -353,6 +377,28 @@ def dense_leaderboard(
             f"no stored {metric} results for suite={suite!r}, protocol={protocol!r}, "
             f"fraction={fraction}; run `planetbench run` first or check the filters"
         )
+    return dense_table(df, metric=metric, tasks=tasks)
+
+
+def dense_table(
+    rows: pd.DataFrame, *, metric: str = "miou", tasks: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The table of :func:`dense_leaderboard` from result rows already selected.
+
+    Args:
+        rows: store rows (columns ``method``, ``protocol``, ``fraction``, ``task``, ``score``),
+            e.g. from :meth:`ResultStore.query`, of one metric.
+        metric: name used in the ``avg_<metric>`` column.
+        tasks: task columns in this order (default: every task found, sorted).
+
+    Raises:
+        InvalidInputError: no row, or a requested task has no row.
+    """
+    from planetbench.stats.ranking import competition_rank
+
+    df = rows[rows["fraction"].notna() & rows["score"].notna()]
+    if df.empty:
+        raise InvalidInputError("no result rows with a score and a fraction to rank")
     label = df["method"].astype(str)
     if df["protocol"].nunique() > 1:
         label = label + " · " + df["protocol"].astype(str)
@@ -382,6 +428,7 @@ __all__ = [
     "ExperimentSummary",
     "check_names",
     "dense_leaderboard",
+    "dense_table",
     "execute_run",
     "planned_run_key",
     "run_config_hash",

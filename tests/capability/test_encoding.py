@@ -82,13 +82,19 @@ def test_planted_structure_is_recovered() -> None:
     err = np.abs(pred["score_mean"].to_numpy() - test["score"].to_numpy())
     assert err.mean() < 0.005
     assert exact.losses_.max() < 1e-4
-    # With bagging (default) the members see resampled cells: still far below the baseline.
+    assert err.mean() < 0.02 * baseline.mean()
+    # With bagging (default) the members see resampled cells and disagree (the uncertainty),
+    # while the predictions come from the point fit to all cells: still near exact.
     bagged = CapabilityEncoder(dim=2, normalisation="best", n_ensemble=3, min_results=3).fit(train)
     pred = bagged.predict(test[["model", "task"]])
     err = np.abs(pred["score_mean"].to_numpy() - test["score"].to_numpy())
-    assert err.mean() < 0.2 * baseline.mean()
+    assert err.mean() < 0.005
+    assert bagged.point_loss_ < 1e-4
     assert not pred["measured"].any()
     assert pred["gap_std"].gt(0).all()
+    members = bagged.predict_members(test[["model", "task"]])
+    assert members.shape == (3, len(test))
+    np.testing.assert_allclose(pred["gap_std"], members.std(axis=0, ddof=1))
 
 
 @pytest.mark.parametrize("distance", ["l2", "poincare"])
@@ -175,12 +181,15 @@ def test_place_model_keeps_others_fixed() -> None:
     train = df[df["model"] != held]
     enc = CapabilityEncoder(dim=2, normalisation="best", n_ensemble=2, min_results=3).fit(train)
     before_u, before_v = enc.model_params_.copy(), enc.task_params_.copy()
+    before_pu, before_pv = enc.point_model_params_.copy(), enc.point_task_params_.copy()
     own = df[df["model"] == held]
     shown = own[own["task"].isin(["t0", "t1", "t2", "t3"])]
     enc.place_model(held, shown[["task", "score"]])
     np.testing.assert_array_equal(enc.model_params_[:, :-1], before_u)
     np.testing.assert_array_equal(enc.task_params_, before_v)
-    assert enc.models_[-1] == held
+    np.testing.assert_array_equal(enc.point_model_params_[:-1], before_pu)
+    np.testing.assert_array_equal(enc.point_task_params_, before_pv)
+    assert enc.models_[-1] == held and enc.point_model_params_.shape == (len(enc.models_), 2)
     rest = own[~own["task"].isin(shown["task"])]
     pred = enc.predict(rest[["model", "task"]])
     assert np.abs(pred["score_mean"].to_numpy() - rest["score"].to_numpy()).mean() < 0.05
@@ -197,7 +206,8 @@ def test_place_task_and_errors() -> None:
     own = df[df["task"] == "t9"]
     enc.place_task("t9", own.iloc[:5][["model", "score"]])
     np.testing.assert_array_equal(enc.task_params_[:, :-1], before)
-    assert enc.tasks_[-1] == "t9"
+    assert enc.tasks_[-1] == "t9" and enc.point_task_params_.shape == (len(enc.tasks_), 2)
+    assert enc.predict([("m0", "t9")])["score_mean"].notna().all()
     with pytest.raises(InvalidInputError, match="already in the encoding"):
         enc.place_task("t9", own[["model", "score"]])
     with pytest.raises(InvalidInputError, match="at least two models that differ"):

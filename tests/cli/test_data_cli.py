@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import io
 import threading
+import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
+from tests.fakes import glid as fake_glid
 from typer.testing import CliRunner
 
 import planetbench.cli.data  # noqa: F401  (registers the commands)
 from planetbench.cli import app
-from planetbench.tasks import TASKS, Task, TaskSpec
+from planetbench.tasks import TASKS, Task, TaskSpec, get_task
 from planetbench.tasks.download import RemoteFile
 
 runner = CliRunner()
@@ -26,6 +31,12 @@ def test_list_shows_cryo_tasks() -> None:
         assert name in result.output
     assert "CC-BY-4.0" in result.output and "segmentation" in result.output
     assert "demo-" not in result.output
+
+
+def test_list_unknown_suite_exits_2() -> None:
+    result = runner.invoke(app, ["data", "list", "--suite", "cryosphere"])
+    assert result.exit_code == 2
+    assert "'cryosphere' has no registered tasks" in result.output and "cryo" in result.output
 
 
 def test_info_shows_spec_bands_and_files() -> None:
@@ -112,3 +123,109 @@ def test_download_offline_exits_2_naming_url(monkeypatch: pytest.MonkeyPatch,
                                  "--timeout", "2"])
     assert result.exit_code == 2
     assert url in result.output and "put it at" in result.output
+
+
+def test_info_shows_checksum_note_and_sicd_protocol_notes() -> None:
+    result = runner.invoke(app, ["data", "info", "gld"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "coherence" in result.output and "174.698" in result.output
+    assert "checksums: not published" in result.output
+    result = runner.invoke(app, ["data", "info", "sicd"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "val split: not upstream" in result.output and "tile_size" in result.output
+
+
+def _zip_of(folder: Path) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                zf.write(path, path.relative_to(folder).as_posix())
+    return buf.getvalue()
+
+
+@pytest.fixture
+def glid_mirror(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[str, bytes]]:
+    """Task 'glid-loopback': GLID's spec and reader, its archive (a fake GLID) on loopback."""
+    for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    archive = _zip_of(fake_glid.write(tmp_path / "upstream", n_per_split=2, seed=3))
+    served: dict[str, bytes] = {"/glid.zip": archive}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = served[self.path]
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                     daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/glid.zip"
+    glid = get_task("glid")
+    spec = replace(glid.spec, name="glid-loopback", url=url, extra={
+        **glid.spec.extra,
+        "files": (RemoteFile(url, "glid.zip", sha256=hashlib.sha256(archive).hexdigest()),),
+    })
+    monkeypatch.setitem(TASKS._items, "glid-loopback", Task(spec, glid.reader))
+    yield "glid-loopback", archive
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_unpacks_upstream_layout_that_the_reader_loads(
+    glid_mirror: tuple[str, bytes], tmp_path: Path
+) -> None:
+    name, archive = glid_mirror
+    root = tmp_path / "data"
+    result = runner.invoke(app, ["data", "download", name, "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    assert (root / "glid.zip").read_bytes() == archive
+    result = runner.invoke(app, ["data", "verify", name, "--root", str(root)],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "every split opens" in result.output and "ok" in result.output
+    sample = get_task(name).load(root, "test")[1]
+    assert sample["image"].shape == (3, 32, 32) and sample["mask"].dtype == np.int64
+    # Once unpacked, the archive may go: the layout is what verify needs.
+    (root / "glid.zip").unlink()
+    result = runner.invoke(app, ["data", "verify", name, "--root", str(root)],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "missing" in result.output and "every split opens" in result.output
+
+
+def test_download_checksum_mismatch_exits_2_with_both_hashes(
+    glid_mirror: tuple[str, bytes], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    name, archive = glid_mirror
+    task = TASKS._items[name]
+    (rf,) = task.spec.extra["files"]
+    bad = replace(task.spec, extra={**task.spec.extra, "files": (replace(rf, sha256="a" * 64),)})
+    monkeypatch.setitem(TASKS._items, name, Task(bad, task.reader))
+    result = runner.invoke(app, ["data", "download", name, "--root", str(tmp_path)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert hashlib.sha256(archive).hexdigest() in text and "a" * 64 in text
+    assert not (tmp_path / "glid.zip").exists()
+
+
+def test_verify_unchecked_files_and_missing_layout(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_glid.write(tmp_path, n_per_split=1)
+    (tmp_path / "glid-zenodo-14838695.zip").write_bytes(b"zip")
+    result = runner.invoke(app, ["data", "verify", "glid", "--root", str(tmp_path)],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "unchecked" in result.output and "cannot check glid-zenodo-14838695.zip" in result.output
+    result = runner.invoke(app, ["data", "verify", "gsdd", "--root", str(tmp_path)],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "expected the folder 'train/image'" in text
+    assert "root/<split>/image/<stem>.tif" in text and "not downloaded" in text

@@ -139,3 +139,61 @@ def test_neuco_config_errors(tmp_path: Path, store_url: str, yaml_text: str, mat
     import re
 
     assert re.search(match, res.stderr), res.stderr
+
+
+def _two_methods(tmp_path: Path, store_url: str) -> None:
+    labels, emb = _case(tmp_path)
+    for name, path in (("good", emb), ("noise", tmp_path / "noise.csv")):
+        if name == "noise":
+            frame = pd.read_csv(emb)
+            rng = np.random.default_rng(1)
+            frame[["0", "1", "2", "3"]] = rng.normal(size=(N, 4))
+            frame.to_csv(path, index=False)
+        res = runner.invoke(app, ["probe", str(path), "--labels", str(labels), "--splits", "3",
+                                  "--store", store_url, "--out", str(tmp_path / "o"),
+                                  "--name", name])
+        assert res.exit_code == 0, res.output
+
+
+def test_leaderboard_neuco_preset_common_layout(tmp_path: Path, store_url: str) -> None:
+    _two_methods(tmp_path, store_url)
+    res = runner.invoke(app, ["leaderboard", "--store", store_url, "--preset", "neuco",
+                              "--format", "json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert [r["model"] for r in rows] == ["good", "noise"]
+    for r in rows:
+        assert r["mean"] == pytest.approx((r["height"] + r["wet"]) / 2)
+    # the informative file wins both tasks: rank 1 on each, the noise file rank 2 on each
+    assert rows[0]["mean_rank"] == 1.0 and rows[1]["mean_rank"] == 2.0
+    assert rows[0]["rank"] == 1 and rows[1]["rank"] == 2
+
+
+def test_leaderboard_suite_with_intervals_and_errors(store_url: str) -> None:
+    from planetbench.store import Result
+
+    rng = np.random.default_rng(0)
+    rows = [
+        Result(method=m, task=t, protocol="frozen", metric="miou", suite="cryo", seed=s,
+               fraction=1.0, score=float(base + 0.01 * rng.normal()))
+        for m, base in (("strong", 0.8), ("weak", 0.5), ("mid", 0.65))
+        for t in ("glid", "caffe", "sicd")
+        for s in range(3)
+    ]
+    ResultStore(store_url).add_many(rows)
+    res = runner.invoke(app, ["leaderboard", "--store", store_url, "--suite", "cryo",
+                              "--preset", "cryo", "--format", "json", "--reps", "500"])
+    assert res.exit_code == 0, res.output
+    board = json.loads(res.stdout)
+    assert [r["model"] for r in board] == ["strong", "mid", "weak"]
+    top = board[0]
+    assert top["mean_rank"] == 1.0 and top["avg_rank"] == 1.0
+    assert top["iqm_low"] <= top["iqm"] <= top["iqm_high"]
+    assert {"glid", "caffe", "sicd", "mean", "mean_rank_low", "mean_rank_high"} <= set(top)
+    md = runner.invoke(app, ["leaderboard", "--store", store_url, "--suite", "cryo", "--format",
+                             "md", "--reps", "200"])
+    assert md.exit_code == 0 and md.stdout.startswith("| model | caffe | glid | sicd |")
+    bad = runner.invoke(app, ["leaderboard", "--store", store_url, "--preset", "nasa"])
+    assert bad.exit_code == 2 and "--preset 'nasa' is not allowed" in bad.output
+    none = runner.invoke(app, ["leaderboard", "--store", store_url, "--suite", "mars"])
+    assert none.exit_code == 2 and "no runs to rank" in none.output

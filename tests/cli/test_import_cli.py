@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 # Register both command modules: with a single command Typer would drop the command name.
-import planetbench.cli.capability  # noqa: F401
+import planetbench.cli.capability
 import planetbench.cli.results  # noqa: F401
 from planetbench.cli import app
 from planetbench.store import ResultStore

@@ -94,8 +94,10 @@ def test_partial_overlap_needs_explicit_zero_fill() -> None:
     task = bands("B02", "B03", "B04")
     with pytest.raises(BandAlignmentError, match="Policies that could apply: zero-fill"):
         align_bands(task, SSL4EO)
-    alignment = align_bands(task, SSL4EO, policy="zero-fill")
+    with pytest.warns(UserWarning, match=r"'ssl4eo-moco-vits16': zero-filled 10 of 13"):
+        alignment = align_bands(task, SSL4EO, policy="zero-fill")
     assert alignment.policy == "zero-fill"
+    assert alignment.to_record()["warnings"] == list(alignment.warnings)
     assert alignment.index_map.count(None) == 10
     assert any(w.startswith("zero-filled 10 of 13") for w in alignment.warnings)
     out = apply(_batch(3), alignment)
@@ -119,3 +121,37 @@ def test_invalid_inputs() -> None:
     alignment = align_bands(RGB, SCALEMAE)
     with pytest.raises(InvalidInputError, match=r"shape \(B, 3, H, W\)"):
         apply(torch.zeros(2, 4, 8, 8), alignment)
+
+
+def test_sar_task_runs_through_an_optical_encoder() -> None:
+    task = (*bands("HH", "HV"), Band("incidence_angle", "other"))
+    alignment = align_bands(task, SCALEMAE)  # auto → sar-rgb, the angle is dropped
+    assert alignment.policy == "sar-rgb"
+    assert any("incidence_angle" in w for w in alignment.warnings)
+    encoder = get_encoder("scalemae-large").factory(tiny=True).eval()
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    rgb = apply(x, alignment)
+    assert torch.equal(rgb[:, 0], x[:, 0]) and torch.equal(rgb[:, 1], x[:, 1])
+    assert torch.allclose(rgb[:, 2], (x[:, 0] + x[:, 1]) / 2)
+    with torch.no_grad():
+        assert encoder.embed(rgb).shape == (2, 32)
+
+
+def test_optical_encoder_with_missing_bands_lists_both_sets() -> None:
+    task = bands("B02", "HH")
+    with pytest.raises(BandAlignmentError) as info:
+        align_bands(task, SCALEMAE)
+    message = str(info.value)
+    assert "[B02(0.49µm), HH(SAR HH)]" in message
+    assert "[red(0.665µm), green(0.56µm), blue(0.49µm)]" in message
+    assert "missing from the task: ['red', 'green']" in message
+    assert "Policies that could apply: zero-fill" in message
+
+
+def test_no_policy_without_asking_for_zero_fill() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # match and sar-rgb never warn about zeros
+        align_bands(bands("B02", "B03", "B04"), SCALEMAE)
+        align_bands(bands("VV"), SCALEMAE)

@@ -73,9 +73,7 @@ def test_averaging_matches_hand_computation() -> None:
     emb = enc.embed(x)
     assert enc.groups == [[0, 1, 2], [3, 4, 5, 6, 7], [8, 9]]
     pooled = torch.nn.functional.avg_pool2d(x, 2)  # 4 px → 2 × 2 grid
-    expected = torch.stack(
-        [pooled[:, g].mean(dim=1) for g in enc.groups], dim=1
-    ).flatten(1)
+    expected = torch.stack([pooled[:, g].mean(dim=1) for g in enc.groups], dim=1).flatten(1)
     torch.testing.assert_close(emb, expected)
     bilinear = Averaging(S2_10, grid=2, resample="bilinear").embed(x)
     assert bilinear.shape == emb.shape and not torch.allclose(bilinear, emb)

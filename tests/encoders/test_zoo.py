@@ -14,6 +14,7 @@ from planetbench.encoders import get_encoder, list_encoders
 from planetbench.encoders.base import ENCODERS, Encoder
 from planetbench.encoders.weights import cache_path
 from planetbench.errors import (
+    InvalidInputError,
     MissingDependencyError,
     WeightsMismatchError,
     WeightsUnavailableError,
@@ -63,6 +64,9 @@ def test_spec_is_complete(name: str) -> None:
         assert spec.std is not None and len(spec.mean) == len(spec.std) == len(spec.bands)
     if spec.weights_source != "none":
         assert spec.weights_url.startswith("https://")
+        # normalisation is stated: numbers, or a sentence when it is sensor-dependent
+        assert spec.mean is not None or spec.extra.get("normalisation")
+        assert spec.input_size > 0 and (spec.bands or spec.wavelength_conditioned)
 
 
 @pytest.mark.parametrize("name", AVAILABLE)
@@ -269,3 +273,15 @@ def test_remoteclip_open_clip_checkpoint_maps_strictly(tmp_path: Path) -> None:
     loaded = _build("remoteclip-vit-b32", weights=tmp_path / "RemoteCLIP-tiny.pt")
     for key, value in loaded.model.state_dict().items():
         assert torch.equal(value, state[key]), key
+
+
+@pytest.mark.parametrize("name", ["unet", "vit"])
+def test_from_scratch_seed_controls_the_initialisation(name: str) -> None:
+    factory = get_encoder(name).factory
+    a = factory(in_bands=TASK_BANDS, tiny=True, seed=3).state_dict()
+    b = factory(in_bands=TASK_BANDS, tiny=True, seed=3).state_dict()
+    c = factory(in_bands=TASK_BANDS, tiny=True, seed=4).state_dict()
+    key = next(k for k, v in a.items() if v.is_floating_point() and v.std() > 0)
+    assert torch.equal(a[key], b[key]) and not torch.equal(a[key], c[key])
+    with pytest.raises(InvalidInputError, match="seed must be an integer >= 0 or None"):
+        factory(in_bands=TASK_BANDS, tiny=True, seed=-1)

@@ -190,3 +190,36 @@ def test_geobench_v1_real(shared_data: Path) -> None:
     ]
     assert cell["score"].mean() == pytest.approx(0.94025, abs=1e-4)
     assert read_geobench_v1(csv)["seed"].max() == 11
+
+
+def _geobench2_submission(root: Path, metric: str, protocol: str = "full_ft") -> Path:
+    """A one-run GEO-Bench-2 leaderboard folder in the upstream layout."""
+    sub = root / "submissions" / "abc"
+    sub.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "dataset": ["caffe"], "Metric": [metric], "test metric": [0.6], "Seed": [1],
+            "backbone": ["resnet50"], "frozen_or_full_ft": [protocol], "lr": [1e-4],
+            "data_percentages": [50], "decoder": ["UNet"], "mlflow_run_status": ["FINISHED"],
+        }
+    ).to_csv(sub / "results_and_parameters.csv", index=False)
+    return root
+
+
+def test_geobench2_mapping_and_unknown_names(tmp_path: Path) -> None:
+    df = read_geobench2(_geobench2_submission(tmp_path / "ok", "Multiclass_Jaccard_Index"))
+    row = df.iloc[0]
+    assert (row["model"], row["metric"], row["protocol"]) == ("resnet50", "miou", "finetune")
+    assert row["fraction"] == 0.5 and row["suite"] == "geobench2"
+    assert '"metric_upstream": "Multiclass_Jaccard_Index"' in row["details"]
+    with pytest.raises(InvalidInputError, match=r"metric\(s\) \['Dice'\].*long schema"):
+        read_geobench2(_geobench2_submission(tmp_path / "m", "Dice"))
+    with pytest.raises(InvalidInputError, match=r"value\(s\) \['lora'\]"):
+        read_geobench2(_geobench2_submission(tmp_path / "p", "RMSE", protocol="lora"))
+
+
+def test_unreadable_published_table(tmp_path: Path) -> None:
+    bad = tmp_path / "cryo.csv"
+    bad.write_bytes(b"\xff\xfe\x00garbage\x00\xff")
+    with pytest.raises(InvalidInputError, match="cannot read .* as CSV"):
+        read_cryobench(bad)

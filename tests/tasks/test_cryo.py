@@ -23,6 +23,7 @@ from planetbench.tasks.cryo import (
     CRYO_TASKS,
     GLD_SPEC,
     SICD_IGNORE,
+    SICD_TILE_SIZE,
     iter_scene_tiles,
     read_sicd_scene,
     sicd_split_of,
@@ -30,7 +31,7 @@ from planetbench.tasks.cryo import (
 )
 from planetbench.tasks.readers.geotiff import write_geotiff
 from planetbench.tasks.readers.images import read_label_image, write_png
-from planetbench.tasks.readers.netcdf import read_netcdf_variables
+from planetbench.tasks.readers.netcdf import netcdf_variable_names, read_netcdf_variables
 from planetbench.tasks.readers.tiling import SceneStitcher, Tiling, predict_scene
 
 
@@ -87,9 +88,14 @@ def test_fake_data_loads_through_reader(task: str, tmp_path: Path) -> None:
             assert np.isfinite(image).all()
             assert isinstance(item["id"], str)
             ids.add(item["id"])
-            if task == "sicd":  # the no-data corner carries the ignore index
-                assert (mask[:3, :4] == spec.ignore_index).all()
-                assert (mask[3:] != spec.ignore_index).all()
+            if task == "sicd":  # default: one padded 512 px tile per toy scene
+                assert image.shape == (3, 512, 512)
+                _, _, y1, x1 = item["window"].tolist()
+                assert (y1, x1) == fake_sicd.scene_shape(32)
+                assert (mask[:3, :4] == spec.ignore_index).all()  # the no-data corner
+                assert (mask[3:y1, :x1] != spec.ignore_index).all()
+                assert (mask[y1:] == spec.ignore_index).all()  # padding
+                assert (mask[:, x1:] == spec.ignore_index).all()
             else:  # binary/zone tasks: every pixel is labelled, none ignored
                 assert (mask != spec.ignore_index).all() and len(np.unique(mask)) >= 2
         assert len(ids) == 2
@@ -196,7 +202,7 @@ def test_reader_rejects_unknown_options_and_splits(tmp_path: Path) -> None:
 
 def test_sicd_nodata_becomes_ignore(tmp_path: Path) -> None:
     fake_sicd.write(tmp_path, n_per_split=1)
-    scene = get_task("sicd").load(tmp_path, "train")[0]
+    scene = get_task("sicd").load(tmp_path, "train", tile_size=None)[0]
     assert scene["image"].shape == (3, *fake_sicd.scene_shape(32))
     assert (scene["mask"][:3, :4] == 255).all()
     assert (scene["image"][:2, :3, :4] == 0).all()
@@ -207,7 +213,10 @@ def test_sicd_nodata_becomes_ignore(tmp_path: Path) -> None:
 
 def test_sicd_val_is_a_fixed_disjoint_part_of_train(tmp_path: Path) -> None:
     fake_sicd.write(tmp_path, n_per_split=2)
-    ids = {s: [x["id"] for x in get_task("sicd").load(tmp_path, s)] for s in ("train", "val")}
+    ids = {
+        s: [x["id"] for x in get_task("sicd").load(tmp_path, s, tile_size=None)]
+        for s in ("train", "val")
+    }
     assert len(ids["train"]) == len(ids["val"]) == 2 and not set(ids["train"]) & set(ids["val"])
     on_disk = {p.stem for p in (tmp_path / "train").glob("*.nc")}
     assert set(ids["train"]) | set(ids["val"]) == on_disk
@@ -235,7 +244,7 @@ def test_sicd_test_split_reads_reference_charts(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("size", "stride"), [(16, None), (16, 10), (64, None)])
 def test_sicd_tiles_cover_every_scene_exactly(tmp_path: Path, size: int, stride: int) -> None:
     fake_sicd.write(tmp_path, n_per_split=2)
-    scenes = get_task("sicd").load(tmp_path, "train")
+    scenes = get_task("sicd").load(tmp_path, "train", tile_size=None)
     tiles = get_task("sicd").load(tmp_path, "train", tile_size=size, stride=stride)
     rebuilt = {s["id"]: (np.full(s["image"].shape, np.nan, np.float32),
                          np.full(s["mask"].shape, -7, np.int64)) for s in scenes}
@@ -259,7 +268,7 @@ def test_sicd_tiles_cover_every_scene_exactly(tmp_path: Path, size: int, stride:
 def test_sicd_evaluation_tiles_score_each_pixel_once(tmp_path: Path, split: str) -> None:
     """Overlapping val/test tiles keep labels only on owned pixels: a metric sees each once."""
     fake_sicd.write(tmp_path, n_per_split=2)
-    scenes = {s["id"]: s for s in get_task("sicd").load(tmp_path, split)}
+    scenes = {s["id"]: s for s in get_task("sicd").load(tmp_path, split, tile_size=None)}
     tiles = get_task("sicd").load(tmp_path, split, tile_size=16, stride=12)
     assert tiles.owned_only
     counted = {k: np.zeros(s["mask"].shape, np.int64) for k, s in scenes.items()}
@@ -279,26 +288,31 @@ def test_sicd_evaluation_tiles_score_each_pixel_once(tmp_path: Path, split: str)
     assert not train.owned_only
     n_train = sum(int((train[i]["mask"] != SICD_IGNORE).sum()) for i in range(len(train)))
     n_scene = sum(int((s["mask"] != SICD_IGNORE).sum())
-                  for s in get_task("sicd").load(tmp_path, "train"))
+                  for s in get_task("sicd").load(tmp_path, "train", tile_size=None))
     assert n_train > n_scene
 
 
 def test_sicd_stitcher_rebuilds_scene_predictions(tmp_path: Path) -> None:
     fake_sicd.write(tmp_path, n_per_split=1)
     tiles = get_task("sicd").load(tmp_path, "test", tile_size=16, stride=11)
-    scene = get_task("sicd").load(tmp_path, "test")[0]
+    scene = get_task("sicd").load(tmp_path, "test", tile_size=None)[0]
     stitcher = tiles.stitcher(0)
     for i in range(len(tiles)):
         scene_idx, window_idx = tiles.index_of[i]
+        assert scene_idx == 0  # one test scene
         stitcher.add(window_idx, tiles[i]["image"][0].round().astype(np.int64))  # "prediction"
     np.testing.assert_array_equal(stitcher.coverage, np.ones(scene["mask"].shape))
     np.testing.assert_array_equal(stitcher.result(), scene["image"][0].round().astype(np.int64))
 
 
-def test_sicd_stride_needs_tile_size(tmp_path: Path) -> None:
+def test_sicd_default_tiles_and_stride_needs_tile_size(tmp_path: Path) -> None:
     fake_sicd.write(tmp_path, n_per_split=1)
+    tiles = get_task("sicd").load(tmp_path, "test")
+    assert tiles.size == SICD_TILE_SIZE and tiles.owned_only and len(tiles) == 1
     with pytest.raises(InvalidInputError, match="only apply together with tile_size"):
-        get_task("sicd").load(tmp_path, "train", stride=4)
+        get_task("sicd").load(tmp_path, "train", tile_size=None, stride=4)
+    with pytest.raises(InvalidInputError, match=r"stride \(600\) must not exceed size \(512\)"):
+        get_task("sicd").load(tmp_path, "train", stride=600)
 
 
 @settings(max_examples=60, deadline=None)
@@ -410,3 +424,38 @@ def test_label_image_must_be_single_channel(tmp_path: Path) -> None:
     path = write_png(tmp_path / "rgb.png", np.zeros((4, 4, 3), dtype=np.uint8))
     with pytest.raises(LabelFileError, match="expected one channel"):
         read_label_image(path)
+
+
+def test_netcdf_window_reads_match_whole_reads(tmp_path: Path) -> None:
+    fake_sicd.write(tmp_path, n_per_split=1)
+    scene = next((tmp_path / "train").glob("*.nc"))
+    names = ["nersc_sar_primary", "SOD"]
+    whole = read_netcdf_variables(scene, names, mask_fill=False)
+    part = read_netcdf_variables(scene, names, mask_fill=False, window=(2, 5, 9, 30))
+    for name in names:
+        np.testing.assert_array_equal(part[name], whole[name][2:9, 5:30])
+    with pytest.raises(InvalidInputError, match=r"window \(0, 0, 99, 4\) .* does not fit"):
+        read_netcdf_variables(scene, names, window=(0, 0, 99, 4))
+
+
+def test_netcdf4_hdf5_scene_is_read_with_window_and_fill(tmp_path: Path) -> None:
+    """AI4Arctic scenes are netCDF-4 (HDF5): variables, _FillValue masking and windows."""
+    h5py = pytest.importorskip("h5py", reason="h5py is in the cryo extra")
+    rng = np.random.default_rng(0)
+    hh = rng.normal(size=(6, 8)).astype(np.float32)
+    sod = rng.integers(0, 6, size=(6, 8)).astype(np.uint8)
+    sod[0, 0] = 255
+    path = tmp_path / "20180101T000000_dmi_prep.nc"
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset("nersc_sar_primary", data=hh)
+        ds = h5.create_dataset("SOD", data=sod)
+        ds.attrs["_FillValue"] = np.uint8(255)
+        h5.create_group("ignored_group")
+    assert netcdf_variable_names(path) == ["SOD", "nersc_sar_primary"]
+    out = read_netcdf_variables(path, ["nersc_sar_primary", "SOD"])
+    np.testing.assert_array_equal(out["nersc_sar_primary"], hh)
+    assert out["SOD"].dtype == np.uint8 and out["SOD"][0, 0] == 255  # integer fill kept as is
+    window = read_netcdf_variables(path, ["nersc_sar_primary"], window=(1, 2, 4, 6))
+    np.testing.assert_array_equal(window["nersc_sar_primary"], hh[1:4, 2:6])
+    with pytest.raises(InvalidInputError, match=r"lacks variable\(s\) HV; it holds: SOD"):
+        read_netcdf_variables(path, ["HV"])

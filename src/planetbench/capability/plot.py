@@ -18,14 +18,14 @@ def map_coordinates(
 ) -> tuple[np.ndarray, np.ndarray]:
     """2-D coordinates of models and tasks.
 
-    Members of the ensemble are not aligned with each other (distances are invariant to
-    rotations), so one member is drawn: by default the one with the lowest training loss.
+    Fits are not aligned with each other (distances are invariant to rotations), so one fit is
+    drawn: by default the point fit (all cells), or one ensemble member.
 
     Args:
         encoder: a fitted encoder.
         projection: ``pca`` (principal axes of the joint model + task point cloud, via SVD) or
             ``first`` (the first two dimensions as they are).
-        member: ensemble member to draw; default the lowest-loss one.
+        member: ensemble member to draw; default (None) the point fit.
 
     Returns:
         ``(model_xy, task_xy)`` of shapes (n_models, 2) and (n_tasks, 2); a 1-D encoding gets
@@ -42,11 +42,15 @@ def map_coordinates(
         raise InvalidInputError("the encoder is not fitted; fit or load it before drawing a map")
     n_members = encoder.model_params_.shape[0]
     if member is None:
-        member = int(np.argmin(encoder.losses_))
-    if not 0 <= member < n_members:
-        raise InvalidInputError(f"member={member} must lie in [0, {n_members - 1}]")
-    u = points(encoder.model_params_[member], encoder.distance)
-    v = points(encoder.task_params_[member], encoder.distance)
+        u = points(encoder.point_model_params_, encoder.distance)
+        v = points(encoder.point_task_params_, encoder.distance)
+    elif isinstance(member, int) and 0 <= member < n_members:
+        u = points(encoder.model_params_[member], encoder.distance)
+        v = points(encoder.task_params_[member], encoder.distance)
+    else:
+        raise InvalidInputError(
+            f"member={member} must lie in [0, {n_members - 1}] (or be None for the point fit)"
+        )
     if encoder.distance == "cosine":  # only directions matter
         u = u / np.linalg.norm(u, axis=1, keepdims=True).clip(1e-12)
         v = v / np.linalg.norm(v, axis=1, keepdims=True).clip(1e-12)

@@ -149,7 +149,7 @@ def _additive(test: pd.DataFrame, known: pd.DataFrame) -> np.ndarray:
     effect = pd.Series(z).groupby(known["model"].to_numpy()).mean()
     m_t = task_mean.reindex(test["task"]).to_numpy()
     eff = effect.reindex(test["model"]).fillna(0.0).to_numpy()
-    return m_t + task_range.reindex(test["task"]).to_numpy() * eff
+    return np.asarray(m_t + task_range.reindex(test["task"]).to_numpy() * eff, dtype=float)
 
 
 def _score_frame(enc: CapabilityEncoder, test: pd.DataFrame, known: pd.DataFrame,

@@ -48,7 +48,7 @@ def _results_from_store(
     rows = rows[rows["score"].notna()]
     conditions = rows.assign(fraction=rows["fraction"].fillna(-1.0)).groupby(
         ["method", "task"]
-    )[["suite", "protocol", "fraction", "metric"]].nunique()
+    )[["suite", "source", "protocol", "fraction", "metric"]].nunique()
     mixed = conditions[(conditions > 1).any(axis=1)]
     if not mixed.empty:
         (model, task), counts = next(iter(mixed.iterrows()))
@@ -56,8 +56,8 @@ def _results_from_store(
         raise InvalidInputError(
             f"the results ({shown}) mix several {'/'.join(what)} values for the same model and "
             f"task (e.g. model {model!r} on task {task!r}; {len(mixed)} such cell(s)); a cell "
-            "must be one experimental condition: choose one with --suite, --protocol and "
-            "--fraction"
+            "must be one experimental condition: choose one with --suite, --source, --protocol "
+            "and --fraction"
         )
     return rows.rename(columns={"method": "model"})[["model", "task", "metric", "score"]]
 
@@ -115,7 +115,7 @@ def fit_cmd(
     console.print(
         f"fitted {len(enc.models_)} models x {len(enc.tasks_)} tasks "
         f"({len(enc.observed_)} measured cells, {len(enc.dropped_)} dropped); "
-        f"training loss {enc.losses_.mean():.4g}; wrote {out}",
+        f"training loss {enc.point_loss_:.4g}; wrote {out}",
         highlight=False,
         soft_wrap=True,
     )
@@ -181,6 +181,11 @@ def predict_cmd(
     if out is not None:
         pred.to_csv(out, index=False)
         console.print(f"wrote {len(pred)} predictions to {out}", highlight=False)
+    elif pred.empty:
+        console.print(
+            "every requested pair is measured; add --include-measured to list them",
+            highlight=False,
+        )
     else:
         _print_frame(
             pred[["model", "task", "score_mean", "score_std", "score_measured"]],

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from planetbench.cli._app import app, console, handle_errors
-from planetbench.errors import ChecksumError, DatasetNotFoundError
+from planetbench.errors import ChecksumError, DatasetNotFoundError, InvalidInputError
 from planetbench.tasks import get_task, list_tasks
 from planetbench.tasks.download import fetch_task, task_files, verify_task
 
@@ -33,8 +33,14 @@ def list_cmd(
     suite: str | None = typer.Option(None, help="Only tasks of this suite (cryo, demo, …)."),
 ) -> None:
     """Show every registered task with its suite, kind, bands and licence."""
+    names = list_tasks(suite)
+    if not names:
+        suites = sorted({get_task(n).spec.suite for n in list_tasks()})
+        raise InvalidInputError(
+            f"--suite {suite!r} has no registered tasks; suites with tasks: {', '.join(suites)}"
+        )
     table = Table("task", "suite", "kind", "metric", "bands", "licence")
-    for name in list_tasks(suite):
+    for name in names:
         spec = get_task(name).spec
         table.add_row(
             name, spec.suite, spec.kind, spec.metric, _bands_text(spec.band_names), spec.licence
@@ -77,9 +83,15 @@ def info_cmd(task: str = typer.Argument(..., help="Task id, e.g. glid.")) -> Non
                       else "none published (verify cannot check it)")
             files.add_row(rf.filename, digest, rf.url)
         console.print(files)
-    layout = spec.extra.get("layout")
-    if layout:
-        console.print(f"expected layout: {layout}", highlight=False)
+    for key, label in (
+        ("layout", "expected layout"),
+        ("checksum", "checksums"),
+        ("val_split", "val split"),
+        ("evaluation", "evaluation"),
+    ):
+        note = spec.extra.get(key)
+        if note:
+            console.print(f"{label}: {note}", highlight=False, soft_wrap=True)
 
 
 @data_app.command("download")
@@ -104,22 +116,38 @@ def verify_cmd(
     task: str = typer.Argument(..., help="Task id, e.g. caffe."),
     root: Path = RootOption,
 ) -> None:
-    """Check a task's downloaded files under --root against their published checksums."""
-    spec = get_task(task).spec
+    """Check a task's files under --root: published checksums, then that every split opens.
+
+    Downloaded archives that are present are checked against their published digests (files
+    without one are reported as unchecked). Archives may be absent once unpacked: what counts is
+    that the reader finds every split in the upstream layout.
+    """
+    registered = get_task(task)
+    spec = registered.spec
     reports = verify_task(spec, root)
     table = Table("file", "status", "detail")
     for r in reports:
         table.add_row(r.filename, r.status, r.detail)
     console.print(table)
-    missing = [r.filename for r in reports if r.status == "missing"]
     bad = [r.filename for r in reports if r.status == "mismatch"]
     if bad:
         raise ChecksumError(
             f"{spec.name}: {', '.join(bad)} do(es) not match the published checksum; delete and "
             f"download again with `planetbench data download {spec.name} --root {root}`"
         )
-    if missing:
-        raise DatasetNotFoundError(
-            f"{spec.name}: {', '.join(missing)} not found under {root}; get them with "
-            f"`planetbench data download {spec.name} --root {root}`"
+    splits = Table("split", "samples")
+    for split in spec.splits:
+        try:
+            n = len(registered.load(root, split))
+        except DatasetNotFoundError as exc:
+            missing = [r.filename for r in reports if r.status == "missing"]
+            hint = f" (not downloaded: {', '.join(missing)})" if missing else ""
+            raise DatasetNotFoundError(f"{exc}{hint}") from exc
+        splits.add_row(split, str(n))
+    console.print(splits)
+    unchecked = [r.filename for r in reports if r.status == "unchecked"]
+    if unchecked:
+        console.print(
+            f"cannot check {', '.join(unchecked)}: no checksum is published", highlight=False
         )
+    console.print(f"{spec.name}: every split opens under {root}", highlight=False)

@@ -6,8 +6,22 @@ Importing this package needs torch (``pip install 'planetbench[dense]'``).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from planetbench.encoders.base import ENCODERS, Encoder, EncoderSpec, RegisteredEncoder
+from planetbench.encoders.base import (
+    ENCODERS,
+    Encoder,
+    EncoderSpec,
+    RegisteredEncoder,
+    default_device,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+    from planetbench.tasks.bands import Band
 
 #: Built-in encoder modules, imported on first lookup so that each registers its encoders.
 ENCODER_MODULES: tuple[str, ...] = (
@@ -34,6 +48,45 @@ def get_encoder(name: str) -> RegisteredEncoder:
     return ENCODERS.get(name)
 
 
+def build_encoder(
+    name: str,
+    *,
+    in_bands: Sequence[Band] | None = None,
+    tiny: bool = False,
+    weights: str | Path | None = None,
+    device: str | torch.device | None = None,
+    **options: Any,
+) -> Encoder:
+    """Build the registered encoder ``name`` and move it to ``device``.
+
+    Args:
+        name: registry id (did-you-mean on a miss).
+        in_bands: the task's bands (needed by the any-band baselines and by the
+            wavelength-conditioned encoders; others ignore them).
+        tiny: build the tiny test variant (random weights unless ``weights`` is a file).
+        weights: None (the published weights: cache, else download), ``"none"`` (random, only
+            for from-scratch baselines) or a local checkpoint, loaded strictly.
+        device: where to put the encoder; :func:`~planetbench.encoders.base.default_device`
+            (CUDA when present, else CPU) when None.
+        **options: encoder-specific options (``img_size``, ``seed``, ``wavelengths_um`` …).
+
+    Returns:
+        The encoder, in eval mode, on ``device``.
+
+    Raises:
+        UnknownNameError: ``name`` is not registered.
+        MissingDependencyError: the encoder is listed as unavailable.
+        WeightsUnavailableError: the weights cannot be found nor downloaded (URL + cache path).
+        WeightsMismatchError: the checkpoint does not match the architecture.
+    """
+    import torch
+
+    registered = get_encoder(name)
+    encoder = registered.factory(in_bands=in_bands, tiny=tiny, weights=weights, **options)
+    target = default_device() if device is None else torch.device(device)
+    return encoder.to(target).eval()
+
+
 def list_encoders() -> list[str]:
     """Ids of all registered encoders."""
     load_builtin_encoders()
@@ -45,6 +98,8 @@ __all__ = [
     "Encoder",
     "EncoderSpec",
     "RegisteredEncoder",
+    "build_encoder",
+    "default_device",
     "get_encoder",
     "list_encoders",
 ]

@@ -27,8 +27,11 @@ class EncoderAvailability:
         weights_path: the cached file, or where a download would be stored ('' if none).
         reason: why it is unavailable ('' when available).
         n_bands: number of input bands (0 = any bands).
-        wavelength_conditioned: takes the input wavelengths (DOFA).
+        wavelength_conditioned: takes the input wavelengths (DOFA, Panopticon).
         licence: licence of the weights.
+        weights_source: where the weights come from (``"none"`` for from-scratch baselines).
+        weights_url: download URL of the published weights ('' if none).
+        citation: paper to cite.
     """
 
     name: str
@@ -40,6 +43,9 @@ class EncoderAvailability:
     n_bands: int
     wavelength_conditioned: bool
     licence: str
+    weights_source: str = "none"
+    weights_url: str = ""
+    citation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict."""
@@ -76,6 +82,9 @@ def encoder_availability(name: str) -> EncoderAvailability:
         n_bands=len(spec.bands),
         wavelength_conditioned=spec.wavelength_conditioned,
         licence=spec.licence,
+        weights_source=spec.weights_source,
+        weights_url=spec.weights_url,
+        citation=spec.citation,
     )
 
 

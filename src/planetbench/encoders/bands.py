@@ -21,7 +21,8 @@ Policies (each is recorded in the Result through :meth:`BandAlignment.to_record`
     a warning.
 ``zero-fill``
     Like ``match`` but encoder bands absent from the task are fed zeros; only when asked, with
-    a warning naming the filled bands. Refused when no band overlaps at all.
+    a ``UserWarning`` naming the filled bands that is also kept in ``BandAlignment.warnings``
+    (recorded with the run). Refused when no band overlaps at all.
 ``auto``
     ``wavelength`` for wavelength-conditioned encoders, else ``match`` when every band matches,
     else ``sar-rgb`` when it applies; otherwise a :class:`BandAlignmentError` names the
@@ -31,6 +32,7 @@ Policies (each is recorded in the Result through :meth:`BandAlignment.to_record`
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NoReturn, get_args
@@ -313,10 +315,12 @@ def align_bands(
             )
         filled = [enc_names[j] for j, i in enumerate(found) if i is None]
         if filled:
-            notes.append(
+            note = (
                 f"zero-filled {len(filled)} of {len(found)} encoder bands missing from the "
                 f"task: {filled}"
             )
+            notes.append(note)
+            warnings.warn(f"encoder {encoder_spec.name!r}: {note}", UserWarning, stacklevel=2)
         return BandAlignment("zero-fill", names, enc_names, tuple(found), warnings=tuple(notes))
     missing = [enc_names[j] for j, i in enumerate(found) if i is None]
     _refuse(

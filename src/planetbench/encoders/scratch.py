@@ -9,10 +9,11 @@ wrapper that every plain ViT in the zoo shares.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import torch
 from torch import Tensor, nn
 
 from planetbench.encoders.base import ENCODERS, Encoder, EncoderSpec, RegisteredEncoder
@@ -24,6 +25,8 @@ from planetbench.encoders.weights import (
 )
 from planetbench.errors import InvalidInputError
 from planetbench.tasks.bands import Band
+
+_M = TypeVar("_M", bound=nn.Module)
 
 CRYO_BENCH_CITATION = (
     "Cryo-Bench: a benchmark of geospatial foundation models for cryosphere applications "
@@ -76,7 +79,7 @@ class TimmViTEncoder(Encoder):
         fixed_size: int | None = None,
     ) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # upstream module; its attributes are untyped
         self.spec = spec
         self.indices = list(indices)
         self.pooled_head = pooled_head
@@ -226,14 +229,30 @@ def _in_bands(in_bands: Sequence[Band] | None, name: str) -> tuple[Band, ...]:
     return tuple(in_bands)
 
 
+def _seeded(seed: int | None, build: Callable[[], _M]) -> _M:
+    """Run ``build`` with torch's global generator seeded by ``seed`` (restored afterwards)."""
+    if seed is None:
+        return build()
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InvalidInputError(f"seed must be an integer >= 0 or None; got {seed!r}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
+
+
 def build_unet(
     *,
     in_bands: Sequence[Band] | None = None,
     tiny: bool = False,
     weights: str | Path | None = None,
+    seed: int | None = None,
     **options: Any,
 ) -> UNetEncoder:
-    """UNet encoder from scratch for ``in_bands``; ``weights`` may be a trained checkpoint."""
+    """UNet encoder from scratch for ``in_bands``; ``weights`` may be a trained checkpoint.
+
+    ``seed`` (optional) seeds the random initialisation; without it torch's global generator
+    is used as it stands (the runner seeds it per run).
+    """
     bands = _in_bands(in_bands, "unet")
     found = prepare_weights(UNET_SPEC, weights, tiny=tiny, from_scratch=True)
     channels = UNET_TINY_CHANNELS if tiny else tuple(options.pop("channels", UNET_CHANNELS))
@@ -241,7 +260,7 @@ def build_unet(
     spec = instance_spec(
         UNET_SPEC, tiny=tiny, bands=bands, feature_channels=channels, embed_dim=channels[-1]
     )
-    encoder = UNetEncoder(len(bands), channels, spec)
+    encoder = _seeded(seed, lambda: UNetEncoder(len(bands), channels, spec))
     if found is not None:
         encoder.load_report = load_weights(encoder, spec, source=found)
     return encoder
@@ -252,9 +271,13 @@ def build_vit(
     in_bands: Sequence[Band] | None = None,
     tiny: bool = False,
     weights: str | Path | None = None,
+    seed: int | None = None,
     **options: Any,
 ) -> TimmViTEncoder:
-    """Small ViT from scratch for ``in_bands``; ``weights`` may be a trained checkpoint."""
+    """Small ViT from scratch for ``in_bands``; ``weights`` may be a trained checkpoint.
+
+    ``seed`` (optional) seeds the random initialisation, as for :func:`build_unet`.
+    """
     bands = _in_bands(in_bands, "vit")
     found = prepare_weights(VIT_SPEC, weights, tiny=tiny, from_scratch=True)
     arch = VIT_TINY if tiny else VIT_FULL
@@ -262,7 +285,7 @@ def build_vit(
     img_size = int(options.pop("img_size", TINY_INPUT_SIZE if tiny else VIT_SPEC.input_size))
     _no_options(options, "vit")
     spec = instance_spec(VIT_SPEC, tiny=tiny, bands=bands, input_size=img_size)
-    model = build_timm_vit(in_chans=len(bands), img_size=img_size, **arch)
+    model = _seeded(seed, lambda: build_timm_vit(in_chans=len(bands), img_size=img_size, **arch))
     encoder = TimmViTEncoder(model, spec, indices)
     if found is not None:
         encoder.load_report = load_weights(

@@ -48,7 +48,7 @@ class TimmFeaturesEncoder(Encoder):
 
     def __init__(self, model: nn.Module, spec: EncoderSpec) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # upstream module; its attributes are untyped
         self.spec = spec
         self.load_report: LoadReport | None = None
 
@@ -96,7 +96,7 @@ def _timm_features_factory(spec: EncoderSpec) -> Factory:
         model = timm.create_model(
             arch, pretrained=False, features_only=True, in_chans=len(spec.bands)
         )
-        info = model.feature_info
+        info: Any = model.feature_info
         inst = instance_spec(
             spec,
             tiny=tiny,

@@ -67,7 +67,7 @@ class DOFAEncoder(Encoder):
         wavelengths_um: Sequence[float],
     ) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # upstream module; its attributes are untyped
         self.spec = spec
         self.indices = list(indices)
         self.register_buffer(
@@ -76,14 +76,14 @@ class DOFAEncoder(Encoder):
         self.load_report: LoadReport | None = None
 
     def _tokens(self, x: Tensor) -> tuple[list[Tensor], Tensor, tuple[int, int]]:
-        check_input(x, int(self.wavelengths.numel()), self.spec.name)
+        check_input(x, int(self.get_buffer("wavelengths").numel()), self.spec.name)
         p = self.model.patch_size
         if x.shape[-2] % p or x.shape[-1] % p:
             raise InvalidInputError(
                 f"encoder {self.spec.name!r} needs H and W divisible by {p}; got {tuple(x.shape)}"
             )
         grid = (x.shape[-2] // p, x.shape[-1] // p)
-        tokens, _ = self.model.patch_embed(x, self.wavelengths)
+        tokens, _ = self.model.patch_embed(x, self.get_buffer("wavelengths"))
         pos = self.model.pos_embed
         n_side = round((pos.shape[1] - 1) ** 0.5)
         patch_pos = pos[:, 1:]
@@ -168,7 +168,9 @@ def _dofa_factory(spec: EncoderSpec, arch: dict[str, int], indices: tuple[int, .
         found = prepare_weights(spec, weights, tiny=tiny)
         from torchgeo.models import DOFA
 
-        a = {"patch_size": 8, "embed_dim": 32, "depth": 4, "num_heads": 2} if tiny else arch
+        a: dict[str, Any] = (
+            {"patch_size": 8, "embed_dim": 32, "depth": 4, "num_heads": 2} if tiny else arch
+        )
         idx = (0, 1, 2, 3) if tiny else indices
         inst = instance_spec(spec, tiny=tiny, bands=kept, input_size=img_size)
         model = DOFA(img_size=img_size, num_classes=0, global_pool=True, **a)
@@ -301,7 +303,7 @@ class CROMAEncoder(Encoder):
 
     def __init__(self, model: nn.Module, spec: EncoderSpec, indices: Sequence[int]) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # upstream module; its attributes are untyped
         self.spec = spec
         self.indices = list(indices)
         self.load_report: LoadReport | None = None
@@ -496,7 +498,7 @@ class SwinEncoder(Encoder):
 
     def __init__(self, model: nn.Module, spec: EncoderSpec) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # upstream module; its attributes are untyped
         self.spec = spec
         self.load_report: LoadReport | None = None
 
@@ -610,7 +612,7 @@ class PanopticonEncoder(Encoder):
         img_size: int,
     ) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # upstream module; its attributes are untyped
         self.spec = spec
         self.indices = list(indices)
         self.img_size = img_size
@@ -620,9 +622,10 @@ class PanopticonEncoder(Encoder):
         self.load_report: LoadReport | None = None
 
     def _run(self, x: Tensor) -> tuple[list[Tensor], Tensor, tuple[int, int]]:
-        check_input(x, int(self.channel_ids.numel()), self.spec.name, size=self.img_size)
+        ids = self.get_buffer("channel_ids")
+        check_input(x, int(ids.numel()), self.spec.name, size=self.img_size)
         vit = self.model
-        ids = self.channel_ids.to(x.dtype).expand(x.shape[0], -1).clone()  # ChnEmb edits in place
+        ids = ids.to(x.dtype).expand(x.shape[0], -1).clone()  # ChnEmb edits ids in place
         h = vit.patch_embed({"imgs": x, "chn_ids": ids})
         grid = tuple(vit.patch_embed.grid_size)
         h = vit.norm_pre(vit.patch_drop(vit._pos_embed(h)))
@@ -766,7 +769,7 @@ class TerratorchEncoder(Encoder):
 
     def __init__(self, model: nn.Module, spec: EncoderSpec, indices: Sequence[int]) -> None:
         super().__init__()
-        self.model = model
+        self.model: Any = model  # upstream module; its attributes are untyped
         self.spec = spec
         self.indices = list(indices)
         self.load_report: LoadReport | None = None
@@ -829,7 +832,12 @@ PRITHVI_SPEC = EncoderSpec(
     citation="Szwarcman et al., Prithvi-EO-2.0: A Versatile Multi-Temporal Foundation Model for "
     "Earth Observation Applications, arXiv:2412.02732",
     requires=("terratorch",),
-    extra={"indices": (5, 11, 17, 23), "backbone": "prithvi_eo_v2_300"},
+    extra={
+        "indices": (5, 11, 17, 23),
+        "backbone": "prithvi_eo_v2_300",
+        "normalisation": "per-band mean/std of HLS surface reflectance published with the "
+        "weights (config.json of ibm-nasa-geospatial/Prithvi-EO-2.0-300M)",
+    },
 )
 
 TERRAMIND_SPEC = EncoderSpec(
@@ -845,7 +853,12 @@ TERRAMIND_SPEC = EncoderSpec(
     citation="Jakubik et al., TerraMind: Large-Scale Generative Multimodality for Earth "
     "Observation, arXiv:2504.11171",
     requires=("terratorch",),
-    extra={"indices": (5, 11, 17, 23), "backbone": "terramind_v1_large"},
+    extra={
+        "indices": (5, 11, 17, 23),
+        "backbone": "terramind_v1_large",
+        "normalisation": "per-band standardisation with TerraMind's published S2L2A statistics "
+        "(applied by terratorch)",
+    },
 )
 
 

@@ -171,6 +171,7 @@ def read_state_dict(path: str | Path) -> StateDict:
     path = Path(path).expanduser()
     if not path.is_file():
         raise WeightsUnavailableError(f"weights file {path} does not exist; check --weights PATH")
+    obj: Any
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file

@@ -260,6 +260,14 @@ def read_literature_csv(path: str | Path) -> pd.DataFrame:
     return validate_long(df, where=str(path))
 
 
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Read a published table, turning parser errors into :class:`InvalidInputError`."""
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"cannot read {str(path)!r} as CSV: {exc}") from exc
+
+
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
@@ -331,7 +339,7 @@ def read_geobench2(folder: str | Path) -> pd.DataFrame:
     frames = []
     for sub in submissions:
         csv = sub / "results_and_parameters.csv"
-        raw = pd.read_csv(csv)
+        raw = _read_csv(csv)
         missing = [c for c in needed if c not in raw.columns]
         if missing:
             raise InvalidInputError(
@@ -421,7 +429,7 @@ def read_geobench_v1(csv: str | Path) -> pd.DataFrame:
     csv = Path(csv)
     if not csv.is_file():
         raise InvalidInputError(f"results file {str(csv)!r} does not exist; check the path")
-    raw = pd.read_csv(csv)
+    raw = _read_csv(csv)
     needed = ["model", "dataset", "partition name", "seed", "test metric", "lr backbone"]
     missing = [c for c in needed if c not in raw.columns]
     if missing:
@@ -490,7 +498,7 @@ def read_cryobench(csv: str | Path) -> pd.DataFrame:
     csv = Path(csv)
     if not csv.is_file():
         raise InvalidInputError(f"results file {str(csv)!r} does not exist; check the path")
-    raw = pd.read_csv(csv)
+    raw = _read_csv(csv)
     missing = [c for c in ("model", "kind", *CRYOBENCH_TASKS) if c not in raw.columns]
     if missing:
         raise InvalidInputError(

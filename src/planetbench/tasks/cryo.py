@@ -16,10 +16,11 @@ On-disk layouts (``root`` is the folder passed as ``--root``):
   Hugging Face: ``root/train/<scene>.nc`` holding the SAR variables and the ``SIC``/``SOD``/``FLOE``
   charts, and ``root/test/<scene>.nc`` with its charts in ``root/test/<scene>_reference.nc``.
   Upstream has no validation split; ``val`` is a fixed, hash-chosen tenth of the train scenes
-  (:func:`sicd_split_of`). Whole scenes (about 5000 × 5000 px at 80 m) are yielded by default;
-  ``tile_size=`` yields sliding windows that together cover every pixel of every scene, and for
-  val/test each scene pixel is scored by exactly one window (see
-  :mod:`planetbench.tasks.readers.tiling`), unlike the centre crop of Cryo-Bench's first loader.
+  (:func:`sicd_split_of`). Scenes (about 5000 × 5000 px at 80 m) are yielded as sliding-window
+  tiles of ``tile_size`` (default 512) px that together cover every pixel of every scene, and for
+  val/test each scene pixel is scored by exactly one tile (see
+  :mod:`planetbench.tasks.readers.tiling`), unlike the centre crop of Cryo-Bench's first loader;
+  ``tile_size=None`` yields whole scenes.
 * ``caffe`` — the CaFFe archive as torchgeo unpacks it: ``root/caffe/sar_images/<split>/X.png``
   with zone labels ``root/caffe/zones/<split>/X'.png`` where the zone name is the image name with
   ``_zones_`` inserted (``A_B_...`` ↔ ``A_B_zones_...``). Zone pixel values 0, 64, 127, 254 are
@@ -51,7 +52,7 @@ from planetbench.tasks.bands import Band, get_band
 from planetbench.tasks.download import RemoteFile
 from planetbench.tasks.readers.geotiff import GEOTIFF_SUFFIXES, read_geotiff
 from planetbench.tasks.readers.images import IMAGE_SUFFIXES, read_image, read_label_image
-from planetbench.tasks.readers.tiling import SceneStitcher, Tiling, sliding_windows
+from planetbench.tasks.readers.tiling import SceneStitcher, Tiling, Window, sliding_windows
 from planetbench.tasks.spec import Task, TaskSpec
 
 SUITE = "cryo"
@@ -224,6 +225,10 @@ SICD_IGNORE = 255
 SICD_CHART = "SOD"
 """The chart used as the mask: stage of development, 6 classes, 255 where no chart exists."""
 
+SICD_TILE_SIZE = 512
+"""Default tile side in pixels (Cryo-Bench's ``img_size`` for SICD); ``tile_size=None`` reads
+whole scenes instead."""
+
 SICD_VAL_MODULUS = 10
 """One in ``SICD_VAL_MODULUS`` training scenes (by hash of the scene id) forms the ``val`` split."""
 
@@ -280,7 +285,11 @@ SICD_SPEC = TaskSpec(
             "mean": (-0.16381396, -0.22024433),
             "std": (0.61435765, 0.37416646),
         },
-        "evaluation": "whole scenes by sliding window: load(..., tile_size=N[, stride=S])",
+        "evaluation": (
+            f"whole scenes by sliding window: tiles of {SICD_TILE_SIZE} px by default "
+            "(reader options tile_size, stride); on val/test each scene pixel is scored by "
+            "exactly one tile; tile_size=None yields whole scenes"
+        ),
         "cryobench": CRYOBENCH_CITATION,
     },
 )
@@ -328,6 +337,11 @@ CAFFE_SPEC = TaskSpec(
             ),
         ),
         "layout": "root/caffe/{sar_images,zones}/<split>/*.png",
+        "checksum": "MD5 only (published by torchgeo for caffe.zip); no SHA-256 is published",
+        "evaluation": (
+            "the mirror's 512 px patches as shipped (Cryo-Bench instead tiles the original "
+            "full-size PANGAEA images at 1024 px); statistics are Cryo-Bench's"
+        ),
         "cryobench": CRYOBENCH_CITATION,
     },
 )
@@ -595,20 +609,24 @@ def _label_file(scene: Path, split: str) -> Path:
     return ref
 
 
-def read_sicd_scene(scene: Path, split: str) -> dict[str, Any]:
-    """Read one whole AI4Arctic scene.
+def read_sicd_scene(
+    scene: Path, split: str, window: tuple[int, int, int, int] | None = None
+) -> dict[str, Any]:
+    """Read one AI4Arctic scene, whole or a ``(y0, x0, y1, x1)`` window of it.
 
     Pixels where any input variable is NaN (no data) become 0 in the image and the ignore index
     (255) in the mask, so they never count in a metric.
 
     Returns:
         ``{"image": (3, H, W) float32 HH/HV/incidence angle, "mask": (H, W) int64 SOD or 255,
-        "id": scene stem}``.
+        "id": scene stem}`` (H, W of the window when one is given).
     """
     from planetbench.tasks.readers.netcdf import read_netcdf_variables
 
-    sar = read_netcdf_variables(scene, SICD_SAR_VARIABLES)
-    chart = read_netcdf_variables(_label_file(scene, split), (SICD_CHART,), mask_fill=False)
+    sar = read_netcdf_variables(scene, SICD_SAR_VARIABLES, window=window)
+    chart = read_netcdf_variables(
+        _label_file(scene, split), (SICD_CHART,), mask_fill=False, window=window
+    )
     image = np.stack([sar[v] for v in SICD_SAR_VARIABLES]).astype(np.float32)
     mask = np.asarray(chart[SICD_CHART]).astype(np.int64)
     if mask.shape != image.shape[1:]:
@@ -622,20 +640,16 @@ def read_sicd_scene(scene: Path, split: str) -> dict[str, Any]:
     return {"image": image, "mask": _check_mask(SICD_SPEC, mask, str(scene)), "id": scene.stem}
 
 
-def _tile_item(
-    scene: dict[str, Any], tiling: Tiling, index: int, *, owned_only: bool
+def _tile_dict(
+    scene_id: str, image: np.ndarray, mask: np.ndarray | None, window: Window, owned: Window
 ) -> dict[str, Any]:
-    image, mask = tiling.cut(
-        scene["image"], index, mask=scene["mask"], ignore_index=SICD_IGNORE, owned_only=owned_only
-    )
-    y0, x0, _, _ = window = tiling.windows[index]
     return {
         "image": image,
         "mask": mask,
-        "id": f"{scene['id']}@{y0}_{x0}",
-        "scene": scene["id"],
+        "id": f"{scene_id}@{window[0]}_{window[1]}",
+        "scene": scene_id,
         "window": np.asarray(window, dtype=np.int64),
-        "owned": np.asarray(tiling.owned[index], dtype=np.int64),
+        "owned": np.asarray(owned, dtype=np.int64),
     }
 
 
@@ -653,8 +667,11 @@ def iter_scene_tiles(
     """
     _, h, w = scene["image"].shape
     tiling = Tiling(h, w, size, stride)
-    for i in range(len(tiling)):
-        yield _tile_item(scene, tiling, i, owned_only=owned_only)
+    for i, (window, owned) in enumerate(zip(tiling.windows, tiling.owned, strict=True)):
+        image, mask = tiling.cut(
+            scene["image"], i, mask=scene["mask"], ignore_index=SICD_IGNORE, owned_only=owned_only
+        )
+        yield _tile_dict(scene["id"], image, mask, window, owned)
 
 
 class SICDScenes:
@@ -691,9 +708,9 @@ class SICDTiles:
         owned_only: mask pixels outside each tile's owned rectangle with the ignore index, so
             that a metric over all tiles counts every scene pixel once (used for val and test).
 
-    Items are those of :func:`iter_scene_tiles`. Tiles are ordered scene by scene and the last
-    decoded scene is cached, so reading them in order decodes each scene once. ``index_of[i]``
-    is ``(scene index, window index)`` of tile ``i``; :meth:`stitcher` gives a
+    Items are those of :func:`iter_scene_tiles`. Each tile reads only its window from disk
+    (netCDF-4 chunks), so shuffled access during training never decodes whole scenes.
+    ``index_of[i]`` is ``(scene index, window index)`` of tile ``i``; :meth:`stitcher` gives a
     :class:`SceneStitcher` to reassemble one scene's tile predictions.
     """
 
@@ -714,20 +731,17 @@ class SICDTiles:
         """Tile side in pixels."""
         return self.tilings[0].size
 
-    def _scene(self, index: int) -> dict[str, Any]:
-        cached = self.__dict__.get("_cached")
-        if cached is None or cached[0] != index:
-            cached = (index, read_sicd_scene(self.files[index], self.split))
-            self.__dict__["_cached"] = cached
-        return cached[1]
-
     def __getitem__(self, index: int) -> dict[str, Any]:
         """Tile ``index`` (see :func:`iter_scene_tiles` for the keys)."""
         scene_idx, window_idx = self.index_of[index]
-        return _tile_item(
-            self._scene(scene_idx), self.tilings[scene_idx], window_idx,
+        tiling = self.tilings[scene_idx]
+        window = tiling.windows[window_idx]
+        part = read_sicd_scene(self.files[scene_idx], self.split, window)
+        image, mask = tiling.place(
+            part["image"], window_idx, mask=part["mask"], ignore_index=SICD_IGNORE,
             owned_only=self.owned_only,
         )
+        return _tile_dict(part["id"], image, mask, window, tiling.owned[window_idx])
 
     def stitcher(self, scene_index: int, n_channels: int | None = None) -> SceneStitcher:
         """A stitcher for scene ``scene_index``; add predictions by window index."""
@@ -735,13 +749,13 @@ class SICDTiles:
 
 
 def read_sicd(root: Path, split: str, **options: Any) -> SICDScenes | SICDTiles:
-    """Read split ``split`` of SICD: whole scenes, or with ``tile_size`` sliding-window tiles.
+    """Read split ``split`` of SICD as sliding-window tiles (default) or whole scenes.
 
     Args:
         root: folder holding ``train/`` and ``test/`` (see module docstring).
         split: ``train``, ``val`` (a fixed tenth of the upstream train scenes) or ``test``.
-        **options: ``tile_size`` (tile side in pixels; None or absent yields whole scenes),
-            ``stride`` (step between tiles, default ``tile_size``; only with ``tile_size``) and
+        **options: ``tile_size`` (tile side in pixels, default :data:`SICD_TILE_SIZE`; None
+            yields whole scenes), ``stride`` (step between tiles, default ``tile_size``) and
             ``owned_only`` (default True for val/test, False for train; see :class:`SICDTiles`).
     """
     unknown = sorted(set(options) - {"tile_size", "stride", "owned_only"})
@@ -750,7 +764,7 @@ def read_sicd(root: Path, split: str, **options: Any) -> SICDScenes | SICDTiles:
             f"task 'sicd' reader options are tile_size, stride and owned_only; got "
             f"{', '.join(unknown)}"
         )
-    tile_size: int | None = options.get("tile_size")
+    tile_size: int | None = options.get("tile_size", SICD_TILE_SIZE)
     stride: int | None = options.get("stride")
     owned_only = bool(options.get("owned_only", split != "train"))
     from planetbench.tasks.readers.netcdf import netcdf_variable_shape
@@ -791,6 +805,7 @@ __all__ = [
     "GLID_SPEC",
     "GSDD_SPEC",
     "SICD_SPEC",
+    "SICD_TILE_SIZE",
     "CaFFe",
     "FolderSegmentation",
     "SICDScenes",

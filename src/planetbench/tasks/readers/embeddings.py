@@ -181,10 +181,15 @@ def read_embeddings(path: str | Path, *, dim: int | None = None) -> EmbeddingTab
     matrix = np.empty((len(df), 0))
     if digit:
         block = df[digit]
-        numeric = block.apply(pd.to_numeric, errors="coerce")
-        was_value = block.notna().to_numpy()
-        coerced_nan = numeric.isna().to_numpy()
-        non_numeric = was_value & coerced_nan
+        # Parsers already typed clean columns as numbers; only the others need coercion.
+        text_cols = [c for c in digit if not pd.api.types.is_numeric_dtype(block[c])]
+        numeric = block.copy() if text_cols else block
+        non_numeric = np.zeros(block.shape, dtype=bool)
+        if text_cols:
+            coerced = block[text_cols].apply(pd.to_numeric, errors="coerce")
+            numeric[text_cols] = coerced
+            pos = [digit.index(c) for c in text_cols]
+            non_numeric[:, pos] = block[text_cols].notna().to_numpy() & coerced.isna().to_numpy()
         if non_numeric.any():
             cols = [digit[j] for j in np.flatnonzero(non_numeric.any(axis=0))]
             bad_ids = ids[non_numeric.any(axis=1)].tolist()

@@ -57,22 +57,43 @@ def _decode(values: np.ndarray, attrs: dict[str, Any], mask_fill: bool) -> np.nd
     return out
 
 
+def _window_slices(
+    path: Path, name: str, shape: tuple[int, ...], window: tuple[int, int, int, int] | None
+) -> tuple[slice, ...]:
+    if window is None:
+        return tuple(slice(None) for _ in shape)
+    y0, x0, y1, x1 = window
+    if len(shape) != 2 or not (0 <= y0 < y1 <= shape[0] and 0 <= x0 < x1 <= shape[1]):
+        raise InvalidInputError(
+            f"window {window} (y0, x0, y1, x1) does not fit variable {name} of shape {shape} "
+            f"in {path}"
+        )
+    return (slice(y0, y1), slice(x0, x1))
+
+
 def read_netcdf_variables(
-    path: str | Path, names: tuple[str, ...] | list[str], *, mask_fill: bool = True
+    path: str | Path,
+    names: tuple[str, ...] | list[str],
+    *,
+    mask_fill: bool = True,
+    window: tuple[int, int, int, int] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Read whole variables from a netCDF file.
+    """Read variables, or a window of 2-D variables, from a netCDF file.
 
     Args:
         path: classic netCDF or netCDF-4 file.
         names: variable names to read.
         mask_fill: set float pixels equal to ``_FillValue`` to NaN (integer variables, such as
             label charts, keep their stored fill value).
+        window: ``(y0, x0, y1, x1)`` pixel window (end-exclusive) of 2-D variables; None reads
+            whole variables. netCDF-4 files read only the window's chunks from disk.
 
     Returns:
         ``{name: array}`` with ``scale_factor``/``add_offset`` applied where present.
 
     Raises:
-        InvalidInputError: if a variable is missing (the message lists those present).
+        InvalidInputError: if a variable is missing (the message lists those present) or the
+            window does not fit.
         MissingDependencyError: for netCDF-4 files when ``h5py`` is not installed.
     """
     path = Path(path)
@@ -86,7 +107,8 @@ def read_netcdf_variables(
             for name in names:
                 var = nc.variables[name]
                 attrs = {k: v for k, v in var._attributes.items()}
-                out[name] = _decode(np.array(var.data), attrs, mask_fill)
+                index = _window_slices(path, name, tuple(var.shape), window)
+                out[name] = _decode(np.array(var.data[index]), attrs, mask_fill)
         return out
     h5py: Any = require("h5py", "cryo")
     with h5py.File(path, "r") as h5:
@@ -94,7 +116,8 @@ def read_netcdf_variables(
         for name in names:
             ds = h5[name]
             attrs = {k: v for k, v in ds.attrs.items()}
-            out[name] = _decode(ds[()], attrs, mask_fill)
+            index = _window_slices(path, name, tuple(ds.shape), window)
+            out[name] = _decode(ds[index], attrs, mask_fill)
     return out
 
 

@@ -158,23 +158,68 @@ class Tiling:
             raise InvalidInputError(
                 f"image must have shape (C, {self.height}, {self.width}); got {image.shape}"
             )
-        if not 0 <= index < len(self):
-            raise InvalidInputError(f"window index {index} is outside 0..{len(self) - 1}")
-        y0, x0, y1, x1 = self.windows[index]
-        tile = np.full((image.shape[0], self.size, self.size), pad_value, dtype=np.float32)
-        tile[:, : y1 - y0, : x1 - x0] = image[:, y0:y1, x0:x1]
-        if mask is None:
-            return tile, None
-        if mask.shape != (self.height, self.width):
+        if mask is not None and mask.shape != (self.height, self.width):
             raise InvalidInputError(
                 f"mask must have shape ({self.height}, {self.width}); got {mask.shape}"
+            )
+        y0, x0, y1, x1 = self._window(index)
+        return self.place(
+            image[:, y0:y1, x0:x1],
+            index,
+            mask=None if mask is None else mask[y0:y1, x0:x1],
+            pad_value=pad_value,
+            ignore_index=ignore_index,
+            owned_only=owned_only,
+        )
+
+    def _window(self, index: int) -> Window:
+        if not 0 <= index < len(self):
+            raise InvalidInputError(f"window index {index} is outside 0..{len(self) - 1}")
+        return self.windows[index]
+
+    def place(
+        self,
+        image: np.ndarray,
+        index: int,
+        *,
+        mask: np.ndarray | None = None,
+        pad_value: float = 0.0,
+        ignore_index: int = -1,
+        owned_only: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Like :meth:`cut`, for pixels already read from window ``index`` only.
+
+        Args:
+            image: the window's pixels, shape (C, y1 - y0, x1 - x0).
+            index: window index (order of :attr:`windows`).
+            mask: the window's labels, shape (y1 - y0, x1 - x0), or None.
+            pad_value: image value of padding.
+            ignore_index: mask value of padding (and of non-owned pixels with ``owned_only``).
+            owned_only: see :meth:`cut`.
+
+        Returns:
+            ``(image (C, size, size) float32, mask (size, size) int64 or None)``.
+        """
+        y0, x0, y1, x1 = self._window(index)
+        h, w = y1 - y0, x1 - x0
+        if image.ndim != 3 or image.shape[1:] != (h, w):
+            raise InvalidInputError(
+                f"pixels of window {index} must have shape (C, {h}, {w}); got {image.shape}"
+            )
+        tile = np.full((image.shape[0], self.size, self.size), pad_value, dtype=np.float32)
+        tile[:, :h, :w] = image
+        if mask is None:
+            return tile, None
+        if mask.shape != (h, w):
+            raise InvalidInputError(
+                f"labels of window {index} must have shape ({h}, {w}); got {mask.shape}"
             )
         out = np.full((self.size, self.size), ignore_index, dtype=np.int64)
         if owned_only:
             r0, c0, r1, c1 = self.owned[index]
-            out[r0 - y0 : r1 - y0, c0 - x0 : c1 - x0] = mask[r0:r1, c0:c1]
+            out[r0 - y0 : r1 - y0, c0 - x0 : c1 - x0] = mask[r0 - y0 : r1 - y0, c0 - x0 : c1 - x0]
         else:
-            out[: y1 - y0, : x1 - x0] = mask[y0:y1, x0:x1]
+            out[:h, :w] = mask
         return tile, out
 
 

@@ -1,0 +1,144 @@
+"""``planetbench capability fit|predict|recommend|map`` on a store filled by ``planetbench import``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import planetbench.cli.capability
+import planetbench.cli.results  # noqa: F401
+from planetbench.capability import CapabilityEncoder
+from planetbench.cli import app
+
+runner = CliRunner()
+
+FIT = ["--dim", "2", "--min-results", "3", "--n-ensemble", "2"]
+
+
+def _long_csv(tmp_path: Path, *, n_models: int = 8, n_tasks: int = 6) -> Path:
+    """Planted 2-D scores (miou), two seeds per cell, three cells left unmeasured."""
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(n_models, 2))
+    v = u[rng.choice(n_models, n_tasks, replace=False)]
+    dist = np.linalg.norm(u[:, None] - v[None], axis=2)
+    score = 1.0 - dist / (1.5 * dist.max())
+    rows = [
+        (f"m{i}", f"t{j}", "miou", score[i, j] + 0.001 * s, s, "frozen", 1.0, "demo")
+        for i in range(n_models)
+        for j in range(n_tasks)
+        for s in (0, 1)
+        if (i, j) not in {(0, 1), (2, 3), (5, 0)}
+    ]
+    cols = ["model", "task", "metric", "score", "seed", "protocol", "fraction", "suite"]
+    path = tmp_path / "planted.csv"
+    pd.DataFrame(rows, columns=cols).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def fitted(tmp_path: Path, store_url: str) -> Path:
+    """Import the planted CSV with the CLI, then fit an encoding from the store."""
+    result = runner.invoke(app, ["import", str(_long_csv(tmp_path)), "--store", store_url])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "enc.json"
+    result = runner.invoke(
+        app, ["capability", "fit", "--out", str(out), "--store", store_url, "--suite", "demo",
+              *FIT]
+    )
+    assert result.exit_code == 0, result.output
+    assert "fitted 8 models x 6 tasks (45 measured cells, 0 dropped)" in result.output
+    return out
+
+
+def test_fit_predict_recommend_map(fitted: Path, tmp_path: Path) -> None:
+    enc = CapabilityEncoder.load(fitted)
+    assert enc.dim == 2 and enc.n_ensemble == 2 and len(enc.models_) == 8
+    # predict: the three unmeasured cells, with uncertainty, to CSV.
+    out = tmp_path / "pred.csv"
+    result = runner.invoke(app, ["capability", "predict", str(fitted), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    pred = pd.read_csv(out)
+    assert set(zip(pred["model"], pred["task"], strict=True)) == {
+        ("m0", "t1"), ("m2", "t3"), ("m5", "t0")
+    }
+    assert (pred["score_std"] >= 0).all() and pred["score_mean"].between(0, 1.1).all()
+    result = runner.invoke(
+        app, ["capability", "predict", str(fitted), "--model", "m0", "--include-measured"],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "predicted scores (6 pairs)" in result.output
+    result = runner.invoke(app, ["capability", "predict", str(fitted), "--model", "m1"])
+    assert result.exit_code == 0 and "every requested pair is measured" in result.output
+    # recommend: the unmeasured pairs, most uncertain first.
+    result = runner.invoke(app, ["capability", "recommend", str(fitted), "-n", "2"],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "next 2 runs" in result.output and "priority" in result.output
+    # map: a PNG.
+    png = tmp_path / "map.png"
+    result = runner.invoke(app, ["capability", "map", str(fitted), "--out", str(png)])
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_predict_places_a_new_model(fitted: Path, tmp_path: Path) -> None:
+    place = tmp_path / "new.csv"
+    pd.DataFrame(
+        {"model": ["new"] * 3, "task": ["t0", "t1", "t2"], "score": [0.9, 0.8, 0.7]}
+    ).to_csv(place, index=False)
+    out = tmp_path / "pred.csv"
+    result = runner.invoke(
+        app, ["capability", "predict", str(fitted), "--place", str(place), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    pred = pd.read_csv(out)
+    assert set(pred["model"]) == {"new"} and set(pred["task"]) == {"t3", "t4", "t5"}
+    # The saved encoding is unchanged (placing does not refit nor rewrite it).
+    assert "new" not in CapabilityEncoder.load(fitted).models_
+
+
+def test_fit_from_csv_and_mixed_conditions(tmp_path: Path, store_url: str) -> None:
+    csv = _long_csv(tmp_path)
+    out = tmp_path / "enc.json"
+    result = runner.invoke(
+        app, ["capability", "fit", "--out", str(out), "--from-csv", str(csv), *FIT]
+    )
+    assert result.exit_code == 0, result.output
+    # A second protocol for the same cells must be chosen explicitly.
+    other = pd.read_csv(csv).assign(protocol="finetune")
+    other.to_csv(tmp_path / "ft.csv", index=False)
+    for path in (csv, tmp_path / "ft.csv"):
+        assert runner.invoke(app, ["import", str(path), "--store", store_url]).exit_code == 0
+    result = runner.invoke(app, ["capability", "fit", "--out", str(out), "--store", store_url,
+                                 *FIT])
+    assert result.exit_code == 2
+    assert "mix several protocol values" in result.output and "--protocol" in result.output
+    result = runner.invoke(app, ["capability", "fit", "--out", str(out), "--store", store_url,
+                                 "--protocol", "finetune", *FIT])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["fit", "--out", "{tmp}/e.json", "--suite", "none"], "holds no results for suite='none'"),
+        (["fit", "--out", "{tmp}/e.json", "--from-csv", "{tmp}/no.csv"], "does not exist"),
+        (["fit", "--out", "{tmp}/e.json", "--distance", "manhattan"], "distance='manhattan'"),
+        (["predict", "{tmp}/missing.json"], "does not exist"),
+        (["recommend", "{enc}", "-n", "0"], "n=0 must be an integer >= 1"),
+        (["map", "{enc}", "--out", "{tmp}/m.png", "--projection", "tsne"], "'tsne' is unknown"),
+        (["predict", "{enc}", "--model", "zz"], r"model\(s\) \['zz'\] are not in the encoding"),
+        (["predict", "{enc}", "--place", "{tmp}/no.csv"], "--place file .* does not exist"),
+    ],
+)
+def test_bad_input_exits_2(fitted: Path, tmp_path: Path, args: list[str], match: str) -> None:
+    argv = [a.format(tmp=tmp_path, enc=fitted) for a in args]
+    result = runner.invoke(app, ["capability", *argv])
+    assert result.exit_code == 2, result.output
+    assert re.search(match, result.output.replace("\n", " ")), result.output
