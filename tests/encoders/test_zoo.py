@@ -10,12 +10,13 @@ import pytest
 import torch
 from torch import nn
 
-from planetbench.encoders import get_encoder, list_encoders
-from planetbench.encoders.base import ENCODERS, Encoder
+from planetbench.encoders import build_encoder, get_encoder, list_encoders
+from planetbench.encoders.base import ENCODERS, Encoder, default_device
 from planetbench.encoders.weights import cache_path
 from planetbench.errors import (
     InvalidInputError,
     MissingDependencyError,
+    UnknownNameError,
     WeightsMismatchError,
     WeightsUnavailableError,
 )
@@ -285,3 +286,13 @@ def test_from_scratch_seed_controls_the_initialisation(name: str) -> None:
     assert torch.equal(a[key], b[key]) and not torch.equal(a[key], c[key])
     with pytest.raises(InvalidInputError, match="seed must be an integer >= 0 or None"):
         factory(in_bands=TASK_BANDS, tiny=True, seed=-1)
+
+
+def test_build_encoder_puts_it_on_the_device_in_eval_mode() -> None:
+    encoder = build_encoder("vit", in_bands=TASK_BANDS, tiny=True, seed=0)
+    assert not encoder.training
+    assert next(encoder.parameters()).device.type == default_device().type
+    on_cpu = build_encoder("mosaiks", in_bands=TASK_BANDS, tiny=True, device="cpu")
+    assert on_cpu.get_buffer("weight").device.type == "cpu"
+    with pytest.raises(UnknownNameError, match="did you mean 'dofa-base'"):
+        build_encoder("dofa-bse")

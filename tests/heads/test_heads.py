@@ -64,7 +64,24 @@ def test_simple_feature_pyramid_rescales_stride_16_to_4_8_16_32() -> None:
     assert float(outs[3].mean()) == 3.0  # level 3 comes from input 3 (max-pooled)
 
 
+def test_projected_pyramid_is_narrow_and_cheaper() -> None:
+    plain = SimpleFeaturePyramid([64] * 4, [16] * 4)
+    narrow = SimpleFeaturePyramid([64] * 4, [16] * 4, neck_channels=8)
+    outs = narrow([torch.randn(2, 64, 4, 4) for _ in range(4)])
+    assert narrow.out_channels == (8, 8, 8, 8) and [o.shape[1] for o in outs] == [8] * 4
+    assert [tuple(o.shape[-2:]) for o in outs] == [(16, 16), (8, 8), (4, 4), (2, 2)]
+    n_params = [sum(p.numel() for p in m.parameters()) for m in (plain, narrow)]
+    assert n_params[1] < n_params[0] / 4
+    head = build_head("upernet", in_channels=(64,) * 4, in_strides=(16,) * 4, n_classes=3,
+                      channels=8, neck_channels=8)
+    assert head([torch.randn(2, 64, 4, 4)] * 4, (64, 64)).shape == (2, 3, 64, 64)
+
+
 def test_head_errors() -> None:
+    with pytest.raises(InvalidInputError, match="neck_channels=8 needs the simple-pyramid neck"):
+        build_head("linear", in_channels=(8,), in_strides=(16,), n_classes=2, neck_channels=8)
+    with pytest.raises(InvalidInputError, match="neck_channels must be ≥ 1"):
+        SimpleFeaturePyramid([8], [16], neck_channels=0)
     with pytest.raises(UnknownNameError, match="did you mean 'upernet'"):
         build_head("upernett", in_channels=(8,), in_strides=(16,), n_classes=2)
     with pytest.raises(InvalidInputError, match="equal length"):

@@ -221,5 +221,5 @@ def test_geobench2_mapping_and_unknown_names(tmp_path: Path) -> None:
 def test_unreadable_published_table(tmp_path: Path) -> None:
     bad = tmp_path / "cryo.csv"
     bad.write_bytes(b"\xff\xfe\x00garbage\x00\xff")
-    with pytest.raises(InvalidInputError, match="cannot read .* as CSV"):
+    with pytest.raises(InvalidInputError, match=r"cannot read .* as CSV"):
         read_cryobench(bad)

@@ -892,14 +892,17 @@ UNAVAILABLE_SPECS: tuple[EncoderSpec, ...] = (
     ),
     _unavailable_spec(
         "ramen",
-        "no installable package: RAMEN is research code used through PANGAEA/Cryo-Bench configs; "
-        "no PyPI distribution exists",
-        "RAMEN (resolution-adjustable multimodal encoder), as evaluated in Cryo-Bench",
+        "no installable package: RAMEN ships only as research code and checkpoints "
+        "(github.com/nicolashoudre/RAMEN); no PyPI distribution exists (the PyPI 'ramen*' "
+        "packages are unrelated)",
+        "Houdré et al., RAMEN: Resolution-Adjustable Multimodal Encoder for Earth Observation, "
+        "arXiv:2512.05025",
     ),
     _unavailable_spec(
         "ssl4eo-data2vec-vits16",
-        "torchgeo 0.8.1 publishes no weights enum for the SSL4EO-S12 data2vec ViT-S/16; only "
-        "MoCo, DINO and MAE (registered as ssl4eo-*-vits16)",
+        "torchgeo 0.8.1 (the installed version) publishes no weights for the SSL4EO-S12 "
+        "data2vec ViT-S/16, only MoCo, DINO and MAE (registered as ssl4eo-*-vits16); "
+        "without a maintained builder and weights entry the key layout cannot be checked",
         SSL4EO_CITATION,
         "CC-BY-4.0",
     ),

@@ -58,6 +58,7 @@ def build_head(
     in_strides: Sequence[int],
     n_classes: int,
     neck: NeckChoice = "auto",
+    neck_channels: int | None = None,
     **options: Any,
 ) -> SegmentationHead:
     """Build the registered head ``name`` for an encoder's feature maps.
@@ -69,6 +70,8 @@ def build_head(
         n_classes: number of classes K (≥ 2).
         neck: ``auto`` adds :class:`SimpleFeaturePyramid` to upernet/unet when every map has
             the same stride (plain ViT); ``none`` never; ``simple-pyramid`` always.
+        neck_channels: width the simple pyramid projects each map to before rescaling (None:
+            no projection; see :class:`SimpleFeaturePyramid`).
         **options: passed to the head factory (e.g. ``channels=64`` for UperNet).
 
     Raises:
@@ -86,11 +89,16 @@ def build_head(
         raise InvalidInputError(f"head {name!r}: n_classes must be ≥ 2, got {n_classes}")
     if neck not in ("auto", "none", "simple-pyramid"):
         raise InvalidInputError(f"neck {neck!r} is not one of auto, none, simple-pyramid")
+    if neck_channels is not None and (neck == "none" or name == "linear"):
+        raise InvalidInputError(
+            f"neck_channels={neck_channels} needs the simple-pyramid neck, but head {name!r} "
+            f"with neck={neck!r} has none; drop neck_channels"
+        )
     plain = len(set(in_strides)) == 1
     use_neck = neck == "simple-pyramid" or (neck == "auto" and plain and name != "linear")
     pyramid: SimpleFeaturePyramid | None = None
     if use_neck:
-        pyramid = SimpleFeaturePyramid(in_channels, in_strides)
+        pyramid = SimpleFeaturePyramid(in_channels, in_strides, neck_channels=neck_channels)
         in_channels = pyramid.out_channels
     return SegmentationHead(factory(in_channels, n_classes, **options), pyramid)
 

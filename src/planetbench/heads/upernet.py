@@ -34,10 +34,16 @@ class SimpleFeaturePyramid(nn.Module):
     between) when upsampling, the identity when equal, and ``log2(s_out / s_in)`` 2×2 max-pools
     when downsampling.
 
+    With ``neck_channels`` set, each input map is first projected to that many channels by a
+    1×1 convolution (BN + GELU) and the transposed convolutions keep that width. Upsampling a
+    narrow map instead of the encoder's wide one (384 channels for ViT-S) makes the neck several
+    times cheaper, which matters when only the head trains (frozen protocol).
+
     Args:
         in_channels: channels of each input map.
         in_strides: stride of each input map (all equal).
         out_strides: strides of the output levels, finest first.
+        neck_channels: project to this width first (None: ViTDet's layout, no projection).
 
     Attributes:
         out_channels: channels of each output level.
@@ -48,6 +54,7 @@ class SimpleFeaturePyramid(nn.Module):
         in_channels: Sequence[int],
         in_strides: Sequence[int],
         out_strides: Sequence[int] = (4, 8, 16, 32),
+        neck_channels: int | None = None,
     ) -> None:
         super().__init__()
         in_channels, in_strides = tuple(in_channels), tuple(in_strides)
@@ -61,6 +68,8 @@ class SimpleFeaturePyramid(nn.Module):
                 f"SimpleFeaturePyramid takes 1 or {len(out_strides)} input maps, got "
                 f"{len(in_channels)}"
             )
+        if neck_channels is not None and neck_channels < 1:
+            raise InvalidInputError(f"neck_channels must be ≥ 1 or None, got {neck_channels}")
         self.n_inputs = len(in_channels)
         stride = in_strides[0]
         levels: list[nn.Module] = []
@@ -73,12 +82,17 @@ class SimpleFeaturePyramid(nn.Module):
                     f"output stride {s_out} is not a power-of-two rescaling of stride {stride}"
                 )
             layers: list[nn.Module] = []
+            if neck_channels is not None:
+                layers += [nn.Conv2d(c, neck_channels, 1, bias=False),
+                           nn.BatchNorm2d(neck_channels), nn.GELU()]
+                c = neck_channels
             if ratio > 0:
                 for k in range(int(ratio)):
                     if k:
                         layers += [nn.BatchNorm2d(c), nn.GELU()]
-                    layers.append(nn.ConvTranspose2d(c, max(1, c // 2), 2, stride=2))
-                    c = max(1, c // 2)
+                    c_out = c if neck_channels is not None else max(1, c // 2)
+                    layers.append(nn.ConvTranspose2d(c, c_out, 2, stride=2))
+                    c = c_out
             elif ratio < 0:
                 layers += [nn.MaxPool2d(2, 2) for _ in range(int(-ratio))]
             levels.append(nn.Sequential(*layers) if layers else nn.Identity())

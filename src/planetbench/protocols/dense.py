@@ -196,12 +196,22 @@ def _batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
 
 @dataclass
 class EpochRecord:
-    """One training epoch: mean train loss, validation mIoU and wall-clock seconds."""
+    """One training epoch.
+
+    Attributes:
+        epoch: 1-based epoch number.
+        train_loss: mean training loss over the epoch's batches.
+        val_miou: validation mIoU after the epoch (None when undefined).
+        seconds: wall-clock seconds of the epoch (training + validation; the first epoch also
+            includes preparing the data, e.g. building the frozen feature cache).
+        train_seconds: wall-clock seconds of the training steps alone.
+    """
 
     epoch: int
     train_loss: float
     val_miou: float | None
     seconds: float
+    train_seconds: float
 
 
 @dataclass
@@ -489,6 +499,7 @@ class DenseProtocol:
                     scaler.step(optimiser)
                     scaler.update()
                     losses.append(float(loss.detach()))
+                train_seconds = time.perf_counter() - t_ep
                 val_miou = self._evaluate(val_src)["miou"]
                 score = -1.0 if val_miou is None else val_miou
                 if score > best:
@@ -500,7 +511,9 @@ class DenseProtocol:
                 else:
                     since_best += 1
                 seconds = time.perf_counter() - t_ep + (first_epoch_extra if epoch == 1 else 0.0)
-                record = EpochRecord(epoch, float(np.mean(losses)), val_miou, seconds)
+                record = EpochRecord(
+                    epoch, float(np.mean(losses)), val_miou, seconds, train_seconds
+                )
                 self.history_.append(record)
                 if self.on_epoch is not None:
                     self.on_epoch(record)

@@ -22,9 +22,17 @@ The protocol is optimistic: the epoch is selected on the test fold itself, so th
 biased upwards. It exists only so scores can be compared with NeuCo-Bench's; the ``ridge`` and
 ``logistic`` probes select their hyper-parameters without touching the test fold.
 
-Randomness: split ``k`` draws its initial weights and its per-epoch orders from its own generator
-(``SeedSequence(seed).spawn(K)[k]``), so the batched mode and the fold-by-fold mode follow the same
-streams and give the same fold scores (up to float32 round-off).
+Randomness: split ``k`` draws its initial weights from its own generator
+(``SeedSequence(seed).spawn(K)[k]``). The batch orders come from one random permutation of ALL rows
+per epoch (:func:`epoch_permutations`): split ``k`` visits its training rows in the order in which
+they appear in that permutation. Restricted to a subset, a uniformly random permutation is a
+uniformly random order of the subset, so each split sees a fresh uniformly random order every
+epoch, as NeuCo-Bench's shuffling ``DataLoader`` gives it; unlike there, the orders of different
+splits are correlated (they agree on the rows the splits share). In exchange, the batches of all
+splits at one step lie in one short contiguous window of the permuted embeddings, and one pair of
+matrix products serves every split (:func:`train_folds`) instead of K gathers of scattered rows.
+The fold-by-fold mode follows the same streams and gives the same fold scores (up to float32
+round-off).
 """
 
 from __future__ import annotations
@@ -64,26 +72,31 @@ def minmax_labels(y: np.ndarray) -> tuple[np.ndarray, float, float]:
     return ((y - lo) / span).astype(np.float32), lo, span
 
 
-def fold_streams(
-    seed: int, n_splits: int, dim: int, n_train: int, epochs: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Initial weights and per-epoch orders of each split from its own seeded generator.
+def initial_weights(seed: int, n_splits: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Initial weights and biases of each split's linear layer from its own seeded generator.
 
     Returns:
-        ``(w0 (K, d), b0 (K,), orders (K, epochs, n_train))``: float32 weights drawn uniformly on
-        ±1/√d (``torch.nn.Linear``'s default), and positions into each split's training rows.
+        ``(w0 (K, d), b0 (K,))``, float32, drawn uniformly on ±1/√d (``torch.nn.Linear``'s
+        default); split ``k`` uses child ``k`` of ``SeedSequence(seed)`` whatever K is.
     """
     bound = 1.0 / np.sqrt(dim)
     w0 = np.empty((n_splits, dim), dtype=np.float32)
     b0 = np.empty(n_splits, dtype=np.float32)
-    orders = np.empty((n_splits, epochs, n_train), dtype=np.intp)
     for k, child in enumerate(np.random.SeedSequence(seed).spawn(n_splits)):
         rng = np.random.default_rng(child)
         w0[k] = rng.uniform(-bound, bound, dim)
         b0[k] = rng.uniform(-bound, bound)
-        for e in range(epochs):
-            orders[k, e] = rng.permutation(n_train)
-    return w0, b0, orders
+    return w0, b0
+
+
+def epoch_permutations(seed: int, n_rows: int, epochs: int) -> np.ndarray:
+    """One random permutation of all ``n_rows`` rows per epoch, shared by the splits.
+
+    Returns:
+        ``(epochs, n_rows)`` row indices; a split visits its training rows in this order.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    return np.stack([rng.permutation(n_rows) for _ in range(epochs)])
 
 
 def _fold_score(kind: str, y: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -95,6 +108,46 @@ def _fold_score(kind: str, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     return f1(y.astype(np.int64), (z > 0).astype(np.int64), average="binary")
 
 
+def _adamw_step(
+    p: np.ndarray,
+    g: np.ndarray,
+    m: np.ndarray,
+    v: np.ndarray,
+    tmp: np.ndarray,
+    step: int,
+    lr: float,
+    decay: np.float32,
+) -> None:
+    """One in-place ``torch.optim.AdamW`` step (decoupled decay, then bias-corrected Adam).
+
+    Args:
+        p: parameters, updated in place.
+        g: their gradient.
+        m: first-moment estimate, updated in place.
+        v: second-moment estimate, updated in place.
+        tmp: scratch array of ``p``'s shape.
+        step: 1-based step number (bias correction).
+        lr: learning rate.
+        decay: ``1 - lr · weight_decay``.
+    """
+    beta1, beta2 = BETAS
+    bc1, bc2 = 1.0 - beta1**step, 1.0 - beta2**step
+    p *= decay
+    m *= beta1
+    np.multiply(g, 1.0 - beta1, out=tmp)
+    m += tmp
+    v *= beta2
+    np.square(g, out=tmp)
+    tmp *= 1.0 - beta2
+    v += tmp
+    np.sqrt(v, out=tmp)
+    tmp *= 1.0 / np.sqrt(bc2)
+    tmp += EPS
+    np.divide(m, tmp, out=tmp)
+    tmp *= lr / bc1
+    p -= tmp
+
+
 def train_folds(
     Xs: np.ndarray,
     ys: np.ndarray,
@@ -102,7 +155,7 @@ def train_folds(
     test_idx: np.ndarray,
     w0: np.ndarray,
     b0: np.ndarray,
-    orders: np.ndarray,
+    perms: np.ndarray,
     *,
     kind: str,
     batch_size: int = BATCH_SIZE,
@@ -111,14 +164,21 @@ def train_folds(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train one linear probe per split, all splits in lock-step, scoring the test fold each epoch.
 
+    At step ``s`` of an epoch, split ``k`` takes the ``s``-th run of ``batch_size`` of its
+    training rows in the order of the epoch's permutation. These runs lie in one window of the
+    permuted rows for every split, so the logits of all splits are one product
+    ``window @ Wᵀ`` and the gradients one product ``(mask ⊙ dz)ᵀ @ window``; rows of the window
+    outside a split's batch are masked out.
+
     Args:
         Xs: ``(n, d)`` float32 z-scored embeddings.
         ys: ``(n,)`` float32 normalised labels.
-        train_idx: ``(K, n_train)``; test_idx: ``(K, n_test)`` rows of each split.
-        test_idx: see ``train_idx``.
-        w0: ``(K, d)`` initial weights; b0: ``(K,)`` initial biases.
-        b0: see ``w0``.
-        orders: ``(K, epochs, n_train)`` order of the training rows in every epoch.
+        train_idx: ``(K, n_train)`` training rows of each split.
+        test_idx: ``(K, n_test)`` test rows of each split.
+        w0: ``(K, d)`` initial weights.
+        b0: ``(K,)`` initial biases.
+        perms: ``(epochs, n)`` permutation of all rows in each epoch
+            (:func:`epoch_permutations`).
         kind: ``"regression"`` (MSE) or ``"classification"`` (BCE with logits).
         batch_size: rows per AdamW step (the last batch of an epoch may be smaller).
         lr: learning rate.
@@ -129,45 +189,50 @@ def train_folds(
         epoch is the first with the highest test score.
     """
     n_splits, n_train = train_idx.shape
-    epochs = orders.shape[1]
-    beta1, beta2 = BETAS
+    n = Xs.shape[0]
+    epochs = perms.shape[0]
     w, b = w0.astype(np.float32).copy(), b0.astype(np.float32).copy()
     m_w, v_w = np.zeros_like(w), np.zeros_like(w)
     m_b, v_b = np.zeros_like(b), np.zeros_like(b)
-    rows = np.take_along_axis(train_idx[:, None, :], orders, axis=2)  # (K, epochs, n_train)
+    tmp_w, tmp_b = np.empty_like(w), np.empty_like(b)
+    in_train = np.zeros((n_splits, n), dtype=bool)
+    in_train[np.arange(n_splits)[:, None], train_idx] = True
+    x_test = Xs[test_idx]  # (K, n_test, d)
     y_test = ys[test_idx]
     scores = np.full((n_splits, epochs), -np.inf)
     best_logits = np.zeros(test_idx.shape, dtype=np.float32)
-    split = np.arange(n_splits)[:, None]
+    split = np.arange(n_splits)
+    decay = np.float32(1.0 - lr * weight_decay)
     step = 0
-    for epoch in range(epochs):
-        # Mini-batch products are small: extra BLAS threads would only wait on each other.
-        with threadpool_limits(limits=1, user_api="blas"):
+    # The products are small: extra BLAS threads would only wait on each other.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for epoch in range(epochs):
+            perm = perms[epoch]
+            x_perm, y_perm = Xs[perm], ys[perm]
+            # pos[k]: positions in this epoch's permutation of split k's training rows, in order.
+            pos = np.nonzero(in_train[:, perm])[1].reshape(n_splits, n_train)
             for start in range(0, n_train, batch_size):
-                idx = rows[:, epoch, start : start + batch_size]  # (K, B)
-                xb, yb = Xs[idx], ys[idx]  # (K, B, d), (K, B)
-                z = (xb @ w[:, :, None])[:, :, 0] + b[:, None]
+                batch = pos[:, start : start + batch_size]  # (K, B)
+                lo, hi = int(batch[:, 0].min()), int(batch[:, -1].max()) + 1
+                mask = np.zeros((hi - lo, n_splits), dtype=np.float32)
+                mask[batch - lo, split[:, None]] = 1.0
+                window = x_perm[lo:hi]  # (L, d), a view
+                z = window @ w.T + b  # (L, K)
+                y_win = y_perm[lo:hi, None]
                 if kind == "regression":
-                    dz = (2.0 / idx.shape[1]) * (z - yb)  # d mean((z - y)²) / dz
+                    dz = (2.0 / batch.shape[1]) * (z - y_win)  # d mean((z - y)²) / dz
                 else:
-                    dz = (1.0 / idx.shape[1]) * (1.0 / (1.0 + np.exp(-z)) - yb)  # BCE with logits
-                g_w = (dz[:, None, :] @ xb)[:, 0, :]
-                g_b = dz.sum(axis=1)
+                    dz = (1.0 / batch.shape[1]) * (1.0 / (1.0 + np.exp(-z)) - y_win)  # BCE
+                dz *= mask
+                g_w = dz.T @ window  # (K, d)
+                g_b = dz.sum(axis=0)
                 step += 1
-                # torch.optim.AdamW: decoupled decay first, then the bias-corrected Adam step.
-                bc1, bc2 = 1.0 - beta1**step, 1.0 - beta2**step
-                for p, g, m, v in ((w, g_w, m_w, v_w), (b, g_b, m_b, v_b)):
-                    p *= 1.0 - lr * weight_decay
-                    m *= beta1
-                    m += (1.0 - beta1) * g
-                    v *= beta2
-                    v += (1.0 - beta2) * g * g
-                    p -= (lr / bc1) * m / (np.sqrt(v) / np.sqrt(bc2) + EPS)
-        z_all = Xs @ w.T + b  # (n, K): every row under every split's model
-        z_test = z_all.T[split, test_idx]
-        scores[:, epoch] = _fold_score(kind, y_test, z_test)
-        better = scores[:, epoch] > scores[:, :epoch].max(axis=1, initial=-np.inf)
-        best_logits[better] = z_test[better]
+                _adamw_step(w, g_w, m_w, v_w, tmp_w, step, lr, decay)
+                _adamw_step(b, g_b, m_b, v_b, tmp_b, step, lr, decay)
+            z_test = (x_test @ w[:, :, None])[:, :, 0] + b[:, None]  # (K, n_test)
+            scores[:, epoch] = _fold_score(kind, y_test, z_test)
+            better = scores[:, epoch] > scores[:, :epoch].max(axis=1, initial=-np.inf)
+            best_logits[better] = z_test[better]
     best_epoch = np.argmax(scores, axis=1)
     return scores, best_epoch, best_logits
 
@@ -208,10 +273,11 @@ def fit_neuco(
         )
     Xs = scalar_zscore(X)
     ys, lo, span = minmax_labels(y)
-    w0, b0, orders = fold_streams(seed, train_idx.shape[0], Xs.shape[1], train_idx.shape[1], epochs)
+    w0, b0 = initial_weights(seed, train_idx.shape[0], Xs.shape[1])
+    perms = epoch_permutations(seed, Xs.shape[0], epochs)
     if batched:
         epoch_scores, best_epoch, logits = train_folds(
-            Xs, ys, train_idx, test_idx, w0, b0, orders, kind=kind
+            Xs, ys, train_idx, test_idx, w0, b0, perms, kind=kind
         )
     else:
         parts = [
@@ -222,7 +288,7 @@ def fit_neuco(
                 test_idx[k : k + 1],
                 w0[k : k + 1],
                 b0[k : k + 1],
-                orders[k : k + 1],
+                perms,
                 kind=kind,
             )
             for k in range(train_idx.shape[0])
@@ -254,8 +320,9 @@ __all__ = [
     "SEED",
     "TEST_SIZE",
     "WEIGHT_DECAY",
+    "epoch_permutations",
     "fit_neuco",
-    "fold_streams",
+    "initial_weights",
     "minmax_labels",
     "scalar_zscore",
     "train_folds",

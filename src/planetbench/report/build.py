@@ -155,7 +155,18 @@ def _capability_section(runs: pd.DataFrame, skipped: list[str]) -> Section | Non
     from planetbench.capability import CapabilityEncoder
     from planetbench.capability.plot import plot_map
 
-    cells = runs.groupby(["model", "task", "metric"], as_index=False)["score"].mean()
+    # One condition per cell: full training data and the protocol with the most results, so
+    # that protocols and fractions are never averaged into one score.
+    full = runs[runs["fraction"].fillna(1.0).astype(float) >= 1.0 - 1e-9]
+    if full.empty:
+        skipped.append("capability map: no runs at full training data")
+        return None
+    protocol = full["protocol"].value_counts().idxmax()
+    cells = (
+        full[full["protocol"] == protocol]
+        .groupby(["model", "task", "metric"], as_index=False)["score"]
+        .mean()
+    )
     if cells["model"].nunique() < 3 or cells["task"].nunique() < 3:
         skipped.append("capability map: fewer than 3 models or 3 tasks with results")
         return None
@@ -171,7 +182,8 @@ def _capability_section(runs: pd.DataFrame, skipped: list[str]) -> Section | Non
         "Capability map",
         paragraphs=[
             "Models (circles) and tasks (triangles) embedded so that distance approximates the "
-            "normalised gap to the best model on each task (capabilities encoding)."
+            "normalised gap to the best model on each task (capabilities encoding); "
+            f"runs of protocol {protocol!r} at full training data."
         ],
         figures=[("2-D capability map", plot_map(enc))],
     )

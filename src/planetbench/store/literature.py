@@ -379,7 +379,7 @@ def read_geobench2(folder: str | Path) -> pd.DataFrame:
                 },
                 sort_keys=True,
             )
-            for _, r in raw.iterrows()
+            for r in raw.to_dict(orient="records")
         ]
         frames.append(
             pd.DataFrame(
