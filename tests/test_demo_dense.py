@@ -29,9 +29,9 @@ def test_quick_demo_fills_the_store_and_the_leaderboard(
     assert list(board.columns) == ["method", *DENSE_DEMO_TASKS_QUICK, "avg_miou", "avg_rank",
                                    "n_tasks"]
     assert set(board["method"]) == {
-        f"{m} · {p} · f={f}" for m, p in (("unet[tiny]", "finetune"), ("vit[tiny]", "finetune"),
-                                          ("vit[tiny]", "frozen"),
-                                          ("mosaiks[num_filters=16]", "frozen"))
+        f"{m} · {p} · f={f}" for m, p in (("unet (tiny)", "finetune"), ("vit (tiny)", "finetune"),
+                                          ("vit (tiny)", "frozen"),
+                                          ("mosaiks (num_filters=16)", "frozen"))
         for f in ("1", "0.1")}
     assert board["avg_rank"].is_monotonic_increasing
     assert board[list(DENSE_DEMO_TASKS_QUICK)].stack().between(0, 1).all()

@@ -90,7 +90,7 @@ def test_non_demo_task_needs_root_and_band_mismatch_is_refused(
     from planetbench.encoders import ENCODERS, get_encoder
     from planetbench.errors import BandAlignmentError
     from planetbench.tasks import TASKS, get_task
-    from planetbench.tasks.bands import RGB
+    from planetbench.tasks.bands import SENTINEL1
 
     demo = get_task("demo-lake")
     real = replace(demo, spec=replace(demo.spec, name="toy-real", suite="cryo", synthetic=False))
@@ -99,7 +99,53 @@ def test_non_demo_task_needs_root_and_band_mismatch_is_refused(
         embed_task("random", "toy-real", out=tmp_path / "x.csv")
 
     base = get_encoder("random")
-    rgb_only = replace(base, spec=replace(base.spec, name="rgb-only", bands=RGB))
-    monkeypatch.setitem(ENCODERS._items, "rgb-only", rgb_only)
-    with pytest.raises(BandAlignmentError, match="expects bands red, green, blue"):
-        embed_task("rgb-only", "demo", out=tmp_path / "x.csv")
+    sar_only = replace(base, spec=replace(base.spec, name="sar-only", bands=SENTINEL1))
+    monkeypatch.setitem(ENCODERS._items, "sar-only", sar_only)
+    with pytest.raises(BandAlignmentError, match=r"(?s)VV.*B02|B02.*VV"):
+        embed_task("sar-only", "demo", out=tmp_path / "x.csv", band_policy="match")
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_fixed_band_encoders_get_aligned_bands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An RGB encoder gets B04/B03/B02 of the 10-band scenes; DOFA gets their wavelengths."""
+    from dataclasses import replace
+
+    import torch
+
+    from planetbench.encoders import ENCODERS, get_encoder
+    from planetbench.tasks import get_task
+    from planetbench.tasks.bands import RGB
+    from planetbench.tasks.demo import write_demo_data
+
+    root = write_demo_data(tmp_path / "data", n_images=12, size=16, seed=0, sar=False)
+    seen: list[torch.Tensor] = []
+    base = get_encoder("random")
+
+    def rgb_factory(**kw: object) -> torch.nn.Module:
+        enc = base.factory(**{**kw, "in_bands": RGB})
+        original = enc.embed
+
+        def embed(x: torch.Tensor) -> torch.Tensor:
+            seen.append(x)
+            return original(x)
+
+        enc.embed = embed  # type: ignore[method-assign]
+        return enc
+
+    rgb = replace(base, spec=replace(base.spec, name="rgb-only", bands=RGB),
+                  factory=rgb_factory)
+    monkeypatch.setitem(ENCODERS._items, "rgb-only", rgb)
+    n_train = len(get_task("demo-lake").load(root, "train"))
+    out = embed_task("rgb-only", "demo", out=tmp_path / "rgb.csv", root=root, split="train",
+                     progress=False)
+    assert read_embeddings(out).matrix.shape[0] == n_train
+    size = base.factory(in_bands=RGB).spec.input_size  # images resized to the encoder's size
+    assert seen and all(tuple(x.shape[1:]) == (3, size, size) for x in seen)  # 10 bands → RGB
+
+    dofa = embed_task("dofa-base", "demo", out=tmp_path / "dofa.csv", root=root, split="train",
+                      tiny=True, progress=False)
+    table = read_embeddings(dofa)
+    assert table.matrix.shape[0] == n_train
+    assert np.isfinite(table.matrix).all() and table.matrix.std() > 0

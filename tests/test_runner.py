@@ -83,6 +83,7 @@ def test_grid_runs_are_stored_with_efficiency_and_resume_skips_them(
         eff = row["efficiency"]
         assert eff["params"] > 0 and eff["gflops"] > 0 and eff["latency_ms"] > 0
         assert eff["input_shape"] == [1, 3, 32, 32]
+        assert (eff["peak_memory_mb"] or 0) > 0 or any("peak_memory_mb" in f for f in eff["flags"])
         assert eff["encoder_params"] + eff["head_params"] == eff["params"]
         assert row["metrics"]["band_policy"] == "match"
         assert row["metrics"]["band_alignment"]["encoder_bands"] == ["red", "green", "blue"] \
@@ -115,7 +116,7 @@ def test_encoder_options_name_the_method_and_reach_the_factory(data: Path, tmp_p
     store = ResultStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
     spec = _spec(data, tmp_path, encoder_options={"tiny-conv": {"channels": [4, 8, 8, 8]}})
     (result,) = run_experiment(spec, store=store, progress=False, print_fn=lambda s: None).results
-    assert result.method == "tiny-conv[channels=[4, 8, 8, 8]]"
+    assert result.method == "tiny-conv (channels=[4, 8, 8, 8])"
     assert result.method == run_method(spec.runs()[0])
     assert result.efficiency["encoder_params"] == sum(
         p.numel() for p in TinyConvEncoder(channels=(4, 8, 8, 8)).parameters())
@@ -139,7 +140,7 @@ def test_experiment_spec_refuses_nonsense() -> None:
         validate_config(ExperimentSpec, {**base, "encoder_options": {"vitt": {}}}, source="x")
     with pytest.raises(ConfigError, match="fractions must lie in"):
         validate_config(ExperimentSpec, {**base, "fractions": [0.0]}, source="x")
-    with pytest.raises(ConfigError, match="epochs: Extra inputs|epoch: Extra inputs"):
+    with pytest.raises(ConfigError, match="epoch: Extra inputs are not permitted"):
         validate_config(ExperimentSpec, {**base, "epoch": 3}, source="x")
     with pytest.raises(ConfigError, match="tasks lists a name twice"):
         validate_config(ExperimentSpec, {**base, "tasks": ["glid", "glid"]}, source="x")
@@ -189,6 +190,22 @@ def test_dense_leaderboard_in_the_cryo_bench_layout(tmp_path: Path) -> None:
         dense_leaderboard(store, tasks=["glid", "sicd"])
 
 
+def test_the_learning_rate_is_chosen_on_validation_not_test(tmp_path: Path) -> None:
+    store = ResultStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    store.add_many([
+        _result("a", "glid", 0.9, lr=1e-2, metrics={"val_miou": 0.5}),  # best test, worse val
+        _result("a", "glid", 0.6, lr=1e-4, metrics={"val_miou": 0.7}),
+        _result("a", "glid", 0.4, lr=1e-4, seed=1, metrics={"val_miou": 0.6}),
+        _result("b", "glid", 0.7, lr=1e-3, metrics={"val_miou": 0.1}),  # one lr: kept
+    ])
+    board = dense_leaderboard(store)
+    assert board.loc["a", "glid"] == pytest.approx(0.5)  # lr 1e-4, mean over its 2 seeds
+    assert board.loc["b", "glid"] == pytest.approx(0.7)
+    store.add(_result("a", "glid", 0.1, lr=1e-5))
+    with pytest.raises(InvalidInputError, match="not all carry a validation mIoU"):
+        dense_leaderboard(store)
+
+
 def test_flop_counter_counts_attention_and_flags_failures() -> None:
     torch.manual_seed(0)
     vit = TinyViTEncoder(depth=1).eval()
@@ -210,5 +227,9 @@ def test_flop_counter_counts_attention_and_flags_failures() -> None:
     eff = measure_efficiency(lambda t: t + 1, x, [vit], n_warmup=0, n_repeats=2)
     assert eff.gflops is None and eff.params == sum(p.numel() for p in vit.parameters())
     assert eff.latency_ms is not None and eff.latency_ms > 0
+    big = measure_efficiency(lambda t: torch.ones(16, 1024, 1024) * t.sum(), x, [vit],
+                             n_warmup=0, n_repeats=1)
+    assert big.peak_memory_mb is not None and big.peak_memory_mb >= 48  # 64 MiB of float32
+    assert big.memory_method.startswith("cpu peak RSS")
     with pytest.raises(InvalidInputError, match="n_repeats must be ≥ 1"):
         measure_efficiency(lambda t: t, x, [vit], n_repeats=0)

@@ -157,7 +157,8 @@ class ExperimentSpec(DenseSettings):
 
     encoders: list[str] = Field(min_length=1)
     tasks: list[str] = Field(min_length=1)
-    protocols: list[DenseProtocolName] = Field(default_factory=lambda: ["frozen"], min_length=1)
+    protocols: list[DenseProtocolName] = Field(default_factory=lambda: ["frozen"],  # type: ignore[arg-type]
+                                               min_length=1)
     fractions: list[float] = Field(default_factory=lambda: [1.0], min_length=1)
     lrs: list[float] = Field(default_factory=lambda: [1e-4], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)

@@ -5,7 +5,7 @@
 ice and calving fronts with 4-look speckle) and evaluates, through the same runner and results
 store as ``planetbench run``:
 
-* ``unet[tiny]`` and ``vit[tiny]``, the Cryo-Bench from-scratch baselines (tiny variants so the
+* ``unet (tiny)`` and ``vit (tiny)``, the Cryo-Bench from-scratch baselines (tiny variants so the
   demo fits in minutes on a CPU), under ``finetune`` (trained end to end) and ``frozen`` (a frozen
   random-init encoder, a chance-level reference for the decoder alone);
 * ``mosaiks``, random convolutional features (Rolf et al. 2021), under ``frozen``;
@@ -26,6 +26,8 @@ from planetbench.tasks.demo import SAR_TASKS, SEGMENTATION_TASKS, SYNTHETIC_NOTI
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from planetbench.config import ExperimentSpec
 
 #: The four synthetic segmentation tasks (optical lakes and debris, SAR sea ice and calving).
 DENSE_DEMO_TASKS: tuple[str, ...] = (*SEGMENTATION_TASKS, *SAR_TASKS)
@@ -106,7 +108,7 @@ class DenseDemoReport:
 
 def dense_demo_experiments(
     data: Path, fractions_dir: Path, *, seed: int, settings: DenseDemoSettings
-) -> list[Any]:
+) -> list[ExperimentSpec]:
     """The demo's :class:`~planetbench.config.ExperimentSpec` grids, one per protocol.
 
     Args:
@@ -120,26 +122,26 @@ def dense_demo_experiments(
     specs = []
     for protocol in dict.fromkeys(p for _, p in DENSE_DEMO_RUNS):
         encoders = [e for e, p in DENSE_DEMO_RUNS if p == protocol]
-        specs.append(ExperimentSpec(
-            encoders=encoders,
-            tasks=list(settings.tasks),
-            protocols=[protocol],  # type: ignore[list-item]
-            fractions=list(FRACTIONS),
-            lrs=[1e-3],
-            seeds=[seed],
-            root=str(data),
-            fraction_dir=str(fractions_dir),
-            fraction_seed=seed,
-            encoder_options={e: ENCODER_OPTIONS[e] for e in encoders if e in ENCODER_OPTIONS},
-            input_size=settings.size,
-            epochs=settings.epochs,
-            patience=settings.patience,
-            batch_size=4,
-            num_threads=1,
-            head="upernet",
-            head_options={"channels": 32},
-            latency_repeats=3,
-        ))
+        specs.append(ExperimentSpec.model_validate({
+            "encoders": encoders,
+            "tasks": list(settings.tasks),
+            "protocols": [protocol],
+            "fractions": list(FRACTIONS),
+            "lrs": [1e-3],
+            "seeds": [seed],
+            "root": str(data),
+            "fraction_dir": str(fractions_dir),
+            "fraction_seed": seed,
+            "encoder_options": {e: ENCODER_OPTIONS[e] for e in encoders if e in ENCODER_OPTIONS},
+            "input_size": settings.size,
+            "epochs": settings.epochs,
+            "patience": settings.patience,
+            "batch_size": 4,
+            "num_threads": 1,
+            "head": "upernet",
+            "head_options": {"channels": 32},
+            "latency_repeats": 3,
+        }))
     return specs
 
 

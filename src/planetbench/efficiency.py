@@ -15,7 +15,8 @@ Conventions:
   memory allocated before it (MiB). On CPU (Linux), the growth of the process's peak resident set
   size (``VmHWM`` in ``/proc/self/status``, reset through ``/proc/self/clear_refs``) over the RSS
   before the pass (MiB) — this includes allocator caching and is therefore an upper bound of the
-  tensors' needs. Elsewhere it is not measured.
+  tensors' needs; when the peak RSS does not grow (the pass reused memory the process held) the
+  value is missing and flagged rather than 0. Elsewhere it is not measured.
 
 A quantity that cannot be measured is ``None`` and its reason is added to ``flags`` — never 0.
 """
@@ -174,13 +175,18 @@ def measure_peak_memory(
         Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     except OSError as exc:
         return None, "", [f"peak_memory_mb: cannot reset the peak RSS on this system ({exc})"]
-    before = _proc_status_kb("VmRSS")
+    rss_before = _proc_status_kb("VmRSS")
     with torch.no_grad():
         fn(x)
-    peak = _proc_status_kb("VmHWM")
-    if before is None or peak is None:
+    rss_peak = _proc_status_kb("VmHWM")
+    if rss_before is None or rss_peak is None:
         return None, "", ["peak_memory_mb: /proc/self/status has no VmRSS/VmHWM"]
-    return max(peak - before, 0) / 1024.0, "cpu peak RSS growth (VmHWM)", []
+    if rss_peak <= rss_before:
+        return None, "", [
+            "peak_memory_mb: the pass fitted in memory the process already held (its peak RSS "
+            "did not grow), so its CPU peak is not resolvable this way"
+        ]
+    return (rss_peak - rss_before) / 1024.0, "cpu peak RSS growth (VmHWM)", []
 
 
 def measure_efficiency(

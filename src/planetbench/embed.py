@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from planetbench.errors import BandAlignmentError, InvalidInputError
+from planetbench.errors import InvalidInputError
 from planetbench.tasks.spec import SampleDataset, Task
 
 #: Output formats by file suffix.
@@ -121,13 +121,18 @@ def embed_task(
     encoder_options: dict[str, Any] | None = None,
     reader_options: dict[str, Any] | None = None,
     tiny: bool = False,
+    weights: str | Path | None = None,
+    band_policy: str = "auto",
     progress: bool = True,
 ) -> Path:
     """Embed every image of ``task`` (one split or all) with ``encoder`` and write the vectors.
 
-    Images are normalised per band before encoding: with the encoder spec's ``mean``/``std`` when
-    it has them, else the task spec's ``band_mean``/``band_std``, else statistics computed over
-    the task's ``train`` split (over the embedded images when the task has no ``train`` split).
+    Images are standardised per band with the task spec's ``band_mean``/``band_std`` when it
+    has them, else with statistics computed over the task's ``train`` split (over the embedded
+    images when the task has no ``train`` split), as the dense protocols do. Then the task's bands
+    are aligned to the encoder's (:func:`planetbench.encoders.bands.align_bands`: wavelength
+    match, SAR replicated as RGB, wavelengths fed to DOFA …) and, for encoders with a fixed input
+    size, images are resized bilinearly to it.
 
     Args:
         encoder: registered encoder id (``random``, ``averaging``, ``mosaiks`` …).
@@ -143,6 +148,10 @@ def embed_task(
         encoder_options: extra keyword options of the encoder factory.
         reader_options: extra keyword options of the task reader (e.g. demo ``seed``).
         tiny: build the encoder's tiny variant.
+        weights: None (published weights: cache, else download), ``"none"`` (random; only
+            from-scratch baselines) or a local checkpoint, loaded strictly.
+        band_policy: band alignment policy (``auto``, ``match``, ``sar-rgb``, ``wavelength``,
+            ``zero-fill``).
         progress: show a Rich progress bar on stderr.
 
     Returns:
@@ -151,12 +160,15 @@ def embed_task(
     Raises:
         UnknownNameError: unknown encoder or task (with near misses).
         InvalidInputError: bad split, batch size, format or options.
-        BandAlignmentError: the encoder needs bands the task does not provide.
+        BandAlignmentError: the task's bands cannot be aligned to the encoder's under
+            ``band_policy`` (the message lists both band sets).
+        WeightsUnavailableError: pretrained weights are neither cached nor downloadable.
     """
     import pandas as pd
     import torch
 
     from planetbench.encoders import get_encoder
+    from planetbench.encoders.bands import apply as apply_alignment
     from planetbench.encoders.base import default_device
 
     out = Path(out)
@@ -172,18 +184,16 @@ def embed_task(
         )
     splits = list(spec.splits) if split is None else [split]
     task_bands = spec.bands
-    if registered.spec.bands and tuple(registered.spec.bands) != tuple(task_bands):
-        raise BandAlignmentError(
-            f"encoder {encoder!r} expects bands {', '.join(b.name for b in registered.spec.bands)} "
-            f"but task {spec.name!r} has {', '.join(spec.band_names)}; embed_task only runs "
-            "encoders that take the task's own bands (baselines: random, averaging, mosaiks)"
-        )
+    any_band = not registered.spec.bands and not registered.spec.wavelength_conditioned
+    alignment = None
+    if not any_band:
+        from planetbench.encoders.bands import align_bands
+
+        alignment = align_bands(task_bands, registered.spec, policy=band_policy)
 
     datasets = _open_splits(spec_task, splits, root, reader_options or {})
     n_bands = len(task_bands)
-    if registered.spec.mean is not None and registered.spec.std is not None:
-        mean, std = np.asarray(registered.spec.mean), np.asarray(registered.spec.std)
-    elif spec.band_mean is not None and spec.band_std is not None:
+    if spec.band_mean is not None and spec.band_std is not None:
         mean, std = np.asarray(spec.band_mean), np.asarray(spec.band_std)
     elif "train" in spec.splits:
         train = datasets[splits.index("train")] if "train" in splits else None
@@ -195,12 +205,18 @@ def embed_task(
         mean, std = _band_statistics(datasets, n_bands)
 
     dev = torch.device(device) if device is not None else default_device()
-    model = registered.factory(
-        in_bands=task_bands, tiny=tiny, weights=None, seed=seed, **(encoder_options or {})
-    )
+    options: dict[str, Any] = dict(encoder_options or {})
+    if registered.spec.weights_source == "none":  # random parts drawn from the seed
+        options.setdefault("seed", seed)
+    if alignment is not None and registered.spec.wavelength_conditioned:
+        options["wavelengths_um"] = alignment.wavelengths_um
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = registered.factory(in_bands=task_bands, tiny=tiny, weights=weights, **options)
     model = model.to(dev).eval()
     mean_t = torch.as_tensor(mean, dtype=torch.float32, device=dev)[None, :, None, None]
     std_t = torch.as_tensor(std, dtype=torch.float32, device=dev)[None, :, None, None]
+    size = None if any_band else int(model.spec.input_size)
 
     total = sum(len(ds) for ds in datasets)
     ids: list[str] = []
@@ -211,6 +227,12 @@ def embed_task(
                 items = [ds[i] for i in range(start, min(start + batch_size, len(ds)))]
                 batch = torch.from_numpy(np.stack([np.asarray(it["image"]) for it in items]))
                 batch = (batch.to(dev, torch.float32) - mean_t) / std_t
+                if alignment is not None:
+                    batch = apply_alignment(batch, alignment)
+                if size is not None and tuple(batch.shape[-2:]) != (size, size):
+                    batch = torch.nn.functional.interpolate(
+                        batch, size=(size, size), mode="bilinear", align_corners=False
+                    )
                 with torch.inference_mode():
                     emb = model.embed(batch)
                 vectors.append(emb.detach().to("cpu", torch.float32).numpy())

@@ -40,15 +40,15 @@ _NOT_IN_HASH = frozenset(
 def run_method(run: DenseRunConfig) -> str:
     """The method name (leaderboard row) of a run: the encoder id, plus its options if any.
 
-    ``vit`` with ``encoder_options={"vit": {"tiny": True}}`` is ``vit[tiny]``; other options
-    appear as ``key=value`` (e.g. ``mosaiks[num_filters=16]``), so a variant never shares a row
-    with the registered encoder.
+    ``vit`` with ``encoder_options={"vit": {"tiny": True}}`` is ``vit (tiny)``; other options
+    appear as ``key=value`` (e.g. ``mosaiks (num_filters=16)``), so a variant never shares a row
+    with the registered encoder. (Parentheses, not brackets, which Rich reads as markup.)
     """
     options = run.encoder_options.get(run.encoder, {})
     if not options:
         return run.encoder
     parts = [k if v is True else f"{k}={v}" for k, v in sorted(options.items())]
-    return f"{run.encoder}[{','.join(parts)}]"
+    return f"{run.encoder} ({', '.join(parts)})"
 
 
 def run_config_hash(run: DenseRunConfig) -> str:
@@ -287,6 +287,7 @@ def run_experiment(
         print_fn: where status lines go (default: Rich console on stdout).
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console()
@@ -312,8 +313,8 @@ def run_experiment(
         job = bar.add_task("runs", total=len(todo))
 
         def one(run: DenseRunConfig) -> Result:
-            label = f"{run.encoder} · {run.task} · {run.protocol} · f={run.fraction:g} · " \
-                    f"lr={run.lr:g} · seed={run.seed}"
+            label = escape(f"{run_method(run)} · {run.task} · {run.protocol} · "
+                           f"f={run.fraction:g} · lr={run.lr:g} · seed={run.seed}")
             bar.update(job, description=label)
 
             def on_epoch(record: Any) -> None:
@@ -338,6 +339,9 @@ def dense_leaderboard(
     tasks: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Cryo-Bench-style table: per-task score (mean over seeds), average score, average rank.
+
+    Several learning rates of one method and task are resolved on validation mIoU (the rate
+    Cryo-Bench's sweep would choose); see :func:`select_lr_on_validation`.
 
     One row per method; when the filters admit several protocols or fractions, one row per
     (method, protocol, fraction) actually stored, labelled ``"<method> · <protocol> · f=<fraction>"``
@@ -380,10 +384,47 @@ def dense_leaderboard(
     return dense_table(df, metric=metric, tasks=tasks)
 
 
+def select_lr_on_validation(rows: pd.DataFrame) -> pd.DataFrame:
+    """Keep, per (method, task), only the learning rate with the best mean validation mIoU.
+
+    Cryo-Bench tunes the learning rate over a grid and reports the test score of the rate chosen
+    on the validation split; averaging test scores over rates instead would mix good and bad
+    rates. The mean is over seeds (``metrics["val_miou"]``); ties go to the smaller rate. Groups
+    with a single rate (or none, e.g. literature rows) are kept as they are.
+
+    Args:
+        rows: store rows with ``method``, ``task``, ``lr``, ``metrics`` and ``score``.
+
+    Raises:
+        InvalidInputError: a group has several rates but a row lacks its validation mIoU.
+    """
+    keep = []
+    for (method, task), group in rows.groupby(["method", "task"], sort=False):
+        lrs = group["lr"].dropna().unique()
+        if len(lrs) <= 1:
+            keep.append(group)
+            continue
+        val = group["metrics"].map(
+            lambda m: m.get("val_miou") if isinstance(m, dict) else None
+        )
+        if val.isna().any():
+            raise InvalidInputError(
+                f"{method!r} on {task!r} has runs at learning rates {sorted(lrs)} but not all "
+                "carry a validation mIoU to choose between them; filter the rows to one lr"
+            )
+        means = val.astype(float).groupby(group["lr"]).mean()
+        best = float(means.index[int(np.argmax(means.to_numpy()))])  # sorted: smaller lr on ties
+        keep.append(group[np.isclose(group["lr"].astype(float), best)])
+    return pd.concat(keep) if keep else rows
+
+
 def dense_table(
     rows: pd.DataFrame, *, metric: str = "miou", tasks: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """The table of :func:`dense_leaderboard` from result rows already selected.
+
+    Where a (method, task) has runs at several learning rates, the rate with the best mean
+    validation mIoU is kept (:func:`select_lr_on_validation`) before seeds are averaged.
 
     Args:
         rows: store rows (columns ``method``, ``protocol``, ``fraction``, ``task``, ``score``),
@@ -404,7 +445,7 @@ def dense_table(
         label = label + " · " + df["protocol"].astype(str)
     if df["fraction"].nunique() > 1:
         label = label + " · f=" + df["fraction"].map(lambda f: f"{float(f):g}")
-    df = df.assign(method=label)
+    df = select_lr_on_validation(df.assign(method=label))
     table = df.pivot_table(index="method", columns="task", values="score", aggfunc="mean")
     columns = list(tasks) if tasks is not None else sorted(table.columns)
     missing = [t for t in columns if t not in table.columns]
@@ -434,4 +475,5 @@ __all__ = [
     "run_config_hash",
     "run_experiment",
     "run_method",
+    "select_lr_on_validation",
 ]

@@ -90,7 +90,8 @@ class _Block(nn.Module):
         q, k, v = qkv.permute(2, 0, 3, 1, 4)
         attn = F.scaled_dot_product_attention(q, k, v)
         x = x + self.proj(attn.transpose(1, 2).reshape(b, n, d))
-        return x + self.mlp(self.norm2(x))
+        out: Tensor = x + self.mlp(self.norm2(x))
+        return out
 
 
 class TinyViTEncoder(Encoder):

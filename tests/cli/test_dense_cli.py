@@ -65,6 +65,7 @@ def test_run_experiment_file_stores_and_resumes(store_url: str, tmp_path: Path,
     assert "2 run(s) in the grid; skipping 0" in first.output
     assert "tiny-conv · tiny-seg · frozen · f=1 · lr=0.01 · seed=1: test mIoU" in first.output
     assert len(ResultStore(store_url)) == 2  # $PLANETBENCH_STORE
+    assert "Cryo-Bench layout" in first.output and "avg_rank" in first.output
     again = runner.invoke(app, ["run", str(path), "--no-progress"], env=ENV)
     assert again.exit_code == 0, again.output
     assert "skipping 2 already in the store; running 0" in again.output
@@ -76,12 +77,13 @@ def test_single_run_flags_and_store_option(tmp_path: Path, data: Path) -> None:
     args = ["run", "--encoder", "tiny-vit", "--task", "tiny-seg", "--protocol", "finetune",
             "--lr", "0.001", "--seed", "3", "--root", str(data), "--input-size", "32",
             "--epochs", "1", "--batch-size", "2", "--head", "linear", "--store", url,
-            "--no-progress"]
+            "--threads", "1", "--no-progress"]
     result = runner.invoke(app, args, env=ENV)
     assert result.exit_code == 0, result.output
     (row,) = ResultStore(url).query().itertuples()
     assert (row.method, row.protocol, row.lr, row.seed) == ("tiny-vit", "finetune", 1e-3, 3)
     assert row.config["input_size"] == 32 and row.config["head"] == "linear"
+    assert row.config["num_threads"] == 1
 
 
 @pytest.mark.parametrize(

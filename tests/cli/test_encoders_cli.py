@@ -38,6 +38,9 @@ def test_json_lists_every_encoder_with_availability() -> None:
     prithvi = rows["prithvi-eo-v2-300"]
     assert prithvi["available"] is False and prithvi["missing"] == ["terratorch"]
     assert "pip install 'planetbench[terratorch]'" in str(prithvi["reason"])
+    gfm = rows["gfm-swin"]
+    assert gfm["available"] is True and gfm["weights"] == "manual"
+    assert "github.com/mmendiet/GFM" in str(gfm["weights_page"])
     assert rows["spectralgpt"]["available"] is False
     assert "no installable package" in str(rows["spectralgpt"]["reason"])
 
@@ -55,7 +58,8 @@ def test_cached_weights_are_reported(tmp_path: Path) -> None:
 def test_available_only_filter() -> None:
     names = {str(r["name"]) for r in _json("--available")}
     assert "unet" in names and "dofa-base" in names
-    assert "prithvi-eo-v2-300" not in names and "gfm-swin" not in names
+    assert "gfm-swin" in names  # architecture from timm; weights passed by hand
+    assert "prithvi-eo-v2-300" not in names and "spectralgpt" not in names
 
 
 def test_table_shows_every_encoder(monkeypatch: pytest.MonkeyPatch) -> None:

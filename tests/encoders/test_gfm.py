@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import http.server
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from planetbench.encoders.weights import (
     sha256_of,
     weights_status,
 )
-from planetbench.errors import InvalidInputError, WeightsMismatchError
+from planetbench.errors import InvalidInputError, WeightsMismatchError, WeightsUnavailableError
 from planetbench.tasks.bands import SENTINEL2, Band, bands
 
 PRETRAINED = [
@@ -200,3 +201,46 @@ def test_runs_on_the_default_device(name: str) -> None:
     with torch.no_grad():
         assert encoder.embed(x).device.type == device.type
         assert all(m.device.type == device.type for m in encoder.features(x))
+
+
+def test_gfm_swin_weights_are_a_manual_download() -> None:
+    spec = get_encoder("gfm-swin").spec
+    assert weights_status(spec) == "manual"
+    with pytest.raises(WeightsUnavailableError) as info:
+        get_encoder("gfm-swin").factory()  # full size, no automatic download exists
+    message = str(info.value)
+    assert "--weights PATH" in message and "github.com/mmendiet/GFM" in message
+
+
+def _to_simmim(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """timm Swin keys → a GFM/SimMIM checkpoint: Microsoft layout under ``encoder.``."""
+    out = {}
+    for key, value in state.items():
+        match = re.match(r"layers\.(\d+)\.downsample\.(.*)", key)
+        if match:  # Microsoft Swin down-samples at the end of the previous stage
+            key = f"layers.{int(match.group(1)) - 1}.downsample.{match.group(2)}"
+        out[f"encoder.{key}"] = value
+    out["encoder.layers.0.blocks.0.attn.relative_position_index"] = torch.zeros(16, 16)
+    out["encoder.mask_token"] = torch.zeros(1, 1, 16)
+    out["decoder.0.weight"] = torch.zeros(48, 128, 1, 1)
+    return out
+
+
+def test_gfm_simmim_checkpoint_loads_strictly(tmp_path: Path) -> None:
+    source = _build("gfm-swin")
+    state = {k: v + 0.1 for k, v in source.model.state_dict().items()}
+    assert "layers.1.downsample.reduction.weight" in state
+    torch.save({"model": _to_simmim(state), "epoch": 99}, tmp_path / "gfm.pth")
+    loaded = _build("gfm-swin", weights=tmp_path / "gfm.pth")
+    assert loaded.load_report is not None and loaded.load_report.ignored == ("mask_token",)
+    for key, value in loaded.model.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    x = _input(loaded)
+    with torch.no_grad():
+        maps = loaded.features(x)
+    assert [tuple(m.shape[1:]) for m in maps] == [(16, 8, 8), (32, 4, 4), (64, 2, 2), (128, 1, 1)]
+    broken = _to_simmim(state)
+    del broken["encoder.layers.0.downsample.reduction.weight"]
+    torch.save({"model": broken}, tmp_path / "broken.pth")
+    with pytest.raises(WeightsMismatchError, match=r"layers\.1\.downsample\.reduction\.weight"):
+        _build("gfm-swin", weights=tmp_path / "broken.pth")

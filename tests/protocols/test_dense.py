@@ -144,7 +144,8 @@ def test_dice_loss_and_batches() -> None:
     assert float(dice_loss(wrong, target, 255)) > 0.6
     chunks = batch_indices(9, 4, None)
     assert chunks == [[0, 1, 2, 3], [4, 5, 6, 7, 8]]  # no batch of one image
-    assert sorted(sum(batch_indices(9, 4, torch.Generator().manual_seed(0)), [])) == list(range(9))
+    shuffled = batch_indices(9, 4, torch.Generator().manual_seed(0))
+    assert sorted(i for chunk in shuffled for i in chunk) == list(range(9))
 
 
 def test_errors(task: Task, data: Path) -> None:
@@ -165,3 +166,13 @@ def test_errors(task: Task, data: Path) -> None:
         get_protocol("probe")
     with pytest.raises(InvalidInputError, match="lower the learning rate"):
         _proto(FinetuneProtocol, task, head="linear", lr=1e30, epochs=3).fit(train, val)
+
+
+def test_batch_norm_statistics_are_those_of_the_best_epoch(task: Task, data: Path) -> None:
+    train, val, _ = _splits(task, data)
+    proto = _proto(FinetuneProtocol, task, head="unet", head_options=None, epochs=2)
+    proto.fit(train, val)
+    norms = [m for m in proto.head_.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert norms and all(bn.momentum == 0.1 for bn in norms)  # the default is restored
+    # reset at the start of every epoch: the average over that epoch's 2 batches of 4 images
+    assert all(int(bn.num_batches_tracked) == 2 for bn in norms)

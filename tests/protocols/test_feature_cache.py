@@ -76,13 +76,24 @@ def test_augmentation_disables_the_cache_explicitly() -> None:
         cache_decision("gpu", augment=False)
 
 
-def _frozen(cache: str, augment: bool = False) -> FrozenProtocol:
+def _frozen(cache: str, augment: bool = False, **kw: object) -> FrozenProtocol:
     torch.manual_seed(0)
     spec = tiny_segmentation_task().spec
+    params: dict[str, object] = dict(input_size=32, epochs=2, batch_size=3, lr=1e-2,
+                                     head="linear", seed=0)
+    params.update(kw)
     return FrozenProtocol.from_task(  # type: ignore[return-value]
-        spec, TinyConvEncoder(), cache=cache, augment=augment, input_size=32, epochs=2,
-        batch_size=3, lr=1e-2, head="linear", seed=0,
+        spec, TinyConvEncoder(), cache=cache, augment=augment, **params
     )
+
+
+def test_cache_and_recompute_train_identically_with_dropout_in_the_head(data: Path) -> None:
+    task = tiny_segmentation_task()
+    train, val = task.load(data, "train"), task.load(data, "val")
+    runs = [_frozen(c, head="upernet", head_options={"channels": 8}, epochs=3).fit(train, val)
+            for c in ("disk", "none")]
+    assert [r.train_loss for r in runs[0].history_] == [r.train_loss for r in runs[1].history_]
+    assert [r.val_miou for r in runs[0].history_] == [r.val_miou for r in runs[1].history_]
 
 
 def test_frozen_protocol_runs_the_encoder_once_per_image_with_the_cache(data: Path) -> None:

@@ -59,7 +59,8 @@ def test_one_fold_matches_torch_adamw(kind: str) -> None:
     Xs = torch.from_numpy(pn.scalar_zscore(X))
     ys_np, _, _ = pn.minmax_labels(y)
     ys = torch.from_numpy(ys_np)
-    w0, b0, orders = pn.fold_streams(7, 2, X.shape[1], tr.shape[1], epochs)
+    w0, b0 = pn.initial_weights(7, 2, X.shape[1])
+    perms = pn.epoch_permutations(7, X.shape[0], epochs)
     k = 1
     lin = torch.nn.Linear(X.shape[1], 1)
     with torch.no_grad():
@@ -69,7 +70,7 @@ def test_one_fold_matches_torch_adamw(kind: str) -> None:
     loss_fn = torch.nn.MSELoss() if kind == "regression" else torch.nn.BCEWithLogitsLoss()
     ref = []
     for e in range(epochs):
-        rows = tr[k][orders[k, e]]
+        rows = perms[e][np.isin(perms[e], tr[k])]  # split k's rows in the epoch's order
         for start in range(0, len(rows), 64):
             idx = torch.from_numpy(rows[start : start + 64])
             loss = loss_fn(lin(Xs[idx]).view(-1), ys[idx])
@@ -83,6 +84,19 @@ def test_one_fold_matches_torch_adamw(kind: str) -> None:
         else:
             ref.append(f1_score(ys_np[te[k]].astype(int), (z > 0).astype(int)))
     np.testing.assert_allclose(opts["epoch_scores"][k], ref, atol=1e-4)
+
+
+def test_streams_are_seeded_and_uniform_orders() -> None:
+    w_a, b_a = pn.initial_weights(3, 4, 10)
+    w_b, _ = pn.initial_weights(3, 2, 10)
+    np.testing.assert_array_equal(w_a[:2], w_b)  # split k's weights do not depend on K
+    assert not np.allclose(w_a[0], w_a[1])
+    assert np.all(np.abs(w_a) <= 1 / np.sqrt(10)) and np.all(np.abs(b_a) <= 1 / np.sqrt(10))
+    perms = pn.epoch_permutations(3, 50, 3)
+    assert perms.shape == (3, 50)
+    assert all(sorted(p) == list(range(50)) for p in perms)
+    assert not np.array_equal(perms[0], perms[1])
+    np.testing.assert_array_equal(perms, pn.epoch_permutations(3, 50, 3))
 
 
 def test_run_probe_neuco() -> None:

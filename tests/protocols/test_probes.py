@@ -13,9 +13,10 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.preprocessing import StandardScaler
 
 from planetbench.errors import InvalidInputError, UnknownNameError
-from planetbench.protocols import PROBES, ProbeResult, run_probe
+from planetbench.protocols import PROBES, ProbeResult, probe_logistic, probe_ridge, run_probe
 from planetbench.protocols.probe_logistic import fit_logistic
 from planetbench.protocols.probe_ridge import fit_ridge
+from planetbench.protocols.splits import make_splits
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,6 +53,39 @@ def test_ridge_matches_sklearn_on_each_split() -> None:
     assert res.fold_scores.min() > 0.5  # a clear linear signal is found
 
 
+@pytest.mark.parametrize("case", ["wide", "constant_columns"])
+def test_ridge_matches_sklearn_in_hard_cases(case: str) -> None:
+    rng = np.random.default_rng(2)
+    if case == "wide":  # more dimensions than training rows: rank-deficient Gram
+        X = rng.normal(size=(30, 50)) @ rng.normal(size=(50, 50))
+        y = X[:, 0] + rng.normal(size=30)
+    else:  # one column constant everywhere, one constant on most rows
+        X, y = _data("regression", n=40)
+        X[:, 2] = 3.0
+        X[:, 3] = np.where(np.arange(40) < 2, 1.0, 0.0)
+    splits = make_splits(y, kind="regression", n_splits=3, test_size=0.2, seed=0)
+    train = np.stack([tr for tr, _ in splits])
+    test = np.stack([te for _, te in splits])
+    preds, options = fit_ridge(X, y, train, test, seed=0, alphas=np.array([1e-3, 1.0, 1e3]))
+    for k in range(3):
+        scaler = StandardScaler().fit(X[train[k]])
+        model = Ridge(alpha=options["alpha"][k]).fit(scaler.transform(X[train[k]]), y[train[k]])
+        np.testing.assert_allclose(
+            preds[k], model.predict(scaler.transform(X[test[k]])), atol=1e-6
+        )
+
+
+def test_ridge_warns_when_the_solver_stops_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = _data("regression")
+    train = np.arange(48)[None]
+    test = np.arange(48, 60)[None]
+    with pytest.warns(RuntimeWarning, match="α selection stopped after 160 CG iterations"):
+        fit_ridge(X, y, train, test, seed=0, selection_tol=-1.0)
+    monkeypatch.setattr(probe_ridge, "MAX_ROUNDS", 1)
+    with pytest.warns(RuntimeWarning, match="the refit stopped after 1 refinement rounds"):
+        fit_ridge(X, y, train, test, seed=0)
+
+
 def test_ridge_never_looks_at_the_test_fold() -> None:
     X, y = _data("regression")
     res = run_probe(X, y, kind="regression", n_splits=3, seed=1)
@@ -61,6 +95,46 @@ def test_ridge_never_looks_at_the_test_fold() -> None:
     preds, options = fit_ridge(X, y_poisoned, train[:1], test[:1], seed=1)
     assert options["alpha"][0] == res.options["alpha"][0]
     np.testing.assert_allclose(preds[0], res.test_predictions[0], atol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["classification", "multiclass", "multilabel"])
+def test_logistic_never_looks_at_the_test_fold(kind: str) -> None:
+    X, y = _data(kind, n=72)
+    res = run_probe(X, y, kind=kind, n_splits=2, test_size=0.25, seed=0)
+    train, test = _stack(res)
+    y_poisoned = y.copy()
+    y_poisoned[test[0]] = y[test[0]][::-1]  # other labels on the test fold only
+    scores, options = fit_logistic(X, y_poisoned, train[:1], test[:1], kind=kind, seed=0)
+    assert options["C"][0] == res.options["C"][0]
+    # equal up to the solver tolerance (the joint L-BFGS path differs with the problem set)
+    np.testing.assert_allclose(scores[0], res.test_predictions[0], atol=1e-3)
+
+
+@pytest.mark.parametrize("probe", ["ridge", "logistic"])
+def test_standardisation_uses_training_rows_only(probe: str) -> None:
+    kind = "regression" if probe == "ridge" else "classification"
+    X, y = _data(kind)
+    res = run_probe(X, y, kind=kind, n_splits=2, seed=3)
+    train, test = _stack(res)
+    X_far = X.copy()
+    X_far[test[0]] += 50.0  # global mean and std move far; the training split's do not
+    if probe == "ridge":
+        preds, options = fit_ridge(X_far, y, train[:1], test[:1], seed=3)
+        chosen = options["alpha"][0]
+        scaler = StandardScaler().fit(X[train[0]])
+        model = Ridge(alpha=chosen).fit(scaler.transform(X[train[0]]), y[train[0]])
+        want = model.predict(scaler.transform(X_far[test[0]]))
+        atol = 1e-6
+    else:
+        preds, options = fit_logistic(X_far, y, train[:1], test[:1], kind=kind, seed=3)
+        chosen = options["C"][0]
+        scaler = StandardScaler().fit(X[train[0]])
+        model = LogisticRegression(C=chosen, tol=1e-10, max_iter=10_000)
+        model.fit(scaler.transform(X[train[0]]), y[train[0]])
+        want = model.predict_proba(scaler.transform(X_far[test[0]]))[:, 1]
+        atol = 1e-4
+    assert chosen == (res.options["alpha"] if probe == "ridge" else res.options["C"])[0]
+    np.testing.assert_allclose(preds[0], want, atol=atol)
 
 
 @pytest.mark.parametrize("kind", ["classification", "multiclass", "multilabel"])
@@ -90,6 +164,14 @@ def test_logistic_matches_sklearn(kind: str) -> None:
             np.testing.assert_array_equal(res.test_predictions[k].argmax(1), want.argmax(1))
         else:
             np.testing.assert_array_equal(res.test_predictions[k] > 0.5, want > 0.5)
+
+
+def test_logistic_warns_when_lbfgs_stops_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = _data("classification")
+    monkeypatch.setattr(probe_logistic, "MAX_ITER", 1)
+    with pytest.warns(RuntimeWarning, match="L-BFGS stopped after 1 iterations"):
+        fit_logistic(X, y, np.arange(48)[None], np.arange(48, 60)[None], kind="classification",
+                     seed=0)
 
 
 def test_logistic_same_coefficients_given_c() -> None:

@@ -129,6 +129,20 @@ def embed_cmd(
         str | None, typer.Option("--device", help="torch device; default CUDA if present.")
     ] = None,
     tiny: Annotated[bool, typer.Option("--tiny", help="Build the encoder's tiny variant.")] = False,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            help="Checkpoint file (loaded strictly), 'none' for random (from-scratch baselines), "
+            "default: the published weights (cache, else download).",
+        ),
+    ] = None,
+    band_policy: Annotated[
+        str,
+        typer.Option(
+            "--band-policy", help="Band alignment: auto, match, sar-rgb, wavelength, zero-fill."
+        ),
+    ] = "auto",
 ) -> None:
     """Embed a task's images with an encoder into a NeuCo-Bench embedding file."""
     from planetbench.embed import DEMO_SUITE, embed_task
@@ -147,6 +161,8 @@ def embed_cmd(
         device=device,
         root=root,
         tiny=tiny,
+        weights=weights,
+        band_policy=band_policy,
     )
     console.print(f"wrote embeddings of {tasks!r} by {encoder!r} to {path}", highlight=False)
 

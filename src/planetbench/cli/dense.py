@@ -62,16 +62,21 @@ def run_cmd(
     head: str | None = typer.Option(None, help="Head: upernet, unet or linear [upernet]."),
     band_policy: str | None = typer.Option(None, help="Band alignment policy [auto]."),
     cache: str | None = typer.Option(None, help="Frozen feature cache: memory, disk, none."),
+    threads: int | None = typer.Option(
+        None, "--threads", help="torch CPU threads per run (1 is often fastest on a shared CPU)."
+    ),
     store: str | None = StoreOption,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress."),
 ) -> None:
     """Train and evaluate encoders on segmentation tasks; results go to the store (resumable)."""
-    from planetbench.runner import run_experiment
+    from planetbench.embedding_leaderboard import format_leaderboard
+    from planetbench.runner import dense_table, planned_run_key, run_experiment
     from planetbench.store import ResultStore
 
     settings = {
         "root": root, "input_size": input_size, "epochs": epochs, "patience": patience,
         "batch_size": batch_size, "head": head, "band_policy": band_policy, "cache": cache,
+        "num_threads": threads,
     }
     overrides: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
     if experiment is not None:
@@ -98,5 +103,13 @@ def run_cmd(
     for r in summary.results:
         score = "n/a" if r.score != r.score else f"{r.score:.4f}"
         console.print(f"{r.method} · {r.task} · {r.protocol} · f={r.fraction:g} · lr={r.lr:g} · "
-                      f"seed={r.seed}: test mIoU {score}")
+                      f"seed={r.seed}: test mIoU {score}", markup=False, highlight=False)
     console.print(f"stored {len(summary.results)} result(s) in {rs.url}")
+    keys = {planned_run_key(r) for r in spec.runs()}
+    rows = rs.query(metric="miou")
+    rows = rows[rows["run_key"].isin(keys)]
+    if rows["score"].notna().any():
+        table = dense_table(rows).reset_index()
+        title = "This experiment (test mIoU; Cryo-Bench layout: per task, average, average rank)"
+        console.print(format_leaderboard(table, "table", title=title), markup=False,
+                      highlight=False)

@@ -8,7 +8,12 @@ from typing import Any
 
 from planetbench.encoders import list_encoders
 from planetbench.encoders.base import ENCODERS, EncoderSpec
-from planetbench.encoders.weights import cache_path, find_cached, weights_status
+from planetbench.encoders.weights import (
+    WEIGHTS_PAGE_EXTRA,
+    cache_path,
+    find_cached,
+    weights_status,
+)
 
 #: Modules every built-in encoder needs (the ``dense`` extra).
 BASE_REQUIREMENTS: tuple[str, ...] = ("torch", "torchvision", "timm", "torchgeo")
@@ -22,8 +27,9 @@ class EncoderAvailability:
         name: registry id.
         available: True when it can be built here (implementation and dependencies present).
         missing: modules that are needed but not installed.
-        weights: ``"cached"``, ``"not cached"`` (downloaded on first use) or ``"none"``
-            (from-scratch or no published weights).
+        weights: ``"cached"``, ``"not cached"`` (downloaded on first use), ``"manual"``
+            (download by hand, pass ``--weights PATH``) or ``"none"`` (from-scratch or no
+            published weights).
         weights_path: the cached file, or where a download would be stored ('' if none).
         reason: why it is unavailable ('' when available).
         n_bands: number of input bands (0 = any bands).
@@ -31,6 +37,7 @@ class EncoderAvailability:
         licence: licence of the weights.
         weights_source: where the weights come from (``"none"`` for from-scratch baselines).
         weights_url: download URL of the published weights ('' if none).
+        weights_page: where to get weights that cannot be downloaded automatically ('' if none).
         citation: paper to cite.
     """
 
@@ -45,6 +52,7 @@ class EncoderAvailability:
     licence: str
     weights_source: str = "none"
     weights_url: str = ""
+    weights_page: str = ""
     citation: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,7 +77,7 @@ def encoder_availability(name: str) -> EncoderAvailability:
         reason = f"missing modules: {', '.join(missing)}"
     status = weights_status(spec) if spec.available else "none"
     path = ""
-    if status != "none":
+    if status in ("cached", "not cached"):
         cached = find_cached(spec)
         path = str(cached if cached is not None else cache_path(spec))
     return EncoderAvailability(
@@ -84,6 +92,7 @@ def encoder_availability(name: str) -> EncoderAvailability:
         licence=spec.licence,
         weights_source=spec.weights_source,
         weights_url=spec.weights_url,
+        weights_page=str(spec.extra.get(WEIGHTS_PAGE_EXTRA, "")),
         citation=spec.citation,
     )
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from planetbench.registry import Registry
 from planetbench.tasks.bands import Band
+
+if TYPE_CHECKING:
+    from planetbench.encoders.weights import LoadReport
 
 WeightsSource = Literal["none", "url", "hub", "torchgeo", "timm", "terratorch", "file"]
 
@@ -66,9 +69,16 @@ class EncoderSpec:
 
 
 class Encoder(nn.Module):
-    """Base class: subclasses implement :meth:`features` (and may override :meth:`embed`)."""
+    """Base class: subclasses implement :meth:`features` (and may override :meth:`embed`).
+
+    Attributes:
+        spec: the spec of this instance (bands, strides and channels as built).
+        load_report: what the strict loader loaded (file, sha256, allowed missing and ignored
+            keys) to record with a run; None when the weights are a random initialisation.
+    """
 
     spec: EncoderSpec
+    load_report: LoadReport | None = None
 
     def features(self, x: Tensor) -> list[Tensor]:
         """Multi-scale feature maps, each (B, C_i, H / s_i, W / s_i), finest first."""

@@ -1,4 +1,4 @@
-"""Natural-image and CLIP backbones built with timm: ImageNet ResNet-50 and RemoteCLIP ViT-B/32.
+"""Backbones built with timm: ImageNet ResNet-50, RemoteCLIP ViT-B/32 and GFM Swin-B.
 
 The timm backbones are built with ``features_only=True`` and ``pretrained=False`` (no hub
 access); their published checkpoint is loaded by the shared strict loader. RemoteCLIP
@@ -189,9 +189,128 @@ def build_remoteclip(
     return encoder
 
 
+# GFM (Mendieta et al. 2023, https://arxiv.org/abs/2302.04476): Swin-B continually pretrained
+# on GeoPile RGB with SimMIM, 192 px inputs and 6 px windows (PANGAEA configs/encoder/gfmswin.yaml).
+GFM_SWIN_SPEC = EncoderSpec(
+    name="gfm-swin",
+    bands=RGB,
+    input_size=192,
+    # SimMIM/GFM pretraining normalises RGB in [0, 1] with the ImageNet statistics
+    mean=_IMAGENET_MEAN,
+    std=_IMAGENET_STD,
+    feature_strides=(4, 8, 16, 32),
+    feature_channels=(128, 256, 512, 1024),
+    embed_dim=1024,
+    weights_source="file",
+    licence="Apache-2.0 (GFM code, github.com/mmendiet/GFM)",
+    citation="Mendieta et al., Towards Geospatial Foundation Models via Continual Pretraining, "
+    "ICCV 2023",
+    extra={
+        "timm_model": "swin_base_patch4_window7_224",
+        "window_size": 6,
+        "weights_page": "https://github.com/mmendiet/GFM (the 'GFM pretrained model' OneDrive "
+        "link of its README); pass the downloaded gfm.pth with --weights PATH",
+        "ignored_checkpoint_prefixes": ("head.", "mask_token"),
+        "tiny": {
+            "feature_strides": (4, 8, 16, 32),
+            "feature_channels": (16, 32, 64, 128),
+            "embed_dim": 128,
+        },
+    },
+)
+
+
+class TimmSwinEncoder(Encoder):
+    """A timm Swin Transformer returning its four stages as NCHW maps (fixed input size).
+
+    Args:
+        model: a timm ``SwinTransformer`` built without a head.
+        spec: the spec of this instance.
+    """
+
+    def __init__(self, model: nn.Module, spec: EncoderSpec) -> None:
+        super().__init__()
+        self.model: Any = model  # upstream module; its attributes are untyped
+        self.spec = spec
+        self.load_report: LoadReport | None = None
+
+    def features(self, x: Tensor) -> list[Tensor]:
+        """Stage outputs, each (B, C_i, H / s_i, W / s_i) for s_i = 4, 8, 16, 32."""
+        check_input(x, len(self.spec.bands), self.spec.name, size=self.spec.input_size)
+        out = self.model.forward_intermediates(x, intermediates_only=True, output_fmt="NCHW")
+        return list(out)
+
+    def embed(self, x: Tensor) -> Tensor:
+        """Mean of the layer-normed last stage, (B, C)."""
+        check_input(x, len(self.spec.bands), self.spec.name, size=self.spec.input_size)
+        return self.model.forward_features(x).mean(dim=(1, 2))  # type: ignore[no-any-return]
+
+
+def gfm_key_map(model: nn.Module) -> Callable[[StateDict], StateDict]:
+    """GFM (SimMIM) checkpoint → timm Swin keys.
+
+    A SimMIM training checkpoint nests the backbone under ``encoder.`` beside its decoder; as
+    PANGAEA's GFM loader does, only the ``encoder.*`` tensors are read when present. The
+    original Microsoft Swin layout (down-sampling at the end of a stage) is then converted to
+    timm's with timm's own ``checkpoint_filter_fn``, which also drops the non-persistent
+    ``relative_position_index``/``attn_mask`` buffers and resizes relative-position tables whose
+    window differs.
+    """
+    from timm.models.swin_transformer import checkpoint_filter_fn
+
+    def convert(state: StateDict) -> StateDict:
+        if any(k.startswith("encoder.") for k in state):
+            state = {k[len("encoder.") :]: v for k, v in state.items() if k.startswith("encoder.")}
+        return dict(checkpoint_filter_fn(state, model))
+
+    return convert
+
+
+def build_gfm_swin(
+    *,
+    in_bands: Sequence[Band] | None = None,
+    tiny: bool = False,
+    weights: str | Path | None = None,
+    **options: Any,
+) -> TimmSwinEncoder:
+    """GFM Swin-B at 192 px on RGB; its weights are only available as a file (``weights=PATH``)."""
+    import timm
+
+    spec = GFM_SWIN_SPEC
+    _no_options(options, spec.name)
+    found = prepare_weights(spec, weights, tiny=tiny)
+    arch: dict[str, Any] = (
+        {
+            "img_size": TINY_INPUT_SIZE,
+            "window_size": 2,
+            "embed_dim": 16,
+            "depths": (1, 1, 1, 1),
+            "num_heads": (1, 2, 2, 4),
+        }
+        if tiny
+        else {"img_size": spec.input_size, "window_size": spec.extra["window_size"]}
+    )
+    model = timm.create_model(spec.extra["timm_model"], pretrained=False, num_classes=0, **arch)
+    encoder = TimmSwinEncoder(model, instance_spec(spec, tiny=tiny))
+    if found is not None:
+        encoder.load_report = load_weights(
+            model, encoder.spec, source=found, key_map=gfm_key_map(model)
+        )
+    return encoder
+
+
 ENCODERS.register(
     "resnet50", RegisteredEncoder(RESNET50_SPEC, _timm_features_factory(RESNET50_SPEC))
 )
 ENCODERS.register("remoteclip-vit-b32", RegisteredEncoder(REMOTECLIP_SPEC, build_remoteclip))
+ENCODERS.register("gfm-swin", RegisteredEncoder(GFM_SWIN_SPEC, build_gfm_swin))
 
-__all__ = ["TimmFeaturesEncoder", "build_remoteclip", "remoteclip_key_map"]
+__all__ = [
+    "GFM_SWIN_SPEC",
+    "TimmFeaturesEncoder",
+    "TimmSwinEncoder",
+    "build_gfm_swin",
+    "build_remoteclip",
+    "gfm_key_map",
+    "remoteclip_key_map",
+]

@@ -1,11 +1,11 @@
 """Geospatial foundation models: torchgeo builders (DOFA, Scale-MAE, CROMA, SSL4EO-S12 ViTs,
-Satlas Swin) and the terratorch-built models (Prithvi, TerraMind), plus the models that have no
-installable implementation (listed as unavailable with the reason).
+Satlas Swin, Panopticon) and the terratorch-built models (Prithvi, TerraMind), plus the models
+that have no installable implementation (listed as unavailable with the reason).
 
-Architectures are built offline with ``weights=None``; pretrained weights always go through the
-shared strict loader :func:`planetbench.encoders.weights.load_weights`. URLs are the ones
-torchgeo 0.8.1 publishes in its ``WeightsEnum`` classes; licences are those of torchgeo's
-weight tables.
+Architectures are built offline; pretrained weights are located first (given file, cache, or
+download, failing fast with the URL and the cache path) and then loaded by the shared strict
+loader :func:`planetbench.encoders.weights.load_weights`. URLs are the ones torchgeo 0.8.1
+publishes in its ``WeightsEnum`` classes; licences are those of torchgeo's weight tables.
 """
 
 from __future__ import annotations
@@ -202,6 +202,8 @@ def _dofa_spec(name: str, dim: int, url: str, indices: tuple[int, ...]) -> Encod
         citation=DOFA_CITATION,
         extra={
             "indices": indices,
+            # torchgeo builds a classification head we do not (num_classes=0)
+            "ignored_checkpoint_prefixes": ("head.",),
             "normalisation": "sensor-dependent (DOFA normalize_dataset.py); none built in",
             "tiny": {"feature_strides": (8,) * 4, "feature_channels": (32,) * 4, "embed_dim": 32},
         },
@@ -871,24 +873,36 @@ def _unavailable_factory(spec: EncoderSpec) -> Factory:
     return build
 
 
-def _unavailable_spec(name: str, reason: str, citation: str, licence: str = "") -> EncoderSpec:
+def _unavailable_spec(
+    name: str, reason: str, citation: str, licence: str = "", **facts: Any
+) -> EncoderSpec:
     return EncoderSpec(
-        name=name, available=False, unavailable_reason=reason, citation=citation, licence=licence
+        name=name,
+        available=False,
+        unavailable_reason=reason,
+        citation=citation,
+        licence=licence,
+        **facts,
     )
 
 
+#: Encoders of the Cryo-Bench list without an installable implementation here. Their facts
+#: (bands, sizes, weights) are those of PANGAEA's configs (``configs/encoder/*.yaml``), kept so
+#: that listings are informative; building them raises ``MissingDependencyError``.
 UNAVAILABLE_SPECS: tuple[EncoderSpec, ...] = (
-    _unavailable_spec(
-        "gfm-swin",
-        "no installable package: GFM (Mendieta et al. 2023) ships only as research code and a "
-        "checkpoint (github.com/mmendiet/GFM); no PyPI distribution exists",
-        "Mendieta et al., Towards Geospatial Foundation Models via Continual Pretraining, ICCV 2023",
-    ),
     _unavailable_spec(
         "spectralgpt",
         "no installable package: SpectralGPT ships only as research code "
         "(github.com/danfenghong/IEEE_TPAMI_SpectralGPT); no PyPI distribution exists",
         "Hong et al., SpectralGPT: Spectral Remote Sensing Foundation Model, IEEE TPAMI 2024",
+        bands=_CROMA_BANDS,  # the 12 Sentinel-2 L2A bands (no B10), as CROMA
+        input_size=128,
+        # 3-D patches of 8 x 8 px x 3 bands: 4 spectral groups of 768 channels per position
+        feature_strides=(8,) * 4,
+        feature_channels=(3072,) * 4,
+        embed_dim=768,
+        weights_source="url",
+        weights_url="https://zenodo.org/records/8412455/files/SpectralGPT+.pth",
     ),
     _unavailable_spec(
         "ramen",
@@ -901,10 +915,16 @@ UNAVAILABLE_SPECS: tuple[EncoderSpec, ...] = (
     _unavailable_spec(
         "ssl4eo-data2vec-vits16",
         "torchgeo 0.8.1 (the installed version) publishes no weights for the SSL4EO-S12 "
-        "data2vec ViT-S/16, only MoCo, DINO and MAE (registered as ssl4eo-*-vits16); "
-        "without a maintained builder and weights entry the key layout cannot be checked",
+        "data2vec ViT-S/16, only MoCo, DINO and MAE (registered as ssl4eo-*-vits16); its "
+        "checkpoint is a Google-Drive file of BEiT-style research code whose key layout no "
+        "maintained builder documents",
         SSL4EO_CITATION,
         "CC-BY-4.0",
+        bands=SENTINEL2,
+        input_size=224,
+        feature_strides=(16,) * 4,
+        feature_channels=(384,) * 4,
+        embed_dim=384,
     ),
 )
 

@@ -36,6 +36,10 @@ _WRAPPER_KEYS: tuple[str, ...] = ("state_dict", "model", "module", "teacher", "e
 #: purpose (e.g. an MAE decoder or a classification head the encoder does not build).
 IGNORED_PREFIXES_EXTRA = "ignored_checkpoint_prefixes"
 
+#: Name of the ``EncoderSpec.extra`` entry saying where to get weights that cannot be downloaded
+#: automatically (``weights_source="file"``).
+WEIGHTS_PAGE_EXTRA = "weights_page"
+
 
 @dataclass(frozen=True)
 class LoadReport:
@@ -295,8 +299,11 @@ def fetch_weights(
             )
         return WeightsFile(path=path, origin="file", url="", sha256=sha256_of(path))
     if not spec.weights_url:
+        page = spec.extra.get(WEIGHTS_PAGE_EXTRA)
+        where = f" Get them from {page}." if page else ""
         raise WeightsUnavailableError(
-            f"encoder {spec.name!r} publishes no weights URL; pass a local file with --weights PATH"
+            f"encoder {spec.name!r} publishes no weights URL that can be downloaded "
+            f"automatically; pass a local file with --weights PATH.{where}"
         )
     cached = find_cached(spec)
     if cached is not None:
@@ -471,7 +478,15 @@ def prepare_weights(
 
 
 def weights_status(spec: EncoderSpec) -> str:
-    """``"cached"``, ``"not cached"`` or ``"none"`` (no published weights) for ``spec``."""
+    """Weights state of ``spec``.
+
+    Returns:
+        ``"cached"`` or ``"not cached"`` (published URL), ``"manual"`` (published weights that
+        must be downloaded by hand and passed with ``--weights PATH``) or ``"none"`` (a
+        from-scratch baseline without published weights).
+    """
+    if spec.weights_source == "file" and not spec.weights_url:
+        return "manual"
     if spec.weights_source == "none" or not spec.weights_url:
         return "none"
     return "cached" if find_cached(spec) is not None else "not cached"
@@ -479,6 +494,7 @@ def weights_status(spec: EncoderSpec) -> str:
 
 __all__ = [
     "IGNORED_PREFIXES_EXTRA",
+    "WEIGHTS_PAGE_EXTRA",
     "LoadReport",
     "WeightsFile",
     "cache_dir",

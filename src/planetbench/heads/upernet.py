@@ -129,7 +129,8 @@ class PyramidPooling(nn.Module):
         size = x.shape[-2:]
         pooled = [F.interpolate(b(x), size=size, mode="bilinear", align_corners=False)
                   for b in self.branches]
-        return self.bottleneck(torch.cat([x, *pooled], dim=1))
+        out: Tensor = self.bottleneck(torch.cat([x, *pooled], dim=1))
+        return out
 
 
 class UPerNet(nn.Module):

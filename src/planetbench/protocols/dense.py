@@ -388,11 +388,15 @@ class DenseProtocol:
         return loss
 
     def _loader(self, ds: DenseDataset, batches: list[list[int]]) -> DataLoader[Any]:
+        # A generator of its own: every DataLoader iterator draws a worker base seed, which would
+        # otherwise come from the global RNG and shift the head's dropout masks, so that training
+        # on cached and on recomputed features would differ.
         return DataLoader(
             ds,
             batch_sampler=batches,
             num_workers=self.num_workers,
             pin_memory=self._device_.type == "cuda",
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     # --------------------------------------------------------------------- the fit loop
@@ -495,7 +499,7 @@ class DenseProtocol:
                             "lower the learning rate"
                         )
                     optimiser.zero_grad(set_to_none=True)
-                    scaler.scale(loss).backward()
+                    scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
                     scaler.step(optimiser)
                     scaler.update()
                     losses.append(float(loss.detach()))
