@@ -233,3 +233,32 @@ def test_flop_counter_counts_attention_and_flags_failures() -> None:
     assert big.memory_method.startswith("cpu peak RSS")
     with pytest.raises(InvalidInputError, match="n_repeats must be ≥ 1"):
         measure_efficiency(lambda t: t, x, [vit], n_repeats=0)
+
+
+def test_sliding_window_tasks_are_tiled_at_the_run_input_size(data: Path, tmp_path: Path) -> None:
+    """A task declaring a tile option (SICD) is read in tiles of the run's input size."""
+    from dataclasses import replace
+
+    from planetbench.tasks.spec import Task
+    from planetbench.testing import read_npz_segmentation
+
+    seen: list[dict[str, Any]] = []
+
+    def tiled_reader(root: Path, split: str, **options: Any) -> Any:
+        seen.append(dict(options))
+        return read_npz_segmentation(root, split)
+
+    base = tiny_segmentation_task(suite="test")
+    tiled = Task(spec=replace(base.spec, name="tiny-tiled", extra={"tile_option": "tile_size"}),
+                 reader=tiled_reader)
+    store = ResultStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    with registered(TASKS, {"tiny-tiled": tiled}):
+        run_experiment(_spec(data, tmp_path, tasks=["tiny-tiled"]), store=store, progress=False)
+        assert seen and all(o == {"tile_size": 32} for o in seen)
+        seen.clear()
+        spec = _spec(data, tmp_path, tasks=["tiny-tiled"], seeds=[1],
+                     data_options={"tiny-tiled": {"tile_size": 16}})
+        run_experiment(spec, store=store, progress=False)
+        assert seen and all(o == {"tile_size": 16} for o in seen)  # an explicit choice wins
+    row = store.query(task="tiny-tiled").iloc[0]
+    assert row["metrics"]["weights"] is None  # random init: nothing loaded, recorded as such

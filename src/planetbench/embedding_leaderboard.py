@@ -158,7 +158,9 @@ def format_leaderboard(
     for r in cells:
         table.add_row(*r)
     buf = io.StringIO()
-    Console(file=buf, width=max(80, 12 * len(cols)), color_system=None).print(table)
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(cols)]
+    width = max(80, sum(widths) + 3 * len(cols) + 1)
+    Console(file=buf, width=width, color_system=None, markup=False).print(table)
     return buf.getvalue()
 
 

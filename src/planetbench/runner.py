@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -172,7 +173,10 @@ def _execute_run(run: DenseRunConfig, *, on_epoch: Callable[[Any], None] | None)
         timings["build_encoder_s"] = time.perf_counter() - t0
 
         root = run.data_root()
-        reader_options = run.data_options.get(run.task, {})
+        reader_options = dict(run.data_options.get(run.task, {}))
+        tile_option = spec.extra.get("tile_option")
+        if tile_option:  # sliding-window tasks: tiles of the run's input size (no resizing)
+            reader_options.setdefault(tile_option, run.input_size)
         train, val, test = (task.load(root, s, **reader_options) for s in ("train", "val", "test"))
         indices, subset = select_fraction(
             train, task=spec.name, fraction=run.fraction, seed=run.fraction_seed,
@@ -244,14 +248,31 @@ def _execute_run(run: DenseRunConfig, *, on_epoch: Callable[[Any], None] | None)
             "fraction_sha256": subset.sha256,
             "band_policy": alignment.policy,
             "band_alignment": alignment.to_record(),
+            "weights": _load_record(encoder),
         },
         efficiency=efficiency,
         timings=timings,
         versions=library_versions(),
         config=run.model_dump(mode="json"),
-        input_sha256=registered.spec.weights_sha256,
+        input_sha256=_weights_sha256(encoder, registered.spec.weights_sha256),
         notes=notes,
     )
+
+
+def _load_record(encoder: Any) -> dict[str, Any] | None:
+    """What the strict weight loader loaded (origin, file, sha256 …), or None (random init)."""
+    report = getattr(encoder, "load_report", None)
+    if report is None:
+        return None
+    from dataclasses import asdict, is_dataclass
+
+    record = asdict(report) if is_dataclass(report) else dict(vars(report))
+    return {k: str(v) if isinstance(v, Path) else v for k, v in record.items()}
+
+
+def _weights_sha256(encoder: Any, declared: str) -> str:
+    report = getattr(encoder, "load_report", None)
+    return str(report.sha256) if report is not None and report.sha256 else declared
 
 
 @dataclass

@@ -77,7 +77,9 @@ def demo_cmd(
             )
         table.add_row(encoder, *cells)
     console.print(table)
-    console.print(format_leaderboard(result.leaderboard, "table"), highlight=False)
+    console.print(
+        format_leaderboard(result.leaderboard, "table"), highlight=False, markup=False, soft_wrap=True
+    )
     verdict = (
         "[green]an informative encoder ranks above random[/]"
         if result.best_informative_beats_random()
@@ -86,7 +88,10 @@ def demo_cmd(
     if result.dense is not None:
         title = "Dense segmentation on SYNTHETIC cryosphere scenes (mIoU; Cryo-Bench layout)"
         console.print(
-            format_leaderboard(result.dense.leaderboard, "table", title=title), highlight=False
+            format_leaderboard(result.dense.leaderboard, "table", title=title),
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
     secs = result.timings
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in secs.items())

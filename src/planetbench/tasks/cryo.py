@@ -291,6 +291,9 @@ SICD_SPEC = TaskSpec(
             "exactly one tile; tile_size=None yields whole scenes"
         ),
         "cryobench": CRYOBENCH_CITATION,
+        # Reader option that sets the sliding-window tile side: the runner sets it to the run's
+        # input size so that tiles are scored at full resolution and every pixel exactly once.
+        "tile_option": "tile_size",
     },
 )
 """SICD: sea-ice stage of development from Sentinel-1 EW HH/HV scenes (AI4Arctic)."""
