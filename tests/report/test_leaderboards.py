@@ -84,3 +84,18 @@ def test_suite_leaderboard_from_store(store_url: str) -> None:
     table = suite_leaderboard(store_url, suite="cryo", preset="cryo", reps=200)
     assert list(table.columns[:4]) == ["model", "a", "b", "c"]
     assert "avg_rank" in table.columns and len(table) == 3
+
+
+def test_single_run_cells_resample_tasks_not_runs() -> None:
+    """One run per (model, task): resampling runs is degenerate, so tasks are resampled."""
+    rows = [
+        {"model": m, "task": f"t{t}", "metric": "miou", "seed": 0, "score": base + 0.1 * t}
+        for m, base in (("a", 0.5), ("b", 0.45)) for t in range(5)
+    ]
+    table = results_leaderboard(pd.DataFrame(rows), reps=2000)
+    assert table.attrs["resampled"].startswith("tasks")
+    a = table.set_index("model").loc["a"]
+    assert a["iqm_low"] < a["iqm"] < a["iqm_high"]  # not the degenerate [x, x] interval
+    many = pd.DataFrame([{**r, "seed": s, "score": r["score"] + 0.01 * s} for r in rows
+                         for s in range(3)])
+    assert results_leaderboard(many, reps=200).attrs["resampled"].startswith("runs")

@@ -44,8 +44,8 @@ def _suite_sections(
                 continue
             section.tables.append(
                 (
-                    f"{metric}: per-task mean over seeds, IQM with 95 % "
-                    "stratified-bootstrap CI, mean rank with interval",
+                    f"{metric}: per-task mean over seeds, IQM with 95 % bootstrap CI and "
+                    f"mean rank with interval (resampling {table.attrs['resampled']})",
                     table,
                 )
             )

@@ -133,8 +133,12 @@ def results_leaderboard(
     mats = score_matrices(runs, value=value, missing=missing)
     if not higher:
         mats = {m: -s for m, s in mats.items()}
-    cis = bootstrap_cis(mats, ("iqm",), reps=reps, confidence=confidence, seed=seed)
-    ranks = mean_rank(mats, higher_is_better=True, reps=reps, confidence=confidence, seed=seed)
+    # With one run per (model, task) resampling runs cannot vary anything: resample tasks then.
+    by_tasks = max(m.shape[0] for m in mats.values()) == 1
+    cis = bootstrap_cis(mats, ("iqm",), reps=reps, confidence=confidence, seed=seed,
+                        task_bootstrap=by_tasks)
+    ranks = mean_rank(mats, higher_is_better=True, reps=reps, confidence=confidence, seed=seed,
+                      task_bootstrap=by_tasks)
     sign = 1.0 if higher else -1.0
     table = complete.copy()
     table["mean"] = complete.mean(axis=1)
@@ -164,6 +168,9 @@ def results_leaderboard(
     table.attrs["dropped_models"] = dropped
     table.attrs["tasks"] = tasks
     table.attrs["value"] = value
+    table.attrs["resampled"] = "tasks (one run per model and task)" if by_tasks else (
+        "runs within each task (stratified)"
+    )
     return table.reset_index(drop=True)
 
 

@@ -186,6 +186,7 @@ def mean_rank(
     reps: int = 10_000,
     confidence: float = 0.95,
     seed: SeedLike = 0,
+    task_bootstrap: bool = False,
 ) -> pd.DataFrame:
     """Mean over tasks of each model's competition rank of its per-task mean score, with intervals.
 
@@ -199,6 +200,8 @@ def mean_rank(
         reps: bootstrap replicates.
         confidence: coverage in (0, 1).
         seed: int seed or Generator.
+        task_bootstrap: also resample the tasks (the same draw for every model), so that the
+            interval reflects which tasks were chosen; needed when each cell has one run.
 
     Returns:
         DataFrame indexed by model with columns mean_rank, low, high, sorted by mean_rank.
@@ -221,6 +224,10 @@ def mean_rank(
     start = 0
     for k in _chunk_sizes(reps, per_rep):
         means = np.stack([_resample(m, k, rng).mean(axis=1) for m in mats], axis=1)
+        if task_bootstrap:
+            n_t = means.shape[2]
+            picks = rng.integers(0, n_t, size=(k, 1, n_t))
+            means = np.take_along_axis(means, np.broadcast_to(picks, means.shape), axis=2)
         boot[start : start + k] = _mean_rank_batch(means, higher_is_better)
         start += k
     alpha = 1.0 - confidence
