@@ -17,9 +17,11 @@ Case B (SYNTHETIC): a whole NeuCo-style submission, 5 tasks (3 regression, 2 bin
 labelled rows each (15,000 rows) x 1,024 dims at K = 40: the probes of every task, and the whole
 ``evaluate_embeddings`` run from a Parquet file into a fresh SQLite store.
 
-Peak memory is the largest size of the Python/NumPy heap seen by ``tracemalloc`` while a probe
-runs (NumPy reports its buffers to tracemalloc); the process's ``ru_maxrss`` (which also holds
-the interpreter, the libraries and the baselines) is printed at the end.
+Peak memory: the largest Python/NumPy heap seen by ``tracemalloc`` while a probe runs (NumPy
+reports its buffers to tracemalloc), and ``ru_maxrss`` (peak resident size: interpreter, libraries
+and data) of a fresh process that runs only the case-B evaluations; the goal is judged on the larger
+of the two. The benchmark process's own ``ru_maxrss`` (it also holds torch, scikit-learn and every
+case) is printed for reference.
 
 BLAS runs on one thread for ours and for the baselines alike (``threadpoolctl``; torch:
 ``set_num_threads(1)``): on a shared 2-core machine more threads only wait for busy cores.
@@ -33,6 +35,8 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -291,7 +295,9 @@ def _case_a(sizes: Sizes, repeat: int, use_torch: bool) -> tuple[list[Row], dict
     return rows, facts
 
 
-def _case_b(sizes: Sizes, repeat: int, tmp: Path) -> tuple[list[Row], dict[str, Any]]:
+def _case_b(
+    sizes: Sizes, repeat: int, tmp: Path, fresh_process: bool
+) -> tuple[list[Row], dict[str, Any]]:
     """A whole NeuCo-style submission: 5 tasks on one embedding file."""
     import pandas as pd
 
@@ -361,6 +367,17 @@ def _case_b(sizes: Sizes, repeat: int, tmp: Path) -> tuple[list[Row], dict[str, 
             )
 
         t_e2e, _ = _best_time(end_to_end, repeat)
+        if fresh_process:  # the whole evaluation alone in a new process: its peak resident size
+            code = (
+                "import sys; from planetbench.evaluate import evaluate_embeddings as e; "
+                "e(sys.argv[1], sys.argv[2], name='rss', store=sys.argv[3], probe=sys.argv[4], "
+                "n_splits=int(sys.argv[5]), neuco_epochs=int(sys.argv[6]))"
+            )
+            store = f"sqlite:///{tmp / f'store-{probe}-rss.db'}"
+            args = [str(emb), str(labels), store, probe, str(K), str(sizes.epochs)]
+            subprocess.run([sys.executable, "-c", code, *args], check=True)
+            # ru_maxrss of children is the largest over all finished children (KiB on Linux).
+            facts["whole_rss"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         facts[f"whole_{probe}_e2e_s"] = t_e2e
         rows_out.append(
             Row(
@@ -396,7 +413,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     rows_a, facts = _case_a(sizes, repeat, use_torch)
     with tempfile.TemporaryDirectory() as tmp:
-        rows_b, facts_b = _case_b(sizes, repeat, Path(tmp))
+        rows_b, facts_b = _case_b(sizes, repeat, Path(tmp), fresh_process=not args.quick)
     facts.update(facts_b)
     width = max(len(r.method) for r in rows_a + rows_b)
     print(f"\n{'case':<28} {'method':<{width}} {'seconds':>8}  note")
@@ -406,8 +423,13 @@ def main(argv: list[str] | None = None) -> None:
     print("\npeak memory (tracemalloc, heap during one probe run):")
     for key in sorted(k for k in facts if k.endswith("_peak")):
         print(f"  {key[:-5]:<28} {facts[key] / GB:.3f} GB")
+    if "whole_rss" in facts:
+        print(
+            f"  fresh process running evaluate_embeddings on case B (neuco, then auto; "
+            f"ru_maxrss): {facts['whole_rss'] / GB:.3f} GB"
+        )
     print(
-        f"  process ru_maxrss (interpreter, libraries, baselines): "
+        f"  this benchmark process (ru_maxrss; also holds torch, scikit-learn and every case): "
         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GB"
     )
     print("\ngoals:")
@@ -428,6 +450,7 @@ def main(argv: list[str] | None = None) -> None:
             f"  whole case ({probe}) < 5 s per submission: probes {t:.2f} s {_goal(t < 5)}, "
             f"end to end {e2e:.2f} s {_goal(e2e < 5)}"
         )
+    peak = max(peak, facts.get("whole_rss", 0))
     print(f"  peak memory < 1.5 GB: {peak / GB:.3f} GB {_goal(peak < 1.5 * GB)}")
 
 
