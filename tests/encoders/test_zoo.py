@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 import urllib.error
 from pathlib import Path
@@ -105,6 +106,9 @@ def test_unavailable_encoders_refuse_with_reason(name: str) -> None:
     assert reason
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("terratorch") is not None, reason="terratorch is installed here"
+)
 def test_terratorch_models_say_how_to_install() -> None:
     for name in ("prithvi-eo-v2-300", "terramind-v1-large"):
         spec = get_encoder(name).spec
@@ -320,11 +324,15 @@ def test_full_size_architecture_matches_its_spec(
 ) -> None:
     # build without weights (the loader is stubbed out) to check the registered spec's shapes
     import planetbench.encoders.scratch as scratch
+    import planetbench.encoders.terratorch as terratorch_encoders
     import planetbench.encoders.timm as timm_encoders
     import planetbench.encoders.torchgeo as torchgeo_encoders
 
     for module in (scratch, timm_encoders, torchgeo_encoders):
         monkeypatch.setattr(module, "prepare_weights", lambda *args, **kwargs: None)
+    monkeypatch.setattr(
+        terratorch_encoders, "prepare_terratorch_weights", lambda *args, **kwargs: None
+    )
     spec = get_encoder(name).spec
     in_bands = TASK_BANDS if (not spec.bands or spec.wavelength_conditioned) else None
     size = spec.input_size

@@ -55,9 +55,9 @@ def test_one_fold_matches_torch_adamw(kind: str) -> None:
     X, y = _data(kind)
     tr, te = _splits(y, kind, k=2)
     epochs = 3
-    _, opts = pn.fit_neuco(X, y, tr, te, kind=kind, seed=7, epochs=epochs)
+    scores, opts = pn.fit_neuco(X, y, tr, te, kind=kind, seed=7, epochs=epochs)
     Xs = torch.from_numpy(pn.scalar_zscore(X))
-    ys_np, _, _ = pn.minmax_labels(y)
+    ys_np, lo, span = pn.minmax_labels(y)
     ys = torch.from_numpy(ys_np)
     w0, b0 = pn.initial_weights(7, 2, X.shape[1])
     perms = pn.epoch_permutations(7, X.shape[0], epochs)
@@ -68,7 +68,7 @@ def test_one_fold_matches_torch_adamw(kind: str) -> None:
         lin.bias.copy_(torch.from_numpy(b0[k : k + 1]))
     opt = torch.optim.AdamW(lin.parameters(), lr=1e-3)  # weight_decay defaults to 0.01
     loss_fn = torch.nn.MSELoss() if kind == "regression" else torch.nn.BCEWithLogitsLoss()
-    ref = []
+    ref, logits = [], []
     for e in range(epochs):
         rows = perms[e][np.isin(perms[e], tr[k])]  # split k's rows in the epoch's order
         for start in range(0, len(rows), 64):
@@ -79,11 +79,16 @@ def test_one_fold_matches_torch_adamw(kind: str) -> None:
             opt.step()
         with torch.no_grad():
             z = lin(Xs[torch.from_numpy(te[k])]).view(-1).numpy()
+        logits.append(z.astype(np.float64))
         if kind == "regression":
             ref.append(r2_score(ys_np[te[k]], z))
         else:
             ref.append(f1_score(ys_np[te[k]].astype(int), (z > 0).astype(int)))
     np.testing.assert_allclose(opts["epoch_scores"][k], ref, atol=1e-4)
+    # the returned predictions are the best epoch's, in label units / as probabilities
+    z_best = logits[opts["best_epoch"][k]]
+    want = z_best * span + lo if kind == "regression" else 1 / (1 + np.exp(-z_best))
+    np.testing.assert_allclose(scores[k], want, rtol=1e-5, atol=1e-7)
 
 
 def test_streams_are_seeded_and_uniform_orders() -> None:

@@ -59,13 +59,15 @@ def test_ridge_matches_sklearn_in_hard_cases(case: str) -> None:
     if case == "wide":  # more dimensions than training rows: rank-deficient Gram
         X = rng.normal(size=(30, 50)) @ rng.normal(size=(50, 50))
         y = X[:, 0] + rng.normal(size=30)
-    else:  # one column constant everywhere, one constant on most rows
+    else:
         X, y = _data("regression", n=40)
-        X[:, 2] = 3.0
-        X[:, 3] = np.where(np.arange(40) < 2, 1.0, 0.0)
     splits = make_splits(y, kind="regression", n_splits=3, test_size=0.2, seed=0)
     train = np.stack([tr for tr, _ in splits])
     test = np.stack([te for _, te in splits])
+    if case == "constant_columns":
+        X[:, 2] = 3.0  # constant everywhere
+        X[:, 3] = 3.0
+        X[test[0][:2], 3] = 5.0  # constant on split 0's training rows only
     preds, options = fit_ridge(X, y, train, test, seed=0, alphas=np.array([1e-3, 1.0, 1e3]))
     for k in range(3):
         scaler = StandardScaler().fit(X[train[k]])
@@ -164,6 +166,24 @@ def test_logistic_matches_sklearn(kind: str) -> None:
             np.testing.assert_array_equal(res.test_predictions[k].argmax(1), want.argmax(1))
         else:
             np.testing.assert_array_equal(res.test_predictions[k] > 0.5, want > 0.5)
+
+
+def test_logistic_matches_sklearn_with_constant_columns() -> None:
+    X, y = _data("classification", n=40)
+    splits = make_splits(y, kind="classification", n_splits=3, test_size=0.2, seed=0)
+    train = np.stack([tr for tr, _ in splits])
+    test = np.stack([te for _, te in splits])
+    X[:, 2] = 3.0  # constant everywhere
+    X[:, 3] = 3.0
+    X[test[0][:2], 3] = 5.0  # constant on split 0's training rows only
+    scores, _ = fit_logistic(X, y, train, test, kind="classification", seed=0, Cs=[0.5])
+    for k in range(3):
+        scaler = StandardScaler().fit(X[train[k]])
+        sk = LogisticRegression(C=0.5, tol=1e-10, max_iter=10_000)
+        sk.fit(scaler.transform(X[train[k]]), y[train[k]])
+        np.testing.assert_allclose(
+            scores[k], sk.predict_proba(scaler.transform(X[test[k]]))[:, 1], atol=1e-4
+        )
 
 
 def test_logistic_warns_when_lbfgs_stops_early(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,6 +28,7 @@ ENCODER_MODULES: tuple[str, ...] = (
     "planetbench.encoders.baselines",
     "planetbench.encoders.scratch",
     "planetbench.encoders.torchgeo",
+    "planetbench.encoders.terratorch",
     "planetbench.encoders.timm",
 )
 

@@ -77,8 +77,15 @@ def encoder_availability(name: str) -> EncoderAvailability:
         reason = f"missing modules: {', '.join(missing)}"
     status = weights_status(spec) if spec.available else "none"
     path = ""
+    hf_cached = None
+    if spec.weights_source == "terratorch" and status == "not cached":
+        from planetbench.encoders.terratorch import find_hf_cached
+
+        hf_cached = find_hf_cached(spec)  # where terratorch's own downloads land
+        if hf_cached is not None:
+            status = "cached"
     if status in ("cached", "not cached"):
-        cached = find_cached(spec)
+        cached = hf_cached or find_cached(spec)
         path = str(cached if cached is not None else cache_path(spec))
     return EncoderAvailability(
         name=spec.name,

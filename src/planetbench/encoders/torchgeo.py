@@ -1,6 +1,7 @@
 """Geospatial foundation models: torchgeo builders (DOFA, Scale-MAE, CROMA, SSL4EO-S12 ViTs,
-Satlas Swin, Panopticon) and the terratorch-built models (Prithvi, TerraMind), plus the models
-that have no installable implementation (listed as unavailable with the reason).
+Satlas Swin, Panopticon), plus the models that have no installable implementation (listed as
+unavailable with the reason). The terratorch-built models (Prithvi, TerraMind) live in
+:mod:`planetbench.encoders.terratorch`.
 
 Architectures are built offline; pretrained weights are located first (given file, cache, or
 download, failing fast with the URL and the cache path) and then loaded by the shared strict
@@ -11,7 +12,6 @@ publishes in its ``WeightsEnum`` classes; licences are those of torchgeo's weigh
 from __future__ import annotations
 
 import functools
-import importlib.util
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -749,119 +749,8 @@ def build_panopticon(
 
 
 # --------------------------------------------------------------------------------------------
-# terratorch-built models (Prithvi-EO-2.0, TerraMind) and models without an installable package.
+# Models without an installable package (terratorch-built models: encoders/terratorch.py).
 # --------------------------------------------------------------------------------------------
-
-TERRATORCH_REASON = "terratorch is not installed: pip install 'planetbench[terratorch]'"
-
-
-def terratorch_installed() -> bool:
-    """True when the optional terratorch package can be imported."""
-    return importlib.util.find_spec("terratorch") is not None
-
-
-class TerratorchEncoder(Encoder):
-    """A terratorch backbone whose outputs (token sequences or maps) become NCHW maps.
-
-    Args:
-        model: backbone from ``terratorch.registry.BACKBONE_REGISTRY``.
-        spec: the spec of this instance.
-        indices: which of the backbone's outputs :meth:`features` returns.
-    """
-
-    def __init__(self, model: nn.Module, spec: EncoderSpec, indices: Sequence[int]) -> None:
-        super().__init__()
-        self.model: Any = model  # upstream module; its attributes are untyped
-        self.spec = spec
-        self.indices = list(indices)
-        self.load_report: LoadReport | None = None
-
-    def features(self, x: Tensor) -> list[Tensor]:
-        """Chosen outputs, each (B, D, H / 16, W / 16)."""
-        check_input(x, len(self.spec.bands), self.spec.name)
-        outs = self.model(x)
-        grid = (x.shape[-2] // 16, x.shape[-1] // 16)
-        maps = []
-        for i in self.indices:
-            t = outs[i]
-            if t.ndim == 3:  # (B, N [+ prefix], D) tokens
-                t = tokens_to_map(t[:, t.shape[1] - grid[0] * grid[1] :], grid)
-            maps.append(t)
-        return maps
-
-
-def _terratorch_factory(spec: EncoderSpec, backbone: str) -> Factory:
-    def build(
-        *,
-        in_bands: Sequence[Band] | None = None,
-        tiny: bool = False,
-        weights: str | Path | None = None,
-        **options: Any,
-    ) -> TerratorchEncoder:
-        if not terratorch_installed():
-            raise MissingDependencyError(
-                f"encoder {spec.name!r} needs terratorch: {TERRATORCH_REASON}"
-            )
-        if tiny:
-            raise InvalidInputError(
-                f"encoder {spec.name!r} has no tiny variant (built by terratorch); use it "
-                "only in full size"
-            )
-        found = prepare_weights(spec, weights, tiny=False)
-        from terratorch.registry import BACKBONE_REGISTRY
-
-        model = BACKBONE_REGISTRY.build(backbone, pretrained=False, **options)
-        encoder = TerratorchEncoder(model, spec, spec.extra["indices"])
-        if found is not None:
-            encoder.load_report = load_weights(model, spec, source=found)
-        return encoder
-
-    return build
-
-
-_HLS_BANDS = bands("B02", "B03", "B04", "B8A", "B11", "B12")
-
-PRITHVI_SPEC = EncoderSpec(
-    name="prithvi-eo-v2-300",
-    bands=_HLS_BANDS,
-    input_size=224,
-    feature_strides=(16,) * 4,
-    feature_channels=(1024,) * 4,
-    embed_dim=1024,
-    weights_source="terratorch",
-    weights_url="https://huggingface.co/ibm-nasa-geospatial/Prithvi-EO-2.0-300M/resolve/main/Prithvi_EO_V2_300M.pt",
-    licence="Apache-2.0",
-    citation="Szwarcman et al., Prithvi-EO-2.0: A Versatile Multi-Temporal Foundation Model for "
-    "Earth Observation Applications, arXiv:2412.02732",
-    requires=("terratorch",),
-    extra={
-        "indices": (5, 11, 17, 23),
-        "backbone": "prithvi_eo_v2_300",
-        "normalisation": "per-band mean/std of HLS surface reflectance published with the "
-        "weights (config.json of ibm-nasa-geospatial/Prithvi-EO-2.0-300M)",
-    },
-)
-
-TERRAMIND_SPEC = EncoderSpec(
-    name="terramind-v1-large",
-    bands=SENTINEL2,
-    input_size=224,
-    feature_strides=(16,) * 4,
-    feature_channels=(1024,) * 4,
-    embed_dim=1024,
-    weights_source="terratorch",
-    weights_url="https://huggingface.co/ibm-esa-geospatial/TerraMind-1.0-large/resolve/main/TerraMind_v1_large.pt",
-    licence="Apache-2.0",
-    citation="Jakubik et al., TerraMind: Large-Scale Generative Multimodality for Earth "
-    "Observation, arXiv:2504.11171",
-    requires=("terratorch",),
-    extra={
-        "indices": (5, 11, 17, 23),
-        "backbone": "terramind_v1_large",
-        "normalisation": "per-band standardisation with TerraMind's published S2L2A statistics "
-        "(applied by terratorch)",
-    },
-)
 
 
 def _unavailable_factory(spec: EncoderSpec) -> Factory:
@@ -967,20 +856,8 @@ def _register() -> None:
     for method in ("moco", "dino", "mae"):
         spec = _ssl4eo_spec(method)
         ENCODERS.register(spec.name, RegisteredEncoder(spec, _ssl4eo_factory(spec)))
-    for spec in (PRITHVI_SPEC, TERRAMIND_SPEC):
-        if not terratorch_installed():
-            spec = _with_reason(spec, TERRATORCH_REASON)
-        ENCODERS.register(
-            spec.name, RegisteredEncoder(spec, _terratorch_factory(spec, spec.extra["backbone"]))
-        )
     for spec in UNAVAILABLE_SPECS:
         ENCODERS.register(spec.name, RegisteredEncoder(spec, _unavailable_factory(spec)))
-
-
-def _with_reason(spec: EncoderSpec, reason: str) -> EncoderSpec:
-    import dataclasses
-
-    return dataclasses.replace(spec, available=False, unavailable_reason=reason)
 
 
 _register()
@@ -990,11 +867,9 @@ __all__ = [
     "DOFAEncoder",
     "PanopticonEncoder",
     "SwinEncoder",
-    "TerratorchEncoder",
     "build_panopticon",
     "build_satlas_swin_b",
     "build_scalemae",
     "dofa_inputs",
     "panopticon_channel_ids",
-    "terratorch_installed",
 ]

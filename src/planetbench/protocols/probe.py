@@ -243,7 +243,7 @@ def resolve_probe(probe: str, kind: str) -> ProbeSpec:
         raise InvalidInputError(
             f"probe {name!r} does not handle kind={kind!r} (it handles {', '.join(spec.kinds)}); "
             f"use probe='auto' or one of: "
-            f"{', '.join(n for n, s in PROBES.items() if kind in s.kinds)}"
+            f"{', '.join(n for n in PROBES.list() if kind in PROBES.get(n).kinds)}"
         )
     return spec
 

@@ -88,17 +88,21 @@ class _Problems:
         self.C, self.softmax_loss = C, softmax_loss
         self.X = X.astype(dtype, copy=False)
         self.Y = Y.astype(dtype)
-        self.mask = np.repeat(mask, per_split, axis=1).astype(dtype)  # (n, J)
         n_rows = mask.sum(axis=0)  # (K,)
         X64 = X.astype(np.float64, copy=False)
         mean = (mask.T @ X64) / n_rows[:, None]  # (K, d)
-        var = (mask.T @ (X64 * X64)) / n_rows[:, None] - mean**2
-        scale = np.sqrt(np.clip(var, 0.0, None))
-        scale[scale < 10 * np.finfo(np.float64).eps] = 1.0
+        mean_sq = (mask.T @ (X64 * X64)) / n_rows[:, None]
+        var = np.clip(mean_sq - mean**2, 0.0, None)
+        # Columns constant on the split's rows keep scale 1, as StandardScaler does; the bound
+        # covers the round-off of the one-pass variance.
+        var[var <= 100 * np.finfo(np.float64).eps * mean_sq] = 1.0
+        scale = np.sqrt(var)
         self.n_rows = np.repeat(n_rows, per_split)  # (J,)
         self.mean = np.repeat(mean, per_split, axis=0)  # (J, d)
         self.scale = np.repeat(scale, per_split, axis=0)
         self.J, self.d, self.O = len(C), X.shape[1], Y.shape[1]
+        # (n, J): 1/n_j on the rows of problem j, 0 elsewhere
+        self.weight = (np.repeat(mask, per_split, axis=1) / self.n_rows).astype(dtype)
         curvature = 0.25 if not softmax_loss else (1 / self.O) * (1 - 1 / self.O)
         h = curvature * lam[None, :] / X.shape[0] + 1.0 / (C * self.n_rows)[:, None]  # (J, d)
         self.h_isqrt = 1.0 / np.sqrt(h)
@@ -142,7 +146,7 @@ class _Problems:
         else:
             loss = (np.logaddexp(0.0, z) - z * Y).sum(axis=2)
             dz = expit(z) - Y
-        weight = (self.mask / self.n_rows.astype(self.dtype)).astype(self.dtype)  # (n, J)
+        weight = self.weight
         dz *= weight[:, :, None]
         penalty = 1.0 / (self.C * self.n_rows)  # (J,)
         f = float(np.sum(loss * weight, dtype=np.float64))
