@@ -77,6 +77,15 @@ def test_ridge_matches_sklearn_in_hard_cases(case: str) -> None:
         )
 
 
+def test_ridge_scores_do_not_depend_on_units() -> None:
+    X, y = _data("regression")
+    ref = run_probe(X, y, kind="regression", n_splits=3, seed=1)
+    for scale in (1e-42, 1e30):  # float32 inner solves must neither underflow nor overflow
+        res = run_probe(X * scale, y * scale, kind="regression", n_splits=3, seed=1)
+        np.testing.assert_allclose(res.fold_scores, ref.fold_scores, atol=1e-9)
+        np.testing.assert_array_equal(res.options["alpha"], ref.options["alpha"])
+
+
 def test_ridge_warns_when_the_solver_stops_early(monkeypatch: pytest.MonkeyPatch) -> None:
     X, y = _data("regression")
     train = np.arange(48)[None]

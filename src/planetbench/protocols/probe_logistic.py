@@ -9,13 +9,15 @@ scikit-learn's ``LogisticRegression`` objective divided by ``C · n``::
 
 with the binary/multilabel loss ``log(1 + e^z) - y z`` per output (independent sigmoids) and the
 multiclass loss ``logsumexp(z) - z_y`` (softmax, Cox 1958 / multinomial logit), intercepts
-unpenalised. All problems share the embedding matrix, so logits of every (split, C) problem come
-from one matrix product ``X @ W_all`` with per-problem row masks, and the summed objective of the
-independent problems is minimised by one L-BFGS run (Liu & Nocedal 1989, scipy) over the
-concatenated parameters. L-BFGS runs on preconditioned coordinates (see ``_Problems``: the weights
-are expressed in the eigenbasis of the full data's Gram, scaled by the expected curvature), which
-cuts the iterations about tenfold; the C selection uses float32 products (it only ranks the grid),
-the refit float64.
+unpenalised. The K splits share the embedding matrix, so the logits of all K problems of one C
+come from one matrix product ``X @ W_all`` with per-split row masks, and the summed objective of
+these independent problems is minimised by one L-BFGS run (Liu & Nocedal 1989, scipy) over the
+concatenated parameters: one run per C of the grid, from the strongest penalty up, each
+warm-started from the previous C's solution, then one run for the refit, warm-started from the
+inner fit at the chosen C. L-BFGS runs on preconditioned coordinates (see ``_Problems``: the
+weights are expressed in the eigenbasis of the full data's Gram, scaled by the expected
+curvature), which cuts the iterations about tenfold; the C selection uses float32 products (it
+only ranks the grid), the refit float64.
 """
 
 from __future__ import annotations
@@ -266,24 +268,32 @@ def fit_logistic(
         lam = np.clip(lam.astype(np.float64), 0.0, None)
         vec = vec.astype(np.float64)
 
-        # Selection: one problem per (split, C), trained on the inner-train rows (float32 products).
+        # Selection: one problem per (split, C) on the inner-train rows (float32 products), the
+        # K splits of one C at a time, from the strongest penalty up, each warm-started from the
+        # previous C's solution (a regularisation path): every C stops at its own convergence.
         n_c = len(Cs)
-        sel = _Problems(
-            X32, Y, _masks(n, inner_tr), np.tile(Cs, K), softmax_loss, lam, vec, np.float32, n_c
-        )  # problems split-major: j = k · n_c + c
-        w, b, sel_info = sel.fit(selection_tol)
-        z_all = sel.logits(sel.X, w, b).reshape(n, K, n_c, -1)  # every row under every problem
-        z_val = z_all[inner_val, every].astype(np.float64)  # (K, m, n_c, O): own validation rows
+        inner_mask = _masks(n, inner_tr)
         y_val = Y[inner_val]  # (K, m, O)
-        if softmax_loss:
-            val_loss = -np.einsum("kmco,kmo->kc", log_softmax(z_val, axis=3), y_val)
-        else:
-            val_loss = (np.logaddexp(0.0, z_val) - z_val * y_val[:, :, None]).sum(axis=(1, 3))
+        val_loss = np.empty((K, n_c))
+        path: list[tuple[np.ndarray, np.ndarray]] = [(np.empty(0), np.empty(0))] * n_c
+        sel_info: dict[str, Any] = {"iterations": 0, "converged": True}
+        previous = None
+        for c in np.argsort(Cs):
+            sel = _Problems(X32, Y, inner_mask, np.full(K, Cs[c]), softmax_loss, lam, vec, np.float32)
+            w, b, info = sel.fit(selection_tol, previous)
+            previous = path[c] = (w, b)
+            sel_info["iterations"] += info["iterations"]
+            sel_info["converged"] &= info["converged"]
+            z_val = sel.logits(sel.X, w, b)[inner_val, every].astype(np.float64)  # (K, m, O)
+            if softmax_loss:
+                val_loss[:, c] = -np.einsum("kmo,kmo->k", log_softmax(z_val, axis=2), y_val)
+            else:
+                val_loss[:, c] = (np.logaddexp(0.0, z_val) - z_val * y_val).sum(axis=(1, 2))
         best = np.argmin(val_loss, axis=1)
         chosen = Cs[best]
         start = (
-            w.reshape(K, n_c, *w.shape[1:])[np.arange(K), best],
-            b.reshape(K, n_c, -1)[np.arange(K), best],
+            np.stack([path[c][0][k] for k, c in enumerate(best)]),
+            np.stack([path[c][1][k] for k, c in enumerate(best)]),
         )  # the inner fit at the chosen C warm-starts the refit
 
         # Refit on the whole training split with the chosen C.

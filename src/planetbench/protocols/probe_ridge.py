@@ -186,6 +186,13 @@ def _cg(
     return x, it, float(res.max())
 
 
+def _norms(v: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the rows of ``v`` ``(J, d)`` as ``(J, 1)``, zeros replaced by 1."""
+    norm = np.linalg.norm(v, axis=1, keepdims=True)
+    norm[norm == 0] = 1.0
+    return norm
+
+
 def fit_ridge(
     X: np.ndarray,
     y: np.ndarray,
@@ -240,14 +247,16 @@ def fit_ridge(
         inner = _Splits(U64, U32, U64_sq, yc, inner_tr, lam, vec)
         split = np.repeat(np.arange(K), n_alpha)  # flat system j = (split, α) split-major
         grid = np.tile(alphas, K)
-        rhs = inner.rhs[split].astype(np.float32)
+        rhs = inner.rhs[split]
+        rhs_norm = _norms(rhs)  # float32 solves on unit right-hand sides: no under/overflow
         w_sel, sel_iter, sel_res = _cg(
             inner.operator(split, grid, np.float32),
             inner.preconditioner(split, grid),
-            rhs,
+            (rhs / rhs_norm).astype(np.float32),
             selection_tol,
             max_iter,
         )
+        w_sel = w_sel * rhs_norm
         if sel_res > selection_tol:
             warnings.warn(
                 f"ridge probe: α selection stopped after {sel_iter} CG iterations with relative "
@@ -279,7 +288,9 @@ def fit_ridge(
             residual = float(np.max(np.linalg.norm(r, axis=1) / b_norm))
             if residual <= tol:
                 break
-            w += _cg(approx, precond, r.astype(np.float32), SELECTION_TOL, max_iter)[0]
+            r_norm = _norms(r)
+            unit = (r / r_norm).astype(np.float32)
+            w += _cg(approx, precond, unit, SELECTION_TOL, max_iter)[0] * r_norm
         if residual > tol:
             warnings.warn(
                 f"ridge probe: the refit stopped after {rounds} refinement rounds with relative "
