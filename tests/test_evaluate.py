@@ -111,6 +111,19 @@ def test_resume_skips_stored_tasks(tmp_path: Path, store_url: str) -> None:
     assert other.resumed == [] and len(ResultStore(store_url)) == 4
 
 
+def test_new_probe_implementation_is_not_resumed_from_old_rows(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import planetbench.protocols.probe as probe
+
+    labels, good, _ = write_case(tmp_path)
+    evaluate_embeddings(good, labels, store=store_url, n_splits=3)
+    monkeypatch.setattr(probe, "IMPLEMENTATION_VERSION", probe.IMPLEMENTATION_VERSION + 1)
+    newer = evaluate_embeddings(good, labels, store=store_url, n_splits=3)
+    assert newer.resumed == [] and len(ResultStore(store_url)) == 4
+    assert newer.config["probe_implementation"] == probe.IMPLEMENTATION_VERSION
+
+
 def test_missing_ids_and_coverage(tmp_path: Path, store_url: str) -> None:
     labels, good, _ = write_case(tmp_path)
     df = pd.read_csv(good, dtype={"id": str}).iloc[:50]

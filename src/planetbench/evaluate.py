@@ -275,7 +275,14 @@ def evaluate_embeddings(
         raise ConfigError("name must be a non-empty method name")
     rs = store if isinstance(store, ResultStore) else ResultStore(store)
     probe_cfg: dict[str, Any] = cfg.model_dump(mode="json")
-    base_config = {**probe_cfg, "standardize": standardize, "normalize_labels": normalize_labels}
+    from planetbench.protocols.probe import IMPLEMENTATION_VERSION
+
+    base_config = {
+        **probe_cfg,
+        "standardize": standardize,
+        "normalize_labels": normalize_labels,
+        "probe_implementation": IMPLEMENTATION_VERSION,
+    }
     excluded = np.array(sorted({str(i) for i in exclude_ids or []}), dtype=str)
     if excluded.size:
         base_config["exclude_ids_sha256"] = hashlib.sha256("\n".join(excluded).encode()).hexdigest()

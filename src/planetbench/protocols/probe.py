@@ -66,6 +66,11 @@ class ProbeSpec:
     description: str
 
 
+#: Version of the probe implementations. Bump it whenever a probe can give other numbers for the
+#: same configuration (a new solver, another shuffling order): it enters every stored run's
+#: config hash, so a resumed evaluation never mixes rows of two implementations.
+IMPLEMENTATION_VERSION = 2
+
 PROBES: Registry[ProbeSpec] = Registry("probe")
 """Registered probes by id: ``ridge``, ``logistic``, ``neuco``."""
 
@@ -324,4 +329,5 @@ def run_probe(
     )
 
 
-__all__ = ["MAIN_METRIC", "PROBES", "ProbeResult", "ProbeSpec", "resolve_probe", "run_probe"]
+__all__ = [
+    "IMPLEMENTATION_VERSION","MAIN_METRIC", "PROBES", "ProbeResult", "ProbeSpec", "resolve_probe", "run_probe"]
