@@ -22,5 +22,5 @@ def test_quick_submission_benchmark(capsys: pytest.CaptureFixture[str]) -> None:
     assert figures[".csv"]["mean_q"] == pytest.approx(figures[".parquet"]["mean_q"], abs=1e-3)
     assert figures[".csv"]["mean_q"] > 5  # the planted signal is found
     for r in figures.values():
-        assert r["total_s"] >= r["probes_s"] > 0
+        assert r["total_s"] > r["read_validate_s"] > 0 and r["probes_s"] > 0
     assert "peak resident memory" in out and "SYNTHETIC" in out

@@ -210,3 +210,16 @@ def test_real_presto_probe_tasks(tmp_path: Path, store_url: str, shared_data: Pa
     s = evaluate_embeddings(path, labels, store=store_url, probe="ridge", n_splits=5)
     t = s.tasks["fuel_moisture"]
     assert t.metric == "r2" and t.mean > 0.1 and math.isfinite(t.q) and t.q > 0
+
+
+def test_worker_processes_give_identical_results(tmp_path: Path, store_url: str) -> None:
+    labels, good, _ = write_case(tmp_path)
+    inline = evaluate_embeddings(good, labels, store=store_url, n_splits=3, n_jobs=1)
+    other_store = f"sqlite:///{tmp_path / 'two.sqlite'}"
+    pooled = evaluate_embeddings(good, labels, store=other_store, n_splits=3, n_jobs=2)
+    assert set(pooled.tasks) == set(inline.tasks)
+    for task in inline.tasks:
+        assert pooled.tasks[task].fold_scores == inline.tasks[task].fold_scores
+    assert len(ResultStore(other_store)) == 2
+    with pytest.raises(ConfigError, match="n_jobs must be a positive integer"):
+        evaluate_embeddings(good, labels, store=other_store, n_splits=5, n_jobs=0)

@@ -7,9 +7,11 @@ and write ``OUT/NAME/summary.json``. Tasks whose run is already stored are not r
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,6 +232,7 @@ def evaluate_embeddings(
     exclude_ids: list[str] | None = None,
     standardize: bool = False,
     normalize_labels: bool = False,
+    n_jobs: int | None = None,
     progress: bool = False,
     **config_overrides: Any,
 ) -> EvaluationSummary:
@@ -253,6 +256,9 @@ def evaluate_embeddings(
             all labelled ids, before probing (NeuCo-Bench's ``standardize_embeddings``).
         normalize_labels: min-max scale regression targets to [0, 1] per task (NeuCo-Bench's
             ``normalize_labels``).
+        n_jobs: tasks probed at once in worker processes (results are identical; each probe
+            uses one BLAS thread). None = automatic: as many as tasks and CPU cores allow when
+            the work is large enough to pay for the processes (Linux ``fork`` only), else 1.
         progress: show a Rich progress bar on stderr.
 
     Returns:
@@ -357,24 +363,21 @@ def evaluate_embeddings(
                 y = (y - y.min()) / (y.max() - y.min())
             prepared.append((task, task_config, key, X, y, coverage, time.perf_counter() - t1))
 
-        from planetbench.protocols.probe import run_probe
         from planetbench.stats.qscore import q_score
 
         versions = library_versions()
-        with _Progress(progress, len(prepared)) as bar:
-            for task, task_config, key, X, y, coverage, align_s in prepared:
-                t2 = time.perf_counter()
-                pr = run_probe(
-                    X,
-                    y,
-                    kind=task.kind,
-                    probe=cfg.probe,
-                    n_splits=cfg.n_splits,
-                    test_size=test_size,
-                    seed=seed,
-                    epochs=cfg.neuco_epochs,
-                )
-                probe_s = time.perf_counter() - t2
+        probe_options = {
+            "probe": cfg.probe,
+            "n_splits": cfg.n_splits,
+            "test_size": test_size,
+            "seed": seed,
+            "epochs": cfg.neuco_epochs,
+        }
+        jobs = [(X, y, task.kind, probe_options) for task, _, _, X, y, _, _ in prepared]
+        with _Progress(progress, len(prepared)) as bar, _probe_runner(jobs, n_jobs) as outcomes:
+            for (task, task_config, key, _, y, coverage, align_s), (pr, probe_s) in zip(
+                prepared, outcomes, strict=True
+            ):
                 folds = [float(v) for v in np.asarray(pr.fold_scores, dtype=np.float64)]
                 q = float(q_score(np.asarray(folds), epsilon=cfg.epsilon))
                 mean = float(np.mean(folds))
@@ -470,6 +473,62 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
+
+
+#: Below this many multiply-adds per task (rows × dims × splits) worker processes cost more
+#: than they save.
+_PARALLEL_MIN_WORK = 20_000_000
+
+
+def _probe_one(job: tuple[np.ndarray, np.ndarray, str, dict[str, Any]]) -> tuple[Any, float]:
+    """Run one task's probe (in a worker process or inline); returns (ProbeResult, seconds)."""
+    from planetbench.protocols.probe import run_probe
+
+    X, y, kind, options = job
+    t0 = time.perf_counter()
+    result = run_probe(X, y, kind=kind, **options)
+    return result, time.perf_counter() - t0
+
+
+def _resolve_jobs(jobs: list[tuple[np.ndarray, np.ndarray, str, dict[str, Any]]],
+                  n_jobs: int | None) -> tuple[int, str | None]:
+    """(number of worker processes, multiprocessing start method or None for inline)."""
+    import multiprocessing
+    import os
+    import sys
+
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
+                               or n_jobs < 1):
+        raise ConfigError(f"n_jobs must be a positive integer or None; got {n_jobs!r}")
+    methods = multiprocessing.get_all_start_methods()
+    if n_jobs is None:
+        work = min((X.shape[0] * X.shape[1] * int(o["n_splits"]) for X, _, _, o in jobs),
+                   default=0)
+        safe_fork = "fork" in methods and "torch" not in sys.modules
+        if not safe_fork or work < _PARALLEL_MIN_WORK:
+            return 1, None
+        n_jobs = os.cpu_count() or 1
+    n = min(n_jobs, len(jobs))
+    if n <= 1:
+        return 1, None
+    return n, "fork" if "fork" in methods and "torch" not in sys.modules else "spawn"
+
+
+@contextlib.contextmanager
+def _probe_runner(
+    jobs: list[tuple[np.ndarray, np.ndarray, str, dict[str, Any]]], n_jobs: int | None
+) -> Iterator[Iterator[tuple[Any, float]]]:
+    """Yield the (ProbeResult, seconds) of every job, in job order, computed inline or by a pool
+    of worker processes; each result is yielded as soon as it and all earlier ones are done."""
+    n, method = _resolve_jobs(jobs, n_jobs)
+    if method is None:
+        yield (_probe_one(job) for job in jobs)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context(method)) as pool:
+        yield pool.map(_probe_one, jobs)
 
 
 class _Progress:

@@ -73,6 +73,11 @@ def probe_cmd(
     plots: Annotated[
         bool, typer.Option("--plots", help="Also write PNG plots to OUT/NAME/plots.")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", min=1, help="Tasks probed at once in worker processes "
+                     "(default: automatic; results are identical)."),
+    ] = None,
 ) -> None:
     """Evaluate an embedding file on a NeuCo-Bench label folder (K-split probe, Q score)."""
     from planetbench.evaluate import evaluate_embeddings
@@ -84,6 +89,7 @@ def probe_cmd(
         store=store,
         out=out,
         plots=plots,
+        n_jobs=jobs,
         progress=True,
         probe=probe,
         n_splits=splits,
