@@ -16,6 +16,7 @@ from planetbench.encoders import ENCODERS, load_builtin_encoders
 from planetbench.errors import ConfigError, InvalidInputError, UnknownNameError
 from planetbench.protocols.fraction import ids_sha256
 from planetbench.runner import (
+    RunsFailedError,
     check_names,
     dense_leaderboard,
     planned_run_key,
@@ -121,8 +122,9 @@ def test_encoder_options_name_the_method_and_reach_the_factory(data: Path, tmp_p
     assert result.efficiency["encoder_params"] == sum(
         p.numel() for p in TinyConvEncoder(channels=(4, 8, 8, 8)).parameters())
     bad = _spec(data, tmp_path, encoder_options={"tiny-conv": {"in_bands": []}})
-    with pytest.raises(InvalidInputError, match="may not set in_bands"):
+    with pytest.raises(RunsFailedError, match="may not set in_bands") as info:
         run_experiment(bad, store=store, progress=False, print_fn=lambda s: None)
+    assert isinstance(info.value.__cause__, InvalidInputError)
 
 
 def test_names_are_checked_before_training(data: Path, tmp_path: Path) -> None:

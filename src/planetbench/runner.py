@@ -5,8 +5,13 @@ task's bands to the encoder's inputs, selects the label fraction, trains with th
 ``finetune`` protocol, scores the best checkpoint on the test split, measures efficiency and returns
 a :class:`~planetbench.store.Result`. :func:`run_experiment` expands an
 :class:`~planetbench.config.ExperimentSpec` into runs, skips the runs whose key is already stored,
-executes the rest through an :class:`~planetbench.executors.Executor` and stores each result as soon
-as it is ready. :func:`dense_leaderboard` turns stored runs into the Cryo-Bench table.
+executes the rest through an :class:`~planetbench.executors.Executor` (in this process, or on a Ray
+cluster) and stores each result as soon as it is ready. :func:`dense_leaderboard` turns stored runs
+into the Cryo-Bench table.
+
+Runs that fail do not stop the grid (unless ``fail_fast``): every other run goes on and is stored,
+and :class:`RunsFailedError` then names each failed run with its error. Running the experiment
+again retries only what is not in the store.
 """
 
 from __future__ import annotations
@@ -18,16 +23,20 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from planetbench.config import DenseRunConfig, ExperimentSpec
-from planetbench.errors import InvalidInputError
-from planetbench.executors import Executor, LocalExecutor
+from planetbench.errors import InvalidInputError, PlanetbenchError
+from planetbench.executors import Executor, LocalExecutor, Outcome
 from planetbench.store import Result, ResultStore
 from planetbench.store.result import config_hash, library_versions, run_key
+
+if TYPE_CHECKING:
+    from planetbench.encoders.base import RegisteredEncoder
+    from planetbench.tasks.spec import Task
 
 #: Settings left out of a run's config hash: paths and speed knobs that do not change its outcome
 #: (the frozen feature cache gives the same numbers stored or recomputed), and the fields that
@@ -52,6 +61,12 @@ def run_method(run: DenseRunConfig) -> str:
     return f"{run.encoder} ({', '.join(parts)})"
 
 
+def run_label(run: DenseRunConfig) -> str:
+    """One line naming a run: method · task · protocol · fraction · lr · seed."""
+    return (f"{run_method(run)} · {run.task} · {run.protocol} · f={run.fraction:g} · "
+            f"lr={run.lr:g} · seed={run.seed}")
+
+
 def run_config_hash(run: DenseRunConfig) -> str:
     """Hash of the settings that define the run's work (paths and speed knobs excluded)."""
     data = run.model_dump(mode="json")
@@ -70,22 +85,26 @@ def planned_run_key(run: DenseRunConfig) -> str:
 
 
 def check_names(runs: Sequence[DenseRunConfig]) -> None:
-    """Look every encoder and task up once (did-you-mean errors before any training starts).
+    """Look every encoder and task up once, and find each task's data folder setting.
+
+    Mistakes then show before any training starts (with did-you-mean for names).
 
     Raises:
         UnknownNameError: an unregistered encoder or task.
         InvalidInputError: a non-segmentation task or an unavailable encoder.
+        ConfigError: a task without a data folder (``root``/``roots``).
     """
     from planetbench.encoders import get_encoder
     from planetbench.tasks import get_task
 
-    for name in dict.fromkeys(r.task for r in runs):
+    for name, run in {r.task: r for r in runs}.items():
         spec = get_task(name).spec
         if spec.kind != "segmentation":
             raise InvalidInputError(
                 f"task {name!r} is a {spec.kind} task; `planetbench run` evaluates segmentation "
                 "tasks (use the embedding commands for the others)"
             )
+        run.data_root()
     for name in dict.fromkeys(r.encoder for r in runs):
         espec = get_encoder(name).spec
         if not espec.available:
@@ -114,20 +133,73 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+@dataclass(frozen=True)
+class RunJob:
+    """One run with the registry entries it uses, looked up in the driver process.
+
+    Executors ship jobs, not bare configs, to their workers: a worker builds the task and the
+    encoder from these objects instead of looking the names up in its own registries. Encoders and
+    tasks registered only in the driver (a notebook, a test, a plugin missing on the worker) thus
+    run anywhere, and exactly as the driver validated them. Registry entries are small (specs,
+    factories, readers); cloudpickle (Ray) ships local factory functions by value.
+
+    Attributes:
+        run: the run's configuration.
+        task: the registered task ``run.task``.
+        encoder: the registered encoder ``run.encoder``.
+    """
+
+    run: DenseRunConfig
+    task: Task
+    encoder: RegisteredEncoder
+
+    @classmethod
+    def resolve(cls, run: DenseRunConfig) -> RunJob:
+        """The job of ``run``, with its task and encoder looked up in this process's registries.
+
+        Raises:
+            UnknownNameError: an unregistered encoder or task.
+        """
+        from planetbench.encoders import get_encoder
+        from planetbench.tasks import get_task
+
+        return cls(run=run, task=get_task(run.task), encoder=get_encoder(run.encoder))
+
+
+def execute_job(job: RunJob, on_epoch: Callable[[Any], None] | None = None) -> Result:
+    """Execute one job and return its Result (not stored): what executors map over a grid.
+
+    A module-level function, so it can be pickled and run in another process.
+    """
+    return execute_run(job.run, on_epoch=on_epoch, task=job.task, encoder=job.encoder)
+
+
 def execute_run(
-    run: DenseRunConfig, *, on_epoch: Callable[[Any], None] | None = None
+    run: DenseRunConfig,
+    *,
+    on_epoch: Callable[[Any], None] | None = None,
+    task: Task | None = None,
+    encoder: RegisteredEncoder | None = None,
 ) -> Result:
     """Train and evaluate one dense run and return its Result (not stored).
 
     Args:
         run: the run's configuration.
         on_epoch: called with each epoch record (progress display).
+        task: the task to use (default: ``run.task`` looked up in the task registry).
+        encoder: the registered encoder to use (default: ``run.encoder`` looked up).
     """
     with torch_threads(run.num_threads):
-        return _execute_run(run, on_epoch=on_epoch)
+        return _execute_run(run, on_epoch=on_epoch, task=task, registered=encoder)
 
 
-def _execute_run(run: DenseRunConfig, *, on_epoch: Callable[[Any], None] | None) -> Result:
+def _execute_run(
+    run: DenseRunConfig,
+    *,
+    on_epoch: Callable[[Any], None] | None,
+    task: Task | None,
+    registered: RegisteredEncoder | None,
+) -> Result:
     import torch
 
     from planetbench.efficiency import measure_efficiency
@@ -140,9 +212,9 @@ def _execute_run(run: DenseRunConfig, *, on_epoch: Callable[[Any], None] | None)
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     notes: list[str] = []
-    task = get_task(run.task)
+    task = task if task is not None else get_task(run.task)
     spec = task.spec
-    registered = get_encoder(run.encoder)
+    registered = registered if registered is not None else get_encoder(run.encoder)
     if not registered.spec.available:
         raise InvalidInputError(
             f"encoder {run.encoder!r} is not available: {registered.spec.unavailable_reason}"
@@ -176,7 +248,7 @@ def _execute_run(run: DenseRunConfig, *, on_epoch: Callable[[Any], None] | None)
         reader_options = dict(run.data_options.get(run.task, {}))
         tile_option = spec.extra.get("tile_option")
         if tile_option:  # sliding-window tasks: tiles of the run's input size (no resizing)
-            reader_options.setdefault(tile_option, run.input_size)
+            reader_options.setdefault(str(tile_option), run.input_size)
         train, val, test = (task.load(root, s, **reader_options) for s in ("train", "val", "test"))
         indices, subset = select_fraction(
             train, task=spec.name, fraction=run.fraction, seed=run.fraction_seed,
@@ -266,13 +338,32 @@ def _load_record(encoder: Any) -> dict[str, Any] | None:
         return None
     from dataclasses import asdict, is_dataclass
 
-    record = asdict(report) if is_dataclass(report) else dict(vars(report))
+    record = asdict(report) if is_dataclass(report) and not isinstance(report, type) else dict(vars(report))
     return {k: str(v) if isinstance(v, Path) else v for k, v in record.items()}
 
 
 def _weights_sha256(encoder: Any, declared: str) -> str:
     report = getattr(encoder, "load_report", None)
     return str(report.sha256) if report is not None and report.sha256 else declared
+
+
+@dataclass(frozen=True)
+class RunFailure:
+    """A run that raised instead of returning a result.
+
+    Attributes:
+        run: the run's configuration.
+        error: the exception it raised (for a remote run, the worker's exception; or Ray's own
+            when the worker was lost).
+        traceback: the formatted traceback (remote frames included).
+    """
+
+    run: DenseRunConfig
+    error: BaseException
+    traceback: str
+
+    def __str__(self) -> str:
+        return f"{run_label(self.run)}: {type(self.error).__name__}: {self.error}"
 
 
 @dataclass
@@ -282,12 +373,40 @@ class ExperimentSummary:
     Attributes:
         n_total: runs in the grid.
         n_skipped: runs already in the store (not re-run).
-        results: results of the runs executed now, in completion order.
+        results: results of the runs executed now (all stored), in completion order.
+        failures: runs that raised, in completion order (nothing stored for them).
+        n_cancelled: runs not executed because ``fail_fast`` stopped the grid.
     """
 
     n_total: int
     n_skipped: int
     results: list[Result] = field(default_factory=list)
+    failures: list[RunFailure] = field(default_factory=list)
+    n_cancelled: int = 0
+
+
+class RunsFailedError(PlanetbenchError, RuntimeError):
+    """Some runs of an experiment failed; the others' results are in the store.
+
+    Attributes:
+        summary: the experiment's summary (results stored, failures with tracebacks).
+    """
+
+    def __init__(self, summary: ExperimentSummary) -> None:
+        self.summary = summary
+        n_run = len(summary.results) + len(summary.failures)
+        lines = [
+            f"{len(summary.failures)} of {n_run} run(s) failed "
+            f"({len(summary.results)} stored, {summary.n_skipped} already in the store"
+            + (f", {summary.n_cancelled} not run: stopped at the first failure"
+               if summary.n_cancelled else "") + "):"
+        ]
+        lines.extend(f"  {failure}" for failure in summary.failures)
+        lines.append(
+            "fix the cause and run the experiment again: stored runs are skipped, only the "
+            "missing ones run"
+        )
+        super().__init__("\n".join(lines))
 
 
 def run_experiment(
@@ -297,15 +416,31 @@ def run_experiment(
     executor: Executor | None = None,
     progress: bool = True,
     print_fn: Callable[[str], None] | None = None,
+    fail_fast: bool = False,
 ) -> ExperimentSummary:
     """Run every run of the grid that is not yet in the store, storing each result when ready.
+
+    Results are stored one by one as they come back (completion order), so an interrupted grid
+    resumes where it stopped. A failing run is reported at once (``print_fn``) and the grid goes
+    on; at the end :class:`RunsFailedError` lists every failed run. With ``fail_fast`` the grid
+    stops at the first failure instead (runs not yet finished are cancelled) and raises the same
+    error. Results stored before a failure stay stored either way.
 
     Args:
         spec: the validated experiment.
         store: where results go (default: ``spec.store`` or the default store).
-        executor: where runs execute (default :class:`LocalExecutor`).
-        progress: show a Rich progress bar.
+        executor: where runs execute (default :class:`LocalExecutor`; e.g.
+            :class:`~planetbench.executors.RayExecutor` for a cluster).
+        progress: show a Rich progress bar (advanced in this process as results come back).
         print_fn: where status lines go (default: Rich console on stdout).
+        fail_fast: stop at the first failed run instead of running the rest.
+
+    Returns:
+        The summary, when every run succeeded.
+
+    Raises:
+        UnknownNameError, InvalidInputError, ConfigError: a bad name or setting (before any run).
+        RunsFailedError: at least one run failed (its ``summary`` holds results and tracebacks).
     """
     from rich.console import Console
     from rich.markup import escape
@@ -319,7 +454,7 @@ def run_experiment(
     check_names(runs)
     keys = [planned_run_key(r) for r in runs]
     done = store.finished_keys(keys)
-    todo = [r for r, k in zip(runs, keys, strict=False) if k not in done]
+    todo = [RunJob.resolve(r) for r, k in zip(runs, keys, strict=True) if k not in done]
     n_skipped = len(runs) - len(todo)
     say(f"{len(runs)} run(s) in the grid; skipping {n_skipped} already in the store; "
         f"running {len(todo)}")
@@ -331,24 +466,52 @@ def run_experiment(
         MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=not progress,
         transient=False,
     ) as bar:
-        job = bar.add_task("runs", total=len(todo))
-
-        def one(run: DenseRunConfig) -> Result:
-            label = escape(f"{run_method(run)} · {run.task} · {run.protocol} · "
-                           f"f={run.fraction:g} · lr={run.lr:g} · seed={run.seed}")
-            bar.update(job, description=label)
+        job_bar = bar.add_task("runs", total=len(todo))
+        def with_epochs(job: RunJob) -> Result:  # a closure: only for in-process executors
+            label = escape(run_label(job.run))
+            bar.update(job_bar, description=label)
 
             def on_epoch(record: Any) -> None:
                 miou = "n/a" if record.val_miou is None else f"{record.val_miou:.3f}"
-                bar.update(job, description=f"{label} · epoch {record.epoch} val mIoU {miou}")
+                bar.update(job_bar, description=f"{label} · epoch {record.epoch} val mIoU {miou}")
 
-            return execute_run(run, on_epoch=on_epoch)
+            return execute_job(job, on_epoch=on_epoch)
 
-        for result in executor.map(one, todo):
-            store.add(result)
-            summary.results.append(result)
-            bar.advance(job)
+        fn: Callable[[RunJob], Result] = with_epochs if executor.in_process else execute_job
+        if not executor.in_process:
+            bar.update(job_bar, description=f"{len(todo)} run(s) submitted")
+        with contextlib.closing(executor.map(fn, todo)) as outcomes:
+            for outcome in outcomes:
+                _collect(outcome, todo, store, summary, say)
+                bar.advance(job_bar)
+                if not executor.in_process:
+                    bar.update(job_bar, description=escape(
+                        f"finished {run_label(todo[outcome.index].run)}"))
+                if summary.failures and fail_fast:
+                    break
+    summary.n_cancelled = len(todo) - len(summary.results) - len(summary.failures)
+    if summary.failures:
+        raise RunsFailedError(summary) from summary.failures[0].error
     return summary
+
+
+def _collect(
+    outcome: Outcome[Result], jobs: Sequence[RunJob], store: ResultStore,
+    summary: ExperimentSummary, say: Callable[[str], None],
+) -> None:
+    """Store a finished run's result, or record and report its failure."""
+    run = jobs[outcome.index].run
+    if outcome.error is not None:
+        failure = RunFailure(run=run, error=outcome.error, traceback=outcome.traceback)
+        summary.failures.append(failure)
+        say(f"run failed: {failure}")
+        return
+    if outcome.value is None:
+        raise InvalidInputError(  # an executor that breaks the Outcome contract
+            f"the executor returned neither a result nor an error for run {run_label(run)}"
+        )
+    store.add(outcome.value)
+    summary.results.append(outcome.value)
 
 
 def dense_leaderboard(
@@ -488,13 +651,18 @@ def dense_table(
 
 __all__ = [
     "ExperimentSummary",
+    "RunFailure",
+    "RunJob",
+    "RunsFailedError",
     "check_names",
     "dense_leaderboard",
     "dense_table",
+    "execute_job",
     "execute_run",
     "planned_run_key",
     "run_config_hash",
     "run_experiment",
+    "run_label",
     "run_method",
     "select_lr_on_validation",
 ]
