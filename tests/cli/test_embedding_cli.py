@@ -166,6 +166,9 @@ def test_leaderboard_neuco_preset_common_layout(tmp_path: Path, store_url: str) 
         assert r["mean"] == pytest.approx((r["height"] + r["wet"]) / 2)
     # the informative file wins both tasks: rank 1 on each, the noise file rank 2 on each
     assert rows[0]["mean_rank"] == 1.0 and rows[1]["mean_rank"] == 2.0
+    # the informative file wins every task, so resampling tasks cannot change the ranks
+    assert rows[0]["mean_rank_low"] == rows[0]["mean_rank_high"] == 1.0
+    assert rows[1]["mean_rank_low"] == rows[1]["mean_rank_high"] == 2.0
     assert rows[0]["rank"] == 1 and rows[1]["rank"] == 2
 
 

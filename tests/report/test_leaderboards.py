@@ -99,3 +99,20 @@ def test_single_run_cells_resample_tasks_not_runs() -> None:
     many = pd.DataFrame([{**r, "seed": s, "score": r["score"] + 0.01 * s} for r in rows
                          for s in range(3)])
     assert results_leaderboard(many, reps=200).attrs["resampled"].startswith("runs")
+
+
+def test_neuco_layout_mean_rank_interval_over_tasks() -> None:
+    from planetbench.report.leaderboards import neuco_layout
+
+    board = pd.DataFrame({
+        "method": ["a", "b", "c"],
+        "t1": [30.0, 20.0, np.nan], "t2": [25.0, 10.0, 5.0], "t3": [5.0, 15.0, 1.0],
+        "mean_q": [20.0, 15.0, 3.0], "weighted_score": [1.2, 1.8, np.nan], "rank": [1, 2, None],
+    })
+    out = neuco_layout(board, reps=2000, seed=0).set_index("model")
+    assert out.loc["a", "mean_rank"] == pytest.approx(4 / 3)  # ranks 1, 1, 2
+    assert out.loc["b", "mean_rank"] == pytest.approx(5 / 3)  # ranks 2, 2, 1 (c lacks t1)
+    # resampling the tasks moves a's mean rank anywhere between all-1 and all-2
+    assert out.loc["a", "mean_rank_low"] == 1.0 and out.loc["a", "mean_rank_high"] == 2.0
+    assert np.isnan(out.loc["c", "mean_rank_low"])  # incomplete methods get no interval
+    assert out.loc["a", "mean"] == 20.0 and "weighted_score" in out.columns

@@ -1,15 +1,31 @@
-"""`planetbench run`: train and evaluate dense (segmentation) runs, from a YAML grid or flags."""
+"""`planetbench run`: train and evaluate dense (segmentation) runs, from a YAML grid or flags.
+
+Runs execute in this process (``--executor local``, one after another) or as tasks on a Ray cluster
+(``--executor ray``). Either way results are stored here as they come back. Failed runs do not stop
+the grid (unless ``--fail-fast``): their tracebacks go to stderr, a summary names each of them, and
+the exit code is 1. Bad input (files, names, options) exits with 2 before any run starts.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from planetbench.cli._app import StoreOption, app, console, handle_errors
+from planetbench.cli._app import StoreOption, app, console, err_console, handle_errors
 from planetbench.config import ExperimentSpec, validate_config
 from planetbench.errors import ConfigError, InvalidInputError
+
+if TYPE_CHECKING:
+    from planetbench.executors import Executor
+    from planetbench.runner import ExperimentSummary
+    from planetbench.store import ResultStore
+
+#: Exit code when the grid ran but some runs failed (their results are missing from the store).
+EXIT_RUNS_FAILED = 1
+
+EXECUTORS = ("local", "ray")
 
 
 def load_experiment(path: Path) -> ExperimentSpec:
@@ -35,6 +51,61 @@ def load_experiment(path: Path) -> ExperimentSpec:
         )
     spec: ExperimentSpec = validate_config(ExperimentSpec, data, source=str(path))
     return spec
+
+
+def make_executor(
+    name: str,
+    *,
+    ray_address: str | None = None,
+    cpus_per_run: float | None = None,
+    gpus_per_run: float | None = None,
+) -> Executor:
+    """The executor named ``name`` (``local`` or ``ray``) with its options.
+
+    Raises:
+        ConfigError: an unknown executor, or Ray options given with ``local``.
+    """
+    from planetbench.executors import LocalExecutor, RayExecutor
+
+    if name not in EXECUTORS:
+        raise ConfigError(
+            f"--executor must be one of {', '.join(EXECUTORS)}, got {name!r}; use 'ray' to run "
+            "on a Ray cluster (pip install 'planetbench[ray]')"
+        )
+    if name == "local":
+        given = [flag for flag, value in (("--ray-address", ray_address),
+                                          ("--cpus-per-run", cpus_per_run),
+                                          ("--gpus-per-run", gpus_per_run)) if value is not None]
+        if given:
+            raise ConfigError(
+                f"{', '.join(given)} only apply to --executor ray; add --executor ray or drop them"
+            )
+        return LocalExecutor()
+    return RayExecutor(
+        address=ray_address,
+        num_cpus_per_run=1 if cpus_per_run is None else cpus_per_run,
+        num_gpus_per_run=0 if gpus_per_run is None else gpus_per_run,
+    )
+
+
+def _report(spec: ExperimentSpec, summary: ExperimentSummary, rs: ResultStore) -> None:
+    """Print the runs executed now, where they went, and this experiment's table."""
+    from planetbench.embedding_leaderboard import format_leaderboard
+    from planetbench.runner import dense_table, planned_run_key
+
+    for r in summary.results:
+        score = "n/a" if r.score != r.score else f"{r.score:.4f}"
+        console.print(f"{r.method} · {r.task} · {r.protocol} · f={r.fraction:g} · lr={r.lr:g} · "
+                      f"seed={r.seed}: test mIoU {score}", markup=False, highlight=False)
+    console.print(f"stored {len(summary.results)} result(s) in {rs.url}")
+    keys = {planned_run_key(r) for r in spec.runs()}
+    rows = rs.query(metric="miou")
+    rows = rows[rows["run_key"].isin(keys)]
+    if rows["score"].notna().any():
+        table = dense_table(rows).reset_index()
+        title = "This experiment (test mIoU; Cryo-Bench layout: per task, average, average rank)"
+        console.print(format_leaderboard(table, "table", title=title), markup=False,
+                      highlight=False)
 
 
 ExperimentArgument = typer.Argument(
@@ -67,10 +138,31 @@ def run_cmd(
     ),
     store: str | None = StoreOption,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress."),
+    executor: str = typer.Option(
+        "local", "--executor",
+        help="Where runs execute: local (this process, one after another) or ray (Ray tasks on "
+        "a cluster; pip install 'planetbench[ray]').",
+    ),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address",
+        help="Ray cluster to join (auto, ray://head:10001, head:6379) [a new local Ray instance].",
+    ),
+    cpus_per_run: float | None = typer.Option(
+        None, "--cpus-per-run", help="CPUs each Ray task reserves [1]."
+    ),
+    gpus_per_run: float | None = typer.Option(
+        None, "--gpus-per-run",
+        help="GPUs each Ray task reserves [0]; > 0 places runs on GPU nodes, where they use CUDA.",
+    ),
+    fail_fast: bool = typer.Option(
+        False, "--fail-fast/--keep-going",
+        help="Stop at the first failed run, or run the rest and list failures at the end.",
+    ),
 ) -> None:
     """Train and evaluate encoders on segmentation tasks; results go to the store (resumable)."""
-    from planetbench.embedding_leaderboard import format_leaderboard
-    from planetbench.runner import dense_table, planned_run_key, run_experiment
+    from rich.markup import escape
+
+    from planetbench.runner import RunsFailedError, run_experiment
     from planetbench.store import ResultStore
 
     settings = {
@@ -98,18 +190,17 @@ def run_cmd(
         data = {"encoders": [encoder], "tasks": [task], "protocols": [protocol],
                 "fractions": [fraction], "lrs": [lr], "seeds": [seed], **overrides}
         spec = validate_config(ExperimentSpec, data, source="command line")
+    ex = make_executor(executor, ray_address=ray_address, cpus_per_run=cpus_per_run,
+                       gpus_per_run=gpus_per_run)
     rs = ResultStore(store or spec.store)
-    summary = run_experiment(spec, store=rs, progress=progress, print_fn=console.print)
-    for r in summary.results:
-        score = "n/a" if r.score != r.score else f"{r.score:.4f}"
-        console.print(f"{r.method} · {r.task} · {r.protocol} · f={r.fraction:g} · lr={r.lr:g} · "
-                      f"seed={r.seed}: test mIoU {score}", markup=False, highlight=False)
-    console.print(f"stored {len(summary.results)} result(s) in {rs.url}")
-    keys = {planned_run_key(r) for r in spec.runs()}
-    rows = rs.query(metric="miou")
-    rows = rows[rows["run_key"].isin(keys)]
-    if rows["score"].notna().any():
-        table = dense_table(rows).reset_index()
-        title = "This experiment (test mIoU; Cryo-Bench layout: per task, average, average rank)"
-        console.print(format_leaderboard(table, "table", title=title), markup=False,
-                      highlight=False)
+    try:
+        summary = run_experiment(spec, store=rs, executor=ex, progress=progress,
+                                 print_fn=console.print, fail_fast=fail_fast)
+    except RunsFailedError as exc:
+        _report(spec, exc.summary, rs)
+        for failure in exc.summary.failures:
+            err_console.print(f"traceback of {failure}:\n{failure.traceback}", markup=False,
+                              highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_RUNS_FAILED) from None
+    _report(spec, summary, rs)

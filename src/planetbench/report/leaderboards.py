@@ -222,7 +222,7 @@ def suite_leaderboard(
     if preset == "neuco" or (preset is None and suite == "neuco"):
         from planetbench.embedding_leaderboard import leaderboard
 
-        return neuco_layout(leaderboard(store, suite=suite or "neuco"))
+        return neuco_layout(leaderboard(store, suite=suite or "neuco"), reps=reps, seed=seed)
     rs = store if isinstance(store, ResultStore) else ResultStore(store)
     rows = rs.query(suite=suite, protocol=protocol, source=source)
     runs = runs_frame(rows)
@@ -237,12 +237,14 @@ def suite_leaderboard(
     return out
 
 
-def neuco_layout(board: pd.DataFrame) -> pd.DataFrame:
+def neuco_layout(board: pd.DataFrame, *, reps: int = 10_000, seed: int = 0) -> pd.DataFrame:
     """The NeuCo leaderboard in the common layout: ``model``, Q per task, ``mean``, ``mean_rank``.
 
     ``mean`` is the mean Q over tasks and ``mean_rank`` the mean over tasks of each method's
     competition rank of Q among the methods that have the task; ``weighted_score`` and ``rank``
-    (NeuCo-Bench's rank-then-aggregate) are kept.
+    (NeuCo-Bench's rank-then-aggregate) are kept. ``mean_rank_low``/``mean_rank_high`` bound
+    the mean rank under resampling of the tasks (bootstrap, ``reps`` replicates, ``seed``) for
+    methods that have every task.
     """
     if board.empty:
         return board.rename(columns={"method": "model", "mean_q": "mean"})
@@ -252,7 +254,21 @@ def neuco_layout(board: pd.DataFrame) -> pd.DataFrame:
         have = board[task].notna()
         ranks.loc[have, task] = competition_rank(board.loc[have, task].to_numpy(float))
     out = board.rename(columns={"method": "model", "mean_q": "mean"})
-    out.insert(out.columns.get_loc("mean") + 1, "mean_rank", ranks.mean(axis=1))
+    at = out.columns.get_loc("mean") + 1
+    out.insert(at, "mean_rank", ranks.mean(axis=1))
+    # Interval of the mean rank over the choice of tasks (one Q per cell, so tasks are
+    # resampled), for the methods that have every task.
+    out.insert(at + 1, "mean_rank_low", np.nan)
+    out.insert(at + 2, "mean_rank_high", np.nan)
+    complete = board[tasks].notna().all(axis=1)
+    if complete.sum() >= 2 and len(tasks) >= 2:
+        q = {str(board.loc[i, "method"]): board.loc[i, tasks].to_numpy(float)[None, :]
+             for i in board.index[complete]}
+        interval = mean_rank(q, reps=reps, seed=seed, task_bootstrap=True)
+        idx = board.index[complete]
+        names = board.loc[idx, "method"].astype(str)
+        out.loc[idx, "mean_rank_low"] = interval.loc[names, "low"].to_numpy()
+        out.loc[idx, "mean_rank_high"] = interval.loc[names, "high"].to_numpy()
     return out
 
 
