@@ -129,7 +129,8 @@ def pareto(
     fig, ax = plt.subplots(figsize=(6, 4.5))
     ax.scatter(d[cost], d[value])
     for _, row in d.iterrows():
-        ax.annotate(str(row["model"]), (row[cost], row[value]), fontsize=7)
+        ax.annotate(str(row["model"]), (row[cost], row[value]), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")
     front_x, front_y, best = [], [], -np.inf
     for x, y in zip(d[cost].to_numpy(float), d[value].to_numpy(float), strict=True):
         if y > best:
@@ -138,6 +139,7 @@ def pareto(
             best = y
     ax.step(front_x, front_y, where="post", color="tab:red", label="Pareto front")
     ax.set_xscale("log")
+    ax.margins(x=0.25, y=0.1)  # room for the labels of the extreme points
     ax.set_xlabel(cost)
     ax.set_ylabel(value)
     ax.legend(fontsize=8)
