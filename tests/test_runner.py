@@ -264,3 +264,42 @@ def test_sliding_window_tasks_are_tiled_at_the_run_input_size(data: Path, tmp_pa
         assert seen and all(o == {"tile_size": 16} for o in seen)  # an explicit choice wins
     row = store.query(task="tiny-tiled").iloc[0]
     assert row["metrics"]["weights"] is None  # random init: nothing loaded, recorded as such
+
+
+def test_resume_with_loaded_weights_and_unrelated_option_changes(
+    data: Path, tmp_path: Path
+) -> None:
+    """A run that loaded a weights file (sha differs from the spec's) is still found on resume,
+    and adding options for another encoder does not re-run it."""
+    from dataclasses import replace
+
+    from planetbench.encoders.weights import LoadReport
+
+    base = tiny_encoders()["tiny-conv"]
+
+    def loading_factory(**kw: Any) -> Any:
+        enc = base.factory(**kw)
+        enc.load_report = LoadReport(origin="file", path=tmp_path / "w.pth", url="",
+                                     sha256="f" * 64, n_tensors=3)
+        return enc
+
+    entry = replace(base, factory=loading_factory)
+    store = ResultStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    with registered(ENCODERS, {"tiny-loaded": entry}):
+        spec = _spec(data, tmp_path, encoders=["tiny-loaded"])
+        first = run_experiment(spec, store=store, progress=False)
+        assert first.n_skipped == 0 and len(store) == 1
+        row = store.query().iloc[0]
+        assert row["input_sha256"] == "f" * 64  # what was really loaded is recorded
+        assert row["metrics"]["weights"]["sha256"] == "f" * 64
+        again = run_experiment(spec, store=store, progress=False)
+        assert again.n_skipped == 1 and len(store) == 1
+
+        grid = dict(encoders=["tiny-loaded", "tiny-vit"])
+        run_experiment(_spec(data, tmp_path, **grid), store=store, progress=False)
+        assert len(store) == 2
+        changed = _spec(data, tmp_path, **grid, encoder_options={"tiny-vit": {"dim": 16}})
+        third = run_experiment(changed, store=store, progress=False)
+        # only the run whose own options changed runs again
+        assert third.n_skipped == 1 and len(store) == 3
+        assert set(store.query()["method"]) == {"tiny-loaded", "tiny-vit", "tiny-vit (dim=16)"}

@@ -96,8 +96,8 @@ class RayExecutor:
     is already connected, in which case that connection is used as it is (``address`` is then
     ignored); it is not shut down afterwards. Every task requests ``num_cpus_per_run`` CPUs and
     ``num_gpus_per_run`` GPUs, so Ray runs as many items at once as the cluster has room for and
-    places GPU runs on GPU nodes, making only the granted GPUs visible to them (code inside uses
-    CUDA when it sees it, the CPU otherwise). Workers need planetbench installed and the data
+    places GPU runs on GPU nodes. Ray makes only the granted GPUs visible to a task (none when
+    ``num_gpus_per_run`` is 0), and runs use CUDA when they see a GPU, the CPU otherwise. Workers need planetbench installed and the data
     folders at the same paths (a shared filesystem); they never open the results store.
 
     Args:

@@ -67,20 +67,38 @@ def run_label(run: DenseRunConfig) -> str:
             f"lr={run.lr:g} · seed={run.seed}")
 
 
+#: Per-name maps of which a run only uses its own entry (its encoder's or its task's).
+_OWN_ENTRY = {"encoder_options": "encoder", "data_options": "task"}
+
+
 def run_config_hash(run: DenseRunConfig) -> str:
-    """Hash of the settings that define the run's work (paths and speed knobs excluded)."""
+    """Hash of the settings that define the run's work (paths and speed knobs excluded).
+
+    Of the per-encoder and per-task option maps only the run's own entry counts, so adding
+    options for another encoder or task to an experiment does not re-run this one.
+    """
     data = run.model_dump(mode="json")
+    for field_name, owner in _OWN_ENTRY.items():
+        data[field_name] = data.get(field_name, {}).get(getattr(run, owner), {})
     return config_hash({k: v for k, v in data.items() if k not in _NOT_IN_HASH})
 
 
-def planned_run_key(run: DenseRunConfig) -> str:
-    """The run key the run's Result will carry (known before running, for resume)."""
-    from planetbench.encoders import get_encoder
+def planned_run_key(run: DenseRunConfig, *, weights_sha256: str | None = None) -> str:
+    """The run key the run's Result will carry (known before running, for resume).
 
+    Args:
+        run: the run.
+        weights_sha256: the encoder spec's declared weights checksum; looked up in the encoder
+            registry when None (workers pass the spec they were shipped).
+    """
+    if weights_sha256 is None:
+        from planetbench.encoders import get_encoder
+
+        weights_sha256 = get_encoder(run.encoder).spec.weights_sha256
     return run_key(
         method=run_method(run), task=run.task, protocol=run.protocol,
         config_hash=run_config_hash(run), seed=run.seed, fraction=run.fraction, lr=run.lr,
-        input_sha256=get_encoder(run.encoder).spec.weights_sha256,
+        input_sha256=weights_sha256,
     )
 
 
@@ -327,6 +345,8 @@ def _execute_run(
         versions=library_versions(),
         config=run.model_dump(mode="json"),
         input_sha256=_weights_sha256(encoder, registered.spec.weights_sha256),
+        # the identity resume looks for, whatever weights file was loaded
+        run_key=planned_run_key(run, weights_sha256=registered.spec.weights_sha256),
         notes=notes,
     )
 
@@ -432,7 +452,7 @@ def run_experiment(
         executor: where runs execute (default :class:`LocalExecutor`; e.g.
             :class:`~planetbench.executors.RayExecutor` for a cluster).
         progress: show a Rich progress bar (advanced in this process as results come back).
-        print_fn: where status lines go (default: Rich console on stdout).
+        print_fn: where status lines (plain text) go (default: stdout through Rich).
         fail_fast: stop at the first failed run instead of running the rest.
 
     Returns:
@@ -447,7 +467,11 @@ def run_experiment(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console()
-    say = print_fn or console.print
+
+    def plain(line: str) -> None:  # no Rich markup: messages may hold "[...]"
+        console.print(line, markup=False, highlight=False)
+
+    say = print_fn or plain
     store = store if store is not None else ResultStore(spec.store)
     executor = executor if executor is not None else LocalExecutor()
     runs = spec.runs()
@@ -467,6 +491,7 @@ def run_experiment(
         transient=False,
     ) as bar:
         job_bar = bar.add_task("runs", total=len(todo))
+
         def with_epochs(job: RunJob) -> Result:  # a closure: only for in-process executors
             label = escape(run_label(job.run))
             bar.update(job_bar, description=label)

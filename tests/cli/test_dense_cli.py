@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +33,8 @@ def _tiny(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     load_builtin_encoders()
     load_builtin_tasks()
     with registered(ENCODERS, tiny_encoders()), \
-            registered(TASKS, {"tiny-seg": tiny_segmentation_task(suite="test")}):
+            registered(TASKS, {"tiny-seg": tiny_segmentation_task(suite="test"),
+                              "tiny-seg2": tiny_segmentation_task("tiny-seg2", suite="test")}):
         yield
     torch.set_num_threads(n)
 
@@ -123,3 +125,41 @@ def test_usage_errors_exit_2(store_url: str, tmp_path: Path, data: Path) -> None
         result = runner.invoke(app, args, env=ENV)
         assert result.exit_code == 2, (args, result.output)
         assert message in " ".join(result.stderr.split()), (args, result.stderr)
+
+
+def test_executor_options_are_checked(store_url: str, tmp_path: Path, data: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = str(_yaml(tmp_path, data))
+    cases = [
+        (["run", path, "--executor", "dask"], "--executor must be one of local, ray, got 'dask'"),
+        (["run", path, "--ray-address", "auto"], "--ray-address only apply to --executor ray"),
+        (["run", path, "--gpus-per-run", "1"], "--gpus-per-run only apply to --executor ray"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args, env=ENV)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in " ".join(result.stderr.split()), (args, result.stderr)
+    monkeypatch.setitem(sys.modules, "ray", None)  # ray not installed
+    result = runner.invoke(app, ["run", path, "--executor", "ray", "--no-progress"], env=ENV)
+    assert result.exit_code == 2, result.output
+    # the hint keeps its brackets (error text is escaped, never read as Rich markup)
+    assert "ray is required for this feature but is not installed; install it with: pip install " \
+        "'planetbench[ray]'" in " ".join(result.stderr.split())
+    assert len(ResultStore(store_url)) == 0
+
+
+def test_failed_run_exits_1_with_its_traceback_and_keeps_the_others(
+    store_url: str, tmp_path: Path, data: Path
+) -> None:
+    empty = tmp_path / "empty"
+    path = _yaml(tmp_path, data, f"roots: {{tiny-seg2: {empty}}}\n").read_text()
+    (tmp_path / "exp.yaml").write_text(path.replace("tasks: [tiny-seg]", "tasks: [tiny-seg, tiny-seg2]"))
+    result = runner.invoke(app, ["run", str(tmp_path / "exp.yaml"), "--no-progress"], env=ENV)
+    assert result.exit_code == 1, result.output
+    assert "tiny-conv · tiny-seg · frozen · f=1 · lr=0.01 · seed=0: test mIoU" in result.stdout
+    assert "stored 1 result(s)" in result.stdout
+    err = " ".join(result.stderr.split())
+    assert "traceback of tiny-conv · tiny-seg2 · frozen" in err and "Traceback" in err
+    assert "1 of 2 run(s) failed (1 stored, 0 already in the store)" in err
+    assert "DatasetNotFoundError: no .npz files in" in err
+    assert list(ResultStore(store_url).query()["task"]) == ["tiny-seg"]

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from planetbench.errors import PlanetbenchError
 
@@ -37,7 +38,9 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except PlanetbenchError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            )
             sys.exit(EXIT_INVALID)
 
     return wrapper  # type: ignore[return-value]

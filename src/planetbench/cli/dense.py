@@ -69,8 +69,8 @@ def make_executor(
 
     if name not in EXECUTORS:
         raise ConfigError(
-            f"--executor must be one of {', '.join(EXECUTORS)}, got {name!r}; use 'ray' to run "
-            "on a Ray cluster (pip install 'planetbench[ray]')"
+            f"--executor must be one of {', '.join(EXECUTORS)}, got {name!r} (local: this "
+            "process; ray: a Ray cluster)"
         )
     if name == "local":
         given = [flag for flag, value in (("--ray-address", ray_address),
@@ -86,6 +86,11 @@ def make_executor(
         num_cpus_per_run=1 if cpus_per_run is None else cpus_per_run,
         num_gpus_per_run=0 if gpus_per_run is None else gpus_per_run,
     )
+
+
+def _say(line: str) -> None:
+    """A status line of the runner, printed as plain text (no Rich markup)."""
+    console.print(line, markup=False, highlight=False)
 
 
 def _report(spec: ExperimentSpec, summary: ExperimentSummary, rs: ResultStore) -> None:
@@ -141,11 +146,11 @@ def run_cmd(
     executor: str = typer.Option(
         "local", "--executor",
         help="Where runs execute: local (this process, one after another) or ray (Ray tasks on "
-        "a cluster; pip install 'planetbench[ray]').",
+        "a cluster; needs pip install 'planetbench\\[ray]').",
     ),
     ray_address: str | None = typer.Option(
         None, "--ray-address",
-        help="Ray cluster to join (auto, ray://head:10001, head:6379) [a new local Ray instance].",
+        help="Ray cluster to join (auto, ray://head:10001, head:6379); default: start Ray here.",
     ),
     cpus_per_run: float | None = typer.Option(
         None, "--cpus-per-run", help="CPUs each Ray task reserves [1]."
@@ -195,7 +200,7 @@ def run_cmd(
     rs = ResultStore(store or spec.store)
     try:
         summary = run_experiment(spec, store=rs, executor=ex, progress=progress,
-                                 print_fn=console.print, fail_fast=fail_fast)
+                                 print_fn=_say, fail_fast=fail_fast)
     except RunsFailedError as exc:
         _report(spec, exc.summary, rs)
         for failure in exc.summary.failures:
