@@ -114,9 +114,16 @@ def leaderboard(
 
 def empty_message(store: str | ResultStore | None = None, suite: str = "neuco") -> str:
     """What to tell the user when the leaderboard is empty."""
-    url = store.url if isinstance(store, ResultStore) else ResultStore(store).url
+    rs = store if isinstance(store, ResultStore) else ResultStore(store)
+    rows = rs.query(protocol="probe")
+    others = sorted(set(rows["suite"].dropna().astype(str)) - {suite}) if len(rows) else []
+    if others:
+        return (
+            f"no {suite} probe results in store {rs.url}; it holds probe results of suite(s) "
+            f"{', '.join(others)}: show them with --suite {others[0]} --preset neuco"
+        )
     return (
-        f"no {suite} probe results in store {url}; evaluate embeddings first, e.g. "
+        f"no {suite} probe results in store {rs.url}; evaluate embeddings first, e.g. "
         "planetbench probe embeddings.csv --labels LABEL_DIR"
     )
 

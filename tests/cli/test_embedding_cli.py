@@ -75,6 +75,21 @@ def test_leaderboard_empty_store(store_url: str) -> None:
     res = runner.invoke(app, ["leaderboard", "--store", store_url])
     assert res.exit_code == 0
     assert "no neuco probe results in store" in res.stderr
+    assert "planetbench probe embeddings.csv" in " ".join(res.stderr.split())
+
+
+def test_leaderboard_points_to_the_suites_the_store_holds(tmp_path: Path, store_url: str) -> None:
+    from planetbench.evaluate import evaluate_embeddings
+
+    labels, emb = _case(tmp_path)
+    evaluate_embeddings(emb, labels, store=store_url, n_splits=3, suite="demo")
+    res = runner.invoke(app, ["leaderboard", "--store", store_url])
+    assert res.exit_code == 0
+    assert "holds probe results of suite(s) demo: show them with --suite demo --preset neuco" \
+        in " ".join(res.stderr.split())
+    shown = runner.invoke(app, ["leaderboard", "--store", store_url, "--suite", "demo",
+                                "--preset", "neuco", "--format", "csv"])
+    assert shown.exit_code == 0 and shown.stdout.splitlines()[1].startswith("emb,")
 
 
 @pytest.mark.parametrize("layout", ["flat", "probe_params"])
