@@ -101,8 +101,8 @@ def demo_cmd(
         f"files: {result.out} (data/, labels/, embeddings/, results/"
         f"{', dense/' if result.dense is not None else ''}); store: {result.store}\n"
         + (f"report: {result.report}\n" if result.report is not None else "")
-        +  
-        f"[bold yellow]{SYNTHETIC_NOTICE}[/]",
+        + f"again: planetbench leaderboard --store {result.store} --suite demo --preset neuco\n"
+        + f"[bold yellow]{SYNTHETIC_NOTICE}[/]",
         highlight=False,
     )
 
