@@ -366,14 +366,16 @@ def evaluate_embeddings(
         from planetbench.stats.qscore import q_score
 
         versions = library_versions()
-        probe_options = {
+        probe_options: dict[str, Any] = {
             "probe": cfg.probe,
             "n_splits": cfg.n_splits,
             "test_size": test_size,
             "seed": seed,
             "epochs": cfg.neuco_epochs,
         }
-        jobs = [(X, y, task.kind, probe_options) for task, _, _, X, y, _, _ in prepared]
+        jobs: list[_Job] = [
+            (X, y, str(task.kind), probe_options) for task, _, _, X, y, _, _ in prepared
+        ]
         with _Progress(progress, len(prepared)) as bar, _probe_runner(jobs, n_jobs) as outcomes:
             for (task, task_config, key, _, y, coverage, align_s), (pr, probe_s) in zip(
                 prepared, outcomes, strict=True
@@ -475,12 +477,15 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+_Job = tuple[np.ndarray, np.ndarray, str, dict[str, Any]]
+"""One task's probe: (embeddings X, targets y, task kind, run_probe options)."""
+
 #: Below this many multiply-adds per task (rows × dims × splits) worker processes cost more
 #: than they save.
 _PARALLEL_MIN_WORK = 20_000_000
 
 
-def _probe_one(job: tuple[np.ndarray, np.ndarray, str, dict[str, Any]]) -> tuple[Any, float]:
+def _probe_one(job: _Job) -> tuple[Any, float]:
     """Run one task's probe (in a worker process or inline); returns (ProbeResult, seconds)."""
     from planetbench.protocols.probe import run_probe
 
@@ -490,7 +495,7 @@ def _probe_one(job: tuple[np.ndarray, np.ndarray, str, dict[str, Any]]) -> tuple
     return result, time.perf_counter() - t0
 
 
-def _resolve_jobs(jobs: list[tuple[np.ndarray, np.ndarray, str, dict[str, Any]]],
+def _resolve_jobs(jobs: list[_Job],
                   n_jobs: int | None) -> tuple[int, str | None]:
     """(number of worker processes, multiprocessing start method or None for inline)."""
     import multiprocessing
@@ -516,7 +521,7 @@ def _resolve_jobs(jobs: list[tuple[np.ndarray, np.ndarray, str, dict[str, Any]]]
 
 @contextlib.contextmanager
 def _probe_runner(
-    jobs: list[tuple[np.ndarray, np.ndarray, str, dict[str, Any]]], n_jobs: int | None
+    jobs: list[_Job], n_jobs: int | None
 ) -> Iterator[Iterator[tuple[Any, float]]]:
     """Yield the (ProbeResult, seconds) of every job, in job order, computed inline or by a pool
     of worker processes; each result is yielded as soon as it and all earlier ones are done."""

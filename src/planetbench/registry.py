@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import difflib
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
@@ -90,7 +91,7 @@ class Registry(Generic[T]):
         self._load_plugins()
         return sorted(self._items)
 
-    def items(self) -> list[tuple[str, T]]:
+    def items(self) -> builtins.list[tuple[str, T]]:
         """(id, object) pairs, sorted by id."""
         self._load_plugins()
         return sorted(self._items.items())

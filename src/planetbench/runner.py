@@ -293,7 +293,7 @@ def _execute_run(
         head = protocol.head_
 
         def forward(batch: torch.Tensor) -> torch.Tensor:
-            return head(protocol._encode(batch), batch.shape[-2:])  # type: ignore[no-any-return]
+            return head(protocol._encode(batch), batch.shape[-2:])
 
         t0 = time.perf_counter()
         eff = measure_efficiency(forward, x, [encoder, head], n_repeats=run.latency_repeats)

@@ -243,7 +243,7 @@ class TimmSwinEncoder(Encoder):
     def embed(self, x: Tensor) -> Tensor:
         """Mean of the layer-normed last stage, (B, C)."""
         check_input(x, len(self.spec.bands), self.spec.name, size=self.spec.input_size)
-        return self.model.forward_features(x).mean(dim=(1, 2))  # type: ignore[no-any-return]
+        return self.model.forward_features(x).mean(dim=(1, 2))
 
 
 def gfm_key_map(model: nn.Module) -> Callable[[StateDict], StateDict]:

@@ -387,7 +387,7 @@ def pos_embed_key_map(
         pos = state.get(key)
         if pos is None or pos.shape == target or pos.ndim != 3 or pos.shape[-1] != target[-1]:
             return state
-        from timm.layers import resample_abs_pos_embed
+        from timm.layers.pos_embed import resample_abs_pos_embed
 
         n_new = target[1] - num_prefix_tokens
         n_old = pos.shape[1] - num_prefix_tokens

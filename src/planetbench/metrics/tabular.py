@@ -156,7 +156,7 @@ def prf_from_counts(
     if average == "macro" and skip_absent:
         present = (tp + fp + fn) > 0
         n_present = np.maximum(present.sum(1), 1)
-        return tuple(  # type: ignore[return-value]
+        return tuple(
             np.where(present, v, 0.0).sum(1) / n_present for v in (precision, recall, f1)
         )
     return precision.mean(1), recall.mean(1), f1.mean(1)

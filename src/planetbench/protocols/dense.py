@@ -452,7 +452,8 @@ class DenseProtocol:
                 in_strides=spec.feature_strides,
                 n_classes=self.n_classes,
                 **(self.head_options or {}),
-            ).to(device, memory_format=torch.channels_last)
+            ).to(device)
+            self.head_ = self.head_.to(memory_format=torch.channels_last)
             self._set_modes(training=True)
             gen = torch.Generator().manual_seed(self.seed)
             train_ds = DenseDataset(

@@ -578,7 +578,7 @@ def write_demo_data(
             "ids": scenes.ids[idx],
             **{f"target__{k}": v[idx] for k, v in scenes.targets.items()},
         }
-        np.savez_compressed(root / f"{split}.npz", **arrays)  # type: ignore[arg-type]
+        np.savez_compressed(root / f"{split}.npz", **arrays)
     for task in SAR_TASKS if sar else ():
         sar_scenes = generate_sar_scenes(task, n_images, size=size, seed=seed)
         for split in SPLITS:
