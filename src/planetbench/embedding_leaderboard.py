@@ -167,7 +167,7 @@ def format_leaderboard(
     buf = io.StringIO()
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(cols)]
     width = max(80, sum(widths) + 3 * len(cols) + 1)
-    Console(file=buf, width=width, color_system=None, markup=False).print(table)
+    Console(file=buf, width=width, color_system=None, markup=False, emoji=False).print(table)
     return buf.getvalue()
 
 

@@ -466,7 +466,7 @@ def run_experiment(
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    console = Console()
+    console = Console(emoji=False)
 
     def plain(line: str) -> None:  # no Rich markup: messages may hold "[...]"
         console.print(line, markup=False, highlight=False)

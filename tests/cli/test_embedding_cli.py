@@ -215,3 +215,12 @@ def test_leaderboard_suite_with_intervals_and_errors(store_url: str) -> None:
     assert bad.exit_code == 2 and "--preset 'nasa' is not allowed" in bad.output
     none = runner.invoke(app, ["leaderboard", "--store", store_url, "--suite", "mars"])
     assert none.exit_code == 2 and "no runs to rank" in none.output
+
+
+def test_error_text_is_printed_verbatim(tmp_path: Path, store_url: str) -> None:
+    """Rich neither reads markup nor emoji codes in error messages (":x:", "[ray]")."""
+    bad = tmp_path / "weird:x:[b]name.csv"
+    bad.write_text("id,0\n")
+    res = runner.invoke(app, ["probe", str(bad), "--labels", str(tmp_path), "--store", store_url])
+    assert res.exit_code == 2
+    assert "weird:x:[b]name.csv" in "".join(res.stderr.split())
