@@ -161,7 +161,7 @@ def format_leaderboard(
 
     table = Table(title=title)
     for c in cols:
-        table.add_column(c, justify="left" if c == "method" else "right")
+        table.add_column(c, justify="left" if c in ("method", "model") else "right")
     for r in cells:
         table.add_row(*r)
     buf = io.StringIO()
