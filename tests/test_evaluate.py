@@ -223,3 +223,33 @@ def test_worker_processes_give_identical_results(tmp_path: Path, store_url: str)
     assert len(ResultStore(other_store)) == 2
     with pytest.raises(ConfigError, match="n_jobs must be a positive integer"):
         evaluate_embeddings(good, labels, store=other_store, n_splits=5, n_jobs=0)
+
+
+def test_automatic_fork_workers_in_a_torch_free_process(tmp_path: Path, store_url: str) -> None:
+    """The default (n_jobs=None) forks workers for large work when torch is not loaded; run it in
+    a fresh interpreter with the work threshold lowered and compare with inline results."""
+    import subprocess
+    import sys
+
+    labels, good, _ = write_case(tmp_path)
+    inline = evaluate_embeddings(good, labels, store=store_url, n_splits=3, n_jobs=1)
+    other = tmp_path / "auto.sqlite"
+    code = (
+        "import sys, planetbench.evaluate as ev\n"
+        "ev._PARALLEL_MIN_WORK = 0\n"
+        f"s = ev.evaluate_embeddings({str(good)!r}, {str(labels)!r}, "
+        f"store={'sqlite:///' + str(other)!r}, n_splits=3)\n"
+        "assert 'torch' not in sys.modules\n"
+        "import os, numpy as np\n"
+        "X = np.zeros((10, 4))\n"
+        "plan = ev._resolve_jobs([(X, X[:, 0], 'regression', {'n_splits': 3})] * 2, None)\n"
+        "want = (2, 'fork') if (os.cpu_count() or 1) > 1 else (1, None)\n"
+        "assert plan == want, plan\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    auto = ResultStore(f"sqlite:///{other}").query()
+    for task, summary in inline.tasks.items():
+        row = auto[auto["task"] == task].iloc[0]
+        assert list(row["fold_scores"]) == summary.fold_scores
