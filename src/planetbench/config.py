@@ -163,6 +163,12 @@ class ExperimentSpec(DenseSettings):
     lrs: list[float] = Field(default_factory=lambda: [1e-4], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     store: str | None = Field(None, description="results store URL or SQLite path")
+    executor: Literal["local", "ray"] = Field(
+        "local", description="where runs execute (not part of a run's identity)"
+    )
+    ray_address: str | None = Field(
+        None, description="Ray cluster for executor: ray (default: start Ray here)"
+    )
 
     @model_validator(mode="after")
     def _check_grid(self) -> ExperimentSpec:
@@ -193,7 +199,8 @@ class ExperimentSpec(DenseSettings):
     def runs(self) -> list[DenseRunConfig]:
         """Every run of the grid, in order encoder, task, protocol, fraction, lr, seed."""
         shared = self.model_dump(
-            exclude={"encoders", "tasks", "protocols", "fractions", "lrs", "seeds", "store"}
+            exclude={"encoders", "tasks", "protocols", "fractions", "lrs", "seeds", "store",
+                     "executor", "ray_address"}
         )
         return [
             DenseRunConfig(encoder=e, task=t, protocol=p, fraction=f, lr=lr, seed=s, **shared)

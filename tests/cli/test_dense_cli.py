@@ -146,6 +146,14 @@ def test_executor_options_are_checked(store_url: str, tmp_path: Path, data: Path
     assert "ray is required for this feature but is not installed; install it with: pip install " \
         "'planetbench[ray]'" in " ".join(result.stderr.split())
     assert len(ResultStore(store_url)) == 0
+    # the experiment file can choose the executor too (the command line wins)
+    in_file = str(_yaml(tmp_path, data, "executor: ray\n"))
+    result = runner.invoke(app, ["run", in_file, "--no-progress"], env=ENV)
+    assert result.exit_code == 2 and "pip install 'planetbench[ray]'" in result.stderr
+    local = runner.invoke(app, ["run", in_file, "--executor", "local", "--no-progress"], env=ENV)
+    assert local.exit_code == 0, local.output
+    bad = runner.invoke(app, ["run", str(_yaml(tmp_path, data, "executor: dask\n"))], env=ENV)
+    assert bad.exit_code == 2 and "executor" in bad.stderr
 
 
 def test_failed_run_exits_1_with_its_traceback_and_keeps_the_others(

@@ -143,10 +143,11 @@ def run_cmd(
     ),
     store: str | None = StoreOption,
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress."),
-    executor: str = typer.Option(
-        "local", "--executor",
+    executor: str | None = typer.Option(
+        None, "--executor",
         help="Where runs execute: local (this process, one after another) or ray (Ray tasks on "
-        "a cluster; needs pip install 'planetbench\\[ray]').",
+        "a cluster; needs pip install 'planetbench\\[ray]'). Default: the experiment file's executor, "
+        "else local.",
     ),
     ray_address: str | None = typer.Option(
         None, "--ray-address",
@@ -195,8 +196,8 @@ def run_cmd(
         data = {"encoders": [encoder], "tasks": [task], "protocols": [protocol],
                 "fractions": [fraction], "lrs": [lr], "seeds": [seed], **overrides}
         spec = validate_config(ExperimentSpec, data, source="command line")
-    ex = make_executor(executor, ray_address=ray_address, cpus_per_run=cpus_per_run,
-                       gpus_per_run=gpus_per_run)
+    ex = make_executor(executor or spec.executor, ray_address=ray_address or spec.ray_address,
+                       cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     rs = ResultStore(store or spec.store)
     try:
         summary = run_experiment(spec, store=rs, executor=ex, progress=progress,
