@@ -480,8 +480,8 @@ def _json_safe(value: Any) -> Any:
 _Job = tuple[np.ndarray, np.ndarray, str, dict[str, Any]]
 """One task's probe: (embeddings X, targets y, task kind, run_probe options)."""
 
-#: Below this many multiply-adds per task (rows × dims × splits) worker processes cost more
-#: than they save.
+#: Below this much work in all (sum over tasks of rows × dims × splits) worker processes cost
+#: more than they save.
 _PARALLEL_MIN_WORK = 20_000_000
 
 
@@ -495,8 +495,7 @@ def _probe_one(job: _Job) -> tuple[Any, float]:
     return result, time.perf_counter() - t0
 
 
-def _resolve_jobs(jobs: list[_Job],
-                  n_jobs: int | None) -> tuple[int, str | None]:
+def _resolve_jobs(jobs: list[_Job], n_jobs: int | None) -> tuple[int, str | None]:
     """(number of worker processes, multiprocessing start method or None for inline)."""
     import multiprocessing
     import os
@@ -507,8 +506,7 @@ def _resolve_jobs(jobs: list[_Job],
         raise ConfigError(f"n_jobs must be a positive integer or None; got {n_jobs!r}")
     methods = multiprocessing.get_all_start_methods()
     if n_jobs is None:
-        work = min((X.shape[0] * X.shape[1] * int(o["n_splits"]) for X, _, _, o in jobs),
-                   default=0)
+        work = sum(X.shape[0] * X.shape[1] * int(o["n_splits"]) for X, _, _, o in jobs)
         safe_fork = "fork" in methods and "torch" not in sys.modules
         if not safe_fork or work < _PARALLEL_MIN_WORK:
             return 1, None
