@@ -191,6 +191,14 @@ def test_plots_are_written(tmp_path: Path, store_url: str) -> None:
         assert p.stat().st_size > 1000 and p.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_radar_of_q_uses_the_suite_evaluated(tmp_path: Path, store_url: str) -> None:
+    labels, good, _ = write_case(tmp_path)
+    s = evaluate_embeddings(good, labels, store=store_url, n_splits=3, out=tmp_path / "o",
+                            plots=True, suite="demo")
+    assert s.suite == "demo"
+    assert "radar_q.png" in {p.name for p in s.plot_paths}
+
+
 def test_real_presto_probe_tasks(tmp_path: Path, store_url: str, shared_data: Path) -> None:
     """Flattened raw inputs of the real fuel-moisture task: ridge R² must be clearly positive."""
     root = shared_data / "presto-weights-and-probe-tasks" / "fuel_moisture" / "npy"

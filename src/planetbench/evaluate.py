@@ -105,6 +105,7 @@ class EvaluationSummary:
         embeddings: the embedding file.
         labels: the label folder.
         input_sha256: checksum of the embedding file.
+        suite: suite the results are stored under.
         resumed: names of tasks whose results were reused from the store.
         summary_path: where ``summary.json`` was written (None without ``out``).
         plot_paths: PNG files written (empty without ``plots``).
@@ -117,6 +118,7 @@ class EvaluationSummary:
     tasks: dict[str, TaskSummary]
     embeddings: Path
     input_sha256: str
+    suite: str = SUITE
     labels: Path | None = None
     resumed: list[str] = field(default_factory=list)
     summary_path: Path | None = None
@@ -445,6 +447,7 @@ def evaluate_embeddings(
         tasks={n: summaries[n] for n in sorted(summaries)},
         embeddings=emb_path,
         input_sha256=sha,
+        suite=suite,
         labels=Path(labels),
         resumed=resumed,
         results=new_results,

@@ -21,6 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from planetbench.errors import InvalidInputError
+from planetbench.metrics.tabular import confusion_matrix
 
 if TYPE_CHECKING:
     from planetbench.evaluate import EvaluationSummary
@@ -113,11 +114,10 @@ def _confusion_from_store(
     if rows.empty:
         return None
     metrics = rows.iloc[-1]["metrics"] or {}
-    for key in ("confusion_matrix", "confusion"):
-        if key in metrics:
-            cm = np.asarray(metrics[key], dtype=float)
-            return cm.sum(axis=0) if cm.ndim == 3 else cm
-    return None
+    if "confusion_matrix" not in metrics:
+        return None
+    cm = np.asarray(metrics["confusion_matrix"], dtype=float)
+    return cm.sum(axis=0) if cm.ndim == 3 else cm
 
 
 def write_embedding_plots(
@@ -164,8 +164,7 @@ def write_embedding_plots(
                 # Probes return P(class 1) for binary tasks and (n, C) probabilities otherwise.
                 y_pred = (proba >= 0.5).astype(int) if proba.ndim == 1 else proba.argmax(axis=1)
                 n_cls = max(int(y_true.max()), int(y_pred.max())) + 1
-                cm = np.zeros((n_cls, n_cls))
-                np.add.at(cm, (y_true.astype(int), y_pred), 1)
+                cm = confusion_matrix(y_true[None], y_pred[None], n_cls)[0]
             if cm is not None:
                 paths.append(
                     _save(confusion_figure(cm, classes.get(name, []), task=name),
@@ -175,7 +174,7 @@ def write_embedding_plots(
         from planetbench.embedding_leaderboard import leaderboard
         from planetbench.report.plots import radar
 
-        board = leaderboard(store)
+        board = leaderboard(store, suite=summary.suite)
         tasks = [c for c in board.columns if c in summary.tasks]
         if not board.empty and tasks:
             tidy = board.melt(id_vars="method", value_vars=tasks, var_name="task", value_name="q")
