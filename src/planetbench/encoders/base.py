@@ -93,6 +93,20 @@ class Encoder(nn.Module):
         return self.features(x)
 
 
+class ModelEncoder(Encoder):
+    """An :class:`Encoder` around an upstream module (timm, torchgeo, terratorch …).
+
+    Args:
+        model: the upstream module, kept as ``self.model``.
+        spec: the spec of this instance.
+    """
+
+    def __init__(self, model: nn.Module, spec: EncoderSpec) -> None:
+        super().__init__()
+        self.model: Any = model  # upstream module; its attributes are untyped
+        self.spec = spec
+
+
 EncoderFactory = Callable[..., Encoder]
 """``factory(*, in_bands, tiny=False, weights=None, **options) -> Encoder``.
 

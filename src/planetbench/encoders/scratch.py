@@ -16,9 +16,14 @@ from typing import Any, TypeVar
 import torch
 from torch import Tensor, nn
 
-from planetbench.encoders.base import ENCODERS, Encoder, EncoderSpec, RegisteredEncoder
+from planetbench.encoders.base import (
+    ENCODERS,
+    Encoder,
+    EncoderSpec,
+    ModelEncoder,
+    RegisteredEncoder,
+)
 from planetbench.encoders.weights import (
-    LoadReport,
     load_weights,
     pos_embed_key_map,
     prepare_weights,
@@ -57,7 +62,7 @@ def tokens_to_map(tokens: Tensor, grid: tuple[int, int]) -> Tensor:
     return tokens.transpose(1, 2).reshape(b, d, grid[0], grid[1])
 
 
-class TimmViTEncoder(Encoder):
+class TimmViTEncoder(ModelEncoder):
     """A timm ``VisionTransformer`` returning several intermediate blocks as stride-p maps.
 
     Args:
@@ -78,13 +83,10 @@ class TimmViTEncoder(Encoder):
         pooled_head: bool = False,
         fixed_size: int | None = None,
     ) -> None:
-        super().__init__()
-        self.model: Any = model  # upstream module; its attributes are untyped
-        self.spec = spec
+        super().__init__(model, spec)
         self.indices = list(indices)
         self.pooled_head = pooled_head
         self.fixed_size = fixed_size
-        self.load_report: LoadReport | None = None
 
     def features(self, x: Tensor) -> list[Tensor]:
         """Maps of the chosen blocks, each (B, D, H / p, W / p) for patch size p."""
@@ -160,7 +162,6 @@ class UNetEncoder(Encoder):
             _conv_block(widths[i], widths[i + 1]) for i in range(len(channels))
         )
         self.pool = nn.MaxPool2d(2)
-        self.load_report: LoadReport | None = None
 
     def features(self, x: Tensor) -> list[Tensor]:
         """Maps of every level, (B, C_i, H / 2**i, W / 2**i), finest first."""

@@ -30,10 +30,15 @@ import torch
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 
-from planetbench.encoders.base import ENCODERS, Encoder, EncoderSpec, RegisteredEncoder
+from planetbench.encoders.base import (
+    ENCODERS,
+    Encoder,
+    EncoderSpec,
+    ModelEncoder,
+    RegisteredEncoder,
+)
 from planetbench.encoders.scratch import _no_options, check_input, instance_spec, tokens_to_map
 from planetbench.encoders.weights import (
-    LoadReport,
     StateDict,
     WeightsFile,
     fetch_weights,
@@ -71,7 +76,7 @@ def _require_terratorch(name: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-class TerratorchEncoder(Encoder):
+class TerratorchEncoder(ModelEncoder):
     """A terratorch ViT backbone whose per-block token sequences become NCHW maps.
 
     terratorch's Prithvi and TerraMind backbones return a list with one (B, P + N, D) tensor per
@@ -100,14 +105,11 @@ class TerratorchEncoder(Encoder):
         num_prefix_tokens: int,
         modalities: Sequence[tuple[str, int]] | None = None,
     ) -> None:
-        super().__init__()
-        self.model: Any = model  # upstream module; its attributes are untyped
-        self.spec = spec
+        super().__init__(model, spec)
         self.indices = list(indices)
         self.patch_size = patch_size
         self.num_prefix_tokens = num_prefix_tokens
         self.modalities = None if modalities is None else tuple(modalities)
-        self.load_report: LoadReport | None = None
 
     def _inputs(self, x: Tensor) -> Tensor | dict[str, Tensor]:
         if self.modalities is None:

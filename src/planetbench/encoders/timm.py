@@ -15,7 +15,13 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from planetbench.encoders.base import ENCODERS, Encoder, EncoderSpec, RegisteredEncoder
+from planetbench.encoders.base import (
+    ENCODERS,
+    Encoder,
+    EncoderSpec,
+    ModelEncoder,
+    RegisteredEncoder,
+)
 from planetbench.encoders.scratch import (
     TINY_INPUT_SIZE,
     TimmViTEncoder,
@@ -24,7 +30,6 @@ from planetbench.encoders.scratch import (
     instance_spec,
 )
 from planetbench.encoders.weights import (
-    LoadReport,
     StateDict,
     load_weights,
     pos_embed_key_map,
@@ -38,19 +43,13 @@ _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class TimmFeaturesEncoder(Encoder):
+class TimmFeaturesEncoder(ModelEncoder):
     """A timm ``features_only`` backbone (CNNs and hierarchical transformers).
 
     Args:
         model: a timm model built with ``features_only=True``.
         spec: the spec of this instance.
     """
-
-    def __init__(self, model: nn.Module, spec: EncoderSpec) -> None:
-        super().__init__()
-        self.model: Any = model  # upstream module; its attributes are untyped
-        self.spec = spec
-        self.load_report: LoadReport | None = None
 
     def features(self, x: Tensor) -> list[Tensor]:
         """The backbone's feature maps, finest first, (B, C_i, H / s_i, W / s_i)."""
@@ -220,19 +219,13 @@ GFM_SWIN_SPEC = EncoderSpec(
 )
 
 
-class TimmSwinEncoder(Encoder):
+class TimmSwinEncoder(ModelEncoder):
     """A timm Swin Transformer returning its four stages as NCHW maps (fixed input size).
 
     Args:
         model: a timm ``SwinTransformer`` built without a head.
         spec: the spec of this instance.
     """
-
-    def __init__(self, model: nn.Module, spec: EncoderSpec) -> None:
-        super().__init__()
-        self.model: Any = model  # upstream module; its attributes are untyped
-        self.spec = spec
-        self.load_report: LoadReport | None = None
 
     def features(self, x: Tensor) -> list[Tensor]:
         """Stage outputs, each (B, C_i, H / s_i, W / s_i) for s_i = 4, 8, 16, 32."""

@@ -21,7 +21,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from planetbench.encoders.bands import align_bands
-from planetbench.encoders.base import ENCODERS, Encoder, EncoderSpec, RegisteredEncoder
+from planetbench.encoders.base import (
+    ENCODERS,
+    Encoder,
+    EncoderSpec,
+    ModelEncoder,
+    RegisteredEncoder,
+)
 from planetbench.encoders.scratch import (
     TINY_INPUT_SIZE,
     TimmViTEncoder,
@@ -32,7 +38,6 @@ from planetbench.encoders.scratch import (
     tokens_to_map,
 )
 from planetbench.encoders.weights import (
-    LoadReport,
     load_weights,
     pos_embed_key_map,
     prepare_weights,
@@ -49,7 +54,7 @@ Factory = Callable[..., Encoder]
 DOFA_CITATION = "Xiong et al., Neural Plasticity-Inspired Multimodal Foundation Model for Earth Observation (DOFA), arXiv:2403.15356"
 
 
-class DOFAEncoder(Encoder):
+class DOFAEncoder(ModelEncoder):
     """torchgeo's DOFA returning blocks as stride-16 maps; wavelengths fixed at build time.
 
     Args:
@@ -66,14 +71,11 @@ class DOFAEncoder(Encoder):
         indices: Sequence[int],
         wavelengths_um: Sequence[float],
     ) -> None:
-        super().__init__()
-        self.model: Any = model  # upstream module; its attributes are untyped
-        self.spec = spec
+        super().__init__(model, spec)
         self.indices = list(indices)
         self.register_buffer(
             "wavelengths", torch.tensor(list(wavelengths_um), dtype=torch.float32), persistent=False
         )
-        self.load_report: LoadReport | None = None
 
     def _tokens(self, x: Tensor) -> tuple[list[Tensor], Tensor, tuple[int, int]]:
         check_input(x, int(self.get_buffer("wavelengths").numel()), self.spec.name)
@@ -294,7 +296,7 @@ _CROMA_BANDS = bands("B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8
                      "B11", "B12")  # fmt: skip
 
 
-class CROMAEncoder(Encoder):
+class CROMAEncoder(ModelEncoder):
     """The optical (Sentinel-2) encoder of CROMA, blocks returned as stride-8 maps.
 
     Args:
@@ -304,11 +306,8 @@ class CROMAEncoder(Encoder):
     """
 
     def __init__(self, model: nn.Module, spec: EncoderSpec, indices: Sequence[int]) -> None:
-        super().__init__()
-        self.model: Any = model  # upstream module; its attributes are untyped
-        self.spec = spec
+        super().__init__(model, spec)
         self.indices = list(indices)
-        self.load_report: LoadReport | None = None
 
     def _run(self, x: Tensor) -> tuple[list[Tensor], Tensor, tuple[int, int]]:
         check_input(x, len(self.spec.bands), self.spec.name, size=self.model.image_size)
@@ -490,19 +489,13 @@ SATLAS_SWIN_B_SPEC = EncoderSpec(
 )
 
 
-class SwinEncoder(Encoder):
+class SwinEncoder(ModelEncoder):
     """A torchvision Swin Transformer returning its four stages as NCHW maps.
 
     Args:
         model: a torchvision ``SwinTransformer``.
         spec: the spec of this instance.
     """
-
-    def __init__(self, model: nn.Module, spec: EncoderSpec) -> None:
-        super().__init__()
-        self.model: Any = model  # upstream module; its attributes are untyped
-        self.spec = spec
-        self.load_report: LoadReport | None = None
 
     def features(self, x: Tensor) -> list[Tensor]:
         """Stage outputs, each (B, C_i, H / s_i, W / s_i) for s_i = 4, 8, 16, 32."""
@@ -593,7 +586,7 @@ def panopticon_channel_ids(in_bands: Sequence[Band], name: str) -> tuple[float, 
     return tuple(ids)
 
 
-class PanopticonEncoder(Encoder):
+class PanopticonEncoder(ModelEncoder):
     """Panopticon's ViT returning blocks as stride-14 maps; channel ids fixed at build time.
 
     Args:
@@ -613,15 +606,12 @@ class PanopticonEncoder(Encoder):
         channel_ids: Sequence[float],
         img_size: int,
     ) -> None:
-        super().__init__()
-        self.model: Any = model  # upstream module; its attributes are untyped
-        self.spec = spec
+        super().__init__(model, spec)
         self.indices = list(indices)
         self.img_size = img_size
         self.register_buffer(
             "channel_ids", torch.tensor(list(channel_ids), dtype=torch.float32), persistent=False
         )
-        self.load_report: LoadReport | None = None
 
     def _run(self, x: Tensor) -> tuple[list[Tensor], Tensor, tuple[int, int]]:
         ids = self.get_buffer("channel_ids")
