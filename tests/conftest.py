@@ -47,3 +47,29 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent (CI has it beside the clone)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """One torch intra-op thread for the test: on a shared CPU, OpenMP spin-waits make tiny
+    models 100× slower. Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    from planetbench.runner import torch_threads
+
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture
+def tiny_dense_registry(one_torch_thread: None) -> Iterator[None]:
+    """The tiny encoders and two tiny segmentation tasks (``tiny-seg``, ``tiny-seg2``) registered
+    for the test, on one torch thread."""
+    from planetbench.encoders import ENCODERS, load_builtin_encoders
+    from planetbench.tasks import TASKS, load_builtin_tasks
+    from planetbench.testing import registered, tiny_encoders, tiny_segmentation_task
+
+    load_builtin_encoders()
+    load_builtin_tasks()
+    tasks = {"tiny-seg": tiny_segmentation_task(suite="test"),
+             "tiny-seg2": tiny_segmentation_task("tiny-seg2", suite="test")}
+    with registered(ENCODERS, tiny_encoders()), registered(TASKS, tasks):
+        yield

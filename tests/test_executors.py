@@ -10,19 +10,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-import torch
 
 from planetbench.config import ExperimentSpec, validate_config
-from planetbench.encoders import ENCODERS, load_builtin_encoders
+from planetbench.encoders import ENCODERS
 from planetbench.errors import DatasetNotFoundError, InvalidInputError, MissingDependencyError
 from planetbench.executors import LocalExecutor, Outcome, RayExecutor
 from planetbench.runner import RunJob, RunsFailedError, execute_job, planned_run_key, run_experiment
 from planetbench.store import ResultStore
-from planetbench.tasks import TASKS, load_builtin_tasks
+from planetbench.tasks import TASKS
 from planetbench.testing import (
-    registered,
-    tiny_encoders,
-    tiny_segmentation_task,
     write_tiny_segmentation,
 )
 
@@ -30,17 +26,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-@pytest.fixture(autouse=True)
-def _tiny_registry() -> Iterator[None]:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    load_builtin_encoders()
-    load_builtin_tasks()
-    with registered(ENCODERS, tiny_encoders()), \
-            registered(TASKS, {"tiny-seg": tiny_segmentation_task(suite="test"),
-                              "tiny-seg2": tiny_segmentation_task("tiny-seg2", suite="test")}):
-        yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("tiny_dense_registry")
 
 
 @pytest.fixture(scope="module")

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from planetbench.cli import _load_commands, app
-from planetbench.encoders import ENCODERS, load_builtin_encoders
 from planetbench.store import ResultStore
-from planetbench.tasks import TASKS, load_builtin_tasks
 from planetbench.testing import (
-    registered,
-    tiny_encoders,
-    tiny_segmentation_task,
     write_tiny_segmentation,
 )
 
@@ -26,17 +19,7 @@ runner = CliRunner()
 ENV = {"COLUMNS": "200"}
 
 
-@pytest.fixture(autouse=True)
-def _tiny(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    load_builtin_encoders()
-    load_builtin_tasks()
-    with registered(ENCODERS, tiny_encoders()), \
-            registered(TASKS, {"tiny-seg": tiny_segmentation_task(suite="test"),
-                              "tiny-seg2": tiny_segmentation_task("tiny-seg2", suite="test")}):
-        yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("tiny_dense_registry")
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 from torch import nn
@@ -16,13 +14,7 @@ from planetbench.testing import TinyConvEncoder, TinyViTEncoder, check_encoder
 OPTIONS = {"upernet": {"channels": 16}, "unet": {}, "linear": {}}
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared CPU, OpenMP spin-waits make tiny convs 100× slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.mark.parametrize("encoder_cls", [TinyConvEncoder, TinyViTEncoder])

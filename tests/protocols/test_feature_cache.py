@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +14,7 @@ from planetbench.protocols.dense import FrozenProtocol
 from planetbench.protocols.feature_cache import FeatureCache, cache_decision
 from planetbench.testing import TinyConvEncoder, tiny_segmentation_task, write_tiny_segmentation
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared CPU, OpenMP spin-waits make tiny convs 100× slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
