@@ -4,11 +4,7 @@ the wavelength-conditioned encoders (DOFA wavelengths, Panopticon channel ids)."
 from __future__ import annotations
 
 import dataclasses
-import functools
-import http.server
 import re
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,29 +49,6 @@ def _target(encoder: Encoder) -> nn.Module:
 def _input(encoder: Encoder) -> torch.Tensor:
     g = torch.Generator().manual_seed(0)
     return torch.randn(2, len(encoder.spec.bands), 32, 32, generator=g)
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the test output clean."""
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A loopback HTTP server serving the files of a temporary folder."""
-    root = tmp_path / "served"
-    root.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", root
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @pytest.mark.parametrize("name", PRETRAINED)

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
-import http.server
 import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -127,28 +123,6 @@ def test_offline_download_names_url_and_cache_path() -> None:
     assert url in message
     assert str(cache_path(spec)) in message
     assert "--weights PATH" in message
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        """Keep the test output clean."""
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    root = tmp_path / "served"
-    root.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(
-        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-    )
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", root
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def test_loopback_download_then_cache(server: tuple[str, Path]) -> None:
