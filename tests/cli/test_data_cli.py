@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.server
 import io
@@ -69,18 +70,18 @@ def test_verify_missing_files_exits_2(tmp_path: Path) -> None:
     assert f"planetbench data download caffe --root {tmp_path}" in result.output
 
 
-@pytest.fixture
-def toy_task(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A task 'toy-dl' whose one file is served on loopback."""
+@contextlib.contextmanager
+def _serving(monkeypatch: pytest.MonkeyPatch, files: dict[str, bytes]) -> Iterator[str]:
+    """Serve ``files`` (URL path → bytes) on loopback for the block; yields the base URL."""
     for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
-    body = b"planetbench" * 100
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
 
         def do_GET(self) -> None:
+            body = files[self.path]
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -89,15 +90,25 @@ def toy_task(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
                      daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/toy.bin"
-    spec = TaskSpec(
-        name="toy-dl", suite="demo", kind="segmentation", metric="miou", url=url,
-        extra={"files": (RemoteFile(url, "toy.bin", sha256=hashlib.sha256(body).hexdigest()),)},
-    )
-    monkeypatch.setitem(TASKS._items, "toy-dl", Task(spec, lambda root, split: []))
-    yield "toy-dl"
-    httpd.shutdown()
-    httpd.server_close()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def toy_task(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A task 'toy-dl' whose one file is served on loopback."""
+    body = b"planetbench" * 100
+    with _serving(monkeypatch, {"/toy.bin": body}) as base:
+        url = f"{base}/toy.bin"
+        spec = TaskSpec(
+            name="toy-dl", suite="demo", kind="segmentation", metric="miou", url=url,
+            extra={"files": (RemoteFile(url, "toy.bin", sha256=hashlib.sha256(body).hexdigest()),)},
+        )
+        monkeypatch.setitem(TASKS._items, "toy-dl", Task(spec, lambda root, split: []))
+        yield "toy-dl"
 
 
 def test_download_then_verify(toy_task: str, tmp_path: Path) -> None:
@@ -147,35 +158,16 @@ def _zip_of(folder: Path) -> bytes:
 @pytest.fixture
 def glid_mirror(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[str, bytes]]:
     """Task 'glid-loopback': GLID's spec and reader, its archive (a fake GLID) on loopback."""
-    for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
     archive = _zip_of(fake_glid.write(tmp_path / "upstream", n_per_split=2, seed=3))
-    served: dict[str, bytes] = {"/glid.zip": archive}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            body = served[self.path]
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                     daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/glid.zip"
-    glid = get_task("glid")
-    spec = replace(glid.spec, name="glid-loopback", url=url, extra={
-        **glid.spec.extra,
-        "files": (RemoteFile(url, "glid.zip", sha256=hashlib.sha256(archive).hexdigest()),),
-    })
-    monkeypatch.setitem(TASKS._items, "glid-loopback", Task(spec, glid.reader))
-    yield "glid-loopback", archive
-    httpd.shutdown()
-    httpd.server_close()
+    with _serving(monkeypatch, {"/glid.zip": archive}) as base:
+        url = f"{base}/glid.zip"
+        glid = get_task("glid")
+        spec = replace(glid.spec, name="glid-loopback", url=url, extra={
+            **glid.spec.extra,
+            "files": (RemoteFile(url, "glid.zip", sha256=hashlib.sha256(archive).hexdigest()),),
+        })
+        monkeypatch.setitem(TASKS._items, "glid-loopback", Task(spec, glid.reader))
+        yield "glid-loopback", archive
 
 
 def test_download_unpacks_upstream_layout_that_the_reader_loads(
