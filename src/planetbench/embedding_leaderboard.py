@@ -112,6 +112,18 @@ def leaderboard(
     return out.reset_index(drop=True)[["method", *tasks, *SUMMARY_COLUMNS]]
 
 
+def task_columns(board: pd.DataFrame) -> list[str]:
+    """The per-task Q columns of a :func:`leaderboard` table."""
+    return [c for c in board.columns if c not in ("method", *SUMMARY_COLUMNS)]
+
+
+def q_long(board: pd.DataFrame, tasks: list[str] | None = None) -> pd.DataFrame:
+    """A leaderboard's Q values as a tidy table (columns ``model``, ``task``, ``q``; no NaN)."""
+    long = board.melt(id_vars="method", value_vars=tasks if tasks is not None else
+                      task_columns(board), var_name="task", value_name="q")
+    return long.rename(columns={"method": "model"}).dropna(subset=["q"])
+
+
 def empty_message(store: str | ResultStore | None = None, suite: str = "neuco") -> str:
     """What to tell the user when the leaderboard is empty."""
     rs = store if isinstance(store, ResultStore) else ResultStore(store)
@@ -171,4 +183,12 @@ def format_leaderboard(
     return buf.getvalue()
 
 
-__all__ = ["FORMATS", "empty_message", "format_leaderboard", "leaderboard", "select_submissions"]
+__all__ = [
+    "FORMATS",
+    "empty_message",
+    "format_leaderboard",
+    "leaderboard",
+    "q_long",
+    "select_submissions",
+    "task_columns",
+]

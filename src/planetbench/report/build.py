@@ -125,7 +125,7 @@ def _suite_sections(
 
 
 def _neuco_section(store: ResultStore, suite: str, *, synthetic: bool) -> Section | None:
-    from planetbench.embedding_leaderboard import leaderboard
+    from planetbench.embedding_leaderboard import leaderboard, q_long
 
     table = leaderboard(store, suite=suite)
     if table.empty:
@@ -138,9 +138,7 @@ def _neuco_section(store: ResultStore, suite: str, *, synthetic: bool) -> Sectio
         ],
         tables=[("one row per method", table)],
     )
-    q_cols = [c for c in table.columns if c not in ("method", "mean_q", "weighted_score", "rank")]
-    long = table.melt(id_vars="method", value_vars=q_cols, var_name="task", value_name="q")
-    long = long.rename(columns={"method": "model"}).dropna(subset=["q"])
+    long = q_long(table)
     if long["task"].nunique() >= 3:
         section.figures.append(
             (

@@ -171,14 +171,13 @@ def write_embedding_plots(
                           folder / f"confusion_{_safe(name)}.png")
                 )
     if store is not None:
-        from planetbench.embedding_leaderboard import leaderboard
+        from planetbench.embedding_leaderboard import leaderboard, q_long
         from planetbench.report.plots import radar
 
         board = leaderboard(store, suite=summary.suite)
         tasks = [c for c in board.columns if c in summary.tasks]
         if not board.empty and tasks:
-            tidy = board.melt(id_vars="method", value_vars=tasks, var_name="task", value_name="q")
-            tidy = tidy.rename(columns={"method": "model"}).dropna()
+            tidy = q_long(board, tasks)
             if not tidy.empty:
                 paths.append(_save(radar(tidy, value="q", title="Q per task"),
                                    folder / "radar_q.png"))

@@ -248,7 +248,9 @@ def neuco_layout(board: pd.DataFrame, *, reps: int = 10_000, seed: int = 0) -> p
     """
     if board.empty:
         return board.rename(columns={"method": "model", "mean_q": "mean"})
-    tasks = [c for c in board.columns if c not in ("method", "mean_q", "weighted_score", "rank")]
+    from planetbench.embedding_leaderboard import task_columns
+
+    tasks = task_columns(board)
     ranks = pd.DataFrame(index=board.index, columns=tasks, dtype=float)
     for task in tasks:
         have = board[task].notna()
