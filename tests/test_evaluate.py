@@ -261,3 +261,13 @@ def test_automatic_fork_workers_in_a_torch_free_process(tmp_path: Path, store_ur
     for task, summary in inline.tasks.items():
         row = auto[auto["task"] == task].iloc[0]
         assert list(row["fold_scores"]) == summary.fold_scores
+
+
+def test_probe_that_cannot_handle_a_task_is_refused_before_anything_runs(
+    tmp_path: Path, store_url: str
+) -> None:
+    labels, good, _ = write_case(tmp_path)  # biomass (regression) + landcover (3 classes)
+    with pytest.raises(ConfigError, match=r"label file 'landcover__cls.csv': probe 'neuco' does "
+                                          r"not handle kind='multiclass'"):
+        evaluate_embeddings(good, labels, store=store_url, n_splits=3, probe="neuco")
+    assert len(ResultStore(store_url)) == 0  # the regression task was not run either
