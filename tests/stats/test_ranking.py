@@ -76,15 +76,31 @@ def test_unweighted_uses_equal_weights_and_ties_share_best(q_table: pd.DataFrame
     assert result.table.index.tolist() == ["b", "a", "c"]
 
 
-def test_float_noise_does_not_break_ties() -> None:
+def test_competition_rank_tie_tolerance_is_tested_directly() -> None:
+    # Values that differ by float noise (here put in by hand, both ways and across a rounding
+    # boundary) tie; values further apart than the tolerance do not.
+    base = 41 / 19
+    noisy = [base, np.nextafter(base, 10.0), np.nextafter(base, 0.0), base + 1e-6]
+    assert competition_rank(noisy, higher_is_better=False, tie_tolerance=1e-9).tolist() == [
+        1, 1, 1, 4,
+    ]
+    assert competition_rank(noisy, higher_is_better=True, tie_tolerance=1e-9).tolist() == [
+        2, 2, 2, 1,
+    ]
+    boundary = [0.5e-12, 0.5e-12 - 1e-18]  # np.round(·, 12) sends these to different values
+    assert competition_rank(boundary, tie_tolerance=1e-9).tolist() == [1, 1]
+    assert competition_rank(noisy, higher_is_better=False).tolist() == [2, 3, 1, 4]
+    with pytest.raises(InvalidInputError, match="tie_tolerance"):
+        competition_rank([1.0], tie_tolerance=-1.0)
+
+
+def test_weighted_sums_equal_in_exact_arithmetic_tie() -> None:
     # stds 8, 6, 5 → weights 8/19, 6/19, 5/19; a has ranks (1, 3, 3) and b (3, 2, 1): both sum
-    # to 41/19 exactly, but the float dot products differ in the last bit.
+    # to 41/19 exactly (a float dot product may differ in the last bit, depending on the build).
     q = pd.DataFrame(
         {"t1": [16.0, 0.0, 8.0], "t2": [0.0, 6.0, 12.0], "t3": [0.0, 10.0, 5.0]},
         index=["a", "b", "c"],
     )
-    w = np.array([8, 6, 5]) / 19
-    assert np.array([1, 3, 3]) @ w != np.array([3, 2, 1]) @ w
     result = rank_aggregate(q)
     assert result.table["rank"].to_dict() == {"c": 1, "a": 2, "b": 2}
     assert result.table.loc["a", "weighted_score"] == pytest.approx(41 / 19)

@@ -17,19 +17,26 @@ from numpy.typing import ArrayLike
 from planetbench.errors import InvalidInputError
 from planetbench.stats._validate import as_finite_1d
 
-#: Weighted rank sums are rounded to this many decimals before ranking, so that sums which are
-#: equal in exact arithmetic but differ by float rounding (e.g. 0.1 + 0.2 vs 0.3) tie.
+#: Weighted rank sums are rounded to this many decimals for display.
 WEIGHTED_SCORE_DECIMALS = 12
 
+#: Weighted rank sums closer than this are tied: sums equal in exact arithmetic can differ in the
+#: last bits of a float dot product (e.g. 0.1 + 0.2 vs 0.3), whatever the rounding of a build.
+WEIGHTED_SCORE_TIE_TOLERANCE = 1e-9
 
-def competition_rank(values: ArrayLike, *, higher_is_better: bool = True) -> np.ndarray:
+
+def competition_rank(
+    values: ArrayLike, *, higher_is_better: bool = True, tie_tolerance: float = 0.0
+) -> np.ndarray:
     """Standard competition ranking ("1224"): the best value gets 1, ties share the best rank.
 
-    A value's rank is 1 + the number of values strictly better than it. Ties are exact equality.
+    A value's rank is 1 + the number of values better than it by more than ``tie_tolerance``.
+    With the default tolerance 0, ties are exact equality.
 
     Args:
         values: array of shape (n,), finite.
         higher_is_better: True when larger values are better (Q, mIoU); False for errors, ranks.
+        tie_tolerance: absolute difference (≥ 0) up to which two values count as tied.
 
     Returns:
         int64 array of shape (n,) with ranks in 1..n.
@@ -42,11 +49,13 @@ def competition_rank(values: ArrayLike, *, higher_is_better: bool = True) -> np.
         [1, 2, 2, 4]
     """
     arr = as_finite_1d(values, "values")
+    if not (np.isfinite(tie_tolerance) and tie_tolerance >= 0):
+        raise InvalidInputError(f"tie_tolerance must be finite and >= 0; got {tie_tolerance!r}")
     ordered = np.sort(arr)
     if higher_is_better:
-        better = arr.size - np.searchsorted(ordered, arr, side="right")
+        better = arr.size - np.searchsorted(ordered, arr + tie_tolerance, side="right")
     else:
-        better = np.searchsorted(ordered, arr, side="left")
+        better = np.searchsorted(ordered, arr - tie_tolerance, side="left")
     return (better + 1).astype(np.int64)
 
 
@@ -159,12 +168,14 @@ def rank_aggregate(q_table: pd.DataFrame, *, weighted: bool = True) -> RankAggre
             for task in values.columns
         ]
     )
-    weighted_score = np.round(ranks @ weights.to_numpy(), WEIGHTED_SCORE_DECIMALS)
+    weighted_score = ranks @ weights.to_numpy()
     table = pd.DataFrame(
         ranks, index=values.index, columns=[f"rank_{task}" for task in values.columns]
     )
-    table["weighted_score"] = weighted_score
-    table["rank"] = competition_rank(weighted_score, higher_is_better=False)
+    table["weighted_score"] = np.round(weighted_score, WEIGHTED_SCORE_DECIMALS)
+    table["rank"] = competition_rank(
+        weighted_score, higher_is_better=False, tie_tolerance=WEIGHTED_SCORE_TIE_TOLERANCE
+    )
     table["mean_q"] = values.mean(axis=1).to_numpy()
     table.index.name = values.index.name or "method"
     order = np.lexsort((table.index.astype(str).to_numpy(), table["rank"].to_numpy()))
