@@ -33,7 +33,7 @@ import torch
 
 
 def _flops(fn: Any, x: torch.Tensor) -> float | None:
-    from planetbench.efficiency import count_flops
+    from planetbench.runs.efficiency import count_flops
 
     flops, _ = count_flops(fn, x)
     return None if flops is None else flops / 1e9

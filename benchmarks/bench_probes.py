@@ -48,11 +48,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from planetbench.metrics import tabular
-from planetbench.protocols import ProbeResult, run_probe
-from planetbench.protocols import probe_neuco as pn
-from planetbench.protocols.probe_logistic import CS
-from planetbench.protocols.probe_ridge import ALPHAS
-from planetbench.protocols.splits import inner_splits, make_splits
+from planetbench.protocols.probes import ProbeResult, run_probe
+from planetbench.protocols.probes import neuco as pn
+from planetbench.protocols.probes.logistic import CS
+from planetbench.protocols.probes.ridge import ALPHAS
+from planetbench.protocols.probes.splits import inner_splits, make_splits
 
 GB = 1024**3
 
@@ -296,7 +296,7 @@ def _case_b(
     """A whole NeuCo-style submission: 5 tasks on one embedding file."""
     import pandas as pd
 
-    from planetbench.evaluate import evaluate_embeddings
+    from planetbench.embedding.evaluate import evaluate_embeddings
 
     n_total = sizes.n_tasks * sizes.rows_per_task
     X, _, _ = _make_case(n_total, sizes.dim, seed=1)
@@ -364,7 +364,7 @@ def _case_b(
         t_e2e, _ = _best_time(end_to_end, repeat)
         if fresh_process:  # the whole evaluation alone in a new process: its peak resident size
             code = (
-                "import sys; from planetbench.evaluate import evaluate_embeddings as e; "
+                "import sys; from planetbench.embedding.evaluate import evaluate_embeddings as e; "
                 "e(sys.argv[1], sys.argv[2], name='rss', store=sys.argv[3], probe=sys.argv[4], "
                 "n_splits=int(sys.argv[5]), neuco_epochs=int(sys.argv[6])); "
                 "print(open('/proc/self/status').read())"

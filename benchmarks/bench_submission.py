@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     n_rows, dim, k = (1_000, 64, 5) if args.quick else (15_000, 1_024, 40)
     figures: dict[str, dict[str, float]] = {}
     t0 = time.perf_counter()
-    import planetbench.evaluate
-    import planetbench.protocols.probe
+    import planetbench.embedding.evaluate
+    import planetbench.protocols.probes.base
     import planetbench.stats.qscore  # noqa: F401  (imports are paid once per process)
 
     print(f"one-time imports of a fresh process: {time.perf_counter() - t0:.2f} s "

@@ -53,7 +53,7 @@ def shared_data() -> Path:
 def one_torch_thread() -> Iterator[None]:
     """One torch intra-op thread for the test: on a shared CPU, OpenMP spin-waits make tiny
     models 100× slower. Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
-    from planetbench.runner import torch_threads
+    from planetbench.runs.runner import torch_threads
 
     with torch_threads(1):
         yield
@@ -72,4 +72,33 @@ def tiny_dense_registry(one_torch_thread: None) -> Iterator[None]:
     tasks = {"tiny-seg": tiny_segmentation_task(suite="test"),
              "tiny-seg2": tiny_segmentation_task("tiny-seg2", suite="test")}
     with registered(ENCODERS, tiny_encoders()), registered(TASKS, tasks):
+        yield
+
+
+@pytest.fixture
+def without_terratorch(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Behave as a machine without the optional terratorch package (CI installs it, so the
+    'not installed' paths are tested by simulation): ``find_spec('terratorch')`` is None and the
+    terratorch encoders are registered as they are where it is absent."""
+    import importlib.util
+
+    from planetbench.encoders import ENCODERS, load_builtin_encoders
+    from planetbench.encoders import terratorch as tt
+    from planetbench.testing import registered
+
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "terratorch" or name.startswith("terratorch."):
+            return None
+        return real_find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    load_builtin_encoders()
+    entries = {
+        spec.name: type(ENCODERS.get(spec.name))(tt.registered_spec(spec),
+                                                 ENCODERS.get(spec.name).factory)
+        for spec in tt.SPECS
+    }
+    with registered(ENCODERS, entries):
         yield

@@ -13,10 +13,10 @@ from planetbench.errors import PlanetbenchError
 from planetbench.store import Result, ResultStore
 
 _LAZY: dict[str, str] = {
-    "evaluate_embeddings": "planetbench.evaluate",
-    "leaderboard": "planetbench.embedding_leaderboard",
-    "embed_task": "planetbench.embed",
-    "run_demo": "planetbench.demo",
+    "evaluate_embeddings": "planetbench.embedding.evaluate",
+    "leaderboard": "planetbench.report.embedding_leaderboard",
+    "embed_task": "planetbench.embedding.embed",
+    "run_demo": "planetbench.demo.walkthrough",
     "build_report": "planetbench.report.build",
 }
 

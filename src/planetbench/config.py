@@ -5,12 +5,20 @@ Configs are frozen and hashed into run keys: two runs with equal configs are the
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from planetbench.errors import ConfigError
-from planetbench.store.result import config_hash
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """Stable short hash of a JSON-serialisable configuration (sorted keys)."""
+    blob = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
 
 ProbeName = Literal["auto", "ridge", "logistic", "neuco"]
 

@@ -26,7 +26,7 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
         assert set(summary["tasks"]) == {
             "demo-biomass", "demo-lake", "demo-snow-cover", "demo-surface"
         }
-    from planetbench.embedding_leaderboard import leaderboard
+    from planetbench.report.embedding_leaderboard import leaderboard
 
     board = leaderboard(f"sqlite:///{out / 'demo-results.sqlite'}", suite="demo")
     methods = list(board["method"])

@@ -79,7 +79,7 @@ def test_leaderboard_empty_store(store_url: str) -> None:
 
 
 def test_leaderboard_points_to_the_suites_the_store_holds(tmp_path: Path, store_url: str) -> None:
-    from planetbench.evaluate import evaluate_embeddings
+    from planetbench.embedding.evaluate import evaluate_embeddings
 
     labels, emb = _case(tmp_path)
     evaluate_embeddings(emb, labels, store=store_url, n_splits=3, suite="demo")

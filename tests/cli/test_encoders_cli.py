@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -26,6 +27,7 @@ def _json(*args: str) -> list[dict[str, object]]:
     return rows
 
 
+@pytest.mark.usefixtures("without_terratorch")
 def test_json_lists_every_encoder_with_availability() -> None:
     rows = {str(r["name"]): r for r in _json()}
     assert sorted(rows) == list_encoders()
@@ -55,6 +57,7 @@ def test_cached_weights_are_reported(tmp_path: Path) -> None:
     assert rows["ssl4eo-dino-vits16"]["weights"] == "not cached"
 
 
+@pytest.mark.usefixtures("without_terratorch")
 def test_available_only_filter() -> None:
     names = {str(r["name"]) for r in _json("--available")}
     assert "unet" in names and "dofa-base" in names
@@ -62,6 +65,7 @@ def test_available_only_filter() -> None:
     assert "prithvi-eo-v2-300" not in names and "spectralgpt" not in names
 
 
+@pytest.mark.usefixtures("without_terratorch")
 def test_table_shows_every_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "250")
     result = runner.invoke(app, ["encoders"])
@@ -70,6 +74,15 @@ def test_table_shows_every_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list_encoders():
         assert name in result.output, name
     assert "terratorch is not installed" in result.output
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("terratorch") is None, reason="terratorch is not installed here"
+)
+def test_installed_terratorch_encoders_are_available() -> None:
+    rows = {str(r["name"]): r for r in _json("--available")}
+    assert rows["prithvi-eo-v2-300"]["missing"] == []
+    assert "terramind-v1-large" in rows
 
 
 def test_unknown_format_is_refused() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 import urllib.error
 from pathlib import Path
@@ -106,9 +105,7 @@ def test_unavailable_encoders_refuse_with_reason(name: str) -> None:
     assert reason
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("terratorch") is not None, reason="terratorch is installed here"
-)
+@pytest.mark.usefixtures("without_terratorch")
 def test_terratorch_models_say_how_to_install() -> None:
     for name in ("prithvi-eo-v2-300", "terramind-v1-large"):
         spec = get_encoder(name).spec

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from planetbench.embedding.labels import load_label_tasks
 from planetbench.errors import DatasetNotFoundError, InvalidInputError, UnknownNameError
 from planetbench.tasks import get_task, list_tasks
 from planetbench.tasks.demo import (
@@ -20,7 +21,6 @@ from planetbench.tasks.demo import (
     write_demo_data,
     write_demo_labels,
 )
-from planetbench.tasks.neuco import load_label_tasks
 
 N = 40
 SIZE = 16

@@ -47,8 +47,8 @@ def demo_cmd(
     ] = True,
 ) -> None:
     """Run the offline demo on SYNTHETIC scenes: random vs. averaging vs. MOSAIKS."""
-    from planetbench.demo import run_demo
-    from planetbench.embedding_leaderboard import format_leaderboard
+    from planetbench.demo.walkthrough import run_demo
+    from planetbench.report.embedding_leaderboard import format_leaderboard
     from planetbench.tasks.demo import SYNTHETIC_NOTICE
 
     console.print(
@@ -150,7 +150,7 @@ def embed_cmd(
     ] = "auto",
 ) -> None:
     """Embed a task's images with an encoder into a NeuCo-Bench embedding file."""
-    from planetbench.embed import DEMO_SUITE, embed_task
+    from planetbench.embedding.embed import DEMO_SUITE, embed_task
     from planetbench.tasks import get_task
 
     is_demo = tasks == DEMO_SUITE or get_task(tasks).spec.synthetic

@@ -9,84 +9,20 @@ the exit code is 1. Bad input (files, names, options) exits with 2 before any ru
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from planetbench.cli._app import StoreOption, app, console, err_console, handle_errors
-from planetbench.config import ExperimentSpec, validate_config
-from planetbench.errors import ConfigError, InvalidInputError
+from planetbench.config import ExperimentSpec
+from planetbench.runs.experiment import experiment_from_cli, make_executor
 
 if TYPE_CHECKING:
-    from planetbench.executors import Executor
-    from planetbench.runner import ExperimentSummary
+    from planetbench.runs.runner import ExperimentSummary
     from planetbench.store import ResultStore
 
 #: Exit code when the grid ran but some runs failed (their results are missing from the store).
 EXIT_RUNS_FAILED = 1
-
-EXECUTORS = ("local", "ray")
-
-
-def load_experiment(path: Path) -> ExperimentSpec:
-    """Read and validate an experiment YAML file.
-
-    Raises:
-        InvalidInputError: the file does not exist.
-        ConfigError: it is not YAML mapping or fails validation.
-    """
-    import yaml
-
-    if not path.is_file():
-        raise InvalidInputError(f"experiment file {str(path)!r} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"experiment file {str(path)!r} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"experiment file {str(path)!r} must hold a mapping (encoders: [...], tasks: [...], "
-            "…), "
-            f"got {type(data).__name__}"
-        )
-    spec: ExperimentSpec = validate_config(ExperimentSpec, data, source=str(path))
-    return spec
-
-
-def make_executor(
-    name: str,
-    *,
-    ray_address: str | None = None,
-    cpus_per_run: float | None = None,
-    gpus_per_run: float | None = None,
-) -> Executor:
-    """The executor named ``name`` (``local`` or ``ray``) with its options.
-
-    Raises:
-        ConfigError: an unknown executor, or Ray options given with ``local``.
-    """
-    from planetbench.executors import LocalExecutor, RayExecutor
-
-    if name not in EXECUTORS:
-        raise ConfigError(
-            f"--executor must be one of {', '.join(EXECUTORS)}, got {name!r} (local: this "
-            "process; ray: a Ray cluster)"
-        )
-    if name == "local":
-        given = [flag for flag, value in (("--ray-address", ray_address),
-                                          ("--cpus-per-run", cpus_per_run),
-                                          ("--gpus-per-run", gpus_per_run)) if value is not None]
-        if given:
-            raise ConfigError(
-                f"{', '.join(given)} only apply to --executor ray; add --executor ray or drop them"
-            )
-        return LocalExecutor()
-    return RayExecutor(
-        address=ray_address,
-        num_cpus_per_run=1 if cpus_per_run is None else cpus_per_run,
-        num_gpus_per_run=0 if gpus_per_run is None else gpus_per_run,
-    )
-
 
 def _say(line: str) -> None:
     """A status line of the runner, printed as plain text (no Rich markup)."""
@@ -95,8 +31,9 @@ def _say(line: str) -> None:
 
 def _report(spec: ExperimentSpec, summary: ExperimentSummary, rs: ResultStore) -> None:
     """Print the runs executed now, where they went, and this experiment's table."""
-    from planetbench.embedding_leaderboard import format_leaderboard
-    from planetbench.runner import dense_table, planned_run_key
+    from planetbench.report.dense_leaderboard import dense_table
+    from planetbench.report.embedding_leaderboard import format_leaderboard
+    from planetbench.runs.runner import planned_run_key
 
     for r in summary.results:
         score = "n/a" if r.score != r.score else f"{r.score:.4f}"
@@ -168,7 +105,7 @@ def run_cmd(
     """Train and evaluate encoders on segmentation tasks; results go to the store (resumable)."""
     from rich.markup import escape
 
-    from planetbench.runner import RunsFailedError, run_experiment
+    from planetbench.runs.runner import RunsFailedError, run_experiment
     from planetbench.store import ResultStore
 
     settings = {
@@ -176,26 +113,9 @@ def run_cmd(
         "batch_size": batch_size, "head": head, "band_policy": band_policy, "cache": cache,
         "num_threads": threads,
     }
-    overrides: dict[str, Any] = {k: v for k, v in settings.items() if v is not None}
-    if experiment is not None:
-        if encoder is not None or task is not None:
-            raise ConfigError(
-                "give either an experiment file or --encoder/--task for a single run, not both"
-            )
-        spec = load_experiment(experiment)
-        if overrides:
-            data = spec.model_dump()
-            data.update(overrides)
-            spec = validate_config(ExperimentSpec, data, source=f"{experiment} + command line")
-    else:
-        if encoder is None or task is None:
-            raise ConfigError(
-                "nothing to run: pass an experiment YAML file, or --encoder E --task T "
-                "(with --root DIR) for a single run"
-            )
-        data = {"encoders": [encoder], "tasks": [task], "protocols": [protocol],
-                "fractions": [fraction], "lrs": [lr], "seeds": [seed], **overrides}
-        spec = validate_config(ExperimentSpec, data, source="command line")
+    single = {"encoder": encoder, "task": task, "protocol": protocol, "fraction": fraction,
+              "lr": lr, "seed": seed}
+    spec = experiment_from_cli(experiment, single=single, overrides=settings)
     ex = make_executor(executor or spec.executor, ray_address=ray_address or spec.ray_address,
                        cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
     rs = ResultStore(store or spec.store)

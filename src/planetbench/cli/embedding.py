@@ -14,7 +14,7 @@ from planetbench.cli._app import StoreOption, app, console, err_console, handle_
 from planetbench.errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from planetbench.evaluate import EvaluationSummary
+    from planetbench.embedding.evaluate import EvaluationSummary
 
 
 def _summary_table(summary: EvaluationSummary) -> Table:
@@ -80,7 +80,7 @@ def probe_cmd(
     ] = None,
 ) -> None:
     """Evaluate an embedding file on a NeuCo-Bench label folder (K-split probe, Q score)."""
-    from planetbench.evaluate import evaluate_embeddings
+    from planetbench.embedding.evaluate import evaluate_embeddings
 
     summary = evaluate_embeddings(
         embeddings,
@@ -118,7 +118,7 @@ def build_leaderboard(
     select: str = "best",
 ) -> pd.DataFrame:
     """The leaderboard DataFrame the ``leaderboard`` command prints (no printing here)."""
-    from planetbench.embedding_leaderboard import SELECT, leaderboard
+    from planetbench.report.embedding_leaderboard import SELECT, leaderboard
 
     if select not in SELECT:
         raise InvalidInputError(
@@ -131,7 +131,7 @@ def build_leaderboard(
 
 def print_leaderboard(df: pd.DataFrame, fmt: str, *, store: str | None, suite: str) -> None:
     """Print a leaderboard in ``fmt``, or say clearly that the store holds nothing to rank."""
-    from planetbench.embedding_leaderboard import FORMATS, empty_message, format_leaderboard
+    from planetbench.report.embedding_leaderboard import FORMATS, empty_message, format_leaderboard
 
     if fmt not in FORMATS:
         raise InvalidInputError(f"--format {fmt!r} is not allowed; use one of {', '.join(FORMATS)}")
@@ -209,7 +209,7 @@ def leaderboard_cmd(
     elif fmt == "html":
         typer.echo(df.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="—"))
     else:
-        from planetbench.embedding_leaderboard import format_leaderboard
+        from planetbench.report.embedding_leaderboard import format_leaderboard
 
         title = f"Leaderboard: suite {suite or 'all'}, preset {preset or 'default'}"
         text = format_leaderboard(df, fmt, title=title)  # type: ignore[arg-type]
@@ -241,7 +241,7 @@ def neuco_cmd(
     store: str | None = StoreOption,
 ) -> None:
     """Run with NeuCo-Bench's flags and YAML config (probe 'neuco')."""
-    from planetbench.neuco_compat import run_neuco
+    from planetbench.embedding.neuco import run_neuco
 
     summary, results_path, board = run_neuco(
         submission_file=submission_file,

@@ -10,7 +10,7 @@ import typer
 from planetbench.cli._app import StoreOption, app, console, handle_errors
 from planetbench.errors import InvalidInputError
 from planetbench.store import ResultStore
-from planetbench.store.literature import FORMATS, detect_and_read, import_results
+from planetbench.store.importers.tables import FORMATS, detect_and_read, import_results
 
 _FILE_HELP = (
     "Long-schema CSV (model,task,metric,score[,seed,protocol,fraction,suite,source,lr]), a "

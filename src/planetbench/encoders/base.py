@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -17,10 +18,30 @@ from torch import Tensor, nn
 from planetbench.registry import Registry
 from planetbench.tasks.bands import Band
 
-if TYPE_CHECKING:
-    from planetbench.encoders.weights import LoadReport
-
 WeightsSource = Literal["none", "url", "hub", "torchgeo", "timm", "terratorch", "file"]
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What :func:`load_weights` loaded, to record in a Result.
+
+    Attributes:
+        origin: ``"file"`` (``--weights PATH``), ``"cache"`` or ``"download"``.
+        path: file the weights were read from.
+        url: the spec's URL ('' for a local file).
+        sha256: checksum of the file that was read.
+        n_tensors: number of tensors loaded into the model.
+        missing_allowed: keys absent from the checkpoint that the spec allows to be missing.
+        ignored: checkpoint keys dropped because the spec declares them ignored.
+    """
+
+    origin: str
+    path: Path
+    url: str
+    sha256: str
+    n_tensors: int
+    missing_allowed: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
-from planetbench.encoders.base import EncoderSpec
+from planetbench.encoders.base import EncoderSpec, LoadReport
 from planetbench.errors import ChecksumError, WeightsMismatchError, WeightsUnavailableError
 
 StateDict = dict[str, Tensor]
@@ -39,29 +39,6 @@ IGNORED_PREFIXES_EXTRA = "ignored_checkpoint_prefixes"
 #: Name of the ``EncoderSpec.extra`` entry saying where to get weights that cannot be downloaded
 #: automatically (``weights_source="file"``).
 WEIGHTS_PAGE_EXTRA = "weights_page"
-
-
-@dataclass(frozen=True)
-class LoadReport:
-    """What :func:`load_weights` loaded, to record in a Result.
-
-    Attributes:
-        origin: ``"file"`` (``--weights PATH``), ``"cache"`` or ``"download"``.
-        path: file the weights were read from.
-        url: the spec's URL ('' for a local file).
-        sha256: checksum of the file that was read.
-        n_tensors: number of tensors loaded into the model.
-        missing_allowed: keys absent from the checkpoint that the spec allows to be missing.
-        ignored: checkpoint keys dropped because the spec declares them ignored.
-    """
-
-    origin: str
-    path: Path
-    url: str
-    sha256: str
-    n_tensors: int
-    missing_allowed: tuple[str, ...] = ()
-    ignored: tuple[str, ...] = ()
 
 
 def cache_dir() -> Path:

@@ -125,7 +125,7 @@ def _suite_sections(
 
 
 def _neuco_section(store: ResultStore, suite: str, *, synthetic: bool) -> Section | None:
-    from planetbench.embedding_leaderboard import leaderboard, q_long
+    from planetbench.report.embedding_leaderboard import leaderboard, q_long
 
     table = leaderboard(store, suite=suite)
     if table.empty:

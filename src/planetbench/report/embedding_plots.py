@@ -1,6 +1,7 @@
-"""Plots of an embedding evaluation (matplotlib, Agg backend; no torch).
+"""Plots of an embedding evaluation (matplotlib figures without pyplot: no global backend state; no torch).
 
-Written by ``planetbench probe --plots`` into ``OUT/NAME/plots/``: the fold-score distribution per
+Figures of ``planetbench probe --plots`` (written by
+:func:`planetbench.embedding.plots.write_embedding_plots` into ``OUT/NAME/plots/``): the fold-score distribution per
 task, predicted vs. true values of regression tasks (pooled test predictions of the K splits), the
 confusion matrix of classification tasks (summed over splits) and a radar of per-task Q of every
 method in the store.
@@ -12,23 +13,17 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
 from planetbench.errors import InvalidInputError
-from planetbench.metrics.tabular import confusion_matrix
 
 if TYPE_CHECKING:
-    from planetbench.evaluate import EvaluationSummary
     from planetbench.store import ResultStore
 
 
-def _safe(name: str) -> str:
+def safe_file_stem(name: str) -> str:
+    """``name`` with every character outside ``[A-Za-z0-9_.-]`` replaced by ``_``."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
@@ -42,7 +37,8 @@ def fold_scores_figure(fold_scores: dict[str, list[float]], metrics: dict[str, s
     if not fold_scores:
         raise InvalidInputError("fold_scores is empty: there is nothing to plot")
     tasks = list(fold_scores)
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(tasks) + 2), 4))
+    fig = Figure(figsize=(max(4.0, 1.2 * len(tasks) + 2), 4))
+    ax = fig.subplots()
     data = [np.asarray(fold_scores[t], dtype=float) for t in tasks]
     ax.boxplot(data, showfliers=False)
     rng = np.random.default_rng(0)  # fixed jitter: identical inputs give identical figures
@@ -65,7 +61,8 @@ def prediction_figure(y_true: np.ndarray, y_pred: np.ndarray, *, task: str) -> F
             f"y_true and y_pred must be non-empty and of equal length; got {y_true.shape} and "
             f"{y_pred.shape}"
         )
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig = Figure(figsize=(4.5, 4.5))
+    ax = fig.subplots()
     ax.scatter(y_true, y_pred, s=8, alpha=0.5)
     lo, hi = float(min(y_true.min(), y_pred.min())), float(max(y_true.max(), y_pred.max()))
     ax.plot([lo, hi], [lo, hi], color="black", lw=1, ls="--")
@@ -82,7 +79,8 @@ def confusion_figure(matrix: np.ndarray, classes: list[str], *, task: str) -> Fi
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise InvalidInputError(f"confusion matrix must be square (C, C); got shape {cm.shape}")
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1.0)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * len(cm) + 2, 1.0 + 0.6 * len(cm) + 2))
+    fig = Figure(figsize=(1.0 + 0.6 * len(cm) + 2, 1.0 + 0.6 * len(cm) + 2))
+    ax = fig.subplots()
     im = ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
     labels = classes if len(classes) == len(cm) else [str(i) for i in range(len(cm))]
     ax.set_xticks(range(len(cm)), labels, rotation=45, ha="right")
@@ -98,16 +96,17 @@ def confusion_figure(matrix: np.ndarray, classes: list[str], *, task: str) -> Fi
     return fig
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Write ``fig`` as PNG at ``path`` (parent folders created)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
-def _confusion_from_store(
+def stored_confusion_matrix(
     store: ResultStore | None, run_key: str
 ) -> np.ndarray | None:
+    """The confusion matrix stored with run ``run_key`` (summed over splits), or None."""
     if store is None or not run_key:
         return None
     rows = store.query(run_key=run_key)
@@ -120,73 +119,11 @@ def _confusion_from_store(
     return cm.sum(axis=0) if cm.ndim == 3 else cm
 
 
-def write_embedding_plots(
-    summary: EvaluationSummary, folder: str | Path, *, store: ResultStore | None = None
-) -> list[Path]:
-    """Write the PNG plots of one evaluation into ``folder``.
-
-    Args:
-        summary: the evaluation (fresh tasks carry pooled predictions).
-        folder: destination, created if needed.
-        store: the results store, for confusion matrices of resumed tasks and the radar of Q
-            across methods.
-
-    Returns:
-        Paths of the PNG files written.
-    """
-    from planetbench.tasks.neuco import load_label_tasks
-
-    folder = Path(folder)
-    paths = [
-        _save(
-            fold_scores_figure(
-                {t: s.fold_scores for t, s in summary.tasks.items()},
-                {t: s.metric for t, s in summary.tasks.items()},
-            ),
-            folder / "fold_scores.png",
-        )
-    ]
-    classes: dict[str, list[str]] = {}
-    if summary.labels is not None:
-        classes = {t.name: list(t.classes) for t in load_label_tasks(summary.labels)}
-    for name, task in summary.tasks.items():
-        if task.kind == "regression" and name in summary.predictions:
-            y_true, y_pred = summary.predictions[name]
-            paths.append(
-                _save(prediction_figure(y_true, y_pred, task=name),
-                      folder / f"pred_vs_true_{_safe(name)}.png")
-            )
-        elif task.kind in ("classification", "multiclass"):
-            cm = _confusion_from_store(store, task.run_key)
-            if cm is None and name in summary.predictions:
-                y_true, proba = summary.predictions[name]
-                proba = np.asarray(proba, dtype=float)
-                # Probes return P(class 1) for binary tasks and (n, C) probabilities otherwise.
-                y_pred = (proba >= 0.5).astype(int) if proba.ndim == 1 else proba.argmax(axis=1)
-                n_cls = max(int(y_true.max()), int(y_pred.max())) + 1
-                cm = confusion_matrix(y_true[None], y_pred[None], n_cls)[0]
-            if cm is not None:
-                paths.append(
-                    _save(confusion_figure(cm, classes.get(name, []), task=name),
-                          folder / f"confusion_{_safe(name)}.png")
-                )
-    if store is not None:
-        from planetbench.embedding_leaderboard import leaderboard, q_long
-        from planetbench.report.plots import radar
-
-        board = leaderboard(store, suite=summary.suite)
-        tasks = [c for c in board.columns if c in summary.tasks]
-        if not board.empty and tasks:
-            tidy = q_long(board, tasks)
-            if not tidy.empty:
-                paths.append(_save(radar(tidy, value="q", title="Q per task"),
-                                   folder / "radar_q.png"))
-    return paths
-
-
 __all__ = [
     "confusion_figure",
     "fold_scores_figure",
     "prediction_figure",
-    "write_embedding_plots",
+    "safe_file_stem",
+    "save_figure",
+    "stored_confusion_matrix",
 ]

@@ -23,12 +23,10 @@ th:first-child,td:first-child{text-align:left}
 
 
 def figure_to_data_uri(fig: Figure, *, dpi: int = 96) -> str:
-    """Encode a figure as an inline ``data:image/png;base64,…`` URI and close it."""
-    import matplotlib.pyplot as plt
-
+    """Encode a figure as an inline ``data:image/png;base64,…`` URI."""
+    
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -42,7 +40,7 @@ class Section:
     figures: list[tuple[str, Figure]] = field(default_factory=list)
 
     def to_html(self, anchor: str) -> str:
-        """Render the section (figures are closed after encoding)."""
+        """Render the section (figures are encoded inline)."""
         parts = [
             f'<section id="{anchor}" class="report-section">',
             f"<h2>{html.escape(self.title)}</h2>",

@@ -8,7 +8,7 @@ statistically tied with the leader (its IQM interval overlaps the leader's).
 Presets:
 * ``cryo``: Cryo-Bench's layout (per-task mIoU, average mIoU, average rank), plus intervals;
 * ``mars``: Mars-Bench's emphasis (IQM with CI first, then mean rank);
-* ``neuco``: NeuCo-Bench's Q scores with rank-then-aggregate (:mod:`planetbench.embedding_leaderboard`).
+* ``neuco``: NeuCo-Bench's Q scores with rank-then-aggregate (:mod:`planetbench.report.embedding_leaderboard`).
 """
 
 from __future__ import annotations
@@ -213,14 +213,14 @@ def suite_leaderboard(
 ) -> pd.DataFrame:
     """The leaderboard of stored runs for a suite/protocol/fraction, laid out by ``preset``.
 
-    ``preset="neuco"`` delegates to :func:`planetbench.embedding_leaderboard.leaderboard` (Q scores).
+    ``preset="neuco"`` delegates to :func:`planetbench.report.embedding_leaderboard.leaderboard` (Q scores).
     Otherwise, when the selection still mixes protocols or fractions, the most common one is
     NOT picked silently: an error asks for ``protocol``/``fraction``.
     """
     if preset is not None and preset not in PRESETS:
         raise InvalidInputError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if preset == "neuco" or (preset is None and suite == "neuco"):
-        from planetbench.embedding_leaderboard import leaderboard
+        from planetbench.report.embedding_leaderboard import leaderboard
 
         return neuco_layout(leaderboard(store, suite=suite or "neuco"), reps=reps, seed=seed)
     rs = store if isinstance(store, ResultStore) else ResultStore(store)
@@ -248,7 +248,7 @@ def neuco_layout(board: pd.DataFrame, *, reps: int = 10_000, seed: int = 0) -> p
     """
     if board.empty:
         return board.rename(columns={"method": "model", "mean_q": "mean"})
-    from planetbench.embedding_leaderboard import task_columns
+    from planetbench.report.embedding_leaderboard import task_columns
 
     tasks = task_columns(board)
     ranks = pd.DataFrame(index=board.index, columns=tasks, dtype=float)

@@ -1,4 +1,4 @@
-"""Plots over tidy result tables (matplotlib, Agg backend; no torch).
+"""Plots over tidy result tables (matplotlib figures without pyplot: no global backend state; no torch).
 
 Every function takes a tidy DataFrame, returns a :class:`matplotlib.figure.Figure` and never shows
 it. Titles carry a "SYNTHETIC" tag when the caller says the data is generated.
@@ -6,11 +6,6 @@ it. Titles carry a "SYNTHETIC" tag when the caller says the data is generated.
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -51,7 +46,7 @@ def radar(
     tasks = list(table.columns)
     angles = np.linspace(0, 2 * np.pi, len(tasks), endpoint=False)
     closed = np.append(angles, angles[0])
-    fig = plt.figure(figsize=(6, 6))
+    fig = Figure(figsize=(6, 6))
     ax = fig.add_subplot(projection="polar")
     for model, row in table.iterrows():
         vals = row.to_numpy(dtype=float)
@@ -84,7 +79,8 @@ def intervals(
     ci = ci.sort_values("estimate")
     models = ci["model"].astype(str).tolist()
     pos = np.arange(len(models))
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(models) + 1.5))
+    fig = Figure(figsize=(7, 0.5 * len(models) + 1.5))
+    ax = fig.subplots()
     if runs is not None and not runs.empty:
         data = [runs.loc[runs["model"].astype(str) == m, "score"].to_numpy(float) for m in models]
         keep = [i for i, d in enumerate(data) if d.size > 1]
@@ -126,7 +122,8 @@ def pareto(
     d = df.dropna(subset=[cost, value]).sort_values(cost)
     if d.empty:
         raise InvalidInputError(f"Pareto plot: no model has both {cost} and {value} measured")
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.subplots()
     ax.scatter(d[cost], d[value])
     for _, row in d.iterrows():
         ax.annotate(str(row["model"]), (row[cost], row[value]), fontsize=7,
@@ -165,7 +162,8 @@ def fraction_curves(
     """
     _require(df, ("model", "fraction", value), "fraction curves")
     g = df.groupby(["model", "fraction"])[value].agg(["mean", "std"]).reset_index()
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.subplots()
     for model, part in g.groupby("model"):
         part = part.sort_values("fraction")
         ax.errorbar(
@@ -202,7 +200,8 @@ def lr_heatmap(
     """
     _require(df, ("model", "lr", value), "learning-rate heat map")
     table = df.pivot_table(index="model", columns="lr", values=value, aggfunc="mean")
-    fig, ax = plt.subplots(figsize=(1.2 * table.shape[1] + 3, 0.45 * table.shape[0] + 1.5))
+    fig = Figure(figsize=(1.2 * table.shape[1] + 3, 0.45 * table.shape[0] + 1.5))
+    ax = fig.subplots()
     im = ax.imshow(table.to_numpy(float), aspect="auto", cmap="viridis")
     ax.set_xticks(range(table.shape[1]))
     ax.set_xticklabels([f"{lr:g}" for lr in table.columns], fontsize=8)

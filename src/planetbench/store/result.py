@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-
-def config_hash(config: dict[str, Any]) -> str:
-    """Stable short hash of a JSON-serialisable configuration (sorted keys)."""
-    blob = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+from planetbench.config import config_hash
 
 
 def run_key(

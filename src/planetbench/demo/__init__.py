@@ -1,0 +1,1 @@
+"""The synthetic walkthrough behind ``planetbench demo`` (embedding part, dense part, report)."""

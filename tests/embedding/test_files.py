@@ -1,0 +1,121 @@
+"""Embedding files (NeuCo-Bench layout): reading, strict validation, alignment to tasks."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planetbench.embedding.files import align, read_embeddings, strip_id_suffix
+from planetbench.embedding.labels import read_label_file
+from planetbench.errors import EmbeddingFileError
+
+
+def _frame(n: int = 4, d: int = 3, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(rng.normal(size=(n, d)), columns=[str(i) for i in range(d)])
+    df.insert(0, "id", [f"s{i}" for i in range(n)])
+    return df
+
+
+def test_csv_numeric_column_order_and_suffixes(tmp_path: Path) -> None:
+    df = _frame(n=3, d=11)
+    df["id"] = ["s0.zarr.zip", "s1.zarr", "s2"]
+    shuffled = df[["id", "10", "2", "9", *[str(i) for i in (0, 1, 3, 4, 5, 6, 7, 8)]]]
+    path = tmp_path / "emb.csv"
+    shuffled.to_csv(path, index=False)
+    table = read_embeddings(path)
+    assert table.columns == tuple(str(i) for i in range(11))  # "10" after "9"
+    assert table.ids.tolist() == ["s0", "s1", "s2"]
+    np.testing.assert_allclose(table.matrix, df[[str(i) for i in range(11)]].to_numpy())
+    assert table.matrix.dtype == np.float64 and table.dim == 11
+    assert table.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert strip_id_suffix("a.zarr/") == "a"
+
+
+def test_parquet_columns_and_list_column(tmp_path: Path) -> None:
+    df = _frame(n=4, d=3)
+    path = tmp_path / "emb.parquet"
+    df.to_parquet(path, index=False)
+    table = read_embeddings(path)
+    np.testing.assert_allclose(table.matrix, df[["0", "1", "2"]].to_numpy())
+    listed = pd.DataFrame({"id": df["id"], "embedding": list(df[["0", "1", "2"]].to_numpy())})
+    lpath = tmp_path / "list.parquet"
+    listed.to_parquet(lpath, index=False)
+    np.testing.assert_allclose(read_embeddings(lpath).matrix, table.matrix)
+
+
+def test_every_problem_reported_at_once(tmp_path: Path) -> None:
+    df = _frame(n=5, d=3).astype({"1": object})
+    df.loc[0, "0"] = np.nan
+    df.loc[1, "2"] = np.inf
+    df.loc[2, "1"] = "abc"
+    df.loc[4, "id"] = "s3"
+    df["Unnamed: 0"] = 0
+    path = tmp_path / "bad.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(EmbeddingFileError) as info:
+        read_embeddings(path, dim=2)
+    msg = str(info.value)
+    assert "5 problem(s)" in msg
+    assert "1 duplicate id(s): 's3'" in msg
+    assert "non-digit column name(s) 'Unnamed: 0' (an index column? save with index=False)" in msg
+    assert "3 embedding columns but dim=2" in msg
+    assert "non-numeric cells in column(s) '1' for id(s) 's2'" in msg
+    assert "NaN/inf values in column(s) '0', '2' for id(s) 's0', 's1'" in msg
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "match"),
+    [
+        ("e.csv", "key,0,1\na,1,2\n", "missing 'id' column"),
+        ("e.csv", "id\na\nb\n", "no embedding columns"),
+        ("e.csv", "id,0,x\na,1,2\n", "non-digit column name\\(s\\) 'x'"),
+        ("e.csv", "id,1,01\na,1,2\n", "columns naming the same dimension: '1 / 01'"),
+        ("e.csv", "id,0\n", "no rows"),
+        ("e.csv", "", "unreadable or corrupt"),
+        ("e.parquet", "not parquet at all", "unreadable or corrupt"),
+        ("e.txt", "id,0\na,1\n", "unknown suffix '.txt'; allowed: .csv, .parquet"),
+    ],
+)
+def test_file_errors(tmp_path: Path, name: str, content: str, match: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(EmbeddingFileError, match=match):
+        read_embeddings(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(EmbeddingFileError, match="does not exist"):
+        read_embeddings(tmp_path / "nope.csv")
+
+
+def test_many_bad_ids_are_capped(tmp_path: Path) -> None:
+    df = _frame(n=14, d=2)
+    df["0"] = np.nan
+    path = tmp_path / "nan.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(EmbeddingFileError, match="'s9' and 4 more"):
+        read_embeddings(path)
+
+
+def test_align_order_missing_and_coverage(tmp_path: Path) -> None:
+    df = _frame(n=5, d=2)
+    path = tmp_path / "emb.csv"
+    df.to_csv(path, index=False)
+    table = read_embeddings(path)
+    labels = tmp_path / "t__regr.csv"
+    labels.write_text("id,label\ns3,3\ns1,1\ns9,9\nzz,0\n")
+    task = read_label_file(labels)
+    with pytest.raises(EmbeddingFileError, match="lacks 2 of the 4 ids of task 't': 's9', 'zz'"):
+        align(table, task)
+    X, y, coverage = align(table, task, allow_missing=True)
+    assert coverage == 0.5
+    np.testing.assert_allclose(X, df.loc[[3, 1], ["0", "1"]].to_numpy())
+    np.testing.assert_allclose(y, [3.0, 1.0])
+    labels.write_text("id,label\nq1,1\nq2,2\n")
+    with pytest.raises(EmbeddingFileError, match="no task id is covered"):
+        align(table, read_label_file(labels), allow_missing=True)

@@ -1,0 +1,225 @@
+"""Importing published results: the long CSV schema and the real GEO-Bench / Cryo-Bench tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from planetbench.errors import InvalidInputError
+from planetbench.store import ResultStore
+from planetbench.store.importers.tables import (
+    detect_and_read,
+    import_results,
+    read_cryobench,
+    read_geobench2,
+    read_geobench_v1,
+    read_literature_csv,
+)
+
+
+def _write(tmp_path: Path, text: str, name: str = "lit.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_long_csv_defaults_and_import(tmp_path: Path, store_url: str) -> None:
+    path = _write(
+        tmp_path,
+        "model,task,metric,score,seed,fraction\na,glid,miou,0.9,0,1.0\nb,glid,miou,0.8,,\n",
+    )
+    df = read_literature_csv(path)
+    assert df["protocol"].tolist() == ["literature", "literature"]
+    assert df["source"].tolist() == ["", ""]  # not stated: import_results fills it
+    assert df["seed"].tolist()[0] == 0 and pd.isna(df["seed"].tolist()[1])
+    store = ResultStore(store_url)
+    summary = import_results(df, store)
+    assert (summary.n_rows, summary.n_written, summary.n_skipped) == (2, 2, 0)
+    assert (summary.n_models, summary.n_tasks) == (2, 1)
+    rows = store.query()
+    assert rows["method"].tolist() == ["a", "b"]
+    assert rows["score"].tolist() == [0.9, 0.8]
+    assert rows["source"].unique().tolist() == ["literature"]
+    assert rows["config"].iloc[1]["file"] == "lit.csv"
+    assert rows["config"].iloc[1]["row"] == 2
+    assert rows["seed"].iloc[0] == 0
+
+
+def test_source_column_and_argument(tmp_path: Path, store_url: str) -> None:
+    path = _write(tmp_path, "model,task,metric,score,source\na,t,miou,1,paper-x\nb,t,miou,2,\n")
+    store = ResultStore(store_url)
+    import_results(read_literature_csv(path), store, source="paper-y")
+    # The column wins where it is set; the argument fills the empty cells.
+    assert store.query()["source"].tolist() == ["paper-x", "paper-y"]
+    df = pd.DataFrame({"model": ["a"], "task": ["t"], "metric": ["miou"], "score": [3.0]})
+    import_results(df, store, source="my-paper")
+    assert store.query()["source"].tolist()[-1] == "my-paper"
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("model,task,metric\na,t,m\n", r"lacks required column\(s\) \['score'\]"),
+        ("model,task,metric,score,dataset\na,t,miou,1,x\n", r"unknown column\(s\) \['dataset'\]"),
+        (
+            "model,task,metric,score\na,t,miou,1\nb,t,miou,abc\nc,t,miou,\n",
+            r"finite number in row\(s\) 2, 3",
+        ),
+        ("model,task,metric,score\na,t,miou,nan\n", r"row\(s\) 1"),
+        ("model,task,metric,score\n,t,miou,1\n", r"'model' is empty in row\(s\) 1"),
+        ("model,task,metric,score,seed\na,t,miou,1,1.5\n", r"'seed' must hold integers"),
+        ("model,task,metric,score,fraction\na,t,miou,1,10\n", r"must lie in\s+\(0, 1\]"),
+        ("model,task,metric,score\n", "has no rows"),
+        (
+            "model,task,metric,score\na,t,miou,1\nb,t,dice,0.5\n",
+            r"\['dice'\] whose direction .* is unknown, in row\(s\) 2",
+        ),
+    ],
+)
+def test_long_csv_errors(tmp_path: Path, text: str, match: str) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        read_literature_csv(_write(tmp_path, text))
+
+
+def test_import_is_all_or_nothing(store_url: str) -> None:
+    store = ResultStore(store_url)
+    bad = pd.DataFrame(
+        {
+            "model": ["a", "b"],
+            "task": ["t", "t"],
+            "metric": ["miou", "miou"],
+            "score": [1.0, float("nan")],
+        }
+    )
+    with pytest.raises(InvalidInputError, match=r"row\(s\) 2"):
+        import_results(bad, store)
+    assert len(store) == 0
+    with pytest.raises(InvalidInputError, match="non-empty"):
+        import_results(bad.iloc[:1], store, source="")
+    assert len(store) == 0
+
+
+def test_import_is_idempotent(tmp_path: Path, store_url: str) -> None:
+    """Re-importing stores nothing twice, from the same or a renamed file; new rows are added."""
+    text = "model,task,metric,score,seed\na,t,miou,0.5,0\na,t,miou,0.5,0\nb,t,miou,0.7,0\n"
+    store = ResultStore(store_url)
+    first = import_results(read_literature_csv(_write(tmp_path, text)), store)
+    # Two identical rows in one file are two results (occurrence is part of the identity).
+    assert (first.n_written, first.n_skipped) == (3, 0)
+    again = import_results(read_literature_csv(_write(tmp_path, text, "copy.csv")), store)
+    assert (again.n_written, again.n_skipped) == (0, 3)
+    assert len(store) == 3
+    edited = text.replace("b,t,miou,0.7", "b,t,miou,0.71") + "c,t,miou,0.2,1\n"
+    third = import_results(read_literature_csv(_write(tmp_path, edited)), store)
+    assert (third.n_written, third.n_skipped) == (2, 2)
+    assert sorted(store.query(method="b")["score"]) == [0.7, 0.71]
+
+
+def test_missing_file_and_format(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        read_literature_csv(tmp_path / "nope.csv")
+    with pytest.raises(InvalidInputError, match="format 'xml' is unknown"):
+        detect_and_read(tmp_path, format="xml")
+    with pytest.raises(InvalidInputError, match="not a GEO-Bench-2 leaderboard folder"):
+        detect_and_read(tmp_path)
+    odd = _write(tmp_path, "foo,bar\n1,2\n", "odd.csv")
+    with pytest.raises(InvalidInputError, match="cannot tell the format"):
+        detect_and_read(odd)
+    with pytest.raises(InvalidInputError, match="lacks Cryo-Bench column"):
+        read_cryobench(_write(tmp_path, "model,glid\nx,1\n", "c.csv"))
+    with pytest.raises(InvalidInputError, match="no GEO-Bench-2 submission"):
+        read_geobench2(tmp_path)
+
+
+def test_cryobench_real(shared_data: Path, store_url: str) -> None:
+    csv = shared_data / "cryobench-published-results" / "cryobench_frozen_upernet_100pct_miou.csv"
+    df = read_cryobench(csv)
+    assert len(df) == 16 * 5
+    assert set(df["task"]) == {"glid", "gld", "sicd", "caffe", "gsdd"}
+    dofa = df[(df["model"] == "DOFA") & (df["task"] == "glid")]
+    assert dofa["score"].tolist() == [92.61]
+    assert dofa["protocol"].tolist() == ["frozen"]
+    assert set(df[df["model"] == "U-Net"]["protocol"]) == {"from-scratch"}
+    assert (df["fraction"] == 1.0).all() and (df["suite"] == "cryo").all()
+    # avg_rank of the published table is reproduced from the long rows (SOURCE.md check).
+    ranks = df.pivot(index="model", columns="task", values="score").rank(ascending=False)
+    assert ranks.mean(axis=1)["TerraMind"] == pytest.approx(3.4)
+    store = ResultStore(store_url)
+    assert import_results(detect_and_read(csv), store).n_written == 80
+    assert store.query(method="DOFA", task="glid")["score"].tolist() == [92.61]
+
+
+def test_geobench2_real(shared_data: Path) -> None:
+    df = read_geobench2(shared_data / "geobench2-leaderboard-results")
+    assert len(df) == 1630 + 285 + 750
+    # 18 backbones; three re-run with S1+S2 inputs in submission 2ce4a907 get a suffix.
+    assert df["model"].nunique() == 21 and df["task"].nunique() == 19
+    assert sorted(m for m in df["model"].unique() if m.endswith("+s1s2")) == [
+        "clay_v1_base+s1s2", "dofa_large_patch16_224+s1s2", "terramind_v1_large+s1s2"
+    ]
+    assert df["protocol"].value_counts().to_dict() == {"finetune": 1915, "frozen": 750}
+    assert (df["fraction"] == 1.0).all()
+    assert set(df.loc[df["task"] == "biomassters", "metric"]) == {"rmse"}
+    assert set(df.loc[df["task"] == "caffe", "metric"]) == {"miou"}
+    assert set(df["metric"]) == {"miou", "accuracy", "f1_multilabel", "map", "map_segm", "rmse"}
+    first = df.iloc[0]
+    assert first["model"] == "satlas_resnet50_sentinel2_si_ms_satlas"
+    assert first["task"] == "treesatai" and first["seed"] == 205
+    assert first["score"] == pytest.approx(0.56619793176651)
+    assert '"display_name": "Satlas-Resnet50"' in first["details"]
+    assert '"metric_upstream": "Multilabel_F1_Score"' in first["details"]
+    one = shared_data / "geobench2-leaderboard-results" / "submissions"
+    frozen = detect_and_read(
+        one / "80100fc6-dc1a-4514-b946-341157eaf816" / "results_and_parameters.csv"
+    )
+    assert len(frozen) == 750 and set(frozen["protocol"]) == {"frozen"}
+
+
+def test_geobench_v1_real(shared_data: Path) -> None:
+    csv = shared_data / "geobench-v1-segmentation-results" / "baseline_segmentation_results.csv"
+    df = detect_and_read(csv)
+    assert len(df) == 3000
+    assert sorted(df["fraction"].unique().tolist()) == [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
+    assert df["model"].nunique() == 6 and df["task"].nunique() == 6
+    cell = df[
+        (df["model"] == "ResNet50-U-Net-timm")
+        & (df["task"] == "m-pv4ger-seg")
+        & (df["fraction"] == 1.0)
+    ]
+    assert cell["score"].mean() == pytest.approx(0.94025, abs=1e-4)
+    assert read_geobench_v1(csv)["seed"].max() == 11
+
+
+def _geobench2_submission(root: Path, metric: str, protocol: str = "full_ft") -> Path:
+    """A one-run GEO-Bench-2 leaderboard folder in the upstream layout."""
+    sub = root / "submissions" / "abc"
+    sub.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "dataset": ["caffe"], "Metric": [metric], "test metric": [0.6], "Seed": [1],
+            "backbone": ["resnet50"], "frozen_or_full_ft": [protocol], "lr": [1e-4],
+            "data_percentages": [50], "decoder": ["UNet"], "mlflow_run_status": ["FINISHED"],
+        }
+    ).to_csv(sub / "results_and_parameters.csv", index=False)
+    return root
+
+
+def test_geobench2_mapping_and_unknown_names(tmp_path: Path) -> None:
+    df = read_geobench2(_geobench2_submission(tmp_path / "ok", "Multiclass_Jaccard_Index"))
+    row = df.iloc[0]
+    assert (row["model"], row["metric"], row["protocol"]) == ("resnet50", "miou", "finetune")
+    assert row["fraction"] == 0.5 and row["suite"] == "geobench2"
+    assert '"metric_upstream": "Multiclass_Jaccard_Index"' in row["details"]
+    with pytest.raises(InvalidInputError, match=r"metric\(s\) \['Dice'\].*long schema"):
+        read_geobench2(_geobench2_submission(tmp_path / "m", "Dice"))
+    with pytest.raises(InvalidInputError, match=r"value\(s\) \['lora'\]"):
+        read_geobench2(_geobench2_submission(tmp_path / "p", "RMSE", protocol="lora"))
+
+
+def test_unreadable_published_table(tmp_path: Path) -> None:
+    bad = tmp_path / "cryo.csv"
+    bad.write_bytes(b"\xff\xfe\x00garbage\x00\xff")
+    with pytest.raises(InvalidInputError, match=r"cannot read .* as CSV"):
+        read_cryobench(bad)
