@@ -77,7 +77,7 @@ class Row(NamedTuple):
     """One line of the result table."""
 
     case: str
-    method: str
+    model: str
     seconds: float
     note: str = ""
 
@@ -415,10 +415,10 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rows_b, facts_b = _case_b(sizes, repeat, Path(tmp), fresh_process=not args.quick)
     facts.update(facts_b)
-    width = max(len(r.method) for r in rows_a + rows_b)
-    print(f"\n{'case':<28} {'method':<{width}} {'seconds':>8}  note")
+    width = max(len(r.model) for r in rows_a + rows_b)
+    print(f"\n{'case':<28} {'model':<{width}} {'seconds':>8}  note")
     for r in rows_a + rows_b:
-        print(f"{r.case:<28} {r.method:<{width}} {r.seconds:8.3f}  {r.note}")
+        print(f"{r.case:<28} {r.model:<{width}} {r.seconds:8.3f}  {r.note}")
     peak = max(v for k, v in facts.items() if k.endswith("_peak"))
     print("\npeak memory (tracemalloc, heap during one probe run):")
     for key in sorted(k for k in facts if k.endswith("_peak")):

@@ -103,7 +103,7 @@ class DenseSettings(FrozenModel):
     encoder_options: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="encoder id → factory options (e.g. {vit: {tiny: true}}); part of the run's "
-        "identity and shown in its method name",
+        "identity and shown in its model name",
     )
     fraction_dir: str | None = Field(
         None, description="folder of the saved label-fraction id lists (default: user cache)"

@@ -29,11 +29,11 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
     from planetbench.report.embedding_leaderboard import leaderboard
 
     board = leaderboard(f"sqlite:///{out / 'demo-results.sqlite'}", suite="demo")
-    methods = list(board["method"])
-    assert set(methods) == {"random", "averaging", "mosaiks"}
-    best_informative = min(methods.index("averaging"), methods.index("mosaiks"))
-    assert best_informative < methods.index("random")
-    assert board.loc[board["method"] == "random", "rank"].item() == 3
+    models = list(board["model"])
+    assert set(models) == {"random", "averaging", "mosaiks"}
+    best_informative = min(models.index("averaging"), models.index("mosaiks"))
+    assert best_informative < models.index("random")
+    assert board.loc[board["model"] == "random", "rank"].item() == 3
     # the demo ends with the report of everything it ran, labelled synthetic
     html = (out / "report.html").read_text()
     assert "SYNTHETIC" in html and "Embedding leaderboard" in html and "mosaiks" in html

@@ -66,7 +66,7 @@ def test_single_run_flags_and_store_option(tmp_path: Path, data: Path) -> None:
     result = runner.invoke(app, args, env=ENV)
     assert result.exit_code == 0, result.output
     (row,) = ResultStore(url).query().itertuples()
-    assert (row.method, row.protocol, row.lr, row.seed) == ("tiny-vit", "finetune", 1e-3, 3)
+    assert (row.model, row.protocol, row.lr, row.seed) == ("tiny-vit", "finetune", 1e-3, 3)
     assert row.config["input_size"] == 32 and row.config["head"] == "linear"
     assert row.config["num_threads"] == 1
 

@@ -53,7 +53,7 @@ def test_probe_then_leaderboard(tmp_path: Path, store_url: str) -> None:
     board = runner.invoke(app, ["leaderboard", "--store", store_url, "--format", "csv"])
     assert board.exit_code == 0, board.output
     lines = board.stdout.strip().splitlines()
-    assert lines[0] == "method,height,wet,mean_q,weighted_score,rank"
+    assert lines[0] == "model,height,wet,mean_q,weighted_score,rank"
     assert len(lines) == 2 and lines[1].startswith("mine,")
 
 
@@ -156,7 +156,7 @@ def test_neuco_config_errors(tmp_path: Path, store_url: str, yaml_text: str, mat
     assert re.search(match, res.stderr), res.stderr
 
 
-def _two_methods(tmp_path: Path, store_url: str) -> None:
+def _two_models(tmp_path: Path, store_url: str) -> None:
     labels, emb = _case(tmp_path)
     for name, path in (("good", emb), ("noise", tmp_path / "noise.csv")):
         if name == "noise":
@@ -171,7 +171,7 @@ def _two_methods(tmp_path: Path, store_url: str) -> None:
 
 
 def test_leaderboard_neuco_preset_common_layout(tmp_path: Path, store_url: str) -> None:
-    _two_methods(tmp_path, store_url)
+    _two_models(tmp_path, store_url)
     res = runner.invoke(app, ["leaderboard", "--store", store_url, "--preset", "neuco",
                               "--format", "json"])
     assert res.exit_code == 0, res.output
@@ -192,7 +192,7 @@ def test_leaderboard_suite_with_intervals_and_errors(store_url: str) -> None:
 
     rng = np.random.default_rng(0)
     rows = [
-        Result(method=m, task=t, protocol="frozen", metric="miou", suite="cryo", seed=s,
+        Result(model=m, task=t, protocol="frozen", metric="miou", suite="cryo", seed=s,
                fraction=1.0, score=float(base + 0.01 * rng.normal()))
         for m, base in (("strong", 0.8), ("weak", 0.5), ("mid", 0.65))
         for t in ("glid", "caffe", "sicd")

@@ -38,7 +38,7 @@ def test_import_long_csv_then_again(tmp_path: Path, store_url: str) -> None:
     assert "imported 4 of 4 rows (2 models, 2 tasks)" in result.output
     rows = ResultStore(store_url).query()
     assert rows["source"].unique().tolist() == ["literature"]
-    assert rows["method"].tolist() == ["a", "a", "b", "b"]
+    assert rows["model"].tolist() == ["a", "a", "b", "b"]
     assert rows["protocol"].tolist() == ["frozen", "frozen", "frozen", "finetune"]
     assert rows["fraction"].tolist()[:3] == [1.0, 1.0, 0.5]
     assert rows["lr"].tolist()[0] == 0.001 and rows["seed"].tolist()[1] == 1
@@ -89,5 +89,5 @@ def test_import_real_cryobench_table(shared_data: Path, store_url: str) -> None:
     result = runner.invoke(app, ["import", str(csv), "--store", store_url])
     assert result.exit_code == 0, result.output
     assert "imported 80 of 80 rows (16 models, 5 tasks)" in result.output
-    rows = ResultStore(store_url).query(method="TerraMind", task="sicd")
+    rows = ResultStore(store_url).query(model="TerraMind", task="sicd")
     assert rows["score"].tolist() == [31.48] and rows["source"].tolist() == ["literature"]

@@ -26,9 +26,9 @@ def test_quick_demo_fills_the_store_and_the_leaderboard(
     assert report.synthetic and report.notice == SYNTHETIC_NOTICE
     assert report.n_runs == 16 and report.n_skipped == 0
     board = report.leaderboard
-    assert list(board.columns) == ["method", *DENSE_DEMO_TASKS_QUICK, "avg_miou", "avg_rank",
+    assert list(board.columns) == ["model", *DENSE_DEMO_TASKS_QUICK, "avg_miou", "avg_rank",
                                    "n_tasks"]
-    assert set(board["method"]) == {
+    assert set(board["model"]) == {
         f"{m} · {p} · f={f}" for m, p in (("unet (tiny)", "finetune"), ("vit (tiny)", "finetune"),
                                           ("vit (tiny)", "frozen"),
                                           ("mosaiks (num_filters=16)", "frozen"))

@@ -57,7 +57,7 @@ def test_informative_beats_random_and_rows_are_stored(tmp_path: Path, store_url:
                                     / (np.std(g.fold_scores) + 0.02))
     assert s_good.tasks["biomass"].metric == "r2" and s_good.tasks["biomass"].mean > 0.7
     assert s_good.tasks["landcover"].kind == "multiclass"
-    rows = ResultStore(store_url).query(suite="neuco", method="informative")
+    rows = ResultStore(store_url).query(suite="neuco", model="informative")
     assert len(rows) == 2
     row = rows.set_index("task").loc["biomass"]
     assert row["protocol"] == "probe" and row["n_splits"] == 4 and row["seed"] == 0

@@ -1,4 +1,4 @@
-"""The NeuCo-Bench leaderboard from stored probe rows: one row per method, best/last, formats."""
+"""The NeuCo-Bench leaderboard from stored probe rows: one row per model, best/last, formats."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from planetbench.report.embedding_leaderboard import format_leaderboard, leaderb
 from planetbench.store import Result, ResultStore
 
 
-def _add(store: ResultStore, method: str, qs: dict[str, float], submission: str) -> None:
+def _add(store: ResultStore, model: str, qs: dict[str, float], submission: str) -> None:
     store.add_many([
-        Result(method=method, task=task, protocol="probe", metric="r2", score=q / 100,
+        Result(model=model, task=task, protocol="probe", metric="r2", score=q / 100,
                suite="neuco", probe="ridge", q=q, n_splits=3, fold_scores=[0.1, 0.2, 0.3],
                config={"submission_hash": submission, "task": task}, input_sha256=submission)
         for task, q in qs.items()
@@ -30,23 +30,23 @@ def test_one_row_per_method_best_and_last(store_url: str) -> None:
     _add(rs, "a", {"t1": 1.0, "t2": 2.0}, "a-v3")  # a forced re-run: same submission again
     _add(rs, "b", {"t1": 20.0, "t2": 10.0}, "b-v1")
     best = leaderboard(store_url)
-    assert best["method"].tolist() == ["a", "b"]
-    assert list(best.columns) == ["method", "t1", "t2", "mean_q", "weighted_score", "rank"]
-    a = best.set_index("method").loc["a"]
+    assert best["model"].tolist() == ["a", "b"]
+    assert list(best.columns) == ["model", "t1", "t2", "mean_q", "weighted_score", "rank"]
+    a = best.set_index("model").loc["a"]
     assert (a["t1"], a["t2"], a["mean_q"], a["rank"]) == (30.0, 40.0, 35.0, 1)
-    last = leaderboard(store_url, select="last").set_index("method")
+    last = leaderboard(store_url, select="last").set_index("model")
     assert len(last) == 2
     assert last.loc["a", "t1"] == 1.0 and last.loc["b", "rank"] == 1 and last.loc["a", "rank"] == 2
 
 
 def test_weighted_versus_unweighted(store_url: str) -> None:
     rs = ResultStore(store_url)
-    # t1 separates methods strongly (std large), t2 barely: weighted follows t1.
+    # t1 separates models strongly (std large), t2 barely: weighted follows t1.
     _add(rs, "x", {"t1": 90.0, "t2": 10.0}, "x")
     _add(rs, "y", {"t1": 10.0, "t2": 11.0}, "y")
-    w = leaderboard(store_url).set_index("method")
+    w = leaderboard(store_url).set_index("model")
     assert w.loc["x", "rank"] == 1 and w.loc["y", "rank"] == 2
-    u = leaderboard(store_url, unweighted=True).set_index("method")
+    u = leaderboard(store_url, unweighted=True).set_index("model")
     assert u.loc["x", "rank"] == 1 and u.loc["y", "rank"] == 1  # tie: ranks 1+2 each
     assert u.loc["x", "weighted_score"] == pytest.approx(1.5)
 
@@ -56,23 +56,23 @@ def test_incomplete_methods_are_listed_last(store_url: str) -> None:
     _add(rs, "full", {"t1": 5.0, "t2": 5.0}, "f")
     _add(rs, "half", {"t1": 50.0}, "h")
     df = leaderboard(store_url)
-    assert df["method"].tolist() == ["full", "half"]
+    assert df["model"].tolist() == ["full", "half"]
     assert pd.isna(df.loc[1, "rank"]) and np.isnan(df.loc[1, "t2"])
 
 
 def test_empty_store_and_formats(store_url: str) -> None:
     empty = leaderboard(store_url)
-    assert empty.empty and "method" in empty.columns
+    assert empty.empty and "model" in empty.columns
     rs = ResultStore(store_url)
     _add(rs, "a", {"t1": 10.0}, "a")
     _add(rs, "b", {"t1": 5.0}, "b")
     df = leaderboard(store_url)
     records = json.loads(format_leaderboard(df, "json"))
-    assert records[0]["method"] == "a" and records[0]["rank"] == 1
+    assert records[0]["model"] == "a" and records[0]["rank"] == 1
     csv = format_leaderboard(df, "csv")
-    assert csv.splitlines()[0] == "method,t1,mean_q,weighted_score,rank"
+    assert csv.splitlines()[0] == "model,t1,mean_q,weighted_score,rank"
     md = format_leaderboard(df, "md")
-    assert md.splitlines()[0] == "| method | t1 | mean_q | weighted_score | rank |"
+    assert md.splitlines()[0] == "| model | t1 | mean_q | weighted_score | rank |"
     assert "| a | 10.00 |" in md
     table = format_leaderboard(df, "table")
     assert "Leaderboard" in table and "10.00" in table

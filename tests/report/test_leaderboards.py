@@ -69,7 +69,7 @@ def test_suite_leaderboard_from_store(store_url: str) -> None:
     store.add_many(
         [
             Result(
-                method=r.model,
+                model=r.model,
                 task=r.task,
                 protocol="frozen",
                 metric="miou",
@@ -105,7 +105,7 @@ def test_neuco_layout_mean_rank_interval_over_tasks() -> None:
     from planetbench.report.leaderboards import neuco_layout
 
     board = pd.DataFrame({
-        "method": ["a", "b", "c"],
+        "model": ["a", "b", "c"],
         "t1": [30.0, 20.0, np.nan], "t2": [25.0, 10.0, 5.0], "t3": [5.0, 15.0, 1.0],
         "mean_q": [20.0, 15.0, 3.0], "weighted_score": [1.2, 1.8, np.nan], "rank": [1, 2, None],
     })
@@ -114,5 +114,5 @@ def test_neuco_layout_mean_rank_interval_over_tasks() -> None:
     assert out.loc["b", "mean_rank"] == pytest.approx(5 / 3)  # ranks 2, 2, 1 (c lacks t1)
     # resampling the tasks moves a's mean rank anywhere between all-1 and all-2
     assert out.loc["a", "mean_rank_low"] == 1.0 and out.loc["a", "mean_rank_high"] == 2.0
-    assert np.isnan(out.loc["c", "mean_rank_low"])  # incomplete methods get no interval
+    assert np.isnan(out.loc["c", "mean_rank_low"])  # incomplete models get no interval
     assert out.loc["a", "mean"] == 20.0 and "weighted_score" in out.columns

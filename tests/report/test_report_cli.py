@@ -49,7 +49,7 @@ def _fill(store: ResultStore) -> None:
                 for lr in (1e-3, 1e-4):
                     for seed in range(2):
                         rows.append(Result(
-                            method=model, task=task, protocol="frozen", metric="miou",
+                            model=model, task=task, protocol="frozen", metric="miou",
                             score=base * fraction**0.05 + rng.normal(0, 0.02), suite="demo",
                             seed=seed, fraction=fraction, lr=lr,
                             efficiency={"gflops": gflops}))

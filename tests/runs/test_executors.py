@@ -165,7 +165,7 @@ def test_out_of_process_executor_gets_a_picklable_job_that_needs_no_registry(
     spec = _spec(data, tmp_path, encoders=["tiny-conv", "tiny-vit"])
     summary = run_experiment(spec, store=store, executor=_PickleExecutor(hide), progress=True,
                              print_fn=lambda s: None)
-    assert sorted(r.method for r in summary.results) == ["tiny-conv", "tiny-vit"]
+    assert sorted(r.model for r in summary.results) == ["tiny-conv", "tiny-vit"]
     assert set(store.query()["run_key"]) == {planned_run_key(r) for r in spec.runs()}
     with hide(), pytest.raises(KeyError, match="unknown task 'tiny-seg'"):
         RunJob.resolve(spec.runs()[0])  # the job carries what the registry no longer has
@@ -221,7 +221,7 @@ def test_ray_executor_runs_a_grid_stores_it_and_resume_skips_it(
     print(f"ray grid of 2 tiny runs: {wall_s:.2f} s")
     assert summary.n_total == 2 and len(summary.results) == 2 and summary.failures == []
     df = store.query()
-    assert sorted(df["method"]) == ["tiny-conv", "tiny-vit"]
+    assert sorted(df["model"]) == ["tiny-conv", "tiny-vit"]
     assert set(df["run_key"]) == {planned_run_key(r) for r in spec.runs()}
     assert all(0.0 <= s <= 1.0 for s in df["score"])
     assert ray_local.is_initialized()  # the connection made by the fixture was reused

@@ -21,7 +21,7 @@ from planetbench.runs.runner import (
     check_names,
     planned_run_key,
     run_experiment,
-    run_method,
+    run_model,
 )
 from planetbench.store import Result, ResultStore
 from planetbench.tasks import TASKS, load_builtin_tasks
@@ -72,7 +72,7 @@ def test_grid_runs_are_stored_with_efficiency_and_resume_skips_them(
     summary = run_experiment(spec, store=store, progress=False, print_fn=lines.append)
     assert summary.n_total == 4 and summary.n_skipped == 0 and len(store) == 4
     df = store.query(task="tiny-seg")
-    assert set(df["method"]) == {"tiny-conv", "tiny-vit"}
+    assert set(df["model"]) == {"tiny-conv", "tiny-vit"}
     assert set(df["protocol"]) == {"frozen", "finetune"}
     for _, row in df.iterrows():
         eff = row["efficiency"]
@@ -111,8 +111,8 @@ def test_encoder_options_name_the_method_and_reach_the_factory(data: Path, tmp_p
     store = ResultStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
     spec = _spec(data, tmp_path, encoder_options={"tiny-conv": {"channels": [4, 8, 8, 8]}})
     (result,) = run_experiment(spec, store=store, progress=False, print_fn=lambda s: None).results
-    assert result.method == "tiny-conv (channels=[4, 8, 8, 8])"
-    assert result.method == run_method(spec.runs()[0])
+    assert result.model == "tiny-conv (channels=[4, 8, 8, 8])"
+    assert result.model == run_model(spec.runs()[0])
     assert result.efficiency["encoder_params"] == sum(
         p.numel() for p in TinyConvEncoder(channels=(4, 8, 8, 8)).parameters())
     bad = _spec(data, tmp_path, encoder_options={"tiny-conv": {"in_bands": []}})
@@ -146,8 +146,8 @@ def test_experiment_spec_refuses_nonsense() -> None:
         (f, s) for f in (1.0, 0.1) for s in (0, 1, 2)}
 
 
-def _result(method: str, task: str, score: float, seed: int = 0, **kw: Any) -> Result:
-    return Result(method=method, task=task, protocol=kw.pop("protocol", "frozen"), metric="miou",
+def _result(model: str, task: str, score: float, seed: int = 0, **kw: Any) -> Result:
+    return Result(model=model, task=task, protocol=kw.pop("protocol", "frozen"), metric="miou",
                   score=score, suite="cryo", seed=seed, fraction=kw.pop("fraction", 1.0), **kw)
 
 
@@ -296,4 +296,4 @@ def test_resume_with_loaded_weights_and_unrelated_option_changes(
         third = run_experiment(changed, store=store, progress=False)
         # only the run whose own options changed runs again
         assert third.n_skipped == 1 and len(store) == 3
-        assert set(store.query()["method"]) == {"tiny-loaded", "tiny-vit", "tiny-vit (dim=16)"}
+        assert set(store.query()["model"]) == {"tiny-loaded", "tiny-vit", "tiny-vit (dim=16)"}

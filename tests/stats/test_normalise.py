@@ -33,7 +33,7 @@ def _tidy() -> pd.DataFrame:
 
 def test_minmax_anchors_and_direction() -> None:
     df = _tidy()
-    norm = Normaliser.fit(df, reference_methods=["ref-a", "ref-b"], version="v1")
+    norm = Normaliser.fit(df, reference_models=["ref-a", "ref-b"], version="v1")
     anchors = {(a.task, a.metric): a for a in norm.anchors}
     assert (anchors[("seg", "miou")].low, anchors[("seg", "miou")].high) == (0.2, 0.8)
     assert anchors[("reg", "rmse")].higher_is_better is False
@@ -51,7 +51,7 @@ def test_minmax_anchors_and_direction() -> None:
 
 def test_adding_a_model_never_changes_other_scores() -> None:
     df = _tidy()
-    norm = Normaliser.fit(df, reference_methods=["ref-a", "ref-b"], version="v1")
+    norm = Normaliser.fit(df, reference_models=["ref-a", "ref-b"], version="v1")
     before = norm.transform(df)
     extra = pd.DataFrame(
         [
@@ -68,7 +68,7 @@ def test_adding_a_model_never_changes_other_scores() -> None:
 def test_percentile_anchors() -> None:
     df = _tidy()
     norm = Normaliser.fit(
-        df, reference_methods=["ref-a", "ref-b"], version="v2", low_pct=25, high_pct=75
+        df, reference_models=["ref-a", "ref-b"], version="v2", low_pct=25, high_pct=75
     )
     seg = next(a for a in norm.anchors if a.task == "seg")
     assert (seg.low, seg.high) == pytest.approx(
@@ -78,20 +78,20 @@ def test_percentile_anchors() -> None:
 
 def test_json_round_trip_and_digest() -> None:
     df = _tidy()
-    norm = Normaliser.fit(df, reference_methods=["ref-a", "ref-b"], version="v1")
+    norm = Normaliser.fit(df, reference_models=["ref-a", "ref-b"], version="v1")
     text = norm.to_json()
     back = Normaliser.from_json(text)
     assert back == norm
     assert back.digest == norm.digest and len(norm.digest) == 16
     pd.testing.assert_frame_equal(back.transform(df), norm.transform(df))
     assert json.loads(text)["version"] == "v1"
-    other = Normaliser.fit(df, reference_methods=["ref-a", "new"], version="v1")
+    other = Normaliser.fit(df, reference_models=["ref-a", "new"], version="v1")
     assert other.digest != norm.digest
 
 
 def test_explicit_direction_column_overrides_lookup() -> None:
     df = _tidy().assign(metric="custom", higher_is_better=lambda d: d.task == "seg")
-    norm = Normaliser.fit(df, reference_methods=["ref-a", "ref-b"], version="v1")
+    norm = Normaliser.fit(df, reference_models=["ref-a", "ref-b"], version="v1")
     assert {a.task: a.higher_is_better for a in norm.anchors} == {"seg": True, "reg": False}
     with pytest.raises(InvalidInputError, match="contradicts"):
         norm.transform(df.assign(higher_is_better=True))
@@ -118,40 +118,40 @@ def test_unknown_metric_direction() -> None:
     with pytest.raises(InvalidInputError, match="higher_is_better"):
         metric_higher_is_better("banana")
     with pytest.raises(InvalidInputError, match="unknown direction"):
-        Normaliser.fit(_tidy().assign(metric="banana"), reference_methods=["ref-a"], version="v1")
+        Normaliser.fit(_tidy().assign(metric="banana"), reference_models=["ref-a"], version="v1")
 
 
 def test_fit_errors() -> None:
     df = _tidy()
     with pytest.raises(InvalidInputError, match="version"):
-        Normaliser.fit(df, reference_methods=["ref-a"], version=" ")
+        Normaliser.fit(df, reference_models=["ref-a"], version=" ")
     with pytest.raises(InvalidInputError, match="no runs in df"):
-        Normaliser.fit(df, reference_methods=["ghost"], version="v1")
+        Normaliser.fit(df, reference_models=["ghost"], version="v1")
     with pytest.raises(InvalidInputError, match="empty"):
-        Normaliser.fit(df, reference_methods=[], version="v1")
+        Normaliser.fit(df, reference_models=[], version="v1")
     with pytest.raises(InvalidInputError, match="low_pct < high_pct"):
-        Normaliser.fit(df, reference_methods=["ref-a"], version="v1", low_pct=50, high_pct=50)
+        Normaliser.fit(df, reference_models=["ref-a"], version="v1", low_pct=50, high_pct=50)
     with pytest.raises(InvalidInputError, match="lacks column"):
-        Normaliser.fit(df.drop(columns="seed"), reference_methods=["ref-a"], version="v1")
+        Normaliser.fit(df.drop(columns="seed"), reference_models=["ref-a"], version="v1")
     nan = df.copy()
     nan.loc[0, "score"] = np.nan
     with pytest.raises(InvalidInputError, match="non-finite score"):
-        Normaliser.fit(nan, reference_methods=["ref-a"], version="v1")
+        Normaliser.fit(nan, reference_models=["ref-a"], version="v1")
     flat = df.copy()
     flat.loc[flat.model == "ref-a", "score"] = 1.0
     with pytest.raises(InvalidInputError, match="anchors are equal"):
-        Normaliser.fit(flat, reference_methods=["ref-a"], version="v1")
+        Normaliser.fit(flat, reference_models=["ref-a"], version="v1")
     no_ref = pd.concat([df, df.iloc[:1].assign(task="other", model="new")], ignore_index=True)
     with pytest.raises(InvalidInputError, match="no runs from the reference"):
-        Normaliser.fit(no_ref, reference_methods=["ref-a"], version="v1")
+        Normaliser.fit(no_ref, reference_models=["ref-a"], version="v1")
     bad_dir = df.assign(higher_is_better="yes")
     with pytest.raises(InvalidInputError, match="True/False"):
-        Normaliser.fit(bad_dir, reference_methods=["ref-a"], version="v1")
+        Normaliser.fit(bad_dir, reference_models=["ref-a"], version="v1")
 
 
 def test_transform_and_json_errors() -> None:
     df = _tidy()
-    norm = Normaliser.fit(df, reference_methods=["ref-a", "ref-b"], version="v1")
+    norm = Normaliser.fit(df, reference_models=["ref-a", "ref-b"], version="v1")
     with pytest.raises(InvalidInputError, match="no anchors for"):
         norm.transform(df.assign(task="unseen"))
     with pytest.raises(InvalidInputError, match="could not be parsed"):

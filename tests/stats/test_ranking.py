@@ -38,7 +38,7 @@ def test_competition_rank_errors(values: object, match: str) -> None:
 def q_table() -> pd.DataFrame:
     return pd.DataFrame(
         {"t1": [10.0, 20.0, 30.0], "t2": [5.0, 5.0, 1.0], "t3": [7.0, 7.0, 7.0]},
-        index=pd.Index(["a", "b", "c"], name="method"),
+        index=pd.Index(["a", "b", "c"], name="model"),
     )
 
 
@@ -65,7 +65,7 @@ def test_rank_aggregate_by_hand(q_table: pd.DataFrame) -> None:
     # w1 ≈ 0.812, w2 ≈ 0.188: c = 1.38, b = 1.81, a = 2.62
     assert table.index.tolist() == ["c", "b", "a"]
     assert table["rank"].tolist() == [1, 2, 3]
-    assert table.index.name == "method"
+    assert table.index.name == "model"
 
 
 def test_unweighted_uses_equal_weights_and_ties_share_best(q_table: pd.DataFrame) -> None:
@@ -128,10 +128,10 @@ def test_nan_names_method_and_task(q_table: pd.DataFrame) -> None:
 @pytest.mark.parametrize(
     ("table", "match"),
     [
-        (pd.DataFrame(), "at least one method"),
-        (pd.DataFrame({"t": [1.0, 2.0]}, index=["a", "a"]), "duplicate method"),
+        (pd.DataFrame(), "at least one model"),
+        (pd.DataFrame({"t": [1.0, 2.0]}, index=["a", "a"]), "duplicate model"),
         (pd.DataFrame({"t": ["x", "y"]}, index=["a", "b"]), "numeric"),
-        (pd.DataFrame({"t": [1.0, np.inf]}, index=["a", "b"]), "infinite Q for method 'b'"),
+        (pd.DataFrame({"t": [1.0, np.inf]}, index=["a", "b"]), "infinite Q for model 'b'"),
         ([[1.0]], "must be a DataFrame"),
     ],
 )

@@ -39,7 +39,7 @@ def test_long_csv_defaults_and_import(tmp_path: Path, store_url: str) -> None:
     assert (summary.n_rows, summary.n_written, summary.n_skipped) == (2, 2, 0)
     assert (summary.n_models, summary.n_tasks) == (2, 1)
     rows = store.query()
-    assert rows["method"].tolist() == ["a", "b"]
+    assert rows["model"].tolist() == ["a", "b"]
     assert rows["score"].tolist() == [0.9, 0.8]
     assert rows["source"].unique().tolist() == ["literature"]
     assert rows["config"].iloc[1]["file"] == "lit.csv"
@@ -114,7 +114,7 @@ def test_import_is_idempotent(tmp_path: Path, store_url: str) -> None:
     edited = text.replace("b,t,miou,0.7", "b,t,miou,0.71") + "c,t,miou,0.2,1\n"
     third = import_results(read_literature_csv(_write(tmp_path, edited)), store)
     assert (third.n_written, third.n_skipped) == (2, 2)
-    assert sorted(store.query(method="b")["score"]) == [0.7, 0.71]
+    assert sorted(store.query(model="b")["score"]) == [0.7, 0.71]
 
 
 def test_missing_file_and_format(tmp_path: Path) -> None:
@@ -148,7 +148,7 @@ def test_cryobench_real(shared_data: Path, store_url: str) -> None:
     assert ranks.mean(axis=1)["TerraMind"] == pytest.approx(3.4)
     store = ResultStore(store_url)
     assert import_results(detect_and_read(csv), store).n_written == 80
-    assert store.query(method="DOFA", task="glid")["score"].tolist() == [92.61]
+    assert store.query(model="DOFA", task="glid")["score"].tolist() == [92.61]
 
 
 def test_geobench2_real(shared_data: Path) -> None:

@@ -12,9 +12,9 @@ from planetbench.errors import InvalidInputError, StoreError
 from planetbench.store import Result, ResultStore
 
 
-def _result(method: str = "m", task: str = "t", score: float = 0.5, seed: int = 0) -> Result:
+def _result(model: str = "m", task: str = "t", score: float = 0.5, seed: int = 0) -> Result:
     return Result(
-        method=method,
+        model=model,
         task=task,
         protocol="probe",
         metric="r2",
@@ -32,7 +32,7 @@ def test_round_trip(store_url: str) -> None:
     df = store.query()
     assert len(df) == 1
     row = df.iloc[0]
-    assert row["method"] == "m" and row["score"] == 0.25
+    assert row["model"] == "m" and row["score"] == 0.25
     assert row["fold_scores"] == [0.25, 0.25]
     assert row["config"] == {"probe": "ridge", "n_splits": 2}
 
@@ -54,11 +54,11 @@ def test_nan_score_is_stored_as_null(store_url: str) -> None:
 
 def test_failed_batch_leaves_earlier_rows(store_url: str) -> None:
     store = ResultStore(store_url)
-    store.add(_result(method="kept"))
-    bad = _result(method="")
-    with pytest.raises(InvalidInputError, match="non-empty method"):
-        store.add_many([_result(method="new"), bad])
-    assert store.query()["method"].tolist() == ["kept"]
+    store.add(_result(model="kept"))
+    bad = _result(model="")
+    with pytest.raises(InvalidInputError, match="non-empty model"):
+        store.add_many([_result(model="new"), bad])
+    assert store.query()["model"].tolist() == ["kept"]
 
 
 def test_filter_on_unknown_column(store_url: str) -> None:
@@ -69,10 +69,10 @@ def test_filter_on_unknown_column(store_url: str) -> None:
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_export(store_url: str, tmp_path: Path, suffix: str) -> None:
     store = ResultStore(store_url)
-    store.add_many([_result(method="a"), _result(method="b")])
+    store.add_many([_result(model="a"), _result(model="b")])
     out = store.export(tmp_path / f"runs{suffix}")
     df = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
-    assert sorted(df["method"]) == ["a", "b"]
+    assert sorted(df["model"]) == ["a", "b"]
 
 
 def test_export_bad_suffix(store_url: str, tmp_path: Path) -> None:
@@ -87,10 +87,10 @@ def test_unopenable_store(tmp_path: Path) -> None:
         len(ResultStore(f"sqlite:///{blocker}/sub/results.sqlite"))
 
 
-def _writer(url: str, method: str, n: int) -> None:
+def _writer(url: str, model: str, n: int) -> None:
     store = ResultStore(url)
     for i in range(n):
-        store.add(_result(method=method, seed=i))
+        store.add(_result(model=model, seed=i))
 
 
 def test_two_concurrent_writers_lose_nothing(store_url: str) -> None:
@@ -104,4 +104,4 @@ def test_two_concurrent_writers_lose_nothing(store_url: str) -> None:
         assert p.exitcode == 0
     df = ResultStore(store_url).query()
     assert len(df) == 80
-    assert df.groupby("method").size().to_dict() == {"p1": 40, "p2": 40}
+    assert df.groupby("model").size().to_dict() == {"p1": 40, "p2": 40}

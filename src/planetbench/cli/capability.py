@@ -47,7 +47,7 @@ def _results_from_store(
         )
     rows = rows[rows["score"].notna()]
     conditions = rows.assign(fraction=rows["fraction"].fillna(-1.0)).groupby(
-        ["method", "task"]
+        ["model", "task"]
     )[["suite", "source", "protocol", "fraction", "metric"]].nunique()
     mixed = conditions[(conditions > 1).any(axis=1)]
     if not mixed.empty:
@@ -59,7 +59,7 @@ def _results_from_store(
             "must be one experimental condition: choose one with --suite, --source, --protocol "
             "and --fraction"
         )
-    return rows.rename(columns={"method": "model"})[["model", "task", "metric", "score"]]
+    return rows.rename(columns={"model": "model"})[["model", "task", "metric", "score"]]
 
 
 def _print_frame(df: pd.DataFrame, title: str) -> None:

@@ -37,7 +37,7 @@ def _report(spec: ExperimentSpec, summary: ExperimentSummary, rs: ResultStore) -
 
     for r in summary.results:
         score = "n/a" if r.score != r.score else f"{r.score:.4f}"
-        console.print(f"{r.method} · {r.task} · {r.protocol} · f={r.fraction:g} · lr={r.lr:g} · "
+        console.print(f"{r.model} · {r.task} · {r.protocol} · f={r.fraction:g} · lr={r.lr:g} · "
                       f"seed={r.seed}: test mIoU {score}", markup=False, highlight=False)
     console.print(f"stored {len(summary.results)} result(s) in {rs.url}")
     keys = {planned_run_key(r) for r in spec.runs()}

@@ -152,7 +152,7 @@ def leaderboard_cmd(
     ] = False,
     select: Annotated[
         str,
-        typer.Option("--select", help="NeuCo board: best (highest mean Q) or last run of a method."),
+        typer.Option("--select", help="NeuCo board: best (highest mean Q) or last run of a model."),
     ] = "best",
     suite: Annotated[
         str | None, typer.Option("--suite", help="Rank the stored runs of this suite.")
@@ -172,7 +172,7 @@ def leaderboard_cmd(
     reps: Annotated[int, typer.Option("--reps", min=100, help="Bootstrap replicates.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Bootstrap seed.")] = 0,
 ) -> None:
-    """Rank stored results: one row per method.
+    """Rank stored results: one row per model.
 
     Without --suite/--preset: the NeuCo-Bench board of probe results (Q per task,
     rank-then-aggregate). With --suite/--preset: per-task scores, mean, IQM with a bootstrap CI,

@@ -16,12 +16,12 @@ def export_cmd(
     out: Path = typer.Argument(..., help="Output file ending in .csv or .parquet."),
     store: str | None = StoreOption,
     suite: str | None = typer.Option(None, help="Only rows of this suite."),
-    method: str | None = typer.Option(None, help="Only rows of this method."),
+    model: str | None = typer.Option(None, help="Only rows of this model."),
 ) -> None:
     """Export stored runs to CSV or Parquet."""
     rs = ResultStore(store)
-    path = rs.export(out, suite=suite, method=method)
-    console.print(f"wrote {len(rs.query(suite=suite, method=method))} rows to {path}")
+    path = rs.export(out, suite=suite, model=model)
+    console.print(f"wrote {len(rs.query(suite=suite, model=model))} rows to {path}")
 
 
 @app.command("store-info")

@@ -82,9 +82,9 @@ class DenseDemoReport:
         store: URL of the results store written to.
         seed: seed of the scenes, the label fractions and the runs.
         settings: sizes used (scenes, pixels, epochs, tasks).
-        leaderboard: Cryo-Bench layout, one row per method · protocol · fraction: a ``method``
+        leaderboard: Cryo-Bench layout, one row per model · protocol · fraction: a ``model``
             column, one mIoU column per task, ``avg_miou``, ``avg_rank`` and ``n_tasks``.
-        runs: one row per run: method, task, protocol, fraction, seed, miou, val_miou,
+        runs: one row per run: model, task, protocol, fraction, seed, miou, val_miou,
             epochs_run, n_train, params, gflops, latency_ms, seconds.
         n_runs: runs in the grid.
         n_skipped: runs already in the store (resumed, not re-run).
@@ -230,7 +230,7 @@ def _runs_frame(rows: pd.DataFrame) -> pd.DataFrame:
     for r in rows.itertuples():
         m, e, t = r.metrics, r.efficiency, r.timings
         records.append({
-            "method": r.method, "task": r.task, "protocol": r.protocol, "fraction": r.fraction,
+            "model": r.model, "task": r.task, "protocol": r.protocol, "fraction": r.fraction,
             "seed": r.seed, "miou": r.score, "val_miou": m.get("val_miou"),
             "epochs_run": m.get("epochs_run"), "n_train": m.get("n_train"),
             "params": e.get("params"), "gflops": e.get("gflops"),

@@ -49,7 +49,7 @@ class DemoReport:
         n_splits: probe splits per task.
         embeddings: embedding file per encoder.
         summaries: evaluation summary per encoder.
-        leaderboard: the store's leaderboard after the demo (one row per method).
+        leaderboard: the store's leaderboard after the demo (one row per model).
         dense: the dense (segmentation) part's report, or None when it was skipped.
         report: the HTML report of everything the demo ran, or None when it was skipped.
         timings: seconds spent in ``generate``, ``embed``, ``evaluate``, ``leaderboard``,
@@ -84,11 +84,11 @@ class DemoReport:
 
     def best_informative_beats_random(self) -> bool:
         """True when an informative encoder ranks above ``random`` on the leaderboard."""
-        methods = list(self.leaderboard["method"])
-        if "random" not in methods:
+        models = list(self.leaderboard["model"])
+        if "random" not in models:
             return False
-        ranked = [m for m in methods if m in INFORMATIVE]
-        return bool(ranked) and methods.index(ranked[0]) < methods.index("random")
+        ranked = [m for m in models if m in INFORMATIVE]
+        return bool(ranked) and models.index(ranked[0]) < models.index("random")
 
 
 def run_demo(

@@ -137,7 +137,7 @@ def evaluate_embeddings(
     Args:
         embeddings: CSV/Parquet embedding file (``id`` + digit-named columns).
         labels: folder of ``<task>__<type>.csv`` label files.
-        name: method name stored with the results (default: the embedding file's stem).
+        name: model name stored with the results (default: the embedding file's stem).
         suite: suite the results are stored under (``neuco``; the demo uses ``demo`` so that
             synthetic results are labelled and never mix with real ones).
         config: probe configuration; ``config_overrides`` (``probe``, ``n_splits``, ``test_size``,
@@ -172,9 +172,9 @@ def evaluate_embeddings(
         read_embeddings(emb_path)  # raises the precise EmbeddingFileError
     if plots and out is None:
         raise ConfigError("plots=True needs an output folder: pass out=DIR (CLI: --out DIR)")
-    method = name or emb_path.stem
-    if not method.strip():
-        raise ConfigError("name must be a non-empty method name")
+    model = name or emb_path.stem
+    if not model.strip():
+        raise ConfigError("name must be a non-empty model name")
     rs = store if isinstance(store, ResultStore) else ResultStore(store)
     probe_cfg: dict[str, Any] = cfg.model_dump(mode="json")
     from planetbench.protocols.probes.base import IMPLEMENTATION_VERSION
@@ -206,7 +206,7 @@ def evaluate_embeddings(
             "suite": suite,
         }
         key = run_key(
-            method=method,
+            model=model,
             task=task.name,
             protocol=PROTOCOL,
             config_hash=config_hash(task_config),
@@ -295,7 +295,7 @@ def evaluate_embeddings(
                     {"n_samples": len(y), "coverage": coverage, "std": float(np.std(folds))}
                 )
                 result = Result(
-                    method=method,
+                    model=model,
                     task=task.name,
                     protocol=PROTOCOL,
                     metric=pr.metric,
@@ -336,7 +336,7 @@ def evaluate_embeddings(
                 bar.advance()
 
     summary = EvaluationSummary(
-        name=method,
+        name=model,
         config=base_config,
         tasks={n: summaries[n] for n in sorted(summaries)},
         embeddings=emb_path,
@@ -348,7 +348,7 @@ def evaluate_embeddings(
         predictions=predictions,
     )
     if out is not None:
-        run_dir = Path(out) / method
+        run_dir = Path(out) / model
         run_dir.mkdir(parents=True, exist_ok=True)
         summary.summary_path = run_dir / "summary.json"
         summary.summary_path.write_text(json.dumps(_json_safe(summary.to_dict()), indent=2))

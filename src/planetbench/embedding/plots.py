@@ -33,7 +33,7 @@ def write_embedding_plots(
         summary: the evaluation (fresh tasks carry pooled predictions).
         folder: destination, created if needed.
         store: the results store, for confusion matrices of resumed tasks and the radar of Q
-            across methods.
+            across models.
 
     Returns:
         Paths of the PNG files written.

@@ -74,7 +74,7 @@ class EvaluationSummary:
     """What :func:`evaluate_embeddings` did.
 
     Attributes:
-        name: method name (leaderboard row).
+        name: model name (leaderboard row).
         config: the full evaluation configuration (probe config plus preprocessing options).
         tasks: per-task outcomes, by task name (sorted).
         embeddings: the embedding file.

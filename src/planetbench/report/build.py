@@ -134,9 +134,9 @@ def _neuco_section(store: ResultStore, suite: str, *, synthetic: bool) -> Sectio
         f"Embedding leaderboard (NeuCo Q score): {suite}",
         paragraphs=[
             "Q = 100·ε·mean/(std+ε) over K random splits; tasks weighted by "
-            "the spread of Q across methods; rank-then-aggregate."
+            "the spread of Q across models; rank-then-aggregate."
         ],
-        tables=[("one row per method", table)],
+        tables=[("one row per model", table)],
     )
     long = q_long(table)
     if long["task"].nunique() >= 3:
@@ -216,7 +216,7 @@ def build_report(
     skipped: list[str] = []
     overview = (
         rows.groupby(["suite", "source", "protocol"])
-        .agg(runs=("id", "size"), models=("method", "nunique"), tasks=("task", "nunique"))
+        .agg(runs=("id", "size"), models=("model", "nunique"), tasks=("task", "nunique"))
         .reset_index()
     )
     sections = [

@@ -23,11 +23,11 @@ def dense_leaderboard(
 ) -> pd.DataFrame:
     """Cryo-Bench-style table: per-task score (mean over seeds), average score, average rank.
 
-    Several learning rates of one method and task are resolved on validation mIoU (the rate
+    Several learning rates of one model and task are resolved on validation mIoU (the rate
     Cryo-Bench's sweep would choose); see :func:`select_lr_on_validation`.
 
-    One row per method; when the filters admit several protocols or fractions, one row per
-    (method, protocol, fraction) actually stored, labelled ``"<method> · <protocol> · f=<fraction>"``
+    One row per model; when the filters admit several protocols or fractions, one row per
+    (model, protocol, fraction) actually stored, labelled ``"<model> · <protocol> · f=<fraction>"``
     (only the parts that vary). Ranks are competition ranks per task (best score = 1, ties share
     the best rank) among the rows that have that task; ``avg_rank`` averages a row's ranks,
     ``avg_<metric>`` its per-task scores (NaN when it misses a task). Rows without a fraction or a
@@ -42,7 +42,7 @@ def dense_leaderboard(
         tasks: task columns in this order (default: every task found, sorted).
 
     Returns:
-        DataFrame indexed by ``method`` (the row label) with one column per task, then
+        DataFrame indexed by ``model`` (the row label) with one column per task, then
         ``avg_<metric>``, ``avg_rank`` and ``n_tasks``; sorted by ``avg_rank`` then by the
         average score.
 
@@ -68,7 +68,7 @@ def dense_leaderboard(
 
 
 def select_lr_on_validation(rows: pd.DataFrame) -> pd.DataFrame:
-    """Keep, per (method, task), only the learning rate with the best mean validation mIoU.
+    """Keep, per (model, task), only the learning rate with the best mean validation mIoU.
 
     Cryo-Bench tunes the learning rate over a grid and reports the test score of the rate chosen
     on the validation split; averaging test scores over rates instead would mix good and bad
@@ -76,13 +76,13 @@ def select_lr_on_validation(rows: pd.DataFrame) -> pd.DataFrame:
     with a single rate (or none, e.g. literature rows) are kept as they are.
 
     Args:
-        rows: store rows with ``method``, ``task``, ``lr``, ``metrics`` and ``score``.
+        rows: store rows with ``model``, ``task``, ``lr``, ``metrics`` and ``score``.
 
     Raises:
         InvalidInputError: a group has several rates but a row lacks its validation mIoU.
     """
     keep = []
-    for (method, task), group in rows.groupby(["method", "task"], sort=False):
+    for (model, task), group in rows.groupby(["model", "task"], sort=False):
         lrs = group["lr"].dropna().unique()
         if len(lrs) <= 1:
             keep.append(group)
@@ -92,7 +92,7 @@ def select_lr_on_validation(rows: pd.DataFrame) -> pd.DataFrame:
         )
         if val.isna().any():
             raise InvalidInputError(
-                f"{method!r} on {task!r} has runs at learning rates {sorted(lrs)} but not all "
+                f"{model!r} on {task!r} has runs at learning rates {sorted(lrs)} but not all "
                 "carry a validation mIoU to choose between them; filter the rows to one lr"
             )
         means = val.astype(float).groupby(group["lr"]).mean()
@@ -106,11 +106,11 @@ def dense_table(
 ) -> pd.DataFrame:
     """The table of :func:`dense_leaderboard` from result rows already selected.
 
-    Where a (method, task) has runs at several learning rates, the rate with the best mean
+    Where a (model, task) has runs at several learning rates, the rate with the best mean
     validation mIoU is kept (:func:`select_lr_on_validation`) before seeds are averaged.
 
     Args:
-        rows: store rows (columns ``method``, ``protocol``, ``fraction``, ``task``, ``score``),
+        rows: store rows (columns ``model``, ``protocol``, ``fraction``, ``task``, ``score``),
             e.g. from :meth:`ResultStore.query`, of one metric.
         metric: name used in the ``avg_<metric>`` column.
         tasks: task columns in this order (default: every task found, sorted).
@@ -121,13 +121,13 @@ def dense_table(
     df = rows[rows["fraction"].notna() & rows["score"].notna()]
     if df.empty:
         raise InvalidInputError("no result rows with a score and a fraction to rank")
-    label = df["method"].astype(str)
+    label = df["model"].astype(str)
     if df["protocol"].nunique() > 1:
         label = label + " · " + df["protocol"].astype(str)
     if df["fraction"].nunique() > 1:
         label = label + " · f=" + df["fraction"].map(lambda f: f"{float(f):g}")
-    df = select_lr_on_validation(df.assign(method=label))
-    table = df.pivot_table(index="method", columns="task", values="score", aggfunc="mean")
+    df = select_lr_on_validation(df.assign(model=label))
+    table = df.pivot_table(index="model", columns="task", values="score", aggfunc="mean")
     columns = list(tasks) if tasks is not None else sorted(table.columns)
     missing = [t for t in columns if t not in table.columns]
     if missing:

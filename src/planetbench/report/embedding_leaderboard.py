@@ -1,7 +1,7 @@
 """The NeuCo-Bench leaderboard built from stored probe results, and its text formats.
 
-One row per method: among a method's submissions (one embedding file under one configuration) we
-keep the best (highest mean Q) or the most recent one; re-runs never add rows. Methods are ranked
+One row per model: among a model's submissions (one embedding file under one configuration) we
+keep the best (highest mean Q) or the most recent one; re-runs never add rows. Models are ranked
 with NeuCo-Bench's rank-then-aggregate rule (:func:`planetbench.stats.ranking.rank_aggregate`).
 """
 
@@ -32,7 +32,7 @@ def _submission_id(row: pd.Series) -> str:
 def select_submissions(
     rows: pd.DataFrame, *, select: Literal["best", "last"] = "best"
 ) -> pd.DataFrame:
-    """Pick one submission per method and return its (method × task) Q table.
+    """Pick one submission per model and return its (model × task) Q table.
 
     Args:
         rows: stored probe rows (``ResultStore.query`` output) with non-null ``q``.
@@ -40,7 +40,7 @@ def select_submissions(
             most recently stored submission.
 
     Returns:
-        DataFrame indexed by method, one column per task (NaN where the chosen submission lacks
+        DataFrame indexed by model, one column per task (NaN where the chosen submission lacks
         the task), plus a ``submission`` column.
     """
     if select not in SELECT:
@@ -48,18 +48,18 @@ def select_submissions(
     df = rows.copy()
     df["submission"] = df.apply(_submission_id, axis=1)
     # Re-runs of the same (submission, task): keep the most recent row.
-    df = df.sort_values("id").drop_duplicates(["method", "submission", "task"], keep="last")
-    per_sub = df.groupby(["method", "submission"]).agg(mean_q=("q", "mean"), last_id=("id", "max"))
+    df = df.sort_values("id").drop_duplicates(["model", "submission", "task"], keep="last")
+    per_sub = df.groupby(["model", "submission"]).agg(mean_q=("q", "mean"), last_id=("id", "max"))
     per_sub = per_sub.reset_index()
     if select == "best":
         per_sub = per_sub.sort_values(["mean_q", "last_id"], ascending=[False, False])
     else:
         per_sub = per_sub.sort_values("last_id", ascending=False)
-    chosen = per_sub.drop_duplicates("method", keep="first")[["method", "submission"]]
-    kept = df.merge(chosen, on=["method", "submission"])
-    table = kept.pivot(index="method", columns="task", values="q")
+    chosen = per_sub.drop_duplicates("model", keep="first")[["model", "submission"]]
+    kept = df.merge(chosen, on=["model", "submission"])
+    table = kept.pivot(index="model", columns="task", values="q")
     table.columns.name = None
-    table["submission"] = chosen.set_index("method")["submission"]
+    table["submission"] = chosen.set_index("model")["submission"]
     return table
 
 
@@ -75,12 +75,12 @@ def leaderboard(
     Args:
         store: results store (URL, path or :class:`ResultStore`; default store when None).
         suite: suite whose probe rows are ranked.
-        unweighted: weight every task equally instead of by the spread of Q across methods.
-        select: which submission represents a method: ``best`` (highest mean Q) or ``last``.
+        unweighted: weight every task equally instead of by the spread of Q across models.
+        select: which submission represents a model: ``best`` (highest mean Q) or ``last``.
 
     Returns:
-        DataFrame with columns ``method``, one Q column per task, ``mean_q``, ``weighted_score``
-        and ``rank`` (1 = best), sorted best first. Methods lacking a task are listed last with
+        DataFrame with columns ``model``, one Q column per task, ``mean_q``, ``weighted_score``
+        and ``rank`` (1 = best), sorted best first. Models lacking a task are listed last with
         NaN ``weighted_score``/``rank``. Empty (with these columns) when nothing is stored.
     """
     if select not in SELECT:
@@ -89,7 +89,7 @@ def leaderboard(
     rows = rs.query(suite=suite, protocol="probe")
     rows = rows[rows["q"].notna()]
     if rows.empty:
-        return pd.DataFrame(columns=["method", *SUMMARY_COLUMNS])
+        return pd.DataFrame(columns=["model", *SUMMARY_COLUMNS])
     from planetbench.stats.ranking import rank_aggregate
 
     q_table = select_submissions(rows, select=select).drop(columns="submission")
@@ -104,24 +104,24 @@ def leaderboard(
         agg = rank_aggregate(q_table[complete], weighted=not unweighted)
         out.loc[agg.table.index, "weighted_score"] = agg.table["weighted_score"]
         out.loc[agg.table.index, "rank"] = agg.table["rank"].astype(float)
-    out.index.name = "method"
+    out.index.name = "model"
     out = out.reset_index()
-    out = out.sort_values(["rank", "mean_q", "method"], ascending=[True, False, True],
+    out = out.sort_values(["rank", "mean_q", "model"], ascending=[True, False, True],
                           na_position="last")
     out["rank"] = out["rank"].astype("Int64")
-    return out.reset_index(drop=True)[["method", *tasks, *SUMMARY_COLUMNS]]
+    return out.reset_index(drop=True)[["model", *tasks, *SUMMARY_COLUMNS]]
 
 
 def task_columns(board: pd.DataFrame) -> list[str]:
     """The per-task Q columns of a :func:`leaderboard` table."""
-    return [c for c in board.columns if c not in ("method", *SUMMARY_COLUMNS)]
+    return [c for c in board.columns if c not in ("model", *SUMMARY_COLUMNS)]
 
 
 def q_long(board: pd.DataFrame, tasks: list[str] | None = None) -> pd.DataFrame:
     """A leaderboard's Q values as a tidy table (columns ``model``, ``task``, ``q``; no NaN)."""
-    long = board.melt(id_vars="method", value_vars=tasks if tasks is not None else
+    long = board.melt(id_vars="model", value_vars=tasks if tasks is not None else
                       task_columns(board), var_name="task", value_name="q")
-    return long.rename(columns={"method": "model"}).dropna(subset=["q"])
+    return long.rename(columns={"model": "model"}).dropna(subset=["q"])
 
 
 def empty_message(store: str | ResultStore | None = None, suite: str = "neuco") -> str:
@@ -173,7 +173,7 @@ def format_leaderboard(
 
     table = Table(title=title)
     for c in cols:
-        table.add_column(c, justify="left" if c in ("method", "model") else "right")
+        table.add_column(c, justify="left" if c in ("model", "model") else "right")
     for r in cells:
         table.add_row(*r)
     buf = io.StringIO()

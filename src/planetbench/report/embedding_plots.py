@@ -4,7 +4,7 @@ Figures of ``planetbench probe --plots`` (written by
 :func:`planetbench.embedding.plots.write_embedding_plots` into ``OUT/NAME/plots/``): the fold-score distribution per
 task, predicted vs. true values of regression tasks (pooled test predictions of the K splits), the
 confusion matrix of classification tasks (summed over splits) and a radar of per-task Q of every
-method in the store.
+model in the store.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def runs_frame(rows: pd.DataFrame) -> pd.DataFrame:
                 "gflops",
             ]
         )
-    df = rows.rename(columns={"method": "model"}).copy()
+    df = rows.rename(columns={"model": "model"}).copy()
     df = df[df["score"].notna()]
     df["seed"] = df["seed"].fillna(0).astype(int)
     df["gflops"] = df["efficiency"].map(lambda e: e.get("gflops") if isinstance(e, dict) else None)
@@ -120,7 +120,7 @@ def results_leaderboard(
             raise InvalidInputError(
                 f"the selected tasks use different metrics ({', '.join(metrics)}); aggregating "
                 "them needs a frozen normaliser (pass normaliser=Normaliser.fit(..., "
-                "reference_methods=[...]) or --normaliser FILE)"
+                "reference_models=[...]) or --normaliser FILE)"
             )
         value, higher = "score", metric_higher_is_better(metrics[0])
     per_task = runs.pivot_table(index="model", columns="task", values="score", aggfunc="mean")
@@ -240,14 +240,14 @@ def suite_leaderboard(
 def neuco_layout(board: pd.DataFrame, *, reps: int = 10_000, seed: int = 0) -> pd.DataFrame:
     """The NeuCo leaderboard in the common layout: ``model``, Q per task, ``mean``, ``mean_rank``.
 
-    ``mean`` is the mean Q over tasks and ``mean_rank`` the mean over tasks of each method's
-    competition rank of Q among the methods that have the task; ``weighted_score`` and ``rank``
+    ``mean`` is the mean Q over tasks and ``mean_rank`` the mean over tasks of each model's
+    competition rank of Q among the models that have the task; ``weighted_score`` and ``rank``
     (NeuCo-Bench's rank-then-aggregate) are kept. ``mean_rank_low``/``mean_rank_high`` bound
     the mean rank under resampling of the tasks (bootstrap, ``reps`` replicates, ``seed``) for
-    methods that have every task.
+    models that have every task.
     """
     if board.empty:
-        return board.rename(columns={"method": "model", "mean_q": "mean"})
+        return board.rename(columns={"model": "model", "mean_q": "mean"})
     from planetbench.report.embedding_leaderboard import task_columns
 
     tasks = task_columns(board)
@@ -255,20 +255,20 @@ def neuco_layout(board: pd.DataFrame, *, reps: int = 10_000, seed: int = 0) -> p
     for task in tasks:
         have = board[task].notna()
         ranks.loc[have, task] = competition_rank(board.loc[have, task].to_numpy(float))
-    out = board.rename(columns={"method": "model", "mean_q": "mean"})
+    out = board.rename(columns={"model": "model", "mean_q": "mean"})
     at = out.columns.get_loc("mean") + 1
     out.insert(at, "mean_rank", ranks.mean(axis=1))
     # Interval of the mean rank over the choice of tasks (one Q per cell, so tasks are
-    # resampled), for the methods that have every task.
+    # resampled), for the models that have every task.
     out.insert(at + 1, "mean_rank_low", np.nan)
     out.insert(at + 2, "mean_rank_high", np.nan)
     complete = board[tasks].notna().all(axis=1)
     if complete.sum() >= 2 and len(tasks) >= 2:
-        q = {str(board.loc[i, "method"]): board.loc[i, tasks].to_numpy(float)[None, :]
+        q = {str(board.loc[i, "model"]): board.loc[i, tasks].to_numpy(float)[None, :]
              for i in board.index[complete]}
         interval = mean_rank(q, reps=reps, seed=seed, task_bootstrap=True)
         idx = board.index[complete]
-        names = board.loc[idx, "method"].astype(str)
+        names = board.loc[idx, "model"].astype(str)
         out.loc[idx, "mean_rank_low"] = interval.loc[names, "low"].to_numpy()
         out.loc[idx, "mean_rank_high"] = interval.loc[names, "high"].to_numpy()
     return out

@@ -44,8 +44,8 @@ _NOT_IN_HASH = frozenset(
 )
 
 
-def run_method(run: DenseRunConfig) -> str:
-    """The method name (leaderboard row) of a run: the encoder id, plus its options if any.
+def run_model(run: DenseRunConfig) -> str:
+    """The model name (leaderboard row) of a run: the encoder id, plus its options if any.
 
     ``vit`` with ``encoder_options={"vit": {"tiny": True}}`` is ``vit (tiny)``; other options
     appear as ``key=value`` (e.g. ``mosaiks (num_filters=16)``), so a variant never shares a row
@@ -59,8 +59,8 @@ def run_method(run: DenseRunConfig) -> str:
 
 
 def run_label(run: DenseRunConfig) -> str:
-    """One line naming a run: method · task · protocol · fraction · lr · seed."""
-    return (f"{run_method(run)} · {run.task} · {run.protocol} · f={run.fraction:g} · "
+    """One line naming a run: model · task · protocol · fraction · lr · seed."""
+    return (f"{run_model(run)} · {run.task} · {run.protocol} · f={run.fraction:g} · "
             f"lr={run.lr:g} · seed={run.seed}")
 
 
@@ -93,7 +93,7 @@ def planned_run_key(run: DenseRunConfig, *, weights_sha256: str | None = None) -
 
         weights_sha256 = get_encoder(run.encoder).spec.weights_sha256
     return run_key(
-        method=run_method(run), task=run.task, protocol=run.protocol,
+        model=run_model(run), task=run.task, protocol=run.protocol,
         config_hash=run_config_hash(run), seed=run.seed, fraction=run.fraction, lr=run.lr,
         input_sha256=weights_sha256,
     )
@@ -315,7 +315,7 @@ def _execute_run(
     efficiency["encoder_params"] = sum(p.numel() for p in encoder.parameters())
     efficiency["head_params"] = sum(p.numel() for p in head.parameters())
     return Result(
-        method=run_method(run),
+        model=run_model(run),
         task=spec.name,
         protocol=run.protocol,
         metric="miou",
@@ -548,5 +548,5 @@ __all__ = [
     "run_config_hash",
     "run_experiment",
     "run_label",
-    "run_method",
+    "run_model",
 ]

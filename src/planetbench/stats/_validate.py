@@ -35,7 +35,7 @@ def as_finite_1d(values: ArrayLike, name: str) -> np.ndarray:
         raise InvalidInputError(f"{name} must be numeric; got {values!r}") from exc
     if arr.ndim != 1:
         raise InvalidInputError(
-            f"{name} must be 1-D; got shape {arr.shape}. Pass one value per fold/method."
+            f"{name} must be 1-D; got shape {arr.shape}. Pass one value per fold/model."
         )
     if arr.size == 0:
         raise InvalidInputError(f"{name} is empty; pass at least one value")

@@ -49,7 +49,7 @@ def audit_table(
     |published − expected| > ``tol``.
 
     Args:
-        df: the table, one row per method, per-task scores in columns.
+        df: the table, one row per model, per-task scores in columns.
         tasks: the per-task score columns (at least one).
         average: the published-average column, or None to skip that check.
         rank: the published-average-rank column, or None to skip that check.

@@ -12,7 +12,7 @@ so 0 is the worst reference anchor and 1 the best, whatever the metric direction
 flipped). Scores outside the reference range map outside [0, 1] (never clipped). Because the
 anchors are frozen, normalising a new model never changes any other model's normalised scores;
 this is the human-normalised-score idea of Agarwal et al. (2021), "Deep RL at the edge of the
-statistical precipice", with reference methods in place of random/human agents.
+statistical precipice", with reference models in place of random/human agents.
 
 Tidy input: one row per run with columns ``model``, ``task``, ``metric``, ``score``, ``seed`` and
 optionally ``higher_is_better`` (bool). Without that column the direction is looked up from the
@@ -136,14 +136,14 @@ class Normaliser:
 
     Attributes:
         version: user-chosen version label, e.g. ``"v1"``; bump it whenever you refit.
-        reference_methods: models whose runs defined the anchors.
+        reference_models: models whose runs defined the anchors.
         low_pct: percentile (0–100) of the reference runs used as the low anchor.
         high_pct: percentile (0–100) used as the high anchor.
         anchors: one :class:`Anchor` per (task, metric), sorted.
     """
 
     version: str
-    reference_methods: tuple[str, ...]
+    reference_models: tuple[str, ...]
     low_pct: float
     high_pct: float
     anchors: tuple[Anchor, ...] = field(default_factory=tuple)
@@ -153,16 +153,16 @@ class Normaliser:
         cls,
         df: pd.DataFrame,
         *,
-        reference_methods: Sequence[str],
+        reference_models: Sequence[str],
         version: str,
         low_pct: float = 0.0,
         high_pct: float = 100.0,
     ) -> Normaliser:
-        """Fit the anchors from the runs of ``reference_methods`` in a tidy DataFrame.
+        """Fit the anchors from the runs of ``reference_models`` in a tidy DataFrame.
 
         Args:
             df: tidy runs (columns model, task, metric, score, seed [, higher_is_better]).
-            reference_methods: models whose runs define the anchors; each (task, metric) in
+            reference_models: models whose runs define the anchors; each (task, metric) in
                 ``df`` must have reference runs with at least two distinct scores.
             version: non-empty version label stored with the anchors.
             low_pct: percentile of the reference runs for the low anchor (0 = minimum).
@@ -172,7 +172,7 @@ class Normaliser:
             The fitted, frozen normaliser.
 
         Raises:
-            InvalidInputError: bad columns/scores, unknown reference methods, a task without
+            InvalidInputError: bad columns/scores, unknown reference models, a task without
                 reference runs, degenerate anchors (high == low), bad percentiles or version.
         """
         _validate_tidy(df)
@@ -185,14 +185,14 @@ class Normaliser:
                 f"percentiles must satisfy 0 <= low_pct < high_pct <= 100; got "
                 f"low_pct={low_pct!r}, high_pct={high_pct!r}"
             )
-        refs = tuple(dict.fromkeys(str(m) for m in reference_methods))
+        refs = tuple(dict.fromkeys(str(m) for m in reference_models))
         if not refs:
-            raise InvalidInputError("reference_methods is empty; name at least one model")
+            raise InvalidInputError("reference_models is empty; name at least one model")
         known = set(df["model"].astype(str))
         unknown = [m for m in refs if m not in known]
         if unknown:
             raise InvalidInputError(
-                f"reference_methods {unknown} have no runs in df; models present: {sorted(known)}"
+                f"reference_models {unknown} have no runs in df; models present: {sorted(known)}"
             )
         directions = _directions(df)
         anchors: list[Anchor] = []
@@ -206,7 +206,7 @@ class Normaliser:
             ref_scores = group.loc[is_ref.loc[group.index], "score"].to_numpy(dtype=np.float64)
             if ref_scores.size == 0:
                 raise InvalidInputError(
-                    f"task {task!r}, metric {metric!r} has no runs from the reference methods "
+                    f"task {task!r}, metric {metric!r} has no runs from the reference models "
                     f"{list(refs)}; add reference runs for it or drop the task"
                 )
             low, high = np.percentile(ref_scores, [low_pct, high_pct])
@@ -214,7 +214,7 @@ class Normaliser:
                 raise InvalidInputError(
                     f"task {task!r}, metric {metric!r}: reference anchors are equal "
                     f"(low = high = {low:g}), so scores cannot be normalised; add a reference "
-                    "method that scores differently or widen the percentiles"
+                    "model that scores differently or widen the percentiles"
                 )
             anchors.append(
                 Anchor(str(task), str(metric), float(low), float(high), bool(hib.iloc[0]))
@@ -267,7 +267,7 @@ class Normaliser:
         return {
             "schema": JSON_SCHEMA,
             "version": self.version,
-            "reference_methods": list(self.reference_methods),
+            "reference_models": list(self.reference_models),
             "low_pct": self.low_pct,
             "high_pct": self.high_pct,
             "anchors": [
@@ -319,7 +319,9 @@ class Normaliser:
             )
             result = cls(
                 str(data["version"]),
-                tuple(str(m) for m in data["reference_methods"]),
+                # Files written by planetbench 0.1 name the key reference_methods.
+                tuple(str(m) for m in data.get("reference_models",
+                                               data.get("reference_methods", ()))),
                 float(data["low_pct"]),
                 float(data["high_pct"]),
                 anchors,

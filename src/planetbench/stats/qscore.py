@@ -1,4 +1,4 @@
-"""NeuCo-Bench quality score (Q) of a method on one task.
+"""NeuCo-Bench quality score (Q) of a model on one task.
 
 Reference: Vinge et al. (2025), "NeuCo-Bench: A Novel Benchmark Framework for Neural Embeddings in
 Earth Observation" (the Embed2Scale / CVPR EarthVision 2025 challenge). The quality score rewards a
@@ -23,7 +23,7 @@ from planetbench.stats._validate import as_finite_1d
 
 
 def q_score(fold_scores: ArrayLike, epsilon: float = 0.02) -> float:
-    """Quality score Q of one method on one task from its per-fold scores.
+    """Quality score Q of one model on one task from its per-fold scores.
 
     Args:
         fold_scores: array of shape (n_splits,) with the metric of each fold (e.g. R² or F1 as a

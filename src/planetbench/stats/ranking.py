@@ -1,9 +1,9 @@
 """Competition ranking and the NeuCo-Bench rank-then-aggregate leaderboard.
 
 Reference: Vinge et al. (2025), "NeuCo-Bench: A Novel Benchmark Framework for Neural Embeddings in
-Earth Observation". Methods are ranked per task by their quality score Q; the per-task ranks are
-combined with task weights proportional to how much the task separates the methods (the standard
-deviation of Q across methods), and the weighted rank sum is ranked again.
+Earth Observation". Models are ranked per task by their quality score Q; the per-task ranks are
+combined with task weights proportional to how much the task separates the models (the standard
+deviation of Q across models), and the weighted rank sum is ranked again.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class RankAggregate:
     """The rank-then-aggregate leaderboard.
 
     Attributes:
-        table: DataFrame indexed by method, sorted best first (then by method name), with one
+        table: DataFrame indexed by model, sorted best first (then by model name), with one
             column ``rank_<task>`` per task (competition rank of Q, 1 = highest Q), then
             ``weighted_score`` (Σ_t w_t · rank_t, lower is better), ``rank`` (competition rank of
             ``weighted_score``, ties share the best rank) and ``mean_q`` (mean Q over tasks).
@@ -78,16 +78,16 @@ class RankAggregate:
 def _validate_q_table(q_table: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(q_table, pd.DataFrame):
         raise InvalidInputError(
-            f"q_table must be a DataFrame (index=method, columns=task); "
+            f"q_table must be a DataFrame (index=model, columns=task); "
             f"got {type(q_table).__name__}"
         )
     if q_table.shape[0] == 0 or q_table.shape[1] == 0:
         raise InvalidInputError(
-            f"q_table has shape {q_table.shape}; it needs at least one method (row) and one task "
+            f"q_table has shape {q_table.shape}; it needs at least one model (row) and one task "
             "(column)"
         )
     for axis_name, labels in (
-        ("method (index)", q_table.index),
+        ("model (index)", q_table.index),
         ("task (column)", q_table.columns),
     ):
         dup = labels[labels.duplicated()].unique().tolist()
@@ -102,17 +102,17 @@ def _validate_q_table(q_table: pd.DataFrame) -> pd.DataFrame:
     missing = values.isna()
     if missing.to_numpy().any():
         stacked = missing.stack()
-        pairs = [f"({method!r}, {task!r})" for method, task in stacked[stacked].index.tolist()]
+        pairs = [f"({model!r}, {task!r})" for model, task in stacked[stacked].index.tolist()]
         raise InvalidInputError(
-            f"q_table has missing Q for (method, task) {', '.join(pairs)}; every method must "
-            "have a score on every task. Evaluate the missing runs or drop the method/task "
+            f"q_table has missing Q for (model, task) {', '.join(pairs)}; every model must "
+            "have a score on every task. Evaluate the missing runs or drop the model/task "
             "before ranking."
         )
     inf = ~np.isfinite(values.to_numpy())
     if inf.any():
         i, j = np.argwhere(inf)[0]
         raise InvalidInputError(
-            f"q_table has an infinite Q for method {values.index[i]!r}, task {values.columns[j]!r}"
+            f"q_table has an infinite Q for model {values.index[i]!r}, task {values.columns[j]!r}"
         )
     return values
 
@@ -121,21 +121,21 @@ def task_weights(q_table: pd.DataFrame, *, weighted: bool = True) -> pd.Series:
     """Task weights for :func:`rank_aggregate`.
 
     With ``weighted``, w_t = std_t / Σ std, where std_t is the standard deviation (ddof 1) of Q
-    across methods on task t: tasks on which all methods tie get weight 0. Equal weights 1/n_tasks
-    are used when ``weighted`` is False, when there is a single method (std undefined), or when all
-    tasks are all-tied (every std is 0, so no task separates the methods).
+    across models on task t: tasks on which all models tie get weight 0. Equal weights 1/n_tasks
+    are used when ``weighted`` is False, when there is a single model (std undefined), or when all
+    tasks are all-tied (every std is 0, so no task separates the models).
 
     Args:
-        q_table: DataFrame index=method, columns=task, values Q (finite).
+        q_table: DataFrame index=model, columns=task, values Q (finite).
         weighted: use the std weights.
 
     Returns:
         Series indexed by task, summing to 1.
     """
     values = _validate_q_table(q_table)
-    n_methods, n_tasks = values.shape
+    n_models, n_tasks = values.shape
     equal = pd.Series(np.full(n_tasks, 1.0 / n_tasks), index=values.columns, name="weight")
-    if not weighted or n_methods == 1:
+    if not weighted or n_models == 1:
         return equal
     std = values.std(axis=0, ddof=1).to_numpy()
     total = std.sum()
@@ -147,11 +147,11 @@ def task_weights(q_table: pd.DataFrame, *, weighted: bool = True) -> pd.Series:
 def rank_aggregate(q_table: pd.DataFrame, *, weighted: bool = True) -> RankAggregate:
     """NeuCo-Bench leaderboard: rank per task, weight, sum, rank again.
 
-    NaN policy: a missing Q is an error naming the (method, task) pairs; nothing is imputed.
+    NaN policy: a missing Q is an error naming the (model, task) pairs; nothing is imputed.
 
     Args:
-        q_table: DataFrame with index=method, columns=task, values Q (higher is better).
-        weighted: weight tasks by the spread of Q across methods (see :func:`task_weights`);
+        q_table: DataFrame with index=model, columns=task, values Q (higher is better).
+        weighted: weight tasks by the spread of Q across models (see :func:`task_weights`);
             False gives every task the same weight.
 
     Returns:
@@ -177,6 +177,6 @@ def rank_aggregate(q_table: pd.DataFrame, *, weighted: bool = True) -> RankAggre
         weighted_score, higher_is_better=False, tie_tolerance=WEIGHTED_SCORE_TIE_TOLERANCE
     )
     table["mean_q"] = values.mean(axis=1).to_numpy()
-    table.index.name = values.index.name or "method"
+    table.index.name = values.index.name or "model"
     order = np.lexsort((table.index.astype(str).to_numpy(), table["rank"].to_numpy()))
     return RankAggregate(table=table.iloc[order], weights=weights)

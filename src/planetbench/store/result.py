@@ -11,7 +11,7 @@ from planetbench.config import config_hash
 
 def run_key(
     *,
-    method: str,
+    model: str,
     task: str,
     protocol: str,
     config_hash: str,
@@ -21,7 +21,7 @@ def run_key(
     input_sha256: str = "",
 ) -> str:
     """Identity of a run: equal keys mean the same work, so a re-run can skip it."""
-    parts = [method, task, protocol, config_hash, str(seed), str(fraction), str(lr), input_sha256]
+    parts = [model, task, protocol, config_hash, str(seed), str(fraction), str(lr), input_sha256]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
@@ -30,7 +30,7 @@ class Result:
     """One run: what was evaluated, how, and what came out.
 
     Attributes:
-        method: the model/encoder/submission name (one leaderboard row).
+        model: the model/encoder/submission name (one leaderboard row).
         task: task id.
         protocol: ``probe``, ``frozen``, ``finetune``, or a literature protocol name.
         metric: name of the main metric (``r2``, ``f1_macro``, ``miou`` …).
@@ -55,7 +55,7 @@ class Result:
         run_key: identity for resume; computed from the fields above when empty.
     """
 
-    method: str
+    model: str
     task: str
     protocol: str
     metric: str
@@ -84,7 +84,7 @@ class Result:
             self.config_hash = config_hash(self.config)
         if not self.run_key:
             self.run_key = run_key(
-                method=self.method,
+                model=self.model,
                 task=self.task,
                 protocol=self.protocol,
                 config_hash=self.config_hash,

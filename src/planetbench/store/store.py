@@ -28,7 +28,7 @@ runs_table = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("source", sa.String(32), nullable=False),
     sa.Column("suite", sa.String(64), nullable=False),
-    sa.Column("method", sa.String(256), nullable=False, index=True),
+    sa.Column("model", sa.String(256), nullable=False, index=True),
     sa.Column("task", sa.String(256), nullable=False, index=True),
     sa.Column("protocol", sa.String(64), nullable=False),
     sa.Column("probe", sa.String(64), nullable=False),
@@ -155,14 +155,14 @@ class ResultStore:
 
     @staticmethod
     def _row(r: Result) -> dict[str, Any]:
-        if not r.method or not r.task:
-            raise InvalidInputError("a result needs a non-empty method and task")
+        if not r.model or not r.task:
+            raise InvalidInputError("a result needs a non-empty model and task")
         row = {
             "run_key": r.run_key,
             "created_at": datetime.now(timezone.utc),
             "source": r.source,
             "suite": r.suite,
-            "method": r.method,
+            "model": r.model,
             "task": r.task,
             "protocol": r.protocol,
             "probe": r.probe,

@@ -5,7 +5,7 @@ The *long schema* is one row per (model, task, seed …) result:
 ============  ========  ==============================================================
 column        required  meaning
 ============  ========  ==============================================================
-model         yes       model / encoder / submission name (stored as ``Result.method``)
+model         yes       model / encoder / submission name (stored as ``Result.model``)
 task          yes       task (dataset) id
 metric        yes       name of the score's metric (``miou``, ``RMSE`` …)
 score         yes       the value, a finite number
@@ -654,7 +654,7 @@ def literature_run_keys(df: pd.DataFrame) -> list[str]:
         )
         keys.append(
             run_key(
-                method=rec["model"],
+                model=rec["model"],
                 task=rec["task"],
                 protocol=rec["protocol"],
                 config_hash=content_hash,
@@ -715,7 +715,7 @@ def import_results(
         }
         results.append(
             Result(
-                method=rec["model"],
+                model=rec["model"],
                 task=rec["task"],
                 protocol=rec["protocol"],
                 metric=rec["metric"],
