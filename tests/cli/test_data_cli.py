@@ -105,7 +105,7 @@ def toy_task(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         url = f"{base}/toy.bin"
         spec = TaskSpec(
             name="toy-dl", suite="demo", kind="segmentation", metric="miou", url=url,
-            extra={"files": (RemoteFile(url, "toy.bin", sha256=hashlib.sha256(body).hexdigest()),)},
+            files=(RemoteFile(url, "toy.bin", sha256=hashlib.sha256(body).hexdigest()),),
         )
         monkeypatch.setitem(TASKS._items, "toy-dl", Task(spec, lambda root, split: []))
         yield "toy-dl"
@@ -162,10 +162,9 @@ def glid_mirror(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tup
     with _serving(monkeypatch, {"/glid.zip": archive}) as base:
         url = f"{base}/glid.zip"
         glid = get_task("glid")
-        spec = replace(glid.spec, name="glid-loopback", url=url, extra={
-            **glid.spec.extra,
-            "files": (RemoteFile(url, "glid.zip", sha256=hashlib.sha256(archive).hexdigest()),),
-        })
+        spec = replace(glid.spec, name="glid-loopback", url=url, files=(
+            RemoteFile(url, "glid.zip", sha256=hashlib.sha256(archive).hexdigest()),
+        ))
         monkeypatch.setitem(TASKS._items, "glid-loopback", Task(spec, glid.reader))
         yield "glid-loopback", archive
 
@@ -197,8 +196,8 @@ def test_download_checksum_mismatch_exits_2_with_both_hashes(
 ) -> None:
     name, archive = glid_mirror
     task = TASKS._items[name]
-    (rf,) = task.spec.extra["files"]
-    bad = replace(task.spec, extra={**task.spec.extra, "files": (replace(rf, sha256="a" * 64),)})
+    (rf,) = task.spec.files
+    bad = replace(task.spec, files=(replace(rf, sha256="a" * 64),))
     monkeypatch.setitem(TASKS._items, name, Task(bad, task.reader))
     result = runner.invoke(app, ["data", "download", name, "--root", str(tmp_path)])
     assert result.exit_code == 2

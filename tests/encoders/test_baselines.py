@@ -110,7 +110,7 @@ def test_registered_with_specs() -> None:
     for name in BASELINES:
         assert name in names
         spec = get_encoder(name).spec
-        assert spec.weights_source == "none" and spec.bands == ()
+        assert spec.weights is None and spec.bands == ()
     assert "Rolf" in get_encoder("mosaiks").spec.citation
     assert "NeuCo" in get_encoder("averaging").spec.citation
 

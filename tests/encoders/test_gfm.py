@@ -28,7 +28,7 @@ from planetbench.tasks.bands import SENTINEL2, Band, bands
 PRETRAINED = [
     n
     for n in list_encoders()
-    if ENCODERS.get(n).spec.available and ENCODERS.get(n).spec.weights_source != "none"
+    if ENCODERS.get(n).spec.available and ENCODERS.get(n).spec.weights is not None
 ]
 TASK_BANDS = SENTINEL2[1:5]
 
@@ -60,10 +60,12 @@ def test_loopback_download_then_strict_load(name: str, server: tuple[str, Path])
     filename = f"{name}-random.pth"
     torch.save(_target(source).state_dict(), root / filename)
     fresh = _build(name)
+    assert fresh.spec.weights is not None
     spec = dataclasses.replace(
         fresh.spec,
-        weights_url=f"{base}/{filename}",
-        weights_sha256=sha256_of(root / filename),
+        weights=dataclasses.replace(
+            fresh.spec.weights, url=f"{base}/{filename}", sha256=sha256_of(root / filename)
+        ),
     )
     assert weights_status(spec) == "not cached"
     report = load_weights(_target(fresh), spec, source=None)
@@ -78,7 +80,10 @@ def test_loopback_download_of_a_wrong_file_is_refused(server: tuple[str, Path]) 
     base, root = server
     torch.save({"fc.weight": torch.zeros(2, 2)}, root / "other.pth")
     encoder = _build("ssl4eo-dino-vits16")
-    spec = dataclasses.replace(encoder.spec, weights_url=f"{base}/other.pth")
+    assert encoder.spec.weights is not None
+    spec = dataclasses.replace(
+        encoder.spec, weights=dataclasses.replace(encoder.spec.weights, url=f"{base}/other.pth")
+    )
     with pytest.raises(WeightsMismatchError, match=r"unexpected keys \(1\): fc\.weight"):
         load_weights(_target(encoder), spec, source=None)
 

@@ -89,15 +89,17 @@ def test_registered_under_their_ids() -> None:
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.name)
 def test_spec_facts_are_consistent(spec: EncoderSpec) -> None:
     n = len(spec.bands)
-    assert spec.mean is not None and spec.std is not None
-    assert len(spec.mean) == len(spec.std) == len(spec.extra["upstream_bands"]) == n
-    assert all(s > 0 for s in spec.std)
-    repo, filename = spec.extra["hf_repo"], spec.extra["hf_filename"]
+    weights, architecture = spec.weights, spec.architecture
+    assert weights is not None and architecture is not None
+    assert weights.mean is not None and weights.std is not None
+    assert len(weights.mean) == len(weights.std) == len(architecture.upstream_bands) == n
+    assert all(s > 0 for s in weights.std)
+    repo, filename = weights.hf_hub_id, weights.hf_filename
     assert spec.weights_url == f"https://huggingface.co/{repo}/resolve/main/{filename}"
     assert spec.feature_strides == (16,) * 4 and spec.feature_channels == (1024,) * 4
     assert spec.embed_dim == 1024 and spec.input_size == 224
     assert spec.licence == "Apache-2.0" and "arXiv" in spec.citation
-    assert spec.weights_source == "terratorch" and spec.requires == ("terratorch",)
+    assert weights.source == "terratorch" and spec.requires == ("terratorch",)
 
 
 def test_band_sets() -> None:
@@ -236,10 +238,11 @@ def test_published_weights_offline_fail_fast_with_url_and_cache(
         prepare_terratorch_weights(spec, None, tiny=False)
     message = str(info.value)
     assert tried == [spec.weights_url]
-    assert spec.extra["hf_repo"] in message and spec.weights_url in message
+    assert spec.weights is not None
+    assert spec.weights.hf_hub_id in message and spec.weights_url in message
     assert f"put it at {cache_path(spec)}" in message and "--weights PATH" in message
     assert "Temporary failure in name resolution" in message
-    assert f"repository {spec.extra['hf_repo']} in the Hugging Face cache {hf_cache_dir()}" in (
+    assert f"repository {spec.weights.hf_hub_id} in the Hugging Face cache {hf_cache_dir()}" in (
         message
     )
     assert time.perf_counter() - started < 1.0
@@ -265,16 +268,18 @@ def test_published_weights_are_found_in_our_cache_then_the_hf_cache(
 ) -> None:
     pytest.importorskip("huggingface_hub")
     spec = PRITHVI_SPEC
+    assert spec.weights is not None
+    repo, filename = spec.weights.hf_hub_id, spec.weights.hf_filename
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
-    repo_dir = tmp_path / "hf" / f"models--{spec.extra['hf_repo'].replace('/', '--')}"
+    repo_dir = tmp_path / "hf" / f"models--{repo.replace('/', '--')}"
     assert find_hf_cached(spec) is None
     snapshot = repo_dir / "snapshots" / ("a" * 40)
     snapshot.mkdir(parents=True)
-    (snapshot / spec.extra["hf_filename"]).write_bytes(b"hf")
+    (snapshot / filename).write_bytes(b"hf")
     (repo_dir / "refs").mkdir()
     (repo_dir / "refs" / "main").write_text("a" * 40)
     found = fetch_terratorch_weights(spec)  # no download: torch.hub is not called
-    assert found.origin == "cache" and found.path == snapshot / spec.extra["hf_filename"]
+    assert found.origin == "cache" and found.path == snapshot / filename
     assert found.url == spec.weights_url and len(found.sha256) == 64
     ours = cache_path(spec)
     ours.parent.mkdir(parents=True, exist_ok=True)
@@ -327,7 +332,8 @@ def test_tiny_terramind_matches_the_backbone(terratorch: ModuleType, spec: Encod
     x = _x(len(spec.bands))
     inputs = {}
     start = 0
-    for name in spec.extra["modalities"]:
+    assert spec.architecture is not None
+    for name in spec.architecture.modalities:
         n = 12 if name == "S2L2A" else 2
         inputs[name] = x[:, start : start + n]
         start += n

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from planetbench.encoders.base import EncoderSpec
+from planetbench.encoders.base import EncoderSpec, PretrainedWeights
 from planetbench.encoders.weights import (
     cache_path,
     load_weights,
@@ -28,7 +28,9 @@ def _model(seed: int = 0) -> nn.Module:
 
 
 def _spec(url: str = "", **kw: object) -> EncoderSpec:
-    return EncoderSpec(name="toy", weights_source="url", weights_url=url, **kw)  # type: ignore[arg-type]
+    page = "" if url else "https://example.org/weights"
+    weights = PretrainedWeights(source="url", url=url, page=page, sha256_note="a test", **kw)  # type: ignore[arg-type]
+    return EncoderSpec(name="toy", weights=weights)
 
 
 @pytest.fixture
@@ -86,7 +88,7 @@ def test_unexpected_key_fails_unless_declared_ignored(tmp_path: Path) -> None:
     torch.save(state, tmp_path / "w.pth")
     with pytest.raises(WeightsMismatchError, match=r"unexpected keys \(1\): decoder\.weight"):
         load_weights(_model(), _spec(), source=tmp_path / "w.pth")
-    spec = _spec(extra={"ignored_checkpoint_prefixes": ("decoder.",)})
+    spec = _spec(ignored_prefixes=("decoder.",))
     report = load_weights(_model(), spec, source=tmp_path / "w.pth")
     assert report.ignored == ("decoder.weight",)
 
@@ -129,7 +131,7 @@ def test_loopback_download_then_cache(server: tuple[str, Path]) -> None:
     base, root = server
     state = _model(seed=3).state_dict()
     torch.save(state, root / "toy-weights.pth")
-    spec = _spec(f"{base}/toy-weights.pth", weights_sha256=sha256_of(root / "toy-weights.pth"))
+    spec = _spec(f"{base}/toy-weights.pth", sha256=sha256_of(root / "toy-weights.pth"))
     assert weights_status(spec) == "not cached"
     model = _model(seed=0)
     report = load_weights(model, spec, source=None)
@@ -150,7 +152,7 @@ def test_http_error_is_unavailable(server: tuple[str, Path]) -> None:
 def test_checksum_mismatch(server: tuple[str, Path]) -> None:
     base, root = server
     torch.save(_model(seed=3).state_dict(), root / "w.pth")
-    spec = _spec(f"{base}/w.pth", weights_sha256="0" * 64)
+    spec = _spec(f"{base}/w.pth", sha256="0" * 64)
     with pytest.raises(ChecksumError, match="expected 0000"):
         load_weights(_model(), spec, source=None)
 

@@ -25,7 +25,7 @@ from planetbench.tasks.bands import SENTINEL2
 ALL = list_encoders()
 AVAILABLE = [n for n in ALL if ENCODERS.get(n).spec.available]
 UNAVAILABLE = [n for n in ALL if not ENCODERS.get(n).spec.available]
-PRETRAINED = [n for n in AVAILABLE if ENCODERS.get(n).spec.weights_source != "none"]
+PRETRAINED = [n for n in AVAILABLE if ENCODERS.get(n).spec.weights is not None]
 DOWNLOADABLE = [n for n in PRETRAINED if ENCODERS.get(n).spec.weights_url]
 TASK_BANDS = SENTINEL2[1:5]  # B02, B03, B04, B05 for encoders that take the task's bands
 
@@ -62,16 +62,21 @@ def test_spec_is_complete(name: str) -> None:
     if spec.bands or spec.wavelength_conditioned:  # any-band baselines size them per task
         assert len(spec.feature_channels) == len(spec.feature_strides)
         assert spec.embed_dim > 0
-    if spec.mean is not None:
-        assert spec.std is not None and len(spec.mean) == len(spec.std) == len(spec.bands)
-    if spec.weights_source == "file":  # published, but only as a manual download
-        assert not spec.weights_url and spec.extra["weights_page"].startswith("https://")
-    elif spec.weights_source != "none":
+    weights = spec.weights
+    if weights is None:
+        return
+    if weights.mean is not None:
+        assert weights.std is not None
+        assert len(weights.mean) == len(weights.std) == len(spec.bands)
+    if weights.source == "file":  # published, but only as a manual download
+        assert not spec.weights_url and weights.page.startswith("https://")
+    else:
         assert spec.weights_url.startswith("https://")
-    if spec.weights_source != "none":
-        # normalisation is stated: numbers, or a sentence when it is sensor-dependent
-        assert spec.mean is not None or spec.extra.get("normalisation")
-        assert spec.input_size > 0 and (spec.bands or spec.wavelength_conditioned)
+    # normalisation is stated: numbers, or a sentence when it is sensor-dependent
+    assert weights.mean is not None or weights.normalisation
+    assert spec.input_size > 0 and (spec.bands or spec.wavelength_conditioned)
+    # a digest is declared, or the spec says why not
+    assert weights.sha256 is not None or weights.sha256_note
 
 
 @pytest.mark.parametrize("name", AVAILABLE)
@@ -310,7 +315,7 @@ def test_build_encoder_puts_it_on_the_device_in_eval_mode() -> None:
 META_CHECKED = [
     n
     for n in AVAILABLE
-    if not ENCODERS.get(n).spec.extra.get("baseline")
+    if not ENCODERS.get(n).spec.baseline
     and not n.startswith(("croma-", "panopticon-"))
 ]
 

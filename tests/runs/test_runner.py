@@ -245,7 +245,7 @@ def test_sliding_window_tasks_are_tiled_at_the_run_input_size(data: Path, tmp_pa
         return read_npz_segmentation(root, split)
 
     base = tiny_segmentation_task(suite="test")
-    tiled = Task(spec=replace(base.spec, name="tiny-tiled", extra={"tile_option": "tile_size"}),
+    tiled = Task(spec=replace(base.spec, name="tiny-tiled", tile_option="tile_size"),
                  reader=tiled_reader)
     store = ResultStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
     with registered(TASKS, {"tiny-tiled": tiled}):

@@ -53,8 +53,8 @@ def test_registry_holds_the_five_cryo_tasks() -> None:
             assert band.modality != "sar" or band.polarisation is not None
         assert spec.ignore_index is not None and spec.ignore_index not in range(spec.n_classes)
         # No invented checksums: every file has a published digest or the spec says why not.
-        files = spec.extra["files"]
-        assert all(f.md5 or f.sha256 for f in files) or "not published" in spec.extra["checksum"]
+        files = spec.files
+        assert all(f.md5 or f.sha256 for f in files) or "not published" in spec.checksum_note
 
 
 def test_gld_channels_follow_the_cryobench_loader() -> None:

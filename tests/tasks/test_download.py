@@ -284,7 +284,7 @@ def _toy_spec(url: str, archive: bytes) -> TaskSpec:
         RemoteFile(f"{url}/data.bin", "data.bin", sha256=SHA, extract=False),
     )
     return TaskSpec(name="toy", suite="demo", kind="segmentation", metric="miou",
-                    url=f"{url}/toy.zipaa", extra={"files": files})
+                    url=f"{url}/toy.zipaa", files=files)
 
 
 def test_fetch_and_verify_task(server: Server, tmp_path: Path) -> None:

@@ -76,20 +76,19 @@ def info_cmd(task: str = typer.Argument(..., help="Task id, e.g. glid.")) -> Non
         std = f"{spec.band_std[i]:g}" if spec.band_std is not None else "not published"
         bands.add_row(str(i), band.name, band.modality, where, mean, std)
     console.print(bands)
-    if spec.url or spec.extra.get("files"):
+    if spec.url or spec.files:
         files = Table("file", "checksum", "url")
         for rf in task_files(spec):
             digest = (f"sha256 {rf.sha256}" if rf.sha256 else f"md5 {rf.md5}" if rf.md5
                       else "none published (verify cannot check it)")
             files.add_row(rf.filename, digest, rf.url)
         console.print(files)
-    for key, label in (
-        ("layout", "expected layout"),
-        ("checksum", "checksums"),
-        ("val_split", "val split"),
-        ("evaluation", "evaluation"),
+    for note, label in (
+        (spec.layout_description, "expected layout"),
+        (spec.checksum_note, "checksums"),
+        (spec.split_note, "val split"),
+        (spec.evaluation_note, "evaluation"),
     ):
-        note = spec.extra.get(key)
         if note:
             console.print(f"{label}: {note}", highlight=False, soft_wrap=True)
 

@@ -206,7 +206,7 @@ def embed_task(
 
     dev = torch.device(device) if device is not None else default_device()
     options: dict[str, Any] = dict(encoder_options or {})
-    if registered.spec.weights_source == "none":  # random parts drawn from the seed
+    if registered.spec.weights is None:  # random parts drawn from the seed
         options.setdefault("seed", seed)
     if alignment is not None and registered.spec.wavelength_conditioned:
         options["wavelengths_um"] = alignment.wavelengths_um

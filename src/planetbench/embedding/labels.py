@@ -112,7 +112,6 @@ class LabelTask:
             metric=self.metric,
             classes=self.classes,
             splits=(),
-            extra={"path": str(self.path), "n_samples": self.n_samples},
         )
 
     def subset(self, mask: np.ndarray) -> LabelTask:

@@ -8,12 +8,7 @@ from typing import Any
 
 from planetbench.encoders import list_encoders
 from planetbench.encoders.base import ENCODERS, EncoderSpec
-from planetbench.encoders.weights import (
-    WEIGHTS_PAGE_EXTRA,
-    cache_path,
-    find_cached,
-    weights_status,
-)
+from planetbench.encoders.weights import cache_path, find_cached, weights_status
 
 #: Modules every built-in encoder needs (the ``dense`` extra).
 BASE_REQUIREMENTS: tuple[str, ...] = ("torch", "torchvision", "timm", "torchgeo")
@@ -78,7 +73,8 @@ def encoder_availability(name: str) -> EncoderAvailability:
     status = weights_status(spec) if spec.available else "none"
     path = ""
     hf_cached = None
-    if spec.weights_source == "terratorch" and status == "not cached":
+    weights = spec.weights
+    if weights is not None and weights.source == "terratorch" and status == "not cached":
         from planetbench.encoders.terratorch import find_hf_cached
 
         hf_cached = find_hf_cached(spec)  # where terratorch's own downloads land
@@ -97,9 +93,9 @@ def encoder_availability(name: str) -> EncoderAvailability:
         n_bands=len(spec.bands),
         wavelength_conditioned=spec.wavelength_conditioned,
         licence=spec.licence,
-        weights_source=spec.weights_source,
+        weights_source=weights.source if weights is not None else "none",
         weights_url=spec.weights_url,
-        weights_page=str(spec.extra.get(WEIGHTS_PAGE_EXTRA, "")),
+        weights_page=weights.page if weights is not None else "",
         citation=spec.citation,
     )
 

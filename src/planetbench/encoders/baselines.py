@@ -358,19 +358,17 @@ RANDOM_SPEC = EncoderSpec(
     feature_strides=PYRAMID_STRIDES,
     feature_channels=(64,) * len(PYRAMID_STRIDES),
     embed_dim=64,
-    weights_source="none",
     licence="MIT",
     citation="planetbench chance baseline (content-free seeded Gaussian vectors)",
-    extra={"baseline": True, "options": {"embed_dim": 64, "seed": 0}},
+    baseline=True,
 )
 AVERAGING_SPEC = EncoderSpec(
     name="averaging",
     input_size=32,
     feature_strides=(1, 4),
-    weights_source="none",
     licence="MIT",
     citation=NEUCO_CITATION,
-    extra={"baseline": True, "options": {"grid": 8, "resample": "area"}},
+    baseline=True,
 )
 """``feature_channels`` and ``embed_dim`` depend on the bands; built encoders carry exact values."""
 MOSAIKS_SPEC = EncoderSpec(
@@ -379,10 +377,9 @@ MOSAIKS_SPEC = EncoderSpec(
     feature_strides=PYRAMID_STRIDES,
     feature_channels=(64,) * len(PYRAMID_STRIDES),
     embed_dim=64,
-    weights_source="none",
     licence="MIT",
     citation=MOSAIKS_CITATION,
-    extra={"baseline": True, "options": {"num_filters": 32, "kernel_size": 3, "bias": 1.0}},
+    baseline=True,
 )
 
 

@@ -22,6 +22,7 @@ from planetbench.encoders.base import (
     EncoderSpec,
     ModelEncoder,
     RegisteredEncoder,
+    TinyVariant,
 )
 from planetbench.encoders.weights import (
     load_weights,
@@ -183,10 +184,9 @@ UNET_SPEC = EncoderSpec(
     feature_strides=(1, 2, 4, 8),
     feature_channels=UNET_CHANNELS,
     embed_dim=UNET_CHANNELS[-1],
-    weights_source="none",
     licence="MIT (planetbench code; no weights)",
     citation="Ronneberger et al., U-Net, MICCAI 2015; " + CRYO_BENCH_CITATION,
-    extra={"tiny": {"feature_channels": UNET_TINY_CHANNELS, "embed_dim": UNET_TINY_CHANNELS[-1]}},
+    tiny=TinyVariant(feature_channels=UNET_TINY_CHANNELS, embed_dim=UNET_TINY_CHANNELS[-1]),
 )
 
 #: ViT-S/16 (Dosovitskiy et al. 2021) trained from scratch; blocks 3, 5, 7, 11 as in PANGAEA.
@@ -202,10 +202,9 @@ VIT_SPEC = EncoderSpec(
     feature_strides=(16,) * 4,
     feature_channels=(384,) * 4,
     embed_dim=384,
-    weights_source="none",
     licence="MIT (planetbench code; no weights)",
     citation="Dosovitskiy et al., An Image is Worth 16x16 Words, ICLR 2021; " + CRYO_BENCH_CITATION,
-    extra={"tiny": {"feature_strides": (8,) * 4, "feature_channels": (32,) * 4, "embed_dim": 32}},
+    tiny=TinyVariant(feature_strides=(8,) * 4, feature_channels=(32,) * 4, embed_dim=32),
 )
 
 
@@ -217,7 +216,16 @@ def instance_spec(spec: EncoderSpec, *, tiny: bool, **changes: Any) -> EncoderSp
     """The spec of one built encoder: the registered spec, its tiny overrides, then ``changes``."""
     overrides: dict[str, Any] = {"input_size": TINY_INPUT_SIZE} if tiny else {}
     if tiny:
-        overrides.update(spec.extra.get("tiny", {}))
+        small = spec.tiny
+        overrides.update(
+            (name, value)
+            for name, value in (
+                ("feature_strides", small.feature_strides),
+                ("feature_channels", small.feature_channels),
+                ("embed_dim", small.embed_dim),
+            )
+            if value is not None
+        )
     overrides.update(changes)
     return dataclasses.replace(spec, **overrides)
 

@@ -32,10 +32,14 @@ from torch.overrides import TorchFunctionMode
 
 from planetbench.encoders.base import (
     ENCODERS,
+    MAIN_BRANCH_NOTE,
+    Architecture,
     Encoder,
     EncoderSpec,
     ModelEncoder,
+    PretrainedWeights,
     RegisteredEncoder,
+    TinyVariant,
 )
 from planetbench.encoders.scratch import _no_options, check_input, instance_spec, tokens_to_map
 from planetbench.encoders.weights import (
@@ -178,9 +182,11 @@ def find_hf_cached(spec: EncoderSpec) -> Path | None:
     """The weights file of ``spec`` in the Hugging Face cache (where terratorch's
     ``hf_hub_download`` puts it), or None. Never touches the network.
 
-    ``spec.extra`` holds ``hf_repo`` and ``hf_filename``.
+    The repository and file are ``spec.weights.hf_hub_id`` and ``spec.weights.hf_filename``.
     """
-    repo, filename = spec.extra.get("hf_repo"), spec.extra.get("hf_filename")
+    if spec.weights is None:
+        return None
+    repo, filename = spec.weights.hf_hub_id, spec.weights.hf_filename
     if not repo or not filename or importlib.util.find_spec("huggingface_hub") is None:
         return None
     from huggingface_hub import try_to_load_from_cache
@@ -211,9 +217,12 @@ def fetch_terratorch_weights(spec: EncoderSpec, *, progress: bool = False) -> We
     try:
         return fetch_weights(spec, None, progress=progress)
     except WeightsUnavailableError as exc:
+        hub = spec.weights
+        if hub is None or not hub.hf_hub_id:
+            raise
         raise WeightsUnavailableError(
-            f"{exc} (also looked for file {spec.extra['hf_filename']} of the Hugging Face "
-            f"repository {spec.extra['hf_repo']} in the Hugging Face cache {hf_cache_dir()}, "
+            f"{exc} (also looked for file {hub.hf_filename} of the Hugging Face "
+            f"repository {hub.hf_hub_id} in the Hugging Face cache {hf_cache_dir()}, "
             "where terratorch's hf_hub_download puts it)"
         ) from exc
 
@@ -259,34 +268,40 @@ PRITHVI_SPEC = EncoderSpec(
     # Sentinel-2 names of the HLS S30 product. align_bands feeds B08 for B8A within 0.03 µm.
     bands=bands("B02", "B03", "B04", "B8A", "B11", "B12"),
     input_size=224,
-    # PRITHVI_V2_MEAN / PRITHVI_V2_STD of terratorch (HLS surface reflectance x 10000)
-    mean=(1087.0, 1342.0, 1433.0, 2734.0, 1958.0, 1363.0),
-    std=(2248.0, 2179.0, 2178.0, 1850.0, 1242.0, 1049.0),
     feature_strides=(16,) * 4,
     feature_channels=(1024,) * 4,
     embed_dim=1024,
-    weights_source="terratorch",
-    weights_url=f"https://huggingface.co/{_PRITHVI_REPO}/resolve/main/{_PRITHVI_FILE}",
-    # the fixed 3-D sin-cos position embedding; the checkpoint's is for 4 frames and the model
-    # recomputes its own (terratorch's checkpoint_filter_fn_vit replaces it the same way)
-    allowed_missing_keys=("pos_embed",),
+    out_indices=(5, 11, 17, 23),
+    weights=PretrainedWeights(
+        source="terratorch",
+        url=f"https://huggingface.co/{_PRITHVI_REPO}/resolve/main/{_PRITHVI_FILE}",
+        hf_hub_id=_PRITHVI_REPO,
+        hf_filename=_PRITHVI_FILE,
+        sha256_note=MAIN_BRANCH_NOTE,
+        # PRITHVI_V2_MEAN / PRITHVI_V2_STD of terratorch (HLS surface reflectance x 10000)
+        mean=(1087.0, 1342.0, 1433.0, 2734.0, 1958.0, 1363.0),
+        std=(2248.0, 2179.0, 2178.0, 1850.0, 1242.0, 1049.0),
+        normalisation="(x - mean) / std per band on HLS surface reflectance x 10000 "
+        "(terratorch PRITHVI_V2_MEAN/STD); not built in",
+        pretraining="mae",
+        # the fixed 3-D sin-cos position embedding; the checkpoint's is for 4 frames and the
+        # model recomputes its own (terratorch's checkpoint_filter_fn_vit replaces it the same
+        # way)
+        allowed_missing_keys=("pos_embed",),
+        # the MAE decoder and mask token are not part of the encoder
+        ignored_prefixes=("decoder", "mask_token"),
+    ),
+    architecture=Architecture(
+        "terratorch",
+        "terratorch_prithvi_eo_v2_300",
+        family="prithvi",
+        upstream_bands=("BLUE", "GREEN", "RED", "NIR_NARROW", "SWIR_1", "SWIR_2"),
+    ),
+    tiny=TinyVariant(feature_strides=(8,) * 4, feature_channels=(32,) * 4, embed_dim=32),
     licence="Apache-2.0",
     citation="Szwarcman et al., Prithvi-EO-2.0: A Versatile Multi-Temporal Foundation Model for "
     "Earth Observation Applications, arXiv:2412.02732",
     requires=("terratorch",),
-    extra={
-        "family": "prithvi",
-        "backbone": "terratorch_prithvi_eo_v2_300",
-        "hf_repo": _PRITHVI_REPO,
-        "hf_filename": _PRITHVI_FILE,
-        "upstream_bands": ("BLUE", "GREEN", "RED", "NIR_NARROW", "SWIR_1", "SWIR_2"),
-        "indices": (5, 11, 17, 23),
-        # the MAE decoder and mask token are not part of the encoder
-        "ignored_checkpoint_prefixes": ("decoder", "mask_token"),
-        "normalisation": "(x - mean) / std per band on HLS surface reflectance x 10000 "
-        "(terratorch PRITHVI_V2_MEAN/STD); not built in",
-        "tiny": {"feature_strides": (8,) * 4, "feature_channels": (32,) * 4, "embed_dim": 32},
-    },
 )
 
 
@@ -309,10 +324,16 @@ def prithvi_key_map(state: StateDict) -> StateDict:
     return out
 
 
+def _architecture(spec: EncoderSpec) -> Architecture:
+    if spec.architecture is None or spec.architecture.library != "terratorch":
+        raise InvalidInputError(f"encoder {spec.name!r} declares no terratorch architecture")
+    return spec.architecture
+
+
 def _build_prithvi(spec: EncoderSpec, tiny: bool) -> nn.Module:
     from terratorch.registry import BACKBONE_REGISTRY
 
-    backbone = str(spec.extra["backbone"])
+    backbone = _architecture(spec).name
     model: nn.Module
     if not tiny:
         model = BACKBONE_REGISTRY.build(backbone, pretrained=False)
@@ -379,35 +400,39 @@ def _terramind_spec(name: str, modalities: tuple[str, ...]) -> EncoderSpec:
         name=name,
         bands=bands(*(b for m in mods for b in m["bands"])),
         input_size=224,
-        mean=tuple(v for m in mods for v in m["mean"]),
-        std=tuple(v for m in mods for v in m["std"]),
         feature_strides=(16,) * 4,
         feature_channels=(1024,) * 4,
         embed_dim=1024,
-        weights_source="terratorch",
-        weights_url=f"https://huggingface.co/{_TERRAMIND_REPO}/resolve/main/{_TERRAMIND_FILE}",
-        # fixed 2-D sin-cos position embeddings (buffers), recomputed by the model
-        allowed_missing_keys=tuple(f"encoder_embeddings.{m['layer']}.pos_emb" for m in mods),
+        out_indices=(5, 11, 17, 23),
+        weights=PretrainedWeights(
+            source="terratorch",
+            url=f"https://huggingface.co/{_TERRAMIND_REPO}/resolve/main/{_TERRAMIND_FILE}",
+            hf_hub_id=_TERRAMIND_REPO,
+            hf_filename=_TERRAMIND_FILE,
+            sha256_note=MAIN_BRANCH_NOTE,
+            mean=tuple(v for m in mods for v in m["mean"]),
+            std=tuple(v for m in mods for v in m["std"]),
+            normalisation=f"(x - mean) / std per band, TerraMind v1 pretraining statistics "
+            f"of {names} (terratorch v1_pretraining_mean/std); not built in. Several "
+            "modalities are merged by the mean of their patch tokens (terratorch's default)",
+            # fixed 2-D sin-cos position embeddings (buffers), recomputed by the model
+            allowed_missing_keys=tuple(f"encoder_embeddings.{m['layer']}.pos_emb" for m in mods),
+            # the checkpoint holds the whole encoder-decoder model: decoder, mask token and the
+            # embeddings of the other modalities are not built (only unexpected keys are
+            # dropped; every key the encoder needs must be present)
+            ignored_prefixes=("decoder", "mask_token", "encoder_embeddings."),
+        ),
+        architecture=Architecture(
+            "terratorch",
+            "terratorch_terramind_v1_large",
+            family="terramind",
+            modalities=modalities,
+            upstream_bands=tuple(b for m in mods for b in m["upstream_bands"]),
+        ),
+        tiny=TinyVariant(feature_strides=(16,) * 4, feature_channels=(32,) * 4, embed_dim=32),
         licence="Apache-2.0",
         citation=TERRAMIND_CITATION,
         requires=("terratorch",),
-        extra={
-            "family": "terramind",
-            "backbone": "terratorch_terramind_v1_large",
-            "hf_repo": _TERRAMIND_REPO,
-            "hf_filename": _TERRAMIND_FILE,
-            "modalities": modalities,
-            "upstream_bands": tuple(b for m in mods for b in m["upstream_bands"]),
-            "indices": (5, 11, 17, 23),
-            # the checkpoint holds the whole encoder-decoder model: decoder, mask token and the
-            # embeddings of the other modalities are not built (only unexpected keys are dropped;
-            # every key the encoder needs must be present)
-            "ignored_checkpoint_prefixes": ("decoder", "mask_token", "encoder_embeddings."),
-            "normalisation": f"(x - mean) / std per band, TerraMind v1 pretraining statistics "
-            f"of {names} (terratorch v1_pretraining_mean/std); not built in. Several "
-            "modalities are merged by the mean of their patch tokens (terratorch's default)",
-            "tiny": {"feature_strides": (16,) * 4, "feature_channels": (32,) * 4, "embed_dim": 32},
-        },
     )
 
 
@@ -443,13 +468,14 @@ def _build_terramind(spec: EncoderSpec, tiny: bool) -> nn.Module:
 
 
 def _build_terramind_model(spec: EncoderSpec, tiny: bool) -> nn.Module:
-    modalities = list(spec.extra["modalities"])
+    architecture = _architecture(spec)
+    modalities = list(architecture.modalities)
     model: nn.Module
     if not tiny:
         from terratorch.registry import BACKBONE_REGISTRY
 
         model = BACKBONE_REGISTRY.build(
-            str(spec.extra["backbone"]), pretrained=False, modalities=modalities
+            architecture.name, pretrained=False, modalities=modalities
         )
         return model
     # the registry entry fixes the large sizes; the tiny variant calls the function it wraps
@@ -515,15 +541,16 @@ def build_terratorch(
     _no_options(options, spec.name)
     found = prepare_terratorch_weights(spec, weights, tiny=tiny)
     inst = instance_spec(spec, tiny=tiny)
-    indices = _TINY_INDICES if tiny else tuple(spec.extra["indices"])
+    indices = _TINY_INDICES if tiny else spec.out_indices
     patch = inst.feature_strides[0]  # every map has the patch grid
-    if spec.extra["family"] == "prithvi":
+    architecture = _architecture(spec)
+    if architecture.family == "prithvi":
         model = _build_prithvi(spec, tiny)
         encoder = TerratorchEncoder(model, inst, indices, patch_size=patch, num_prefix_tokens=1)
         key_map: Callable[[StateDict], StateDict] | None = prithvi_key_map
     else:
         model = _build_terramind(spec, tiny)
-        mods = tuple((m, len(TERRAMIND_MODALITIES[m]["bands"])) for m in spec.extra["modalities"])
+        mods = tuple((m, len(TERRAMIND_MODALITIES[m]["bands"])) for m in architecture.modalities)
         encoder = TerratorchEncoder(
             model, inst, indices, patch_size=patch, num_prefix_tokens=0, modalities=mods
         )

@@ -17,10 +17,15 @@ from torch import Tensor, nn
 
 from planetbench.encoders.base import (
     ENCODERS,
+    HASH_PREFIX_NOTE,
+    MAIN_BRANCH_NOTE,
+    Architecture,
     Encoder,
     EncoderSpec,
     ModelEncoder,
+    PretrainedWeights,
     RegisteredEncoder,
+    TinyVariant,
 )
 from planetbench.encoders.scratch import (
     TINY_INPUT_SIZE,
@@ -35,6 +40,7 @@ from planetbench.encoders.weights import (
     pos_embed_key_map,
     prepare_weights,
 )
+from planetbench.errors import InvalidInputError
 from planetbench.tasks.bands import RGB, Band
 
 Factory = Callable[..., Encoder]
@@ -61,22 +67,28 @@ RESNET50_SPEC = EncoderSpec(
     name="resnet50",
     bands=RGB,
     input_size=224,
-    mean=_IMAGENET_MEAN,
-    std=_IMAGENET_STD,
     feature_strides=(2, 4, 8, 16, 32),
     feature_channels=(64, 256, 512, 1024, 2048),
     embed_dim=2048,
-    weights_source="timm",
-    weights_url="https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-rsb-weights/resnet50_a1_0-14fe96d1.pth",
+    weights=PretrainedWeights(
+        source="timm",
+        url="https://github.com/rwightman/pytorch-image-models/releases/download/v0.1-rsb-weights/resnet50_a1_0-14fe96d1.pth",
+        sha256_note=HASH_PREFIX_NOTE,
+        mean=_IMAGENET_MEAN,
+        std=_IMAGENET_STD,
+        ignored_prefixes=("fc.",),
+    ),
+    architecture=Architecture("timm", "resnet50", tiny_name="test_resnet"),
     licence="Apache-2.0",
     citation="He et al., Deep Residual Learning for Image Recognition, CVPR 2016; Wightman et "
     "al., ResNet strikes back, arXiv:2110.00476 (timm resnet50.a1_in1k)",
-    extra={
-        "timm_model": "resnet50",
-        "tiny_timm_model": "test_resnet",
-        "ignored_checkpoint_prefixes": ("fc.",),
-    },
 )
+
+
+def _timm_architecture(spec: EncoderSpec) -> Architecture:
+    if spec.architecture is None or spec.architecture.library != "timm":
+        raise InvalidInputError(f"encoder {spec.name!r} declares no timm architecture")
+    return spec.architecture
 
 
 def _timm_features_factory(spec: EncoderSpec) -> Factory:
@@ -91,7 +103,8 @@ def _timm_features_factory(spec: EncoderSpec) -> Factory:
 
         found = prepare_weights(spec, weights, tiny=tiny)
         _no_options(options, spec.name)
-        arch = spec.extra["tiny_timm_model"] if tiny else spec.extra["timm_model"]
+        architecture = _timm_architecture(spec)
+        arch = architecture.tiny_name if tiny else architecture.name
         model = timm.create_model(
             arch, pretrained=False, features_only=True, in_chans=len(spec.bands)
         )
@@ -116,21 +129,26 @@ REMOTECLIP_SPEC = EncoderSpec(
     name="remoteclip-vit-b32",
     bands=RGB,
     input_size=224,
-    # OpenAI CLIP image statistics on [0, 1] inputs (open_clip's OPENAI_DATASET_MEAN/STD)
-    mean=(0.48145466, 0.4578275, 0.40821073),
-    std=(0.26862954, 0.26130258, 0.27577711),
     feature_strides=(32,) * 4,
     feature_channels=(768,) * 4,
     embed_dim=512,
-    weights_source="url",
-    weights_url="https://huggingface.co/chendelong/RemoteCLIP/resolve/main/RemoteCLIP-ViT-B-32.pt",
+    out_indices=(3, 5, 7, 11),
+    weights=PretrainedWeights(
+        source="url",
+        url="https://huggingface.co/chendelong/RemoteCLIP/resolve/main/RemoteCLIP-ViT-B-32.pt",
+        hf_hub_id="chendelong/RemoteCLIP",
+        hf_filename="RemoteCLIP-ViT-B-32.pt",
+        sha256_note=MAIN_BRANCH_NOTE,
+        # OpenAI CLIP image statistics on [0, 1] inputs (open_clip's OPENAI_DATASET_MEAN/STD)
+        mean=(0.48145466, 0.4578275, 0.40821073),
+        std=(0.26862954, 0.26130258, 0.27577711),
+        pretraining="clip",
+    ),
+    architecture=Architecture("timm", "vit_base_patch32_clip_224"),
+    tiny=TinyVariant(feature_strides=(8,) * 4, feature_channels=(32,) * 4, embed_dim=16),
     licence="Apache-2.0",
     citation="Liu et al., RemoteCLIP: A Vision Language Foundation Model for Remote Sensing, "
     "IEEE TGRS 2024",
-    extra={
-        "indices": (3, 5, 7, 11),
-        "tiny": {"feature_strides": (8,) * 4, "feature_channels": (32,) * 4, "embed_dim": 16},
-    },
 )
 
 
@@ -170,14 +188,14 @@ def build_remoteclip(
         else {"num_classes": 512}
     )
     model = timm.create_model(
-        "vit_base_patch32_clip_224",
+        _timm_architecture(spec).name,
         pretrained=False,
         img_size=img_size,
         dynamic_img_size=True,
         **arch,
     )
     inst = instance_spec(spec, tiny=tiny, input_size=img_size)
-    indices = (0, 1, 2, 3) if tiny else spec.extra["indices"]
+    indices = (0, 1, 2, 3) if tiny else spec.out_indices
     encoder = TimmViTEncoder(model, inst, indices, pooled_head=True)
     if found is not None:
         to_timm = remoteclip_key_map(model)
@@ -194,28 +212,28 @@ GFM_SWIN_SPEC = EncoderSpec(
     name="gfm-swin",
     bands=RGB,
     input_size=192,
-    # SimMIM/GFM pretraining normalises RGB in [0, 1] with the ImageNet statistics
-    mean=_IMAGENET_MEAN,
-    std=_IMAGENET_STD,
     feature_strides=(4, 8, 16, 32),
     feature_channels=(128, 256, 512, 1024),
     embed_dim=1024,
-    weights_source="file",
+    weights=PretrainedWeights(
+        source="file",
+        page="https://github.com/mmendiet/GFM (the 'GFM pretrained model' OneDrive link of its "
+        "README); pass the downloaded gfm.pth with --weights PATH",
+        sha256_note="no SHA-256 is published (a OneDrive download by hand); the file given with "
+        "--weights PATH is recorded with its SHA-256",
+        # SimMIM/GFM pretraining normalises RGB in [0, 1] with the ImageNet statistics
+        mean=_IMAGENET_MEAN,
+        std=_IMAGENET_STD,
+        pretraining="simmim",
+        ignored_prefixes=("head.", "mask_token"),
+    ),
+    architecture=Architecture("timm", "swin_base_patch4_window7_224", window_size=6),
+    tiny=TinyVariant(
+        feature_strides=(4, 8, 16, 32), feature_channels=(16, 32, 64, 128), embed_dim=128
+    ),
     licence="Apache-2.0 (GFM code, github.com/mmendiet/GFM)",
     citation="Mendieta et al., Towards Geospatial Foundation Models via Continual Pretraining, "
     "ICCV 2023",
-    extra={
-        "timm_model": "swin_base_patch4_window7_224",
-        "window_size": 6,
-        "weights_page": "https://github.com/mmendiet/GFM (the 'GFM pretrained model' OneDrive "
-        "link of its README); pass the downloaded gfm.pth with --weights PATH",
-        "ignored_checkpoint_prefixes": ("head.", "mask_token"),
-        "tiny": {
-            "feature_strides": (4, 8, 16, 32),
-            "feature_channels": (16, 32, 64, 128),
-            "embed_dim": 128,
-        },
-    },
 )
 
 
@@ -270,6 +288,7 @@ def build_gfm_swin(
     import timm
 
     spec = GFM_SWIN_SPEC
+    architecture = _timm_architecture(spec)
     _no_options(options, spec.name)
     found = prepare_weights(spec, weights, tiny=tiny)
     arch: dict[str, Any] = (
@@ -281,9 +300,9 @@ def build_gfm_swin(
             "num_heads": (1, 2, 2, 4),
         }
         if tiny
-        else {"img_size": spec.input_size, "window_size": spec.extra["window_size"]}
+        else {"img_size": spec.input_size, "window_size": architecture.window_size}
     )
-    model = timm.create_model(spec.extra["timm_model"], pretrained=False, num_classes=0, **arch)
+    model = timm.create_model(architecture.name, pretrained=False, num_classes=0, **arch)
     encoder = TimmSwinEncoder(model, instance_spec(spec, tiny=tiny))
     if found is not None:
         encoder.load_report = load_weights(

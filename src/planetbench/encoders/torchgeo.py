@@ -23,10 +23,15 @@ from torch import Tensor, nn
 from planetbench.encoders.bands import align_bands
 from planetbench.encoders.base import (
     ENCODERS,
+    HASH_PREFIX_NOTE,
+    PINNED_REVISION_NOTE,
+    Architecture,
     Encoder,
     EncoderSpec,
     ModelEncoder,
+    PretrainedWeights,
     RegisteredEncoder,
+    TinyVariant,
 )
 from planetbench.encoders.scratch import (
     TINY_INPUT_SIZE,
@@ -155,7 +160,7 @@ def dofa_inputs(
     return kept, wavelengths
 
 
-def _dofa_factory(spec: EncoderSpec, arch: dict[str, int], indices: tuple[int, ...]) -> Factory:
+def _dofa_factory(spec: EncoderSpec, arch: dict[str, int]) -> Factory:
     def build(
         *,
         in_bands: Sequence[Band] | None = None,
@@ -173,7 +178,7 @@ def _dofa_factory(spec: EncoderSpec, arch: dict[str, int], indices: tuple[int, .
         a: dict[str, Any] = (
             {"patch_size": 8, "embed_dim": 32, "depth": 4, "num_heads": 2} if tiny else arch
         )
-        idx = (0, 1, 2, 3) if tiny else indices
+        idx = (0, 1, 2, 3) if tiny else spec.out_indices
         inst = instance_spec(spec, tiny=tiny, bands=kept, input_size=img_size)
         model = DOFA(img_size=img_size, num_classes=0, global_pool=True, **a)
         encoder = DOFAEncoder(model, inst, idx, wavelengths)
@@ -194,21 +199,24 @@ def _dofa_spec(name: str, dim: int, url: str, indices: tuple[int, ...]) -> Encod
         feature_strides=(16,) * 4,
         feature_channels=(dim,) * 4,
         embed_dim=dim,
-        weights_source="torchgeo",
-        weights_url=url,
-        # fc_norm is built by the global pool and not in the MAE checkpoint (torchgeo asserts
-        # the same); head is not built (num_classes=0).
-        allowed_missing_keys=("fc_norm.weight", "fc_norm.bias"),
+        out_indices=indices,
+        weights=PretrainedWeights(
+            source="torchgeo",
+            url=url,
+            sha256_note=HASH_PREFIX_NOTE,
+            normalisation="sensor-dependent (DOFA normalize_dataset.py); none built in",
+            pretraining="mae",
+            # fc_norm is built by the global pool and not in the MAE checkpoint (torchgeo
+            # asserts the same); head is not built (num_classes=0).
+            allowed_missing_keys=("fc_norm.weight", "fc_norm.bias"),
+            # torchgeo builds a classification head we do not (num_classes=0)
+            ignored_prefixes=("head.",),
+        ),
+        architecture=Architecture("torchgeo", "DOFA"),
+        tiny=TinyVariant(feature_strides=(8,) * 4, feature_channels=(32,) * 4, embed_dim=32),
         wavelength_conditioned=True,
         licence="CC-BY-4.0",
         citation=DOFA_CITATION,
-        extra={
-            "indices": indices,
-            # torchgeo builds a classification head we do not (num_classes=0)
-            "ignored_checkpoint_prefixes": ("head.",),
-            "normalisation": "sensor-dependent (DOFA normalize_dataset.py); none built in",
-            "tiny": {"feature_strides": (8,) * 4, "feature_channels": (32,) * 4, "embed_dim": 32},
-        },
     )
 
 
@@ -229,22 +237,25 @@ SCALEMAE_LARGE_SPEC = EncoderSpec(
     name="scalemae-large",
     bands=RGB,
     input_size=224,
-    # ImageNet statistics on 0-255 inputs: (x/255 - m)/s = (x - 255 m)/(255 s).
-    mean=(123.675, 116.28, 103.53),
-    std=(58.395, 57.12, 57.375),
     feature_strides=(16,) * 4,
     feature_channels=(1024,) * 4,
     embed_dim=1024,
-    weights_source="torchgeo",
-    weights_url=_SCALEMAE_URL,
+    out_indices=(7, 11, 15, 23),
+    weights=PretrainedWeights(
+        source="torchgeo",
+        url=_SCALEMAE_URL,
+        sha256_note=HASH_PREFIX_NOTE,
+        # ImageNet statistics on 0-255 inputs: (x/255 - m)/s = (x - 255 m)/(255 s).
+        mean=(123.675, 116.28, 103.53),
+        std=(58.395, 57.12, 57.375),
+        pretraining="scale-mae",
+        ignored_prefixes=("head.",),
+    ),
+    architecture=Architecture("torchgeo", "ScaleMAE"),
+    tiny=TinyVariant(feature_strides=(8,) * 4, feature_channels=(32,) * 4, embed_dim=32),
     licence="CC-BY-NC-4.0",
     citation="Reed et al., Scale-MAE: A Scale-Aware Masked Autoencoder for Multiscale Geospatial "
     "Representation Learning, ICCV 2023",
-    extra={
-        "indices": (7, 11, 15, 23),
-        "ignored_checkpoint_prefixes": ("head.",),
-        "tiny": {"feature_strides": (8,) * 4, "feature_channels": (32,) * 4, "embed_dim": 32},
-    },
 )
 
 
@@ -279,7 +290,7 @@ def build_scalemae(
         **arch,
     )
     inst = instance_spec(spec, tiny=tiny, input_size=img_size)
-    indices = (0, 1, 2, 3) if tiny else spec.extra["indices"]
+    indices = (0, 1, 2, 3) if tiny else spec.out_indices
     encoder = TimmViTEncoder(model, inst, indices, fixed_size=img_size)
     if found is not None:  # pos_embed is unused by Scale-MAE (GSD embedding) but is stored
         encoder.load_report = load_weights(
@@ -353,7 +364,7 @@ def _croma_factory(spec: EncoderSpec, arch: dict[str, int]) -> Factory:
         a = {"encoder_dim": 32, "encoder_depth": 2, "num_heads": 16} if tiny else arch
         model = CROMA(modalities=["optical"], image_size=img_size, patch_size=8, **a)
         inst = instance_spec(spec, tiny=tiny, input_size=img_size)
-        idx = (0, 1) if tiny else spec.extra["indices"]
+        idx = (0, 1) if tiny else spec.out_indices
         encoder = CROMAEncoder(model, inst, idx)
         if found is not None:
             encoder.load_report = load_weights(model, inst, source=found)
@@ -370,20 +381,23 @@ def _croma_spec(name: str, dim: int, url: str, indices: tuple[int, ...]) -> Enco
         feature_strides=(8,) * 4,
         feature_channels=(dim,) * 4,
         embed_dim=dim,
-        weights_source="torchgeo",
-        weights_url=url,
-        # attn_bias is the 2D-ALiBi buffer computed in __init__, not stored in the checkpoint.
-        allowed_missing_keys=("attn_bias",),
+        out_indices=indices,
+        weights=PretrainedWeights(
+            source="torchgeo",
+            url=url,
+            sha256_note=HASH_PREFIX_NOTE,
+            normalisation="per-image mean ± 2 std scaled to [0, 1] (CROMA README)",
+            pretraining="croma",
+            # attn_bias is the 2D-ALiBi buffer computed in __init__, not stored in the checkpoint.
+            allowed_missing_keys=("attn_bias",),
+            # the radar and joint encoders are in the checkpoint but not built (optical only)
+            ignored_prefixes=("s1_encoder.", "s1_GAP_FFN.", "joint_encoder."),
+        ),
+        architecture=Architecture("torchgeo", "CROMA", modalities=("optical",)),
+        tiny=TinyVariant(feature_strides=(8,) * 2, feature_channels=(32,) * 2, embed_dim=32),
         licence="CC-BY-4.0",
         citation="Fuller et al., CROMA: Remote Sensing Representations with Contrastive "
         "Radar-Optical Masked Autoencoders, NeurIPS 2023",
-        extra={
-            "indices": indices,
-            # the radar and joint encoders are in the checkpoint but not built (optical only)
-            "ignored_checkpoint_prefixes": ("s1_encoder.", "s1_GAP_FFN.", "joint_encoder."),
-            "normalisation": "per-image mean ± 2 std scaled to [0, 1] (CROMA README)",
-            "tiny": {"feature_strides": (8,) * 2, "feature_channels": (32,) * 2, "embed_dim": 32},
-        },
     )
 
 
@@ -409,23 +423,25 @@ def _ssl4eo_spec(method: str) -> EncoderSpec:
         name=f"ssl4eo-{method}-vits16",
         bands=SENTINEL2,
         input_size=224,
-        mean=(0.0,) * 13,
-        std=(10000.0,) * 13,  # L1C digital numbers / 10000 (torchgeo _zhu_xlab_transforms)
         feature_strides=(16,) * 4,
         feature_channels=(384,) * 4,
         embed_dim=384,
-        weights_source="torchgeo",
-        weights_url=_SSL4EO_URLS[method],
-        # torchgeo allows norm/head to be absent from these checkpoints (vit.py KEYS)
-        allowed_missing_keys=("norm.weight", "norm.bias"),
+        out_indices=(3, 5, 7, 11),
+        weights=PretrainedWeights(
+            source="torchgeo",
+            url=_SSL4EO_URLS[method],
+            sha256_note=HASH_PREFIX_NOTE if method != "mae" else PINNED_REVISION_NOTE,
+            mean=(0.0,) * 13,
+            std=(10000.0,) * 13,  # L1C digital numbers / 10000 (torchgeo _zhu_xlab_transforms)
+            pretraining=method,
+            # torchgeo allows norm/head to be absent from these checkpoints (vit.py KEYS)
+            allowed_missing_keys=("norm.weight", "norm.bias"),
+            ignored_prefixes=("head.",),
+        ),
+        architecture=Architecture("timm", "vit_small_patch16_224"),
+        tiny=TinyVariant(feature_strides=(8,) * 4, feature_channels=(32,) * 4, embed_dim=32),
         licence="CC-BY-4.0",
         citation=SSL4EO_CITATION,
-        extra={
-            "ssl_method": method,
-            "indices": (3, 5, 7, 11),
-            "ignored_checkpoint_prefixes": ("head.",),
-            "tiny": {"feature_strides": (8,) * 4, "feature_channels": (32,) * 4, "embed_dim": 32},
-        },
     )
 
 
@@ -447,7 +463,7 @@ def _ssl4eo_factory(spec: EncoderSpec) -> Factory:
         )
         model = build_timm_vit(in_chans=13, img_size=img_size, **arch)
         inst = instance_spec(spec, tiny=tiny, input_size=img_size)
-        encoder = TimmViTEncoder(model, inst, (0, 1, 2, 3) if tiny else spec.extra["indices"])
+        encoder = TimmViTEncoder(model, inst, (0, 1, 2, 3) if tiny else spec.out_indices)
         if found is not None:
             encoder.load_report = load_weights(
                 model, inst, source=found, key_map=pos_embed_key_map(model)
@@ -468,24 +484,24 @@ SATLAS_SWIN_B_SPEC = EncoderSpec(
     name="satlas-swin-b",
     bands=bands("B04", "B03", "B02", "B05", "B06", "B07", "B08", "B11", "B12"),
     input_size=256,
-    mean=(0.0,) * 9,
-    # Satlas: RGB as 8-bit TCI values / 255, other bands as L1C DN / 8160 (torchgeo swin.py)
-    std=(255.0, 255.0, 255.0, 8160.0, 8160.0, 8160.0, 8160.0, 8160.0, 8160.0),
     feature_strides=(4, 8, 16, 32),
     feature_channels=(128, 256, 512, 1024),
     embed_dim=1024,
-    weights_source="torchgeo",
-    weights_url=_SATLAS_URL,
+    weights=PretrainedWeights(
+        source="torchgeo",
+        url=_SATLAS_URL,
+        sha256_note=HASH_PREFIX_NOTE,
+        mean=(0.0,) * 9,
+        # Satlas: RGB as 8-bit TCI values / 255, other bands as L1C DN / 8160 (torchgeo swin.py)
+        std=(255.0, 255.0, 255.0, 8160.0, 8160.0, 8160.0, 8160.0, 8160.0, 8160.0),
+    ),
+    architecture=Architecture("torchvision", "swin_v2_b"),
+    tiny=TinyVariant(
+        feature_strides=(4, 8, 16, 32), feature_channels=(16, 32, 64, 128), embed_dim=128
+    ),
     licence="ODC-BY",
     citation="Bastani et al., SatlasPretrain: A Large-Scale Dataset for Remote Sensing Image "
     "Understanding, ICCV 2023",
-    extra={
-        "tiny": {
-            "feature_strides": (4, 8, 16, 32),
-            "feature_channels": (16, 32, 64, 128),
-            "embed_dim": 128,
-        }
-    },
 )
 
 
@@ -646,20 +662,25 @@ PANOPTICON_SPEC = EncoderSpec(
     feature_strides=(14,) * 4,
     feature_channels=(768,) * 4,
     embed_dim=768,
-    weights_source="torchgeo",
-    weights_url=_PANOPTICON_URL,
+    out_indices=(3, 5, 7, 11),
+    weights=PretrainedWeights(
+        source="torchgeo",
+        url=_PANOPTICON_URL,
+        hf_hub_id="lewaldm/panopticon",
+        hf_filename="panopticon_vitb14_teacher.pth",
+        sha256_note=PINNED_REVISION_NOTE,
+        normalisation="per-band standard normal (Panopticon README: 224x224, standard "
+        "normal normalisation)",
+        pretraining="dino",
+        # DINOv2's mask token is a training-only parameter (torchgeo pops it as well)
+        ignored_prefixes=("mask_token",),
+    ),
+    architecture=Architecture("torchgeo", "Panopticon"),
+    tiny=TinyVariant(feature_strides=(8,) * 4, feature_channels=(32,) * 4, embed_dim=32),
     wavelength_conditioned=True,
     licence="Apache-2.0 (DINOv2-based code, github.com/Panopticon-FM/panopticon)",
     citation="Waldmann et al., Panopticon: Advancing Any-Sensor Foundation Models for Earth "
     "Observation, CVPR 2025 EarthVision, arXiv:2503.10845",
-    extra={
-        "indices": (3, 5, 7, 11),
-        # DINOv2's mask token is a training-only parameter (torchgeo pops it as well)
-        "ignored_checkpoint_prefixes": ("mask_token",),
-        "normalisation": "per-band standard normal (Panopticon README: 224x224, standard "
-        "normal normalisation)",
-        "tiny": {"feature_strides": (8,) * 4, "feature_channels": (32,) * 4, "embed_dim": 32},
-    },
 )
 
 
@@ -731,7 +752,7 @@ def build_panopticon(
 
         vit = Panopticon(img_size=img_size).model
     inst = instance_spec(spec, tiny=tiny, bands=kept, input_size=img_size)
-    indices = (0, 1, 2, 3) if tiny else spec.extra["indices"]
+    indices = (0, 1, 2, 3) if tiny else spec.out_indices
     encoder = PanopticonEncoder(vit, inst, indices, ids, img_size)
     if found is not None:  # the checkpoint's position embedding is for 518 px: resample it
         encoder.load_report = load_weights(vit, inst, source=found, key_map=pos_embed_key_map(vit))
@@ -780,8 +801,12 @@ UNAVAILABLE_SPECS: tuple[EncoderSpec, ...] = (
         feature_strides=(8,) * 4,
         feature_channels=(3072,) * 4,
         embed_dim=768,
-        weights_source="url",
-        weights_url="https://zenodo.org/records/8412455/files/SpectralGPT+.pth",
+        weights=PretrainedWeights(
+            source="url",
+            url="https://zenodo.org/records/8412455/files/SpectralGPT+.pth",
+            sha256_note="no SHA-256 is published (Zenodo lists an MD5 on the record page); "
+            "the encoder cannot be built here",
+        ),
     ),
     _unavailable_spec(
         "ramen",
@@ -815,7 +840,6 @@ def _register() -> None:
             _dofa_factory(
                 DOFA_BASE_SPEC,
                 {"patch_size": 16, "embed_dim": 768, "depth": 12, "num_heads": 12},
-                (3, 5, 7, 11),
             ),
         ),
         (
@@ -823,7 +847,6 @@ def _register() -> None:
             _dofa_factory(
                 DOFA_LARGE_SPEC,
                 {"patch_size": 16, "embed_dim": 1024, "depth": 24, "num_heads": 16},
-                (7, 11, 15, 23),
             ),
         ),
         (SCALEMAE_LARGE_SPEC, build_scalemae),

@@ -3,7 +3,7 @@
 Weights come from, in this order: an explicit file (``--weights PATH``), the local cache
 (``$PLANETBENCH_CACHE/weights/<encoder>/<file>`` or the platformdirs user cache; torch hub's
 ``checkpoints`` folder is also looked at because torchgeo caches there), or a download from the
-spec's URL into the cache. Loading is strict: only the keys that the spec declares in
+spec's URL into the cache. Loading is strict: only the keys that the spec's weights declare in
 ``allowed_missing_keys`` may be absent, and any other missing or unexpected key or any shape
 mismatch raises :class:`~planetbench.errors.WeightsMismatchError`. There is never a random
 fallback.
@@ -31,15 +31,6 @@ KeyMap = Callable[[StateDict], StateDict]
 
 #: Wrapper keys under which checkpoints commonly nest the model's state dict.
 _WRAPPER_KEYS: tuple[str, ...] = ("state_dict", "model", "module", "teacher", "encoder")
-
-#: Name of the ``EncoderSpec.extra`` entry listing checkpoint key prefixes that are dropped on
-#: purpose (e.g. an MAE decoder or a classification head the encoder does not build).
-IGNORED_PREFIXES_EXTRA = "ignored_checkpoint_prefixes"
-
-#: Name of the ``EncoderSpec.extra`` entry saying where to get weights that cannot be downloaded
-#: automatically (``weights_source="file"``).
-WEIGHTS_PAGE_EXTRA = "weights_page"
-
 
 def cache_dir() -> Path:
     """Folder of downloaded weights: ``$PLANETBENCH_CACHE/weights`` or the user cache folder."""
@@ -196,11 +187,12 @@ def check_state_dict(
             mismatch.
     """
     expected = model.state_dict()
-    prefixes = tuple(spec.extra.get(IGNORED_PREFIXES_EXTRA, ()))
+    declared = spec.weights
+    prefixes = declared.ignored_prefixes if declared is not None else ()
     ignored = tuple(sorted(k for k in state if k not in expected and k.startswith(prefixes)))
     for key in ignored:
         del state[key]
-    allowed = set(spec.allowed_missing_keys)
+    allowed = set(declared.allowed_missing_keys if declared is not None else ())
     missing = sorted(set(expected) - set(state))
     bad_missing = [k for k in missing if k not in allowed]
     unexpected = sorted(set(state) - set(expected))
@@ -276,7 +268,7 @@ def fetch_weights(
             )
         return WeightsFile(path=path, origin="file", url="", sha256=sha256_of(path))
     if not spec.weights_url:
-        page = spec.extra.get(WEIGHTS_PAGE_EXTRA)
+        page = spec.weights.page if spec.weights is not None else ""
         where = f" Get them from {page}." if page else ""
         raise WeightsUnavailableError(
             f"encoder {spec.name!r} publishes no weights URL that can be downloaded "
@@ -302,8 +294,8 @@ def load_weights(
 
     Args:
         model: the module whose ``state_dict`` keys the checkpoint must match (after ``key_map``).
-        spec: the encoder's spec (URL, sha256, allowed missing keys, ignored prefixes in
-            ``spec.extra["ignored_checkpoint_prefixes"]``).
+        spec: the encoder's spec (its ``weights``: URL, sha256, allowed missing keys, ignored
+            checkpoint prefixes).
         source: a :class:`WeightsFile` from :func:`fetch_weights`, a local file
             (``--weights PATH``), or None for the spec's published weights (cache first, else
             download).
@@ -462,16 +454,14 @@ def weights_status(spec: EncoderSpec) -> str:
         must be downloaded by hand and passed with ``--weights PATH``) or ``"none"`` (a
         from-scratch baseline without published weights).
     """
-    if spec.weights_source == "file" and not spec.weights_url:
+    if spec.weights is not None and spec.weights.source == "file" and not spec.weights_url:
         return "manual"
-    if spec.weights_source == "none" or not spec.weights_url:
+    if spec.weights is None or not spec.weights_url:
         return "none"
     return "cached" if find_cached(spec) is not None else "not cached"
 
 
 __all__ = [
-    "IGNORED_PREFIXES_EXTRA",
-    "WEIGHTS_PAGE_EXTRA",
     "LoadReport",
     "WeightsFile",
     "cache_dir",

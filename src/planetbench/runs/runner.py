@@ -261,9 +261,8 @@ def _execute_run(
 
         root = run.data_root()
         reader_options = dict(run.data_options.get(run.task, {}))
-        tile_option = spec.extra.get("tile_option")
-        if tile_option:  # sliding-window tasks: tiles of the run's input size (no resizing)
-            reader_options.setdefault(str(tile_option), run.input_size)
+        if spec.tile_option:  # sliding-window tasks: tiles of the run's input size (no resizing)
+            reader_options.setdefault(spec.tile_option, run.input_size)
         train, val, test = (task.load(root, s, **reader_options) for s in ("train", "val", "test"))
         indices, subset = select_fraction(
             train, task=spec.name, fraction=run.fraction, seed=run.fraction_seed,

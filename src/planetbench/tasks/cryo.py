@@ -53,7 +53,7 @@ from planetbench.tasks.download import RemoteFile
 from planetbench.tasks.readers.geotiff import GEOTIFF_SUFFIXES, read_geotiff
 from planetbench.tasks.readers.images import IMAGE_SUFFIXES, read_image, read_label_image
 from planetbench.tasks.readers.tiling import SceneStitcher, Tiling, Window, sliding_windows
-from planetbench.tasks.spec import Task, TaskSpec
+from planetbench.tasks.spec import Layout, PublishedStats, Task, TaskSpec
 
 SUITE = "cryo"
 
@@ -69,6 +69,15 @@ _ZENODO_CHECKSUM_NOTE = (
     "files-archive zip is assembled on request and has no published checksum, so "
     "`planetbench data verify` cannot check it"
 )
+
+
+_IMAGE_MASK_LAYOUT = Layout(
+    "cryobench",
+    "root/<split>/image/<stem>.tif (10 bands) + root/<split>/mask/<stem>.tif",
+    image_folder="image",
+    mask_folder="mask",
+)
+"""GLD's and GSDD's layout as Cryo-Bench's loaders read it."""
 
 
 def _s2(*names: str) -> tuple[Band, ...]:
@@ -98,13 +107,17 @@ GLID_SPEC = TaskSpec(
     ),
     url=_ZENODO_ARCHIVE.format(14838695),
     sha256="",
-    extra={
-        "files": (RemoteFile(_ZENODO_ARCHIVE.format(14838695), "glid-zenodo-14838695.zip"),),
-        "layout": "root/<split>/images/<stem>.tif + root/<split>/masks/<stem>.tif",
-        "folders": ("images", "masks"),
-        "checksum": _ZENODO_CHECKSUM_NOTE,
-        "cryobench": CRYOBENCH_CITATION,
-    },
+    files=(RemoteFile(_ZENODO_ARCHIVE.format(14838695), "glid-zenodo-14838695.zip"),),
+    layouts=(
+        Layout(
+            "cryobench",
+            "root/<split>/images/<stem>.tif + root/<split>/masks/<stem>.tif",
+            image_folder="images",
+            mask_folder="masks",
+        ),
+    ),
+    checksum_note=_ZENODO_CHECKSUM_NOTE,
+    benchmark_citation=CRYOBENCH_CITATION,
 )
 """GLID: binary glacial-lake segmentation of RGB tiles (0-255) from several optical sensors."""
 
@@ -154,13 +167,10 @@ GLD_SPEC = TaskSpec(
     ),
     url=_ZENODO_ARCHIVE.format(16986936),
     sha256="",
-    extra={
-        "files": (RemoteFile(_ZENODO_ARCHIVE.format(16986936), "gld-zenodo-16986936.zip"),),
-        "layout": "root/<split>/image/<stem>.tif (10 bands) + root/<split>/mask/<stem>.tif",
-        "folders": ("image", "mask"),
-        "checksum": _ZENODO_CHECKSUM_NOTE,
-        "cryobench": CRYOBENCH_CITATION,
-    },
+    files=(RemoteFile(_ZENODO_ARCHIVE.format(16986936), "gld-zenodo-16986936.zip"),),
+    layouts=(_IMAGE_MASK_LAYOUT,),
+    checksum_note=_ZENODO_CHECKSUM_NOTE,
+    benchmark_citation=CRYOBENCH_CITATION,
 )
 """GLD: binary glacial-lake segmentation from Sentinel-2 plus terrain and SAR coherence layers."""
 
@@ -197,13 +207,10 @@ GSDD_SPEC = TaskSpec(
     ),
     url=_ZENODO_ARCHIVE.format(17161810),
     sha256="",
-    extra={
-        "files": (RemoteFile(_ZENODO_ARCHIVE.format(17161810), "gsdd-zenodo-17161810.zip"),),
-        "layout": "root/<split>/image/<stem>.tif (10 bands) + root/<split>/mask/<stem>.tif",
-        "folders": ("image", "mask"),
-        "checksum": _ZENODO_CHECKSUM_NOTE,
-        "cryobench": CRYOBENCH_CITATION,
-    },
+    files=(RemoteFile(_ZENODO_ARCHIVE.format(17161810), "gsdd-zenodo-17161810.zip"),),
+    layouts=(_IMAGE_MASK_LAYOUT,),
+    checksum_note=_ZENODO_CHECKSUM_NOTE,
+    benchmark_citation=CRYOBENCH_CITATION,
 )
 """GSDD: binary supraglacial-debris segmentation."""
 
@@ -249,7 +256,7 @@ SICD_SPEC = TaskSpec(
     ignore_index=SICD_IGNORE,
     splits=("train", "val", "test"),
     # Not published for all three variables: Cryo-Bench's sicd_sar.yaml gives HH/HV only (kept in
-    # extra["published_stats"]); its third value in sicd_rgb.yaml (-0.12 ± 0.12) is a placeholder.
+    # published_stats); its third value in sicd_rgb.yaml (-0.12 ± 0.12) is a placeholder.
     band_mean=None,
     band_std=None,
     licence="CC-BY-4.0",
@@ -262,39 +269,43 @@ SICD_SPEC = TaskSpec(
     ),
     url=_AI4ARCTIC_HF.format("test.tar.gz"),
     sha256="",
-    extra={
-        # MD5 digests as published by torchgeo's AI4ArcticSeaIce dataset; no SHA-256 is published.
-        "files": (
-            RemoteFile(_AI4ARCTIC_HF.format("metadata.csv"), "metadata.csv",
-                       md5="4b610118c2d182325ec7599434b37deb", extract=False),
-            RemoteFile(_AI4ARCTIC_HF.format("train.tar.gzaa"), "train.tar.gzaa",
-                       md5="847ea12d0a5100f0a00af4bb110404b4", part_of="train.tar.gz"),
-            RemoteFile(_AI4ARCTIC_HF.format("train.tar.gzab"), "train.tar.gzab",
-                       md5="3f4770c586487dc681d1d216c7003f2c", part_of="train.tar.gz"),
-            RemoteFile(_AI4ARCTIC_HF.format("test.tar.gz"), "test.tar.gz",
-                       md5="bca98ec6734783aa6f005382549a0d21"),
+    # MD5 digests as published by torchgeo's AI4ArcticSeaIce dataset; no SHA-256 is published.
+    files=(
+        RemoteFile(_AI4ARCTIC_HF.format("metadata.csv"), "metadata.csv",
+                   md5="4b610118c2d182325ec7599434b37deb", extract=False),
+        RemoteFile(_AI4ARCTIC_HF.format("train.tar.gzaa"), "train.tar.gzaa",
+                   md5="847ea12d0a5100f0a00af4bb110404b4", part_of="train.tar.gz"),
+        RemoteFile(_AI4ARCTIC_HF.format("train.tar.gzab"), "train.tar.gzab",
+                   md5="3f4770c586487dc681d1d216c7003f2c", part_of="train.tar.gz"),
+        RemoteFile(_AI4ARCTIC_HF.format("test.tar.gz"), "test.tar.gz",
+                   md5="bca98ec6734783aa6f005382549a0d21"),
+    ),
+    layouts=(
+        Layout(
+            "torchgeo",
+            "root/train/<scene>.nc, root/test/<scene>.nc + root/test/<scene>_reference.nc",
         ),
-        "layout": "root/train/<scene>.nc, root/test/<scene>.nc + root/test/<scene>_reference.nc",
-        "checksum": "MD5 only (published by torchgeo for each file); no SHA-256 is published",
-        "val_split": (
-            "not upstream (the challenge ships train and test only): the train scenes whose "
-            f"sha256(scene id) is 0 modulo {SICD_VAL_MODULUS}"
-        ),
-        "published_stats": {
-            "source": "Cryo-Bench configs/dataset/sicd_sar.yaml (HH, HV only)",
-            "mean": (-0.16381396, -0.22024433),
-            "std": (0.61435765, 0.37416646),
-        },
-        "evaluation": (
-            f"whole scenes by sliding window: tiles of {SICD_TILE_SIZE} px by default "
-            "(reader options tile_size, stride); on val/test each scene pixel is scored by "
-            "exactly one tile; tile_size=None yields whole scenes"
-        ),
-        "cryobench": CRYOBENCH_CITATION,
-        # Reader option that sets the sliding-window tile side: the runner sets it to the run's
-        # input size so that tiles are scored at full resolution and every pixel exactly once.
-        "tile_option": "tile_size",
-    },
+    ),
+    checksum_note="MD5 only (published by torchgeo for each file); no SHA-256 is published",
+    split_note=(
+        "not upstream (the challenge ships train and test only): the train scenes whose "
+        f"sha256(scene id) is 0 modulo {SICD_VAL_MODULUS}"
+    ),
+    published_stats=PublishedStats(
+        source="Cryo-Bench configs/dataset/sicd_sar.yaml (HH, HV only)",
+        band_names=("HH", "HV"),
+        mean=(-0.16381396, -0.22024433),
+        std=(0.61435765, 0.37416646),
+    ),
+    evaluation_note=(
+        f"whole scenes by sliding window: tiles of {SICD_TILE_SIZE} px by default "
+        "(reader options tile_size, stride); on val/test each scene pixel is scored by "
+        "exactly one tile; tile_size=None yields whole scenes"
+    ),
+    benchmark_citation=CRYOBENCH_CITATION,
+    # Reader option that sets the sliding-window tile side: the runner sets it to the run's
+    # input size so that tiles are scored at full resolution and every pixel exactly once.
+    tile_option="tile_size",
 )
 """SICD: sea-ice stage of development from Sentinel-1 EW HH/HV scenes (AI4Arctic)."""
 
@@ -329,24 +340,22 @@ CAFFE_SPEC = TaskSpec(
     url="https://huggingface.co/datasets/torchgeo/caffe/resolve/"
     "cc96e8418981ce0f03afc9beace6422fdd7142c4/caffe.zip",
     sha256="",
-    extra={
-        # MD5 as published by torchgeo's CaFFe dataset; no SHA-256 is published.
-        "files": (
-            RemoteFile(
-                "https://huggingface.co/datasets/torchgeo/caffe/resolve/"
-                "cc96e8418981ce0f03afc9beace6422fdd7142c4/caffe.zip",
-                "caffe.zip",
-                md5="9a92fd6f05af74fbc41602595a55df0d",
-            ),
+    # MD5 as published by torchgeo's CaFFe dataset; no SHA-256 is published.
+    files=(
+        RemoteFile(
+            "https://huggingface.co/datasets/torchgeo/caffe/resolve/"
+            "cc96e8418981ce0f03afc9beace6422fdd7142c4/caffe.zip",
+            "caffe.zip",
+            md5="9a92fd6f05af74fbc41602595a55df0d",
         ),
-        "layout": "root/caffe/{sar_images,zones}/<split>/*.png",
-        "checksum": "MD5 only (published by torchgeo for caffe.zip); no SHA-256 is published",
-        "evaluation": (
-            "the mirror's 512 px patches as shipped (Cryo-Bench instead tiles the original "
-            "full-size PANGAEA images at 1024 px); statistics are Cryo-Bench's"
-        ),
-        "cryobench": CRYOBENCH_CITATION,
-    },
+    ),
+    layouts=(Layout("torchgeo", "root/caffe/{sar_images,zones}/<split>/*.png"),),
+    checksum_note="MD5 only (published by torchgeo for caffe.zip); no SHA-256 is published",
+    evaluation_note=(
+        "the mirror's 512 px patches as shipped (Cryo-Bench instead tiles the original "
+        "full-size PANGAEA images at 1024 px); statistics are Cryo-Bench's"
+    ),
+    benchmark_citation=CRYOBENCH_CITATION,
 )
 """CaFFe: glacier zone segmentation (4 classes) from single-channel SAR PNGs."""
 
@@ -376,7 +385,7 @@ def _missing(
         f"task {spec.name!r}: expected {expected} under --root {str(root)!r}, but it is not "
         f"there. Get the data with `planetbench data download {spec.name} --root {root}` "
         f"or from {spec.url}, then put the files in this layout under the root: "
-        f"{spec.extra.get('layout', expected)}."
+        f"{spec.layout_description or expected}."
         + (_suggest_root(root, relative) if relative else "")
     )
 
@@ -470,16 +479,17 @@ _TILE_SUFFIXES = GEOTIFF_SUFFIXES + IMAGE_SUFFIXES
 
 
 def _folders(spec: TaskSpec) -> tuple[str, str]:
-    folders = spec.extra.get("folders")
-    if not (isinstance(folders, tuple) and len(folders) == 2):
-        raise InvalidInputError(f"task {spec.name!r} declares no (image, mask) folder names")
-    return str(folders[0]), str(folders[1])
+    for layout in spec.layouts:
+        if layout.image_folder and layout.mask_folder:
+            return layout.image_folder, layout.mask_folder
+    raise InvalidInputError(f"task {spec.name!r} declares no image/mask folder layout")
 
 
 def read_folder_split(spec: TaskSpec, root: Path, split: str) -> FolderSegmentation:
     """List ``root/<split>/<image folder>`` and ``root/<split>/<mask folder>`` and pair by stem.
 
-    The folder names are those Cryo-Bench's loaders read (``spec.extra["folders"]``):
+    The folder names are those Cryo-Bench's loaders read (the spec's layout's ``image_folder``
+    and ``mask_folder``):
     ``images``/``masks`` for GLID, ``image``/``mask`` for GLD and GSDD.
     """
     image_name, mask_name = _folders(spec)
@@ -595,7 +605,7 @@ def _scene_files(root: Path, split: str) -> list[Path]:
     if not chosen:
         raise DatasetNotFoundError(
             f"task 'sicd': none of the {len(files)} scene(s) in {folder} falls in split {split!r} "
-            f"({SICD_SPEC.extra['val_split']}); the full training set has about 512 scenes"
+            f"({SICD_SPEC.split_note}); the full training set has about 512 scenes"
         )
     return chosen
 

@@ -651,13 +651,12 @@ def _register() -> None:
         "citation": CITATION,
         "synthetic": True,
     }
-    for name, (kind, metric, file_type, classes) in IMAGE_TASKS.items():
+    for name, (kind, metric, _file_type, classes) in IMAGE_TASKS.items():
         spec = TaskSpec(
             name=name,
             kind=kind,  # type: ignore[arg-type]
             metric=metric,
             classes=classes,
-            extra={"label_file_type": file_type, "notice": SYNTHETIC_NOTICE},
             **common,
         )
         TASKS.register(name, Task(spec, cast(Reader, DemoReader(name))), override=True)
@@ -667,7 +666,6 @@ def _register() -> None:
             kind="segmentation",
             metric="miou",
             classes=("background", SURFACES[surface]),
-            extra={"notice": SYNTHETIC_NOTICE},
             **common,
         )
         TASKS.register(name, Task(spec, cast(Reader, DemoReader(name))), override=True)
@@ -677,7 +675,6 @@ def _register() -> None:
             kind="segmentation",
             metric="miou",
             classes=classes,
-            extra={"notice": SYNTHETIC_NOTICE, "units": "sigma0 dB", "looks": SAR_LOOKS},
             **{**common, "bands": SAR_BANDS},
         )
         TASKS.register(name, Task(spec, cast(Reader, DemoReader(name))), override=True)

@@ -339,14 +339,13 @@ def join_parts(parts: Sequence[str | Path], dest: str | Path) -> Path:
 
 
 def task_files(spec: TaskSpec) -> tuple[RemoteFile, ...]:
-    """The files a task is downloaded as: ``spec.extra["files"]`` or one file from ``spec.url``.
+    """The files a task is downloaded as: ``spec.files`` or one file from ``spec.url``.
 
     Raises:
         InvalidInputError: if the task has no download URL.
     """
-    files = spec.extra.get("files")
-    if files:
-        return tuple(files)  # type: ignore[arg-type]
+    if spec.files:
+        return spec.files
     if not spec.url:
         raise InvalidInputError(f"task {spec.name!r} declares no download URL")
     name = PurePosixPath(urlparse(spec.url).path).name or f"{spec.name}.download"
@@ -412,7 +411,7 @@ def verify_task(spec: TaskSpec, root: str | Path) -> list[VerifyReport]:
             reports.append(VerifyReport(
                 rf.filename, path, "unchecked", "-",
                 "cannot check: no checksum is published for this file "
-                f"({spec.extra.get('checksum', 'none in the spec')})",
+                f"({spec.checksum_note or 'none in the spec'})",
             ))
         else:
             got = file_digest(path, algorithm)

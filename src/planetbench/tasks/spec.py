@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from planetbench.errors import InvalidInputError
 from planetbench.tasks.bands import Band
+
+if TYPE_CHECKING:
+    from planetbench.tasks.download import RemoteFile
 
 TaskKind = Literal[
     "segmentation", "classification", "multiclass", "multilabel", "detection", "regression"
@@ -20,6 +23,45 @@ TASK_KINDS: tuple[str, ...] = (
     "detection",
     "regression",
 )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One accepted on-disk arrangement of a task's files under its root folder (``--root``).
+
+    A reader accepts every layout its spec lists (e.g. a dataset as its authors ship it and as a
+    benchmark's loader expects it) and names them all when the data is not found.
+
+    Attributes:
+        name: short id of the layout, e.g. ``"cryobench"`` or ``"torchgeo"``.
+        pattern: the arrangement as paths under the root, shown in errors and by
+            ``planetbench data info``: ``"root/<split>/images/<stem>.tif + ..."``.
+        image_folder: for image/mask folder layouts, the image folder inside ``root/<split>``
+            ('' for other layouts).
+        mask_folder: the mask folder inside ``root/<split>`` ('' for other layouts).
+    """
+
+    name: str
+    pattern: str
+    image_folder: str = ""
+    mask_folder: str = ""
+
+
+@dataclass(frozen=True)
+class PublishedStats:
+    """Band statistics published for some of a task's bands, kept for reference.
+
+    Attributes:
+        source: where they are published.
+        band_names: the bands they describe, in order.
+        mean: per-band mean.
+        std: per-band standard deviation.
+    """
+
+    source: str
+    band_names: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -43,6 +85,16 @@ class TaskSpec:
         url: where the data is downloaded from.
         sha256: checksum of the download archive.
         synthetic: True for generated demo data, shown wherever results appear.
+        files: the files the task is downloaded as (empty: one file from ``url``).
+        layouts: the on-disk layouts its reader accepts, preferred first.
+        checksum_note: which checksums are published, or why none is.
+        split_note: how the ``val`` split is made when it is not upstream ('' when it is).
+        evaluation_note: how the task is evaluated, where it differs from the obvious.
+        published_stats: statistics published for some bands only (``band_mean``/``band_std``
+            are then None), kept for reference.
+        benchmark_citation: the benchmark whose task list this task comes from, if any.
+        tile_option: the reader option that sets a sliding-window tile side ('' when the
+            reader yields whole samples); runs set it to their input size.
     """
 
     name: str
@@ -61,7 +113,14 @@ class TaskSpec:
     url: str = ""
     sha256: str = ""
     synthetic: bool = False
-    extra: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
+    files: tuple[RemoteFile, ...] = ()
+    layouts: tuple[Layout, ...] = ()
+    checksum_note: str = ""
+    split_note: str = ""
+    evaluation_note: str = ""
+    published_stats: PublishedStats | None = None
+    benchmark_citation: str = ""
+    tile_option: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in TASK_KINDS:
@@ -79,6 +138,11 @@ class TaskSpec:
     def n_classes(self) -> int:
         """Number of classes (0 for regression)."""
         return len(self.classes)
+
+    @property
+    def layout_description(self) -> str:
+        """The accepted layouts in words ('' when none is declared)."""
+        return " or ".join(layout.pattern for layout in self.layouts)
 
     @property
     def band_names(self) -> tuple[str, ...]:
