@@ -320,8 +320,8 @@ class Normaliser:
             result = cls(
                 str(data["version"]),
                 # Files written by planetbench 0.1 name the key reference_methods.
-                tuple(str(m) for m in data.get("reference_models",
-                                               data.get("reference_methods", ()))),
+                tuple(str(m) for m in (data.get("reference_models")
+                                       or data.get("reference_methods") or ())),
                 float(data["low_pct"]),
                 float(data["high_pct"]),
                 anchors,

@@ -27,6 +27,9 @@ from planetbench.errors import (
     DownloadError,
     InvalidInputError,
 )
+from planetbench.tasks.spec import (
+    RemoteFile as RemoteFile,  # re-exported: the spec type of a task file
+)
 from planetbench.tasks.spec import TaskSpec
 
 _CHUNK = 1 << 16
@@ -39,28 +42,6 @@ _ARCHIVE_SUFFIXES: tuple[str, ...] = (
     ".tar.bz2",
     ".tar.xz",
 )
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """One file a task is made of, as published.
-
-    Attributes:
-        url: where it is downloaded from.
-        filename: name it gets under the task's root folder.
-        sha256: published SHA-256 hex digest, or ``""`` if none is published.
-        md5: published MD5 hex digest (some hosts publish only this), or ``""``.
-        part_of: for split archives, the name of the whole archive the parts are joined into, in
-            the order they are listed.
-        extract: unpack the file (or the joined archive) into the root after download.
-    """
-
-    url: str
-    filename: str
-    sha256: str = ""
-    md5: str = ""
-    part_of: str | None = None
-    extract: bool = True
 
 
 VerifyStatus = Literal["ok", "missing", "mismatch", "unchecked"]

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from planetbench.errors import InvalidInputError
 from planetbench.tasks.bands import Band
-
-if TYPE_CHECKING:
-    from planetbench.tasks.download import RemoteFile
 
 TaskKind = Literal[
     "segmentation", "classification", "multiclass", "multilabel", "detection", "regression"
@@ -23,6 +20,29 @@ TASK_KINDS: tuple[str, ...] = (
     "detection",
     "regression",
 )
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One file a task is made of, as published.
+
+    Attributes:
+        url: where it is downloaded from.
+        filename: name it gets under the task's root folder.
+        sha256: published SHA-256 hex digest, or ``""`` if none is published.
+        md5: published MD5 hex digest (some hosts publish only this), or ``""``.
+        part_of: for split archives, the name of the whole archive the parts are joined into, in
+            the order they are listed.
+        extract: unpack the file (or the joined archive) into the root after download.
+    """
+
+    url: str
+    filename: str
+    sha256: str = ""
+    md5: str = ""
+    part_of: str | None = None
+    extract: bool = True
+
 
 
 @dataclass(frozen=True)
