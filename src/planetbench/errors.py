@@ -46,6 +46,10 @@ class DatasetNotFoundError(PlanetbenchError, FileNotFoundError):
     """A dataset is not on disk where it was looked for."""
 
 
+class BudgetNotPublishedError(DatasetNotFoundError):
+    """A label budget (training fraction or k-shot set) has no published file for the task."""
+
+
 class ChecksumError(PlanetbenchError, OSError):
     """A downloaded or on-disk file does not match its published checksum."""
 

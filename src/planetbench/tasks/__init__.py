@@ -15,7 +15,11 @@ from planetbench.tasks.spec import Task, TaskSpec
 TASKS: Registry[Task] = Registry("task", entry_point_group="planetbench.tasks")
 
 #: Built-in suite modules, imported lazily so that ``import planetbench`` stays light.
-SUITE_MODULES: tuple[str, ...] = ("planetbench.tasks.cryo", "planetbench.tasks.demo")
+SUITE_MODULES: tuple[str, ...] = (
+    "planetbench.tasks.cryo",
+    "planetbench.tasks.demo",
+    "planetbench.tasks.mars",
+)
 
 
 def load_builtin_tasks() -> None:
