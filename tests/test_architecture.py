@@ -37,6 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     "demo": KERNEL | {"embedding", "runs", "protocols", "encoders", "heads", "tasks", "metrics",
                       "store", "stats", "capability", "report", "testing"},
     "testing": KERNEL | {"encoders", "heads", "tasks", "metrics"},
+    "testing_mars": KERNEL | {"tasks"},
     "cli": KERNEL | {"demo", "challenge", "runs", "embedding", "protocols", "encoders", "heads",
                      "tasks", "metrics", "store", "stats", "capability", "report", "testing"},
     "__init__": {"errors", "store"},
