@@ -1,9 +1,14 @@
 """Label fractions: a reproducible, class-balanced share of a training split.
 
-``fraction=0.1`` must mean the *same* images in every run, so the subset is drawn once by stratified
-sampling and saved as a hashed id list. Strata are per-image class signatures: each image is put in
-the stratum of its dominant class (the class with the largest share of its non-ignored pixels;
-images with no labelled pixel form their own stratum). Each stratum contributes its share of the
+``fraction=0.1`` must mean the *same* images in every run. When the task publishes its own subset
+(Mars-Bench's ``partitions/<p>x_partition.csv`` or ``partition_train_<p>x_partition`` split; the
+training split then has a ``published_subset`` method), that subset is used, as published.
+Otherwise the subset is drawn once by stratified sampling and saved as a hashed id list. Strata
+are per-image class signatures (:func:`sample_strata`): for segmentation each image is put in the
+stratum of its dominant class (the class with the largest share of its non-ignored pixels; images
+with no labelled pixel form their own stratum); for classification the stratum is the class; for
+multi-label classification and detection it is the image's rarest label/object class over the
+split (images with none form their own stratum), so rare classes keep their share. Each stratum contributes its share of the
 subset, rounded by the largest-remainder method (Hamilton apportionment) so the total is exactly
 ``max(1, round(fraction · N))``; within a stratum, images are drawn uniformly with a seeded
 ``np.random.Generator``.
@@ -11,7 +16,11 @@ subset, rounded by the largest-remainder method (Hamilton apportionment) so the 
 The subset file is JSON::
 
     {"task": "...", "fraction": 0.1, "seed": 0, "n_total": 100, "ids": [...sorted...],
-     "sha256": "<sha256 of the sorted ids joined by newlines>", "strata": {"0": 7, ...}}
+     "sha256": "<sha256 of the sorted ids joined by newlines>", "strata": {"0": 7, ...},
+     "source": "planetbench"}
+
+``source`` is ``planetbench`` for a drawn list and ``published: <file or split>`` for a subset
+read from the task's published files (those are never saved: the published file is the record).
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from planetbench.errors import InvalidInputError
-from planetbench.tasks.spec import SampleDataset
+from planetbench.tasks.spec import SampleDataset, TaskKind
 
 CACHE_ENV = "PLANETBENCH_CACHE"
 
@@ -49,6 +58,7 @@ class FractionSubset:
         ids: chosen sample ids, sorted.
         sha256: :func:`ids_sha256` of ``ids``.
         strata: stratum label → number of chosen images.
+        source: ``planetbench`` (drawn here) or ``published: <file or split>``.
     """
 
     task: str
@@ -58,6 +68,7 @@ class FractionSubset:
     ids: tuple[str, ...]
     sha256: str
     strata: dict[str, int] = field(default_factory=dict, compare=False)
+    source: str = "planetbench"
 
     def save(self, path: str | Path) -> Path:
         """Write the subset as JSON to ``path`` (parents created)."""
@@ -86,6 +97,7 @@ class FractionSubset:
                 ids=tuple(data["ids"]),
                 sha256=str(data["sha256"]),
                 strata=dict(data.get("strata", {})),
+                source=str(data.get("source", "planetbench")),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InvalidInputError(
@@ -121,6 +133,79 @@ def image_strata(
             m = m[m != ignore_index]
         m = m[(m >= 0) & (m < n_classes)]
         out[i] = np.bincount(m, minlength=n_classes).argmax() if m.size else -1
+    return out
+
+
+def sample_targets(dataset: SampleDataset) -> tuple[list[str], list[np.ndarray]]:
+    """Every sample's id and target, without decoding images where the dataset allows it.
+
+    Uses ``dataset.sample_id(i)`` and ``dataset.target(i)`` when the dataset has them (the Mars
+    tasks do), else ``dataset[i]`` and its ``mask``, ``label`` or ``labels`` entry.
+    """
+    ids: list[str] = []
+    targets: list[np.ndarray] = []
+    fast = hasattr(dataset, "target") and hasattr(dataset, "sample_id")
+    for i in range(len(dataset)):
+        if fast:
+            ids.append(str(dataset.sample_id(i)))  # type: ignore[attr-defined]
+            targets.append(np.asarray(dataset.target(i)))  # type: ignore[attr-defined]
+            continue
+        s = dataset[i]
+        ids.append(str(s["id"]))
+        key = next((k for k in ("mask", "label", "labels") if k in s), None)
+        if key is None:
+            raise InvalidInputError(
+                f"sample {i} has none of mask, label, labels; cannot stratify a label budget"
+            )
+        targets.append(np.asarray(s[key]))
+    if len(set(ids)) != len(ids):
+        raise InvalidInputError("training sample ids are not unique")
+    return ids, targets
+
+
+def presence_matrix(targets: Sequence[np.ndarray], kind: TaskKind, n_classes: int,
+                    ignore_index: int | None = None) -> np.ndarray:
+    """bool (n, K): which classes each sample holds (label, multi-hot, mask pixels or boxes)."""
+    out = np.zeros((len(targets), max(1, n_classes)), dtype=bool)
+    for i, t in enumerate(targets):
+        t = np.asarray(t)
+        if kind == "multilabel":
+            out[i, : t.size] = t.ravel() > 0
+            continue
+        v = t.ravel()
+        if ignore_index is not None:
+            v = v[v != ignore_index]
+        v = v[(v >= 0) & (v < n_classes)].astype(np.int64)
+        out[i, np.unique(v)] = True
+    return out
+
+
+def sample_strata(targets: Sequence[np.ndarray], kind: TaskKind, n_classes: int,
+                  ignore_index: int | None = None) -> np.ndarray:
+    """Stratum of each sample for a label fraction, by task kind.
+
+    * ``classification``/``multiclass``: the class;
+    * ``segmentation``: the dominant class (:func:`image_strata`);
+    * ``multilabel``/``detection``: the rarest class present (by its number of samples in the
+      split), -1 when none is;
+    * ``regression``: one stratum (0).
+
+    Returns:
+        int64 array of shape (n,).
+    """
+    if kind in ("classification", "multiclass"):
+        return np.asarray([int(np.asarray(t).item()) for t in targets], dtype=np.int64)
+    if kind == "segmentation":
+        return image_strata(targets, n_classes, ignore_index)
+    if kind == "regression":
+        return np.zeros(len(targets), dtype=np.int64)
+    present = presence_matrix(targets, kind, n_classes, ignore_index)
+    freq = present.sum(axis=0)
+    out = np.full(len(targets), -1, dtype=np.int64)
+    for i, row in enumerate(present):
+        cls = np.flatnonzero(row)
+        if cls.size:
+            out[i] = cls[np.lexsort((cls, freq[cls]))[0]]
     return out
 
 
@@ -173,25 +258,21 @@ def draw_fraction(
     seed: int,
     n_classes: int,
     ignore_index: int | None = None,
+    kind: TaskKind = "segmentation",
 ) -> FractionSubset:
-    """Draw a stratified label fraction of a training split (reads every mask once).
+    """Draw a stratified label fraction of a training split (reads every target once).
 
     Args:
-        dataset: the training split (items with ``mask`` and ``id``).
+        dataset: the training split (items with a target and ``id``).
         task: task id recorded in the subset.
         fraction: share to keep, in (0, 1].
         seed: seed of the draw.
         n_classes: number of classes K.
         ignore_index: label excluded from the class proportions.
+        kind: the task kind, which sets the strata (:func:`sample_strata`).
     """
-    ids, masks = [], []
-    for i in range(len(dataset)):
-        s = dataset[i]
-        ids.append(str(s["id"]))
-        masks.append(np.asarray(s["mask"]))
-    if len(set(ids)) != len(ids):
-        raise InvalidInputError(f"task {task!r}: training sample ids are not unique")
-    strata = image_strata(masks, n_classes, ignore_index)
+    ids, targets = sample_targets(dataset)
+    strata = sample_strata(targets, kind, n_classes, ignore_index)
     chosen = stratified_sample(strata, fraction, seed)
     chosen_ids = tuple(sorted(ids[i] for i in chosen))
     labels, counts = np.unique(strata[chosen], return_counts=True)
@@ -203,6 +284,62 @@ def draw_fraction(
         ids=chosen_ids,
         sha256=ids_sha256(chosen_ids),
         strata={str(k): int(v) for k, v in zip(labels, counts, strict=True)},
+    )
+
+
+def published_indices(dataset: SampleDataset, published: SampleDataset) -> list[int]:
+    """Indices into ``dataset`` of the samples of a published subset of it.
+
+    Samples are matched by id; when ids differ (Hugging Face rows without stored file names),
+    by the sha256 of the stored image bytes (``image_digest``).
+
+    Raises:
+        InvalidInputError: a published sample that is not in ``dataset``.
+    """
+    full_ids = dataset_ids(dataset)
+    position = {v: i for i, v in enumerate(full_ids)}
+    sub_ids = dataset_ids(published)
+    if all(i in position for i in sub_ids):
+        return sorted(position[i] for i in sub_ids)
+    digest = getattr(dataset, "image_digest", None)
+    sub_digest = getattr(published, "image_digest", None)
+    if digest is not None and sub_digest is not None:
+        try:
+            by_digest = {digest(i): i for i in range(len(dataset))}
+            found = [by_digest.get(sub_digest(j)) for j in range(len(published))]
+        except NotImplementedError:
+            found = [None]
+        if all(f is not None for f in found):
+            return sorted(int(f) for f in found)  # type: ignore[arg-type]
+    missing = [i for i in sub_ids if i not in position]
+    raise InvalidInputError(
+        f"the published subset names {len(missing)} sample(s) absent from the training split "
+        f"(e.g. {missing[:3]}); the budget file does not belong to these files"
+    )
+
+
+def dataset_ids(dataset: SampleDataset) -> list[str]:
+    """Every sample id of ``dataset`` (its ``ids`` attribute when present)."""
+    ids = getattr(dataset, "ids", None)
+    if ids is not None:
+        return [str(i) for i in ids]
+    return [str(dataset[i]["id"]) for i in range(len(dataset))]
+
+
+def published_fraction(dataset: SampleDataset, task: str, fraction: float,
+                       seed: int) -> tuple[list[int], FractionSubset] | None:
+    """The task's published subset for ``fraction`` as indices + record, or None."""
+    opener = getattr(dataset, "published_subset", None)
+    if opener is None:
+        return None
+    published = opener(fraction=fraction)
+    if published is None:
+        return None
+    indices = published_indices(dataset, published)
+    ids = tuple(sorted(dataset_ids(published)))
+    return indices, FractionSubset(
+        task=task, fraction=float(fraction), seed=int(seed), n_total=len(dataset), ids=ids,
+        sha256=ids_sha256(ids), source=f"published: {getattr(published, 'source', '?')}",
     )
 
 
@@ -230,8 +367,10 @@ def select_fraction(
     n_classes: int,
     ignore_index: int | None = None,
     directory: str | Path | None = None,
+    kind: TaskKind = "segmentation",
 ) -> tuple[list[int], FractionSubset]:
-    """Indices into ``dataset`` of the saved label fraction, drawing and saving it the first time.
+    """Indices into ``dataset`` of the label fraction: the published one when the task publishes
+    it, else the saved drawn list, drawn and saved the first time.
 
     Args:
         dataset: the training split.
@@ -241,6 +380,7 @@ def select_fraction(
         n_classes: number of classes K.
         ignore_index: label excluded from the class proportions.
         directory: folder of subset files (default :func:`default_fraction_dir`).
+        kind: the task kind, which sets the strata (:func:`sample_strata`).
 
     Returns:
         ``(indices, subset)``: sorted dataset indices and the subset record.
@@ -250,7 +390,7 @@ def select_fraction(
             split of a different size.
     """
     if fraction == 1.0:
-        ids = tuple(sorted(str(dataset[i]["id"]) for i in range(len(dataset))))
+        ids = tuple(sorted(dataset_ids(dataset)))
         return list(range(len(dataset))), FractionSubset(
             task=task,
             fraction=1.0,
@@ -259,6 +399,9 @@ def select_fraction(
             ids=ids,
             sha256=ids_sha256(ids),
         )
+    published = published_fraction(dataset, task, fraction, seed)
+    if published is not None:
+        return published
     path = fraction_path(directory or default_fraction_dir(), task, fraction, seed)
     if path.exists():
         subset = FractionSubset.load(path)
@@ -270,9 +413,10 @@ def select_fraction(
             seed=seed,
             n_classes=n_classes,
             ignore_index=ignore_index,
+            kind=kind,
         )
         subset.save(path)
-    position = {str(dataset[i]["id"]): i for i in range(len(dataset))}
+    position = {v: i for i, v in enumerate(dataset_ids(dataset))}
     if subset.n_total != len(position):
         raise InvalidInputError(
             f"label-fraction file {path} was drawn from {subset.n_total} training images but the "

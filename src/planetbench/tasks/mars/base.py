@@ -15,8 +15,8 @@ the train rows are used), in the Hugging Face layouts the extra splits
 ``partition_train_<p>x_partition`` (``<p>x_partition`` for detection) and
 ``few_shot_train_<n>_shot`` (train rows only). ``<p>`` is written with two decimals (``0.01``,
 ``0.10``, ``0.25``), as Mars-Bench builds the name. A budget that is not published raises
-:class:`~planetbench.errors.BudgetNotPublishedError`; ``planetbench.protocols.fraction
-.select_budget`` then draws planetbench's own stratified list.
+:class:`~planetbench.errors.BudgetNotPublishedError`;
+``planetbench.protocols.budgets.select_budget`` then draws planetbench's own stratified list.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def budget_request(
             raise InvalidInputError(
                 f"task {info.task_id!r}: fraction={fraction!r} is not one of Mars-Bench's "
                 f"published fractions {', '.join(f'{f:g}' for f in BUDGET_FRACTIONS)}; other "
-                "fractions are drawn by planetbench.protocols.fraction.select_budget"
+                "fractions are drawn by planetbench.protocols.budgets.select_budget"
             )
         return BudgetRequest(fraction=match[0])
     if isinstance(shots, bool) or not isinstance(shots, int) or shots not in BUDGET_SHOTS:
@@ -189,6 +189,32 @@ class MarsSplit:
         self.budget = budget
         self.class_names: tuple[str, ...] | None = None
         self.notes: list[str] = []
+        self._budget_opener: Callable[[BudgetRequest], MarsSplit] | None = None
+
+    def published_subset(
+        self, *, fraction: float | None = None, shots: int | None = None
+    ) -> MarsSplit | None:
+        """The published label budget of this (full, train) split, or None when it has none.
+
+        Label-budget samplers (``planetbench.protocols.fraction`` and ``.kshot``) call this so
+        that the published file wins over a drawn list.
+        """
+        if self._budget_opener is None:
+            return None
+        try:
+            request = budget_request(self.info, "train", fraction, shots)
+        except InvalidInputError:
+            return None  # not a value Mars-Bench publishes
+        if request is None:
+            return None
+        try:
+            return self._budget_opener(request)
+        except BudgetNotPublishedError:
+            return None
+
+    def image_digest(self, index: int) -> str:
+        """sha256 of the stored image bytes of sample ``index`` (to match rows across splits)."""
+        raise NotImplementedError
 
     def __len__(self) -> int:
         raise NotImplementedError
@@ -490,7 +516,10 @@ class MarsReader:
         if budget is not None and budget.fraction == 1.0 and not self._has_budget(ctx, budget):
             budget = None  # the whole training split is the 100 % budget
         opener = self.zenodo if layout == "zenodo" else self.hf
-        return opener(ctx, split, budget, family)
+        ds = opener(ctx, split, budget, family)
+        if split == "train" and budget is None:
+            ds._budget_opener = lambda b: opener(ctx, "train", b, family)
+        return ds
 
     def _has_budget(self, ctx: Context, budget: BudgetRequest) -> bool:
         if ctx.layout == "zenodo":
@@ -513,7 +542,7 @@ def not_published(ctx: Context, budget: BudgetRequest, looked: str) -> BudgetNot
     return BudgetNotPublishedError(
         f"task {ctx.spec.name!r}: no published label budget {budget.label} under "
         f"{str(ctx.folder)!r} (looked for {looked}). Draw planetbench's own stratified list "
-        "with planetbench.protocols.fraction.select_budget(task, root, "
+        "with planetbench.protocols.budgets.select_budget(task, root, "
         f"{budget.label}, seed=…), which uses the published file when there is one."
     )
 

@@ -41,7 +41,7 @@ from planetbench.tasks.mars.base import (
     warn_note,
     zenodo_budget_csv,
 )
-from planetbench.tasks.readers.hf import HFRows, decode_image
+from planetbench.tasks.readers.hf import HFRows, cell_digest, decode_image
 
 # ------------------------------------------------------------------------------------ labels
 
@@ -260,6 +260,10 @@ class HFClassification(MarsSplit):
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def image_digest(self, index: int) -> str:
+        """sha256 of the stored image bytes of row ``index``."""
+        return cell_digest(self.rows.cell(self._check_index(index), "image"))
 
     def sample_id(self, index: int) -> str:
         """The id of row ``index``: the image's stored file stem, else ``<split name>-<row>``."""

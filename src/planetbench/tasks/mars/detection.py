@@ -54,7 +54,7 @@ from planetbench.tasks.readers.boxes import (
     xywh_to_xyxy,
     yolo_boxes,
 )
-from planetbench.tasks.readers.hf import HFRows, decode_image
+from planetbench.tasks.readers.hf import HFRows, cell_digest, decode_image
 
 DETECTION_OPTIONS: tuple[str, ...] = ("box_format", "drop_empty")
 """Reader options of the detection tasks besides fraction, shots and layout."""
@@ -283,6 +283,10 @@ class HFDetection(DetectionSplit):
         super().__init__(ctx, split, source, budget, box_format, boxes, ids)
         self.rows = rows
         self.keep = tuple(keep)
+
+    def image_digest(self, index: int) -> str:
+        """sha256 of the stored image bytes of sample ``index``."""
+        return cell_digest(self.rows.cell(self.keep[self._check_index(index)], "image"))
 
     def _image(self, index: int) -> np.ndarray:
         row = self.keep[index]

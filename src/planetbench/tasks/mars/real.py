@@ -90,7 +90,7 @@ def _no_options(task: str, options: dict[str, Any]) -> None:
     if options:
         raise InvalidInputError(
             f"task {task!r} reader takes no options (label budgets: "
-            f"planetbench.protocols.fraction.select_budget); got {', '.join(sorted(options))}"
+            f"planetbench.protocols.budgets.select_budget); got {', '.join(sorted(options))}"
         )
 
 

@@ -47,7 +47,7 @@ from planetbench.tasks.mars.base import (
     zenodo_budget_csv,
 )
 from planetbench.tasks.mars.classification import hf_ids
-from planetbench.tasks.readers.hf import HFRows, decode_image
+from planetbench.tasks.readers.hf import HFRows, cell_digest, decode_image
 
 MMLS_CHANNELS: tuple[int, int, int] = (2, 1, 0)
 """File channels of an MMLS tiff fed as the three input channels (Mars-Bench's ``[:, :, [2, 1, 0]]``)."""
@@ -249,6 +249,10 @@ class HFSegmentation(MarsSplit):
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def image_digest(self, index: int) -> str:
+        """sha256 of the stored image bytes of row ``index``."""
+        return cell_digest(self.rows.cell(self._check_index(index), "image"))
 
     def sample_id(self, index: int) -> str:
         """The id of row ``index``."""

@@ -313,6 +313,18 @@ def decode_image(cell: Any, where: str, mode: str | None = "RGB") -> Any:
     return img.convert(mode) if mode is not None and img.mode != mode else img
 
 
+def cell_digest(cell: Any) -> str:
+    """sha256 (hex) of an Image cell's stored bytes (of its file when only a path is stored)."""
+    import hashlib
+
+    data = cell.get("bytes") if isinstance(cell, dict) else None
+    if not data and isinstance(cell, dict) and cell.get("path") and Path(cell["path"]).is_file():
+        data = Path(cell["path"]).read_bytes()
+    if not data:
+        raise LabelFileError("an image cell holds no bytes and no readable path")
+    return hashlib.sha256(data).hexdigest()
+
+
 def image_cell_name(cell: Any) -> str:
     """The file stem stored in an Image cell's ``path`` ("" when there is none)."""
     if isinstance(cell, dict) and cell.get("path"):
@@ -330,6 +342,7 @@ def open_split(files: Sequence[Path], fmt: HFFormat) -> HFRows:
 __all__ = [
     "HFFormat",
     "HFRows",
+    "cell_digest",
     "decode_image",
     "disk_splits",
     "hub_splits",
