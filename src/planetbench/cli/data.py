@@ -83,6 +83,8 @@ def info_cmd(task: str = typer.Argument(..., help="Task id, e.g. glid.")) -> Non
                       else "none published (verify cannot check it)")
             files.add_row(rf.filename, digest, rf.url)
         console.print(files)
+    for label, text in getattr(get_task(task), "describe", tuple)():
+        console.print(f"{label}: {text}", highlight=False, soft_wrap=True)
     for note, label in (
         (spec.layout_description, "expected layout"),
         (spec.checksum_note, "checksums"),
@@ -123,11 +125,12 @@ def verify_cmd(
     """
     registered = get_task(task)
     spec = registered.spec
-    reports = verify_task(spec, root)
+    reports = verify_task(spec, root) if spec.url or spec.extra.get("files") else []
     table = Table("file", "status", "detail")
     for r in reports:
         table.add_row(r.filename, r.status, r.detail)
-    console.print(table)
+    if reports:
+        console.print(table)
     bad = [r.filename for r in reports if r.status == "mismatch"]
     if bad:
         raise ChecksumError(

@@ -80,7 +80,9 @@ def mars_spec(info: MarsBenchInfo) -> TaskSpec:
         splits=("train", "val", "test"),
         licence=LICENCE_NOTE.format(hf=hf_url(info.task_id), zenodo=ZENODO_COMMUNITY),
         citation=f"{info.source}; as standardised by {MARSBENCH_CITATION}",
-        url=hf_url(info.task_id),
+        # No single archive to download: the data is Mars-Bench's Zenodo zip or its Hugging Face
+        # repository (named in the missing-data error and by `planetbench data info`).
+        url="",
     )
 
 

@@ -609,6 +609,28 @@ class MarsTask(Task):
         """Every accepted layout, described for this dataset."""
         return layout_descriptions(self.info)
 
+    def describe(self) -> tuple[tuple[str, str], ...]:
+        """(label, text) lines for ``planetbench data info``: layouts, Mars-Bench's facts."""
+        info = self.info
+        lines = [
+            ("mars-bench", f"{info.marsbench_class} (kerner-lab/Mars-Bench); Hugging Face "
+             f"{hf_url(info.task_id)}; Zenodo {ZENODO_COMMUNITY}"),
+            ("images", f"{info.image_size}, {info.native_bands} band(s) in the files, fed as 3 "
+             "channels as Mars-Bench loads them"),
+            ("published split sizes", "train/val/test = "
+             + "/".join(str(n) for n in info.split_sizes)),
+            ("classes", info.class_note),
+            ("label budgets", "fractions " + ", ".join(f"{f:g}" for f in BUDGET_FRACTIONS)
+             + (", shots " + ", ".join(map(str, BUDGET_SHOTS)) if info.published_shots else "")
+             + " from the published files (load(..., fraction=p) / shots=n, train split); "
+             "otherwise planetbench.protocols.budgets.select_budget draws a stratified list"),
+        ]
+        if info.box_free_note:
+            lines.append(("empty images", info.box_free_note))
+        lines += [(f"layout {name}", text) for name, text in self.layouts.items()]
+        lines += [("note", n) for n in info.notes]
+        return tuple(lines)
+
     def layout_of(self, root: str | Path) -> LayoutName:
         """The layout found under ``root`` (raises when the data is absent)."""
         return self._reader().layout_of(root)

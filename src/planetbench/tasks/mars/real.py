@@ -317,9 +317,11 @@ def read_rover_rocks(root: Path, split: str, **options: Any) -> RealSegmentation
 
 
 def _spec(name: str, kind: Any, metric: str, classes: Sequence[str], licence: str,
-          citation: str, url: str) -> TaskSpec:
+          citation: str, origin: str) -> TaskSpec:
+    # Read in place from shared/data, never downloaded: the origin goes in the citation, and the
+    # spec has no download URL.
     return TaskSpec(name=name, suite=SUITE, kind=kind, metric=metric, classes=tuple(classes),
-                    bands=RGB, licence=licence, citation=citation, url=url)
+                    bands=RGB, licence=licence, citation=f"{citation}; origin {origin}", url="")
 
 
 CTX_CRATER_DET = _spec(
