@@ -104,3 +104,77 @@ def test_select_fraction_refuses_tampered_or_stale_files(tmp_path: Path) -> None
     path.write_text("{not json")
     with pytest.raises(InvalidInputError, match="unreadable"):
         FractionSubset.load(path)
+
+
+def test_sample_strata_by_kind() -> None:
+    from planetbench.protocols.fraction import sample_strata
+
+    cls = [np.int64(2), np.int64(0)]
+    assert sample_strata(cls, "multiclass", 3).tolist() == [2, 0]
+    # multi-label / detection: the rarest class present over the split, -1 for none
+    ml = [np.array([1, 1, 0]), np.array([1, 0, 0]), np.array([0, 0, 0]), np.array([1, 1, 1])]
+    assert sample_strata(ml, "multilabel", 3).tolist() == [1, 0, -1, 2]
+    det = [np.array([0, 0]), np.array([], dtype=np.int64), np.array([1, 0])]
+    assert sample_strata(det, "detection", 2).tolist() == [0, -1, 1]
+    assert sample_strata([np.array([[1, 1], [0, 1]])], "segmentation", 2).tolist() == [1]
+
+
+def test_detection_fraction_keeps_the_share_of_images_without_boxes(tmp_path: Path) -> None:
+    from planetbench.protocols.budgets import select_budget
+    from planetbench.tasks import get_task
+    from planetbench.testing_mars import write_mars_fake
+
+    write_mars_fake(tmp_path, "mb-conequest_det", n_per_split=30, size=16, budgets=False)
+    view, record = select_budget(get_task("mb-conequest_det"), tmp_path, fraction=0.3,
+                                 seed=2, directory=tmp_path / "c")
+    assert len(view) == 9 and record.source == "planetbench"
+    empty = sum(len(view[i]["boxes"]) == 0 for i in range(len(view)))
+    assert empty == 3  # a third of the fake images have no box, and so a third of the subset
+    assert record.strata == {"-1": 3, "0": 6}
+    again, record2 = select_budget(get_task("mb-conequest_det"), tmp_path, fraction=0.3, seed=2,
+                                   directory=tmp_path / "c")
+    assert again.ids == view.ids and record2 == record
+
+
+def test_published_partition_wins_over_a_drawn_list(tmp_path: Path) -> None:
+    from planetbench.protocols.budgets import select_budget
+    from planetbench.tasks import get_task
+    from planetbench.testing_mars import fake_budget, write_mars_fake
+
+    for layout in ("zenodo", "hf-parquet", "hf-save-to-disk"):
+        root = tmp_path / layout
+        write_mars_fake(root, "mb-boulder_seg", layout=layout, n_per_split=20, size=8)
+        task = get_task("mb-boulder_seg")
+        view, record = select_budget(task, root, fraction=0.25, directory=tmp_path / "c")
+        want = sorted(s.stem for s in fake_budget("mb-boulder_seg", fraction=0.25,
+                                                  n_per_split=20, size=8))
+        assert sorted(view.ids) == want and record.source.startswith("published")
+        # the runner's path (select_fraction on the loaded train split) also takes it
+        train = task.load(root, "train")
+        idx, sub = select_fraction(train, task="mb-boulder_seg", fraction=0.25, seed=0,
+                                   n_classes=2, directory=tmp_path / "c")
+        assert sorted(train.ids[i] for i in idx) == want and sub.source == record.source
+    assert not (tmp_path / "c").exists()
+
+
+def test_published_rows_match_by_image_bytes_when_ids_differ(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from planetbench.protocols.fraction import published_indices
+    from planetbench.tasks import get_task
+    from planetbench.testing_mars import write_mars_fake
+
+    folder = write_mars_fake(tmp_path, "mb-frost_cls", layout="hf-parquet", n_per_split=10)
+    for path in (folder / "data").glob("*.parquet"):  # no stored file names: row ids only
+        table = pq.read_table(path)
+        images = [{"bytes": c["bytes"], "path": None} for c in table.column("image").to_pylist()]
+        import pyarrow as pa
+
+        table = table.set_column(0, "image", pa.array(images))
+        pq.write_table(table, path)
+    train = get_task("mb-frost_cls").load(tmp_path, "train")
+    part = get_task("mb-frost_cls").load(tmp_path, "train", fraction=0.2)
+    assert train.ids[0] == "train-000000" and part.ids[0].startswith("partition_train_")
+    idx = published_indices(train, part)
+    assert [int(train[i]["label"]) for i in idx] == [int(part[j]["label"]) for j in
+                                                     range(len(part))]
