@@ -178,7 +178,7 @@ def _budgets(info: MarsBenchInfo) -> list[BudgetRequest]:
 
 
 def _png_bytes(arr: np.ndarray, fmt: str = "PNG") -> bytes:
-    image_mod = require("PIL.Image", "geo")
+    image_mod: Any = require("PIL.Image", "geo")
     buf = io.BytesIO()
     image_mod.fromarray(arr).save(buf, format=fmt)
     return buf.getvalue()
@@ -187,10 +187,10 @@ def _png_bytes(arr: np.ndarray, fmt: str = "PNG") -> bytes:
 def _save_image(path: Path, arr: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".tif":
-        tifffile = require("tifffile", "mars")
+        tifffile: Any = require("tifffile", "mars")
         tifffile.imwrite(path, arr)
         return
-    image_mod = require("PIL.Image", "geo")
+    image_mod: Any = require("PIL.Image", "geo")
     options = {"quality": 95} if path.suffix == ".jpg" else {}
     image_mod.fromarray(arr).save(path, **options)
 

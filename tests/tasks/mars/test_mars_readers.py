@@ -167,8 +167,8 @@ def test_detection_reads_only_the_formats_present(tmp_path: Path) -> None:
     write_mars_fake(tmp_path, "mb-boulder_det", box_formats=("coco",))
     task = get_task("mb-boulder_det")
     assert task.load(tmp_path, "train").box_format == "coco"
-    with pytest.raises(DatasetNotFoundError, match="box_format='yolo' was asked but .* holds "
-                                                   "only coco"):
+    with pytest.raises(DatasetNotFoundError, match=r"box_format='yolo' was asked but .* holds "
+                                                   r"only coco"):
         task.load(tmp_path, "train", box_format="yolo")
 
 
@@ -204,7 +204,7 @@ def test_budget_errors(tmp_path: Path) -> None:
         task.load(tmp_path, "train", fraction=0.1)
     with pytest.raises(InvalidInputError, match="train split only"):
         task.load(tmp_path, "val", fraction=0.1)
-    with pytest.raises(InvalidInputError, match="fraction=0.3 is not one of Mars-Bench"):
+    with pytest.raises(InvalidInputError, match=r"fraction=0\.3 is not one of Mars-Bench"):
         task.load(tmp_path, "train", fraction=0.3)
     with pytest.raises(InvalidInputError, match="shots=3 is not one of"):
         task.load(tmp_path, "train", shots=3)
@@ -223,12 +223,12 @@ def test_missing_data_says_where_to_get_it_and_which_layouts(tmp_path: Path) -> 
             r"\(2\) hf-parquet.*\(3\) hf-save-to-disk")):
         task.load(tmp_path, "train")
     folder = write_mars_fake(tmp_path / "inner", "mb-conequest_seg")
-    with pytest.raises(DatasetNotFoundError, match="did you mean --root .*inner"):
+    with pytest.raises(DatasetNotFoundError, match=r"did you mean --root .*inner"):
         task.load(tmp_path, "train")
     with pytest.raises(DatasetNotFoundError, match="itself looks like a dataset folder"):
         task.load(folder, "train")
     (tmp_path / "mb-conequest_seg").mkdir()
-    with pytest.raises(DatasetNotFoundError, match="holds none of annotation.csv"):
+    with pytest.raises(DatasetNotFoundError, match=r"holds none of annotation\.csv"):
         task.load(tmp_path, "train")
 
 
@@ -236,8 +236,8 @@ def test_hf_split_absent_lists_the_splits_present(tmp_path: Path) -> None:
     folder = write_mars_fake(tmp_path, "mb-s5mars", layout="hf-parquet", budgets=False)
     next((folder / "data").glob("val-*.parquet")).unlink()
     (folder / "README.md").write_text("# no card\n")  # split names from the shard names
-    with pytest.raises(DatasetNotFoundError, match="split 'val' is absent .*present: test, "
-                                                   "train"):
+    with pytest.raises(DatasetNotFoundError, match=r"split 'val' is absent .*present: test, "
+                                                   r"train"):
         get_task("mb-s5mars").load(tmp_path, "val")
     assert len(get_task("mb-s5mars").load(tmp_path, "test")) == 3
 
@@ -246,7 +246,7 @@ def test_bad_labels_and_masks_are_refused(tmp_path: Path) -> None:
     folder = write_mars_fake(tmp_path, "mb-frost_cls")
     csv = folder / "annotation.csv"
     csv.write_text(csv.read_text().replace(",1,train", ",7,train", 1))
-    with pytest.raises(LabelFileError, match="label 7 is outside 0..1"):
+    with pytest.raises(LabelFileError, match=r"label 7 is outside 0\.\.1"):
         get_task("mb-frost_cls").load(tmp_path, "train")
     seg = write_mars_fake(tmp_path, "mb-boulder_seg", size=8)
     from PIL import Image
@@ -274,7 +274,7 @@ def test_multilabel_labels_in_every_form(tmp_path: Path) -> None:
     vec = [0] * 25
     vec[2] = vec[24] = 1
     assert np.flatnonzero(parse_multilabel(vec, 25, "x")).tolist() == [2, 24]
-    with pytest.raises(LabelFileError, match="outside 0..24"):
+    with pytest.raises(LabelFileError, match=r"outside 0\.\.24"):
         parse_multilabel("[25]", 25, "x")
     with pytest.raises(LabelFileError, match="not a list of label indices"):
         parse_multilabel("[1, ", 25, "x")

@@ -94,7 +94,7 @@ def mars_task(info: MarsBenchInfo) -> MarsTask:
         "multilabel": classification, "segmentation": segmentation, "detection": detection,
     }[info.family]
     options = detection.DETECTION_OPTIONS if info.family == "detection" else ()
-    reader = MarsReader(spec, info, family.open_zenodo, family.open_hf, options)  # type: ignore[arg-type]
+    reader = MarsReader(spec, info, family.open_zenodo, family.open_hf, options)
     return MarsTask(spec, reader, info=info)
 
 

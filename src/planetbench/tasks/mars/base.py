@@ -498,7 +498,7 @@ class MarsReader:
             )
         if layout is None:
             return found
-        return layout  # type: ignore[return-value]
+        return layout
 
     def __call__(self, root: Path, split: str, **options: Any) -> MarsSplit:
         """Open ``split`` under ``root`` (see the module docstring for the options)."""

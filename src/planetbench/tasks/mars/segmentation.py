@@ -62,7 +62,7 @@ def read_mmls_bands(path: Path) -> np.ndarray:
     Channels-last (H, W, 7) files, as Mars-Bench indexes them, and channels-first files are both
     accepted.
     """
-    tifffile = require("tifffile", "mars")
+    tifffile: Any = require("tifffile", "mars")
     try:
         arr = np.asarray(tifffile.imread(path))
     except (OSError, ValueError) as exc:
@@ -84,7 +84,7 @@ def read_mmls_image(path: Path) -> np.ndarray:
 
 def read_mmls_mask(path: Path) -> np.ndarray:
     """An MMLS mask tiff as int64 (H, W) (a trailing or leading band axis of size 1 is dropped)."""
-    tifffile = require("tifffile", "mars")
+    tifffile: Any = require("tifffile", "mars")
     try:
         arr = np.asarray(tifffile.imread(path))
     except (OSError, ValueError) as exc:

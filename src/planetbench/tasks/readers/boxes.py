@@ -84,7 +84,8 @@ def _check_finite(values: Sequence[float], where: str) -> None:
         raise LabelFileError(f"{where}: box values {list(values)} are not all finite numbers")
 
 
-def yolo_to_xyxy(rows: Sequence[Sequence[float]], width: int, height: int) -> np.ndarray:
+def yolo_to_xyxy(rows: Sequence[Sequence[float]] | np.ndarray, width: int,
+                 height: int) -> np.ndarray:
     """Relative ``(cx, cy, w, h)`` rows → float32 (N, 4) pixel ``(x0, y0, x1, y1)``."""
     arr = np.asarray(rows, dtype=np.float64).reshape(-1, 4)
     cx, cy, w, h = arr[:, 0] * width, arr[:, 1] * height, arr[:, 2] * width, arr[:, 3] * height
@@ -271,7 +272,8 @@ def coco_document(
     categories: Mapping[int, str],
 ) -> dict[str, Any]:
     """A COCO detection document from ``(file_name, boxes xyxy px, category ids)`` per image."""
-    images, annotations = [], []
+    images: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
     for image_id, (name, boxes, cats) in enumerate(files):
         images.append({"id": image_id, "file_name": name})
         for box, cat in zip(np.asarray(boxes, dtype=np.float64), cats, strict=True):

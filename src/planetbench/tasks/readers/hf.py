@@ -296,7 +296,7 @@ def decode_image(cell: Any, where: str, mode: str | None = "RGB") -> Any:
     Raises:
         LabelFileError: no bytes and no readable path, or undecodable bytes.
     """
-    image_mod = require("PIL.Image", "geo")
+    image_mod: Any = require("PIL.Image", "geo")
     if not isinstance(cell, dict):
         raise LabelFileError(f"{where}: an image cell is {type(cell).__name__}, not an Image")
     data, path = cell.get("bytes"), cell.get("path")
