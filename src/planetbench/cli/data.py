@@ -125,7 +125,7 @@ def verify_cmd(
     """
     registered = get_task(task)
     spec = registered.spec
-    reports = verify_task(spec, root) if spec.url or spec.extra.get("files") else []
+    reports = verify_task(spec, root) if spec.url or spec.files else []
     table = Table("file", "status", "detail")
     for r in reports:
         table.add_row(r.filename, r.status, r.detail)

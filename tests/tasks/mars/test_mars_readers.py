@@ -46,7 +46,8 @@ def test_registry_holds_the_twenty_marsbench_tasks() -> None:
         assert isinstance(task, MarsTask)
         spec, info = task.spec, task.info
         assert spec.suite == "mars" and spec.band_names == ("red", "green", "blue")
-        assert spec.licence.startswith("unverified") and "Mars-Bench" in spec.citation
+        assert spec.licence.startswith("unverified") and "Mars-Bench" in spec.benchmark_citation
+        assert [layout.name for layout in spec.layouts] == list(LAYOUTS)
         n = spec.n_classes
         expected = {1: 2}.get(info.config_num_classes, info.config_num_classes)
         assert n == (1 if spec.kind == "detection" else expected)

@@ -39,8 +39,9 @@ from planetbench.tasks.mars.info import (
     MarsBenchInfo,
     class_names,
     hf_url,
+    layout_descriptions,
 )
-from planetbench.tasks.spec import TaskKind, TaskSpec
+from planetbench.tasks.spec import Layout, TaskKind, TaskSpec
 
 SUITE = "mars"
 
@@ -79,7 +80,10 @@ def mars_spec(info: MarsBenchInfo) -> TaskSpec:
         ignore_index=None,
         splits=("train", "val", "test"),
         licence=LICENCE_NOTE.format(hf=hf_url(info.task_id), zenodo=ZENODO_COMMUNITY),
-        citation=f"{info.source}; as standardised by {MARSBENCH_CITATION}",
+        citation=f"{info.source}; as standardised by Mars-Bench",
+        benchmark_citation=MARSBENCH_CITATION,
+        layouts=tuple(Layout(name, text) for name, text in layout_descriptions(info).items()),
+        evaluation_note=info.box_free_note,
         # No single archive to download: the data is Mars-Bench's Zenodo zip or its Hugging Face
         # repository (named in the missing-data error and by `planetbench data info`).
         url="",

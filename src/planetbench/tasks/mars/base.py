@@ -605,9 +605,9 @@ class MarsTask(Task):
     info: MarsBenchInfo = field(kw_only=True)
 
     @property
-    def layouts(self) -> dict[LayoutName, str]:
-        """Every accepted layout, described for this dataset."""
-        return layout_descriptions(self.info)
+    def layouts(self) -> dict[str, str]:
+        """Every accepted layout (name → description), as in ``spec.layouts``."""
+        return {layout.name: layout.pattern for layout in self.spec.layouts}
 
     def describe(self) -> tuple[tuple[str, str], ...]:
         """(label, text) lines for ``planetbench data info``: layouts, Mars-Bench's facts."""
@@ -625,9 +625,6 @@ class MarsTask(Task):
              + " from the published files (load(..., fraction=p) / shots=n, train split); "
              "otherwise planetbench.protocols.budgets.select_budget draws a stratified list"),
         ]
-        if info.box_free_note:
-            lines.append(("empty images", info.box_free_note))
-        lines += [(f"layout {name}", text) for name, text in self.layouts.items()]
         lines += [("note", n) for n in info.notes]
         return tuple(lines)
 
