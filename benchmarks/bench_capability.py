@@ -3,7 +3,7 @@
 Usage: python benchmarks/bench_capability.py [--data /work/shared/data] [--quick]
 
 Data: the GEO-Bench-2 leaderboard runs (``/work/shared/data/geobench2-leaderboard-results``, see
-its SOURCE.md) read with :func:`planetbench.store.importers.tables.read_geobench2`; one cell is the
+its SOURCE.md) read with :func:`planetbench.store.importers.read_geobench2`; one cell is the
 mean over seeds of one (backbone, dataset). Two tables:
 
 * ``finetune``: the main submission 114be1f0 (full fine-tuning, 18 backbones x 19 datasets,
@@ -42,7 +42,7 @@ from planetbench.capability import (
     leave_one_model_out,
     leave_one_task_out,
 )
-from planetbench.store.importers.tables import read_geobench2
+from planetbench.store.importers import read_geobench2
 
 MAIN = "114be1f0-5a41-43a5-b4e6-7fb683bc01ec"
 FROZEN = "80100fc6-dc1a-4514-b946-341157eaf816"

@@ -91,3 +91,20 @@ def test_import_real_cryobench_table(shared_data: Path, store_url: str) -> None:
     assert "imported 80 of 80 rows (16 models, 5 tasks)" in result.output
     rows = ResultStore(store_url).query(model="TerraMind", task="sicd")
     assert rows["score"].tolist() == [31.48] and rows["source"].tolist() == ["literature"]
+
+
+def test_seed_too_large_for_the_store_exits_2(tmp_path: Path, store_url: str) -> None:
+    path = _csv(tmp_path, "model,task,metric,score,seed\na,t,miou,0.5,100000000000000000000\n")
+    result = runner.invoke(app, ["import", str(path), "--store", store_url])
+    assert result.exit_code == 2, result.output
+    assert "'seed' must lie between" in result.output and "Traceback" not in result.output
+    assert len(ResultStore(store_url)) == 0
+
+
+def test_format_did_you_mean_and_help_example(tmp_path: Path, store_url: str) -> None:
+    path = _csv(tmp_path, LONG)
+    result = runner.invoke(app, ["import", str(path), "--format", "cryo", "--store", store_url])
+    assert result.exit_code == 2
+    assert "did you mean 'cryobench'?" in result.output
+    helped = runner.invoke(app, ["import", "--help"])
+    assert "Example: planetbench import" in helped.output

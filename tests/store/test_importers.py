@@ -9,13 +9,19 @@ import pytest
 
 from planetbench.errors import InvalidInputError
 from planetbench.store import ResultStore
-from planetbench.store.importers.tables import (
+from planetbench.store.importers import (
+    FORMATS,
+    TableFormat,
     detect_and_read,
+    detect_format,
+    format_names,
     import_results,
     read_cryobench,
     read_geobench2,
     read_geobench_v1,
-    read_literature_csv,
+    read_long_csv,
+    register_format,
+    validate_long,
 )
 
 
@@ -30,7 +36,7 @@ def test_long_csv_defaults_and_import(tmp_path: Path, store_url: str) -> None:
         tmp_path,
         "model,task,metric,score,seed,fraction\na,glid,miou,0.9,0,1.0\nb,glid,miou,0.8,,\n",
     )
-    df = read_literature_csv(path)
+    df = read_long_csv(path)
     assert df["protocol"].tolist() == ["literature", "literature"]
     assert df["source"].tolist() == ["", ""]  # not stated: import_results fills it
     assert df["seed"].tolist()[0] == 0 and pd.isna(df["seed"].tolist()[1])
@@ -50,7 +56,7 @@ def test_long_csv_defaults_and_import(tmp_path: Path, store_url: str) -> None:
 def test_source_column_and_argument(tmp_path: Path, store_url: str) -> None:
     path = _write(tmp_path, "model,task,metric,score,source\na,t,miou,1,paper-x\nb,t,miou,2,\n")
     store = ResultStore(store_url)
-    import_results(read_literature_csv(path), store, source="paper-y")
+    import_results(read_long_csv(path), store, source="paper-y")
     # The column wins where it is set; the argument fills the empty cells.
     assert store.query()["source"].tolist() == ["paper-x", "paper-y"]
     df = pd.DataFrame({"model": ["a"], "task": ["t"], "metric": ["miou"], "score": [3.0]})
@@ -80,7 +86,7 @@ def test_source_column_and_argument(tmp_path: Path, store_url: str) -> None:
 )
 def test_long_csv_errors(tmp_path: Path, text: str, match: str) -> None:
     with pytest.raises(InvalidInputError, match=match):
-        read_literature_csv(_write(tmp_path, text))
+        read_long_csv(_write(tmp_path, text))
 
 
 def test_import_is_all_or_nothing(store_url: str) -> None:
@@ -105,21 +111,21 @@ def test_import_is_idempotent(tmp_path: Path, store_url: str) -> None:
     """Re-importing stores nothing twice, from the same or a renamed file; new rows are added."""
     text = "model,task,metric,score,seed\na,t,miou,0.5,0\na,t,miou,0.5,0\nb,t,miou,0.7,0\n"
     store = ResultStore(store_url)
-    first = import_results(read_literature_csv(_write(tmp_path, text)), store)
+    first = import_results(read_long_csv(_write(tmp_path, text)), store)
     # Two identical rows in one file are two results (occurrence is part of the identity).
     assert (first.n_written, first.n_skipped) == (3, 0)
-    again = import_results(read_literature_csv(_write(tmp_path, text, "copy.csv")), store)
+    again = import_results(read_long_csv(_write(tmp_path, text, "copy.csv")), store)
     assert (again.n_written, again.n_skipped) == (0, 3)
     assert len(store) == 3
     edited = text.replace("b,t,miou,0.7", "b,t,miou,0.71") + "c,t,miou,0.2,1\n"
-    third = import_results(read_literature_csv(_write(tmp_path, edited)), store)
+    third = import_results(read_long_csv(_write(tmp_path, edited)), store)
     assert (third.n_written, third.n_skipped) == (2, 2)
     assert sorted(store.query(model="b")["score"]) == [0.7, 0.71]
 
 
 def test_missing_file_and_format(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="does not exist"):
-        read_literature_csv(tmp_path / "nope.csv")
+        read_long_csv(tmp_path / "nope.csv")
     with pytest.raises(InvalidInputError, match="format 'xml' is unknown"):
         detect_and_read(tmp_path, format="xml")
     with pytest.raises(InvalidInputError, match="not a GEO-Bench-2 leaderboard folder"):
@@ -223,3 +229,61 @@ def test_unreadable_published_table(tmp_path: Path) -> None:
     bad.write_bytes(b"\xff\xfe\x00garbage\x00\xff")
     with pytest.raises(InvalidInputError, match=r"cannot read .* as CSV"):
         read_cryobench(bad)
+
+
+@pytest.mark.parametrize(
+    ("seed", "match"),
+    [
+        ("100000000000000000000", r"'seed' must lie between -2147483648 and 2147483647"),
+        ("2147483648", r"row\(s\) 1 do not"),
+        ("inf", r"'seed' must hold integers"),
+    ],
+)
+def test_seeds_must_fit_the_store(tmp_path: Path, seed: str, match: str) -> None:
+    text = f"model,task,metric,score,seed\na,t,miou,0.5,{seed}\nb,t,miou,0.5,2147483647\n"
+    with pytest.raises(InvalidInputError, match=match):
+        read_long_csv(_write(tmp_path, text))
+
+
+def test_details_refuse_nan_and_infinity(tmp_path: Path) -> None:
+    text = 'model,task,metric,score,details\na,t,miou,0.5,"{""x"": NaN}"\n'
+    with pytest.raises(InvalidInputError, match=r"'details' in row 1 is not valid JSON \(NaN"):
+        read_long_csv(_write(tmp_path, text))
+
+
+def test_unknown_format_suggests_the_near_miss(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match=r"format 'geobench' is unknown.*did you mean "
+                       r"'geobench2'"):
+        detect_and_read(tmp_path, format="geobench")
+    assert format_names()[0] == "auto" and format_names()[-1] == "long"
+    assert {"geobench2", "geobench-v1", "cryobench", "long"} <= set(FORMATS.list())
+
+
+def test_a_registered_format_is_detected_and_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Adding a format is one module (reader + TableFormat) and one registration."""
+
+    def read_wide(path: Path) -> pd.DataFrame:
+        wide = pd.read_csv(path)
+        long = wide.melt(id_vars="name", var_name="task", value_name="score")
+        return validate_long(long.rename(columns={"name": "model"}).assign(metric="accuracy"))
+
+    fmt = TableFormat(
+        name="wide-test",
+        summary="a test table",
+        read=read_wide,
+        recognises_file=lambda path, header: "name" in header,
+        recognises_folder=lambda path: (path / "wide.csv").is_file(),
+        folder_hint="a wide-test folder (wide.csv)",
+    )
+    monkeypatch.setitem(FORMATS._items, fmt.name, fmt)  # registered for this test only
+    csv = _write(tmp_path, "name,t1,t2\nm,0.5,0.7\n", "wide.csv")
+    assert detect_format(csv) == "wide-test" and detect_format(tmp_path) == "wide-test"
+    df = detect_and_read(csv)
+    assert df[["model", "task", "score"]].values.tolist() == [["m", "t1", 0.5], ["m", "t2", 0.7]]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InvalidInputError, match=r"not a GEO-Bench-2 .* nor a wide-test folder"):
+        detect_format(tmp_path / "empty")
+    with pytest.raises(InvalidInputError, match="reserved"):
+        register_format(TableFormat("auto", "x", read_wide, lambda p, h: False))

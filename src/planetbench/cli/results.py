@@ -8,16 +8,20 @@ from typing import Annotated
 import typer
 
 from planetbench.cli._app import StoreOption, app, console, handle_errors
-from planetbench.errors import InvalidInputError
 from planetbench.store import ResultStore
-from planetbench.store.importers.tables import FORMATS, detect_and_read, import_results
+from planetbench.store.importers import (
+    AUTO,
+    detect_and_read,
+    format_names,
+    get_format,
+    import_results,
+)
 
 _FILE_HELP = (
     "Long-schema CSV (model,task,metric,score[,seed,protocol,fraction,suite,source,lr]), a "
     "GEO-Bench-2 leaderboard folder (or one submission), the GEO-Bench v1 "
     "baseline_segmentation_results.csv or the Cryo-Bench table."
 )
-_FORMAT_HELP = f"Input format: {' | '.join(FORMATS)} (auto: by path and columns)."
 _SOURCE_HELP = "Result source for rows without a 'source' column value."
 
 
@@ -26,7 +30,13 @@ _SOURCE_HELP = "Result source for rows without a 'source' column value."
 def import_cmd(
     file: Annotated[Path, typer.Argument(help=_FILE_HELP)],
     store: str | None = StoreOption,
-    format: Annotated[str, typer.Option("--format", help=_FORMAT_HELP)] = "auto",
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help=f"Input format: {' | '.join(format_names())} ({AUTO}: by path and columns).",
+        ),
+    ] = AUTO,
     source: Annotated[str, typer.Option("--source", help=_SOURCE_HELP)] = "literature",
 ) -> None:
     """Import published results into the store.
@@ -37,9 +47,11 @@ def import_cmd(
     (miou, accuracy, f1_*, r2, rmse, mae …). Every row is checked before anything is written,
     and all new rows are written in one transaction. Rows already in the store (same content)
     are skipped, so importing a file twice stores it once.
+
+    Example: planetbench import ../shared/data/geobench2-leaderboard-results --store r.sqlite
     """
-    if format not in FORMATS:
-        raise InvalidInputError(f"--format {format!r} is unknown; choose one of {list(FORMATS)}")
+    if format != AUTO:
+        get_format(format, option="--format")
     df = detect_and_read(file, format=format)
     rs = ResultStore(store)
     summary = import_results(df, rs, source=source)
