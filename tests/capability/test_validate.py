@@ -36,6 +36,28 @@ def test_bootstrap_mae_contains_mean_and_is_seeded() -> None:
     assert bootstrap_mae(np.full(5, 0.3), rng=np.random.default_rng(0)) == pytest.approx((0.3, 0.3))
 
 
+def _textbook_percentile_bootstrap(
+    errors: np.ndarray, rng: np.random.Generator, n_boot: int, level: float
+) -> tuple[float, float]:
+    """The percentile bootstrap of the mean written out (what validation computed on its own)."""
+    idx = rng.integers(0, errors.size, size=(n_boot, errors.size))
+    means = errors[idx].mean(axis=1)
+    alpha = (1.0 - level) / 2.0
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1.0 - alpha))
+
+
+@pytest.mark.parametrize("n", [1, 7, 60])
+def test_bootstrap_mae_is_the_stats_bootstrap_with_the_same_intervals(n: int) -> None:
+    """Through planetbench.stats, the same seed gives the same intervals as the textbook
+    percentile bootstrap, also for calls that share one generator (as a ValidationReport's)."""
+    errors = np.abs(np.random.default_rng(n).normal(size=n))
+    ours, ref = np.random.default_rng(3), np.random.default_rng(3)
+    for level in (0.95, 0.9, 0.5):
+        got = bootstrap_mae(errors, rng=ours, n_boot=700, level=level)
+        want = _textbook_percentile_bootstrap(errors, ref, 700, level)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=0.0)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

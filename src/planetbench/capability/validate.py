@@ -28,6 +28,7 @@ import pandas as pd
 
 from planetbench.capability.encoding import CapabilityEncoder, aggregate_cells
 from planetbench.errors import InvalidInputError
+from planetbench.stats.bootstrap import bootstrap_ci
 
 
 @dataclass(frozen=True)
@@ -79,9 +80,13 @@ def bootstrap_mae(
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean of absolute errors.
 
+    The resampling and the interval are :func:`planetbench.stats.bootstrap.bootstrap_ci` (the
+    errors as one task of ``n`` runs, statistic ``mean``, method ``percentile``), so the
+    capability validation and the leaderboards share one bootstrap.
+
     Args:
         errors: absolute errors, shape (n,), finite, n >= 1.
-        rng: the random generator (explicit, for reproducibility).
+        rng: the random generator (explicit, for reproducibility); it is advanced.
         n_boot: number of resamples.
         level: coverage of the interval, in (0, 1).
 
@@ -100,10 +105,10 @@ def bootstrap_mae(
         raise InvalidInputError(f"n_boot={n_boot!r} must be an integer >= 1")
     if not 0.0 < level < 1.0:
         raise InvalidInputError(f"level={level!r} must lie in (0, 1), e.g. 0.95")
-    idx = rng.integers(0, errors.size, size=(n_boot, errors.size))
-    means = errors[idx].mean(axis=1)
-    alpha = (1.0 - level) / 2.0
-    return float(np.quantile(means, alpha)), float(np.quantile(means, 1.0 - alpha))
+    interval = bootstrap_ci(
+        errors[:, None], "mean", reps=n_boot, confidence=level, method="percentile", seed=rng
+    )
+    return interval.low, interval.high
 
 
 def _report(protocol: str, rows: list[pd.DataFrame], n_skipped: int,
