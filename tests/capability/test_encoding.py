@@ -282,3 +282,28 @@ def test_capability_never_imports_torch() -> None:
             assert not any(n.split(".")[0] in {"torch", "torchgeo", "timm"} for n in names), (
                 f"{module.name} imports {names}"
             )
+
+
+def test_range_gap_is_the_stats_normalisation_flipped() -> None:
+    """One min-max path: the range gap is 1 - Normaliser's score with min/max anchors over the
+    cell means (every model a reference model)."""
+    from planetbench.stats import Normaliser
+
+    df = planted(n_models=6, n_tasks=5)
+    df["metric"] = np.where(df["task"] == "t0", "rmse", "miou")
+    df = df.drop(columns="higher_is_better")
+    enc = CapabilityEncoder(dim=2, min_results=3, n_ensemble=2).fit(df)
+    cells = df.groupby(["model", "task", "metric"], as_index=False)["score"].mean().assign(seed=0)
+    norm = Normaliser.fit(cells, reference_models=cells["model"].unique(), version="cells")
+    normalised = norm.transform(cells).set_index(["model", "task"])["normalised"]
+    gap = enc.observed_.set_index(["model", "task"])["gap"]
+    np.testing.assert_allclose(gap.to_numpy(), 1.0 - normalised.reindex(gap.index).to_numpy(),
+                               atol=1e-12)
+
+
+def test_direction_strings_are_refused_not_coerced() -> None:
+    """``bool("False")`` is True: a text column would silently flip a task; it is refused."""
+    df = planted().assign(higher_is_better="False")
+    with pytest.raises(InvalidInputError, match=r"fit results: column 'higher_is_better' must "
+                       r"hold only True/False"):
+        CapabilityEncoder().fit(df)

@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 
 from planetbench.errors import InvalidInputError
-from planetbench.stats import Normaliser, metric_higher_is_better
+from planetbench.stats import (
+    Normaliser,
+    denormalise_scores,
+    metric_directions,
+    metric_higher_is_better,
+    normalise_scores,
+)
 
 
 def _tidy() -> pd.DataFrame:
@@ -166,3 +172,33 @@ def test_transform_and_json_errors() -> None:
     data["anchors"][0]["low"] = data["anchors"][0]["high"]
     with pytest.raises(InvalidInputError, match="low < high"):
         Normaliser.from_json(json.dumps(data))
+
+
+def test_one_min_max_formula_with_its_inverse() -> None:
+    score = np.array([0.2, 0.5, 0.8, 2.0, 5.0])
+    low = np.array([0.2, 0.2, 0.2, 1.0, 1.0])
+    high = np.array([0.8, 0.8, 0.8, 5.0, 5.0])
+    hib = np.array([True, True, True, False, False])
+    value = normalise_scores(score, low, high, hib)
+    np.testing.assert_allclose(value, [0.0, 0.5, 1.0, 0.75, 0.0])
+    np.testing.assert_allclose(denormalise_scores(value, low, high, hib), score)
+    # Normaliser.transform is this formula with its frozen anchors.
+    df = _tidy()
+    norm = Normaliser.fit(df, reference_models=["ref-a", "ref-b"], version="v1")
+    anchors = {(a.task, a.metric): a for a in norm.anchors}
+    a = [anchors[(t, m)] for t, m in zip(df["task"], df["metric"], strict=True)]
+    expected = normalise_scores(
+        df["score"], [x.low for x in a], [x.high for x in a], [x.higher_is_better for x in a]
+    )
+    np.testing.assert_array_equal(norm.transform(df)["normalised"].to_numpy(), expected)
+
+
+def test_metric_directions_never_coerce() -> None:
+    """Strings such as "False" would be True under bool(); they are refused instead."""
+    df = pd.DataFrame({"metric": ["miou", "rmse"], "higher_is_better": ["True", "False"]})
+    with pytest.raises(InvalidInputError, match=r"results: column 'higher_is_better' must hold "
+                       r"only True/False"):
+        metric_directions(df, where="results")
+    assert metric_directions(df.drop(columns="higher_is_better")).tolist() == [True, False]
+    with pytest.raises(InvalidInputError, match=r"needs a 'higher_is_better' \(bool\) or a"):
+        metric_directions(pd.DataFrame({"score": [1.0]}))

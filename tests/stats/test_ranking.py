@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from planetbench.errors import InvalidInputError
-from planetbench.stats import competition_rank, rank_aggregate, task_weights
+from planetbench.stats import competition_rank, per_task_ranks, rank_aggregate, task_weights
 
 
 def test_competition_rank_1224() -> None:
@@ -138,3 +138,17 @@ def test_nan_names_method_and_task(q_table: pd.DataFrame) -> None:
 def test_rank_aggregate_errors(table: object, match: str) -> None:
     with pytest.raises(InvalidInputError, match=match):
         rank_aggregate(table)
+
+
+def test_per_task_ranks_rank_only_measured_models() -> None:
+    table = pd.DataFrame(
+        {"a": [0.9, 0.5, 0.9, np.nan], "b": [1.0, np.nan, 2.0, 3.0], "c": [np.nan] * 4},
+        index=["w", "x", "y", "z"],
+    )
+    ranks = per_task_ranks(table)
+    assert ranks["a"].tolist()[:3] == [1.0, 3.0, 1.0] and np.isnan(ranks.loc["z", "a"])
+    assert ranks["b"].tolist()[0] == 3.0 and ranks.loc[["y", "z"], "b"].tolist() == [2.0, 1.0]
+    assert ranks["c"].isna().all()
+    lower = per_task_ranks(table, higher_is_better=False)
+    assert lower.loc[["w", "y", "z"], "b"].tolist() == [1.0, 2.0, 3.0]
+    assert list(ranks.index) == list(table.index) and list(ranks.columns) == ["a", "b", "c"]

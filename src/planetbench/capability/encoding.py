@@ -50,7 +50,11 @@ from scipy import optimize, sparse
 from threadpoolctl import threadpool_limits
 
 from planetbench.errors import InvalidInputError, UnknownNameError
-from planetbench.stats.normalise import metric_higher_is_better
+from planetbench.stats.normalise import (
+    denormalise_scores,
+    metric_directions,
+    normalise_scores,
+)
 
 DISTANCES: tuple[str, ...] = ("l2", "cosine", "poincare")
 NORMALISATIONS: tuple[str, ...] = ("range", "best")
@@ -147,28 +151,6 @@ def _check_tidy(df: pd.DataFrame, *, needs: tuple[str, ...], where: str) -> pd.D
     return out
 
 
-def _directions(df: pd.DataFrame, where: str) -> pd.Series:
-    """Per-row higher_is_better from the column of that name or from the metric name."""
-    if "higher_is_better" in df.columns:
-        hib = df["higher_is_better"]
-        if hib.isna().any():
-            raise InvalidInputError(f"{where}: 'higher_is_better' has empty values; use True/False")
-        return hib.astype(bool)
-    if "metric" in df.columns:
-        metric = df["metric"].astype(str)
-        lookup: dict[str, bool] = {}
-        for name in metric.unique():
-            try:
-                lookup[name] = metric_higher_is_better(name)
-            except InvalidInputError as exc:
-                raise InvalidInputError(f"{where}: {exc}") from exc
-        return metric.map(lookup).astype(bool)
-    raise InvalidInputError(
-        f"{where} needs a 'higher_is_better' (bool) or a 'metric' column to tell whether larger "
-        "scores are better"
-    )
-
-
 def aggregate_cells(df: pd.DataFrame, *, where: str = "results") -> pd.DataFrame:
     """Mean score per (model, task) cell, with the direction of each task.
 
@@ -185,7 +167,7 @@ def aggregate_cells(df: pd.DataFrame, *, where: str = "results") -> pd.DataFrame
             the direction.
     """
     out = _check_tidy(df, needs=("model", "task", "score"), where=where)
-    out["higher_is_better"] = _directions(out, where).to_numpy()
+    out["higher_is_better"] = metric_directions(out, where=where).to_numpy()
     out["model"] = out["model"].astype(str)
     out["task"] = out["task"].astype(str)
     mixed = out.groupby("task")["higher_is_better"].nunique()
@@ -374,16 +356,21 @@ class CapabilityEncoder:
 
     def _gap(self, score: np.ndarray, best: np.ndarray, worst: np.ndarray,
              hib: np.ndarray) -> np.ndarray:
-        sign = np.where(hib, 1.0, -1.0)
         if self.normalisation == "range":
-            return np.asarray(sign * (best - score) / (sign * (best - worst)))
+            # The min-max normalisation of planetbench.stats with the direction flipped, so
+            # that the best model is at 0 and the worst at 1.
+            low, high = np.minimum(best, worst), np.maximum(best, worst)
+            return normalise_scores(score, low, high, ~np.asarray(hib, dtype=bool))
+        sign = np.where(hib, 1.0, -1.0)
         return np.asarray(sign * (best - score) / np.abs(best))
 
     def _score(self, gap: np.ndarray, best: np.ndarray, worst: np.ndarray,
                hib: np.ndarray) -> np.ndarray:
+        if self.normalisation == "range":
+            low, high = np.minimum(best, worst), np.maximum(best, worst)
+            return denormalise_scores(gap, low, high, ~np.asarray(hib, dtype=bool))
         sign = np.where(hib, 1.0, -1.0)
-        scale = sign * (best - worst) if self.normalisation == "range" else np.abs(best)
-        return np.asarray(best - sign * gap * scale)
+        return np.asarray(best - sign * gap * np.abs(best))
 
     def _score_scale(self, best: np.ndarray, worst: np.ndarray) -> np.ndarray:
         return np.asarray(np.abs(best - worst) if self.normalisation == "range" else np.abs(best))
@@ -395,7 +382,7 @@ class CapabilityEncoder:
 
         Args:
             results: tidy rows with ``model, task, score`` and ``higher_is_better`` (bool) or
-                ``metric`` (direction inferred by :func:`metric_higher_is_better`). Several rows
+                ``metric`` (direction inferred by :func:`~planetbench.stats.normalise.metric_higher_is_better`). Several rows
                 per (model, task) — seeds — are averaged; filter protocols/fractions first.
 
         Returns:

@@ -29,9 +29,22 @@ from planetbench.stats.compare import (
     probability_of_improvement,
     probability_of_improvement_ci,
 )
-from planetbench.stats.normalise import Anchor, Normaliser, metric_higher_is_better
+from planetbench.stats.normalise import (
+    Anchor,
+    Normaliser,
+    denormalise_scores,
+    metric_directions,
+    metric_higher_is_better,
+    normalise_scores,
+)
 from planetbench.stats.qscore import is_unreliable, q_score
-from planetbench.stats.ranking import RankAggregate, competition_rank, rank_aggregate, task_weights
+from planetbench.stats.ranking import (
+    RankAggregate,
+    competition_rank,
+    per_task_ranks,
+    rank_aggregate,
+    task_weights,
+)
 
 __all__ = [
     "AGGREGATES",
@@ -45,15 +58,19 @@ __all__ = [
     "bootstrap_ci",
     "bootstrap_cis",
     "competition_rank",
+    "denormalise_scores",
     "intervals_frame",
     "iqm",
     "is_tied",
     "is_unreliable",
     "mean_rank",
+    "metric_directions",
     "metric_higher_is_better",
+    "normalise_scores",
     "optimality_gap",
     "optimality_gap_statistic",
     "pairwise_improvement",
+    "per_task_ranks",
     "probability_of_improvement",
     "probability_of_improvement_ci",
     "q_score",

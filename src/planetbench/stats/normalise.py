@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from planetbench.errors import InvalidInputError
 from planetbench.stats._validate import require_columns
@@ -83,18 +84,78 @@ def metric_higher_is_better(metric: str) -> bool:
     )
 
 
-def _directions(df: pd.DataFrame) -> pd.Series:
-    """Boolean Series (aligned with df) saying whether each row's metric is higher-is-better."""
+def metric_directions(df: pd.DataFrame, *, where: str = "df") -> pd.Series:
+    """Whether each row's score is higher-is-better, from ``higher_is_better`` or ``metric``.
+
+    The one direction lookup of planetbench: a ``higher_is_better`` column (only True/False
+    allowed, never coerced) wins; otherwise each ``metric`` name is looked up with
+    :func:`metric_higher_is_better`.
+
+    Args:
+        df: rows with a boolean ``higher_is_better`` column or a ``metric`` column.
+        where: how to name the table in error messages.
+
+    Returns:
+        Boolean Series aligned with ``df``.
+
+    Raises:
+        InvalidInputError: neither column, a non-boolean or empty ``higher_is_better`` value,
+            or a metric name of unknown direction.
+    """
     if "higher_is_better" in df.columns:
         col = df["higher_is_better"]
         if col.isna().any() or not all(isinstance(v, (bool, np.bool_)) for v in col):
             raise InvalidInputError(
-                "column 'higher_is_better' must hold only True/False; got values "
+                f"{where}: column 'higher_is_better' must hold only True/False; got values "
                 f"{sorted(map(repr, col.unique()))[:5]}"
             )
         return col.astype(bool)
-    lookup = {m: metric_higher_is_better(m) for m in df["metric"].unique()}
-    return df["metric"].map(lookup).astype(bool)
+    if "metric" not in df.columns:
+        raise InvalidInputError(
+            f"{where} needs a 'higher_is_better' (bool) or a 'metric' column to tell whether "
+            "larger scores are better"
+        )
+    metric = df["metric"].astype(str)
+    lookup: dict[str, bool] = {}
+    for name in metric.unique():
+        try:
+            lookup[name] = metric_higher_is_better(name)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{where}: {exc}") from exc
+    return metric.map(lookup).astype(bool)
+
+
+def normalise_scores(
+    score: ArrayLike, low: ArrayLike, high: ArrayLike, higher_is_better: ArrayLike
+) -> np.ndarray:
+    """Scores on the 0 (worst anchor) to 1 (best anchor) scale, whatever the metric direction.
+
+    ``(score - low) / (high - low)`` where higher is better and ``(high - score) / (high - low)``
+    where lower is better (all arguments broadcast). This is the one min-max normalisation of
+    planetbench: :meth:`Normaliser.transform` applies it with frozen reference anchors, and the
+    capability encoding's ``range`` gap is it with the direction flipped (0 = best model).
+
+    Args:
+        score: scores in metric units.
+        low: lower anchors (metric units), ``low < high``.
+        high: upper anchors.
+        higher_is_better: metric directions (bool).
+
+    Returns:
+        Float array of the broadcast shape.
+    """
+    score, low, high = (np.asarray(a, dtype=np.float64) for a in (score, low, high))
+    hib = np.asarray(higher_is_better, dtype=bool)
+    return np.asarray(np.where(hib, score - low, high - score) / (high - low))
+
+
+def denormalise_scores(
+    value: ArrayLike, low: ArrayLike, high: ArrayLike, higher_is_better: ArrayLike
+) -> np.ndarray:
+    """The inverse of :func:`normalise_scores`: normalised values back to metric units."""
+    value, low, high = (np.asarray(a, dtype=np.float64) for a in (value, low, high))
+    hib = np.asarray(higher_is_better, dtype=bool)
+    return np.asarray(np.where(hib, low + value * (high - low), high - value * (high - low)))
 
 
 def _validate_tidy(df: pd.DataFrame, name: str = "df") -> None:
@@ -194,7 +255,7 @@ class Normaliser:
             raise InvalidInputError(
                 f"reference_models {unknown} have no runs in df; models present: {sorted(known)}"
             )
-        directions = _directions(df)
+        directions = metric_directions(df)
         anchors: list[Anchor] = []
         is_ref = df["model"].astype(str).isin(refs)
         for (task, metric), group in df.groupby(["task", "metric"], sort=True):
@@ -251,15 +312,14 @@ class Normaliser:
         high = np.array([lookup[k].high for k in keys])
         hib = np.array([lookup[k].higher_is_better for k in keys], dtype=bool)
         if "higher_is_better" in df.columns:
-            given = _directions(df).to_numpy()
+            given = metric_directions(df).to_numpy()
             if (given != hib).any():
                 raise InvalidInputError(
                     "df's higher_is_better column contradicts the direction the normaliser "
                     f"{self.version!r} was fitted with for some (task, metric); fix the column"
                 )
-        score = df["score"].to_numpy(dtype=np.float64)
         out = df.copy()
-        out[column] = np.where(hib, score - low, high - score) / (high - low)
+        out[column] = normalise_scores(df["score"].to_numpy(dtype=np.float64), low, high, hib)
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -59,6 +59,35 @@ def competition_rank(
     return (better + 1).astype(np.int64)
 
 
+def per_task_ranks(table: pd.DataFrame, *, higher_is_better: bool = True) -> pd.DataFrame:
+    """Competition rank of every model on every task, among the models measured on that task.
+
+    The one per-task ranking of planetbench's leaderboards (Cryo-Bench's ``avg_rank``, the mean
+    rank of the NeuCo layout, rank-then-aggregate): each column is ranked with
+    :func:`competition_rank` over its non-missing values; missing cells stay missing.
+
+    Args:
+        table: DataFrame index = model, columns = task, numeric values; NaN = not measured.
+        higher_is_better: direction of the values.
+
+    Returns:
+        Float DataFrame of the same shape and labels, ranks in 1..n_measured (NaN where
+        ``table`` is NaN).
+
+    Example:
+        >>> t = pd.DataFrame({"a": [0.9, 0.5, 0.9], "b": [1.0, None, 2.0]}, index=["x", "y", "z"])
+        >>> per_task_ranks(t).to_dict(orient="list")
+        {'a': [1.0, 3.0, 1.0], 'b': [2.0, nan, 1.0]}
+    """
+    ranks = pd.DataFrame(np.nan, index=table.index, columns=table.columns, dtype=float)
+    for task in table.columns:
+        have = table[task].notna().to_numpy()
+        if have.any():
+            values = table[task].to_numpy(dtype=np.float64)[have]
+            ranks.loc[have, task] = competition_rank(values, higher_is_better=higher_is_better)
+    return ranks
+
+
 @dataclass(frozen=True)
 class RankAggregate:
     """The rank-then-aggregate leaderboard.
@@ -162,12 +191,7 @@ def rank_aggregate(q_table: pd.DataFrame, *, weighted: bool = True) -> RankAggre
     """
     values = _validate_q_table(q_table)
     weights = task_weights(values, weighted=weighted)
-    ranks = np.column_stack(
-        [
-            competition_rank(values[task].to_numpy(), higher_is_better=True)
-            for task in values.columns
-        ]
-    )
+    ranks = per_task_ranks(values).to_numpy().astype(np.int64)
     weighted_score = ranks @ weights.to_numpy()
     table = pd.DataFrame(
         ranks, index=values.index, columns=[f"rank_{task}" for task in values.columns]
