@@ -142,3 +142,58 @@ def test_bad_input_exits_2(fitted: Path, tmp_path: Path, args: list[str], match:
     result = runner.invoke(app, ["capability", *argv])
     assert result.exit_code == 2, result.output
     assert re.search(match, result.output.replace("\n", " ")), result.output
+
+
+def test_spread_values_repeats_the_option() -> None:
+    from planetbench.cli.capability import spread_values
+
+    opts = ("--model", "--task")
+    assert spread_values(["e.json", "--model", "A", "B", "--task", "t", "--out", "x"], opts) == [
+        "e.json", "--model", "A", "--model", "B", "--task", "t", "--out", "x"
+    ]
+    assert spread_values(["--model=A", "B"], opts) == ["--model=A", "--model", "B"]
+    assert spread_values(["--out", "a", "b"], opts) == ["--out", "a", "b"]
+    assert spread_values(["--model", "A", "--", "B"], opts) == ["--model", "A", "--", "B"]
+
+
+def test_predict_accepts_several_values_after_one_flag(fitted: Path, tmp_path: Path) -> None:
+    """The README's ``--model A B`` and the repeated ``--model A --model B`` are the same."""
+    outputs = []
+    for i, argv in enumerate(
+        (["--model", "m0", "m2", "--task", "t1", "t3"],
+         ["--model", "m0", "--model", "m2", "--task", "t1", "--task", "t3"])
+    ):
+        out = tmp_path / f"p{i}.csv"
+        result = runner.invoke(app, ["capability", "predict", str(fitted), *argv, "--out",
+                                     str(out), "--include-measured"])
+        assert result.exit_code == 0, result.output
+        outputs.append(pd.read_csv(out))
+    pd.testing.assert_frame_equal(outputs[0], outputs[1])
+    assert set(zip(outputs[0]["model"], outputs[0]["task"], strict=True)) == {
+        ("m0", "t1"), ("m0", "t3"), ("m2", "t1"), ("m2", "t3")
+    }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["fit", "--out", "{tmp}", "--from-csv", "{tmp}/planted.csv"],
+        ["predict", "{enc}", "--out", "{tmp}"],
+        ["map", "{enc}", "--out", "{tmp}"],
+        ["map", "{enc}", "--out", "{enc}/map.png"],
+    ],
+)
+def test_out_of_the_wrong_kind_exits_2(fitted: Path, tmp_path: Path, args: list[str]) -> None:
+    argv = [a.format(tmp=tmp_path, enc=fitted) for a in args]
+    result = runner.invoke(app, ["capability", *argv])
+    assert result.exit_code == 2, result.output
+    text = result.output.replace("\n", " ")
+    assert "--out" in text and ("is a folder" in text or "is a file, not a folder" in text)
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("command", ["fit", "predict", "recommend", "map"])
+def test_every_help_ends_with_an_example(command: str) -> None:
+    result = runner.invoke(app, ["capability", command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert f"Example: planetbench capability {command}" in result.output

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from planetbench.errors import InvalidInputError
-from planetbench.report.embedding_leaderboard import format_leaderboard, leaderboard
+from planetbench.report.embedding_leaderboard import leaderboard
+from planetbench.report.formats import format_leaderboard
 from planetbench.store import Result, ResultStore
 
 

@@ -590,6 +590,32 @@ class CapabilityEncoder:
         self.observed_ = pd.concat([self.observed_, add], ignore_index=True)
         return self
 
+    def place_models(self, measured: pd.DataFrame) -> list[str]:
+        """Place every model of a table of new measurements (see :meth:`place_model`).
+
+        Args:
+            measured: rows ``model, task, score`` (one row per measured task of each new
+                model; several rows per task are averaged).
+
+        Returns:
+            The placed model names, in order of first appearance.
+
+        Raises:
+            InvalidInputError: missing columns, or a model :meth:`place_model` refuses.
+            UnknownNameError: a task is not in the encoding.
+        """
+        missing = [c for c in ("model", "task", "score") if c not in measured.columns]
+        if missing:
+            raise InvalidInputError(
+                f"new measurements lack column(s) {missing}; they need model, task, score (one "
+                "row per measured task of each new model)"
+            )
+        names = list(dict.fromkeys(measured["model"].astype(str)))
+        for name in names:
+            own = measured[measured["model"].astype(str) == name]
+            self.place_model(name, own[["task", "score"]])
+        return names
+
     def place_task(self, name: str, measured: pd.DataFrame, *,
                    higher_is_better: bool = True) -> CapabilityEncoder:
         """Add a new task from a few measured models, keeping every other vector fixed.
@@ -785,9 +811,24 @@ class CapabilityEncoder:
         return enc
 
     def save(self, path: str | Path) -> Path:
-        """Write the encoder to a JSON file and return its path."""
+        """Write the encoder to a JSON file (strict JSON: no NaN/Infinity) and return its path.
+
+        Raises:
+            InvalidInputError: the encoder holds non-finite numbers, or the file cannot be
+                written.
+        """
         path = Path(path)
-        path.write_text(json.dumps(self.to_dict()))
+        try:
+            text = json.dumps(self.to_dict(), allow_nan=False)
+        except ValueError as exc:
+            raise InvalidInputError(
+                "the capability encoding holds non-finite numbers and cannot be saved as JSON; "
+                "refit it (e.g. with a smaller dim or a larger reg)"
+            ) from exc
+        try:
+            path.write_text(text)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot write the encoding to {str(path)!r}: {exc}") from exc
         return path
 
     @classmethod

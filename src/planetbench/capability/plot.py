@@ -111,7 +111,10 @@ def plot_map(
     ax.set_title(title or f"capability map ({encoder.distance}, d={encoder.dim}); "
                  "near = model does well on task")
     if path is not None:
-        fig.savefig(Path(path), dpi=120, bbox_inches="tight")
+        try:
+            fig.savefig(Path(path), dpi=120, bbox_inches="tight")
+        except OSError as exc:
+            raise InvalidInputError(f"cannot write the map to {str(path)!r}: {exc}") from exc
     return fig
 
 

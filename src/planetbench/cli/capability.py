@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
 from rich.table import Table
+from typer.core import TyperCommand
 
 from planetbench.capability.encoding import DISTANCES, CapabilityEncoder
 from planetbench.capability.plot import PROJECTIONS, plot_map
 from planetbench.capability.recommend import WEIGHTINGS, recommend
 from planetbench.cli._app import StoreOption, app, console, handle_errors
-from planetbench.errors import InvalidInputError
-from planetbench.store import ResultStore
+from planetbench.report.capability_inputs import read_results_csv, stored_capability_results
+from planetbench.report.output_paths import check_output_file
 
 capability_app = typer.Typer(
     name="capability",
@@ -28,38 +29,39 @@ EncodingPath = Annotated[
 ]
 
 
-def _results_from_store(
-    store: str | None,
-    suite: str | None,
-    source: str | None,
-    protocol: str | None,
-    fraction: float | None,
-) -> pd.DataFrame:
-    """Tidy rows (model, task, metric, score) of the store; one condition per (model, task)."""
-    rs = ResultStore(store)
-    filters = {"suite": suite, "source": source, "protocol": protocol, "fraction": fraction}
-    rows = rs.query(**filters)
-    shown = ", ".join(f"{k}={v!r}" for k, v in filters.items() if v is not None) or "no filter"
-    if rows.empty:
-        raise InvalidInputError(
-            f"the store {rs.url} holds no results for {shown}; import some with "
-            "`planetbench import FILE` or loosen the filters"
-        )
-    rows = rows[rows["score"].notna()]
-    conditions = rows.assign(fraction=rows["fraction"].fillna(-1.0)).groupby(
-        ["model", "task"]
-    )[["suite", "source", "protocol", "fraction", "metric"]].nunique()
-    mixed = conditions[(conditions > 1).any(axis=1)]
-    if not mixed.empty:
-        (model, task), counts = next(iter(mixed.iterrows()))
-        what = [c for c in counts.index if counts[c] > 1]
-        raise InvalidInputError(
-            f"the results ({shown}) mix several {'/'.join(what)} values for the same model and "
-            f"task (e.g. model {model!r} on task {task!r}; {len(mixed)} such cell(s)); a cell "
-            "must be one experimental condition: choose one with --suite, --source, --protocol "
-            "and --fraction"
-        )
-    return rows.rename(columns={"model": "model"})[["model", "task", "metric", "score"]]
+def spread_values(args: list[str], options: tuple[str, ...]) -> list[str]:
+    """Rewrite ``--opt A B`` as ``--opt A --opt B`` for each of ``options``.
+
+    The values of such an option run up to the next token that starts with ``-`` (``--`` ends
+    the options), so positional arguments go before it: ``predict cap.json --model A B``.
+    """
+    out: list[str] = []
+    repeat: str | None = None  # the option whose values are being read
+    expecting_value = False
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return out + args[i:]
+        if arg.startswith("-"):
+            name, has_value, _ = arg.partition("=")
+            repeat = name if name in options else None
+            expecting_value = repeat is not None and not has_value
+            out.append(arg)
+            continue
+        if repeat is not None and not expecting_value:
+            out.append(repeat)
+        out.append(arg)
+        expecting_value = False
+    return out
+
+
+class SeveralValuesCommand(TyperCommand):
+    """A command whose ``--model`` and ``--task`` accept several values after one flag."""
+
+    several: tuple[str, ...] = ("--model", "--task")
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # ctx: Typer's click Context
+        """Spread ``--model A B`` into repeated options, then parse as usual."""
+        return super().parse_args(ctx, spread_values(list(args), self.several))
 
 
 def _print_frame(df: pd.DataFrame, title: str) -> None:
@@ -76,13 +78,15 @@ def _print_frame(df: pd.DataFrame, title: str) -> None:
 def fit_cmd(
     out: Annotated[Path, typer.Option("--out", help="JSON file to write the fitted encoding to.")],
     store: str | None = StoreOption,
-    suite: Annotated[str | None, typer.Option(help="Only results of this suite.")] = None,
+    suite: Annotated[str | None, typer.Option("--suite", help="Only results of this suite.")] = None,
     source: Annotated[
-        str | None, typer.Option(help="Only results of this source (e.g. literature).")
+        str | None, typer.Option("--source", help="Only results of this source (e.g. literature).")
     ] = None,
-    protocol: Annotated[str | None, typer.Option(help="Only results of this protocol.")] = None,
+    protocol: Annotated[
+        str | None, typer.Option("--protocol", help="Only results of this protocol.")
+    ] = None,
     fraction: Annotated[
-        float | None, typer.Option(help="Only results at this training fraction.")
+        float | None, typer.Option("--fraction", help="Only results at this training fraction.")
     ] = None,
     from_csv: Annotated[
         Path | None,
@@ -92,22 +96,29 @@ def fit_cmd(
             "instead of the store.",
         ),
     ] = None,
-    dim: Annotated[int, typer.Option(help="Embedding dimension.")] = 5,
-    distance: Annotated[str, typer.Option(help=f"Distance: {' | '.join(DISTANCES)}.")] = "l2",
-    min_results: Annotated[int, typer.Option(help="Minimum results per model and per task.")] = 5,
-    n_ensemble: Annotated[int, typer.Option(help="Ensemble size (uncertainty).")] = 5,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    dim: Annotated[int, typer.Option("--dim", help="Embedding dimension.")] = 5,
+    distance: Annotated[
+        str, typer.Option("--distance", help=f"Distance: {' | '.join(DISTANCES)}.")
+    ] = "l2",
+    min_results: Annotated[
+        int, typer.Option("--min-results", help="Minimum results per model and per task.")
+    ] = 5,
+    n_ensemble: Annotated[
+        int, typer.Option("--n-ensemble", help="Ensemble size (uncertainty).")
+    ] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
 ) -> None:
-    """Fit a capability encoding to stored (or CSV) results and save it as JSON."""
+    """Fit a capability encoding to stored (or CSV) results and save it as JSON.
+
+    Example: planetbench capability fit --out cap.json --suite geobench2 --protocol finetune
+    """
+    check_output_file(out, option="--out", example="cap.json")
     if from_csv is not None:
-        if not from_csv.is_file():
-            raise InvalidInputError(f"--from-csv file {str(from_csv)!r} does not exist")
-        try:
-            results = pd.read_csv(from_csv)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise InvalidInputError(f"cannot read {str(from_csv)!r} as CSV: {exc}") from exc
+        results = read_results_csv(from_csv, option="--from-csv")
     else:
-        results = _results_from_store(store, suite, source, protocol, fraction)
+        results = stored_capability_results(
+            store, suite=suite, source=source, protocol=protocol, fraction=fraction
+        )
     enc = CapabilityEncoder(
         dim=dim, distance=distance, min_results=min_results, n_ensemble=n_ensemble, seed=seed
     ).fit(results)
@@ -121,38 +132,22 @@ def fit_cmd(
     )
 
 
-def _place_models(enc: CapabilityEncoder, path: Path) -> list[str]:
-    """Place every model of the CSV at ``path`` into ``enc``; return their names."""
-    if not path.is_file():
-        raise InvalidInputError(f"--place file {str(path)!r} does not exist")
-    try:
-        measured = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"cannot read {str(path)!r} as CSV: {exc}") from exc
-    missing = [c for c in ("model", "task", "score") if c not in measured.columns]
-    if missing:
-        raise InvalidInputError(
-            f"--place file {str(path)!r} lacks column(s) {missing}; it needs model, task, score "
-            "(one row per measured task of each new model)"
-        )
-    names = list(dict.fromkeys(measured["model"].astype(str)))
-    for name in names:
-        own = measured[measured["model"].astype(str) == name]
-        enc.place_model(name, own[["task", "score"]])
-    return names
-
-
-@capability_app.command("predict")
+@capability_app.command("predict", cls=SeveralValuesCommand)
 @handle_errors
 def predict_cmd(
     encoding: EncodingPath,
     model: Annotated[
-        list[str] | None, typer.Option("--model", help="Only these models (repeat).")
+        list[str] | None,
+        typer.Option("--model", help="Only these models: --model A B or --model A --model B."),
     ] = None,
     task: Annotated[
-        list[str] | None, typer.Option("--task", help="Only these tasks (repeat).")
+        list[str] | None,
+        typer.Option("--task", help="Only these tasks: --task T U or --task T --task U."),
     ] = None,
-    include_measured: Annotated[bool, typer.Option(help="Also list measured cells.")] = False,
+    include_measured: Annotated[
+        bool,
+        typer.Option("--include-measured/--no-include-measured", help="Also list measured cells."),
+    ] = False,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the predictions to this CSV.")
     ] = None,
@@ -165,17 +160,21 @@ def predict_cmd(
         ),
     ] = None,
 ) -> None:
-    """Predict scores (with ensemble uncertainty) of model x task pairs."""
+    """Predict scores (with ensemble uncertainty) of model x task pairs.
+
+    Example: planetbench capability predict cap.json --model resnet50 vit_base --out pred.csv
+    """
+    if out is not None:
+        check_output_file(out, option="--out", example="predictions.csv")
     enc = CapabilityEncoder.load(encoding)
-    placed: list[str] = []
     if place is not None:
-        placed = _place_models(enc, place)
-        if not model:
-            model = placed
+        placed = enc.place_models(
+            read_results_csv(place, option="--place", columns=("model", "task", "score"))
+        )
+        model = model or placed
     models = list(model) if model else enc.models_
     tasks = list(task) if task else enc.tasks_
-    pairs = [(m, t) for m in models for t in tasks]
-    pred = enc.predict(pairs)
+    pred = enc.predict([(m, t) for m in models for t in tasks])
     if not include_measured:
         pred = pred[~pred["measured"]]
     if out is not None:
@@ -199,10 +198,13 @@ def recommend_cmd(
     encoding: EncodingPath,
     n: Annotated[int, typer.Option("-n", "--n", help="Number of runs to suggest.")] = 5,
     weighting: Annotated[
-        str, typer.Option(help=f"Priority: {' | '.join(WEIGHTINGS)}.")
+        str, typer.Option("--weighting", help=f"Priority: {' | '.join(WEIGHTINGS)}.")
     ] = "variance",
 ) -> None:
-    """Suggest the next (model, task) runs that most reduce prediction uncertainty."""
+    """Suggest the next (model, task) runs that most reduce prediction uncertainty.
+
+    Example: planetbench capability recommend cap.json -n 10 --weighting shared
+    """
     enc = CapabilityEncoder.load(encoding)
     rec = recommend(enc, n=n, weighting=weighting)
     _print_frame(
@@ -216,10 +218,14 @@ def map_cmd(
     encoding: EncodingPath,
     out: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
     projection: Annotated[
-        str, typer.Option(help=f"Projection: {' | '.join(PROJECTIONS)}.")
+        str, typer.Option("--projection", help=f"Projection: {' | '.join(PROJECTIONS)}.")
     ] = "pca",
 ) -> None:
-    """Draw models and tasks on a 2-D map and save it as PNG."""
+    """Draw models and tasks on a 2-D map and save it as PNG.
+
+    Example: planetbench capability map cap.json --out map.png
+    """
+    check_output_file(out, option="--out", example="map.png")
     enc = CapabilityEncoder.load(encoding)
     plot_map(enc, path=out, projection=projection)
     console.print(f"wrote {out}", highlight=False)

@@ -48,7 +48,7 @@ def demo_cmd(
 ) -> None:
     """Run the offline demo on SYNTHETIC scenes: random vs. averaging vs. MOSAIKS."""
     from planetbench.demo.walkthrough import run_demo
-    from planetbench.report.embedding_leaderboard import format_leaderboard
+    from planetbench.report.formats import format_leaderboard
     from planetbench.tasks.demo import SYNTHETIC_NOTICE
 
     console.print(

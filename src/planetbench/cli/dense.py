@@ -32,7 +32,7 @@ def _say(line: str) -> None:
 def _report(spec: ExperimentSpec, summary: ExperimentSummary, rs: ResultStore) -> None:
     """Print the runs executed now, where they went, and this experiment's table."""
     from planetbench.report.dense_leaderboard import dense_table
-    from planetbench.report.embedding_leaderboard import format_leaderboard
+    from planetbench.report.formats import format_leaderboard
     from planetbench.runs.runner import planned_run_key
 
     for r in summary.results:

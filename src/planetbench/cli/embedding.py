@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from planetbench.cli._app import StoreOption, app, console, err_console, handle_errors
-from planetbench.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from planetbench.embedding.evaluate import EvaluationSummary
@@ -110,45 +107,16 @@ def probe_cmd(
         console.print(f"plot: {path}")
 
 
-def build_leaderboard(
-    store: str | None = None,
-    *,
-    suite: str = "neuco",
-    unweighted: bool = False,
-    select: str = "best",
-) -> pd.DataFrame:
-    """The leaderboard DataFrame the ``leaderboard`` command prints (no printing here)."""
-    from planetbench.report.embedding_leaderboard import SELECT, leaderboard
-
-    if select not in SELECT:
-        raise InvalidInputError(
-            f"--select {select!r} is not allowed; use one of {', '.join(SELECT)}"
-        )
-    return leaderboard(
-        store, suite=suite, unweighted=unweighted, select=select  # type: ignore[arg-type]
-    )
-
-
-def print_leaderboard(df: pd.DataFrame, fmt: str, *, store: str | None, suite: str) -> None:
-    """Print a leaderboard in ``fmt``, or say clearly that the store holds nothing to rank."""
-    from planetbench.report.embedding_leaderboard import FORMATS, empty_message, format_leaderboard
-
-    if fmt not in FORMATS:
-        raise InvalidInputError(f"--format {fmt!r} is not allowed; use one of {', '.join(FORMATS)}")
-    if df.empty:
-        err_console.print(empty_message(store, suite), highlight=False, soft_wrap=True)
-        return
-    text = format_leaderboard(df, fmt)  # type: ignore[arg-type]
-    typer.echo(text.rstrip("\n"))
-
-
 @app.command("leaderboard")
 @handle_errors
 def leaderboard_cmd(
     store: str | None = StoreOption,
-    fmt: Annotated[str, typer.Option("--format", help="table, json, csv, md or html.")] = "table",
+    fmt: Annotated[
+        str, typer.Option("--format", help="Output: table, json, csv, md or html.")
+    ] = "table",
     unweighted: Annotated[
-        bool, typer.Option("--unweighted", help="NeuCo board: equal task weights.")
+        bool,
+        typer.Option("--unweighted/--no-unweighted", help="NeuCo board: equal task weights."),
     ] = False,
     select: Annotated[
         str,
@@ -177,44 +145,27 @@ def leaderboard_cmd(
     Without --suite/--preset: the NeuCo-Bench board of probe results (Q per task,
     rank-then-aggregate). With --suite/--preset: per-task scores, mean, IQM with a bootstrap CI,
     mean rank with its interval and ties with the leader (presets cryo, mars, neuco).
+
+    Example: planetbench leaderboard --suite cryo --preset cryo --format md
     """
-    formats = ("table", "json", "csv", "md", "html")
-    if fmt not in formats:
-        raise InvalidInputError(f"--format {fmt!r} is not allowed; use one of {', '.join(formats)}")
-    if suite is None and preset is None:
-        if fmt == "html":
-            raise InvalidInputError("--format html needs --suite or --preset")
-        df = build_leaderboard(store, unweighted=unweighted, select=select)
-        print_leaderboard(df, fmt, store=store, suite="neuco")
-        return
-    from planetbench.report.leaderboards import PRESETS, leaderboard_records, suite_leaderboard
+    from planetbench.report.embedding_leaderboard import check_select
+    from planetbench.report.formats import check_format, format_leaderboard
+    from planetbench.report.leaderboards import check_preset, stored_leaderboard
 
-    if preset is not None and preset not in PRESETS:
-        raise InvalidInputError(f"--preset {preset!r} is not allowed; use one of {', '.join(PRESETS)}")
-    df = suite_leaderboard(
-        store,
-        suite=suite,
-        preset=preset,  # type: ignore[arg-type]
-        protocol=protocol,
-        fraction=fraction,
-        source=source,
-        reps=reps,
-        seed=seed,
+    check_format(fmt, option="--format")
+    check_select(select, option="--select")
+    if preset is not None:
+        check_preset(preset, option="--preset")
+    board = stored_leaderboard(
+        store, suite=suite, preset=preset, protocol=protocol,  # type: ignore[arg-type]
+        fraction=fraction, source=source, unweighted=unweighted,
+        select=select, reps=reps, seed=seed,  # type: ignore[arg-type]
     )
-    if df.empty:
-        err_console.print(f"no results for suite {suite!r} in the store", highlight=False)
+    if board.empty:
+        err_console.print(board.attrs["empty_message"], highlight=False, soft_wrap=True)
         return
-    if fmt == "json":
-        typer.echo(json.dumps(leaderboard_records(df), indent=2))
-    elif fmt == "html":
-        typer.echo(df.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="—"))
-    else:
-        from planetbench.report.embedding_leaderboard import format_leaderboard
-
-        title = f"Leaderboard: suite {suite or 'all'}, preset {preset or 'default'}"
-        text = format_leaderboard(df, fmt, title=title)  # type: ignore[arg-type]
-        typer.echo(text.rstrip("\n"))
-    dropped = df.attrs.get("dropped_models") or []
+    typer.echo(format_leaderboard(board, fmt).rstrip("\n"))  # type: ignore[arg-type]
+    dropped = board.attrs.get("dropped_models") or []
     if dropped:
         err_console.print(
             f"not ranked (missing tasks): {', '.join(map(str, dropped))}", highlight=False

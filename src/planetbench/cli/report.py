@@ -3,61 +3,79 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-import pandas as pd
 import typer
 
 from planetbench.cli._app import StoreOption, app, console, handle_errors
-from planetbench.errors import InvalidInputError
 
 
 @app.command("report")
 @handle_errors
 def report_cmd(
-    out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write."),
+    out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
     store: str | None = StoreOption,
-    title: str = typer.Option("planetbench report", help="Page title."),
-    reps: int = typer.Option(2000, help="Bootstrap replicates for confidence intervals."),
+    title: Annotated[str, typer.Option("--title", help="Page title.")] = "planetbench report",
+    reps: Annotated[
+        int, typer.Option("--reps", min=1, help="Bootstrap replicates for confidence intervals.")
+    ] = 2000,
 ) -> None:
-    """Write one self-contained HTML report (images inline) of everything in the store."""
-    from planetbench.report.build import build_report
+    """Write one self-contained HTML report (images inline) of everything in the store.
 
+    Example: planetbench report --store results.sqlite --out report.html
+    """
+    from planetbench.report.build import build_report
+    from planetbench.report.output_paths import check_output_file
+
+    check_output_file(out, option="--out", example="report.html")
     path = build_report(store, out, title=title, reps=reps)
-    console.print(f"wrote report to {path}")
+    console.print(f"wrote report to {path}", highlight=False, soft_wrap=True)
 
 
 @app.command("audit")
 @handle_errors
 def audit_cmd(
-    table: Path = typer.Argument(..., help="Published results table (CSV, one row per model)."),
-    tasks: str = typer.Option(..., "--tasks", help="Comma-separated per-task score columns."),
-    average: str | None = typer.Option(None, "--average", help="Column with the average."),
-    rank: str | None = typer.Option(None, "--rank", help="Column with the average rank."),
-    label: str | None = typer.Option(None, "--label", help="Column naming the rows (model)."),
-    lower_is_better: bool = typer.Option(False, help="Per-task scores are lower-is-better."),
-    tol: float = typer.Option(0.01, help="Absolute tolerance in the table's own units."),
+    table: Annotated[
+        Path, typer.Argument(help="Published results table (CSV, one row per model).")
+    ],
+    tasks: Annotated[str, typer.Option("--tasks", help="Comma-separated per-task score columns.")],
+    average: Annotated[
+        str | None, typer.Option("--average", help="Column with the average.")
+    ] = None,
+    rank: Annotated[str | None, typer.Option("--rank", help="Column with the average rank.")] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="Column naming the rows (default: the first).")
+    ] = None,
+    higher_is_better: Annotated[
+        bool,
+        typer.Option(
+            "--higher-is-better/--lower-is-better",
+            help="Direction of the per-task scores.",
+        ),
+    ] = True,
+    no_lower_is_better: Annotated[
+        bool, typer.Option("--no-lower-is-better", hidden=True, help="Old spelling.")
+    ] = False,
+    tol: Annotated[
+        float, typer.Option("--tol", help="Absolute tolerance in the table's own units.")
+    ] = 0.01,
 ) -> None:
     """Report every row whose average or rank column disagrees with its per-task values.
 
     Ranks are competition ranks per task (ties share the best rank), averaged over tasks.
     Exit code 1 when any row disagrees, 0 when the table is consistent.
-    """
-    from planetbench.stats.audit import audit_table
 
-    if not table.is_file():
-        raise InvalidInputError(f"table {str(table)!r} does not exist; pass a CSV file")
-    try:
-        df = pd.read_csv(table)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InvalidInputError(f"cannot read {str(table)!r} as CSV: {exc}") from exc
-    task_list = [t.strip() for t in tasks.split(",") if t.strip()]
-    label = label or str(df.columns[0])
-    problems = audit_table(
-        df,
-        tasks=task_list,
+    Example: planetbench audit table.csv --tasks glid,gld,sicd,caffe,gsdd --average avg_miou
+    --rank avg_rank --label model
+    """
+    from planetbench.report.audit import audit_csv
+
+    problems = audit_csv(
+        table,
+        tasks=tasks,
         average=average,
         rank=rank,
-        higher_is_better=not lower_is_better,
+        higher_is_better=higher_is_better or no_lower_is_better,
         tol=tol,
         label=label,
     )

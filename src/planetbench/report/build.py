@@ -10,6 +10,7 @@ from planetbench.errors import InvalidInputError, PlanetbenchError
 from planetbench.report import plots
 from planetbench.report.html import Section, render_page
 from planetbench.report.leaderboards import results_leaderboard, runs_frame
+from planetbench.report.output_paths import check_output_file
 from planetbench.store import ResultStore
 
 #: Suites whose data planetbench generates (shown with a SYNTHETIC banner and tags).
@@ -204,7 +205,11 @@ def build_report(
 
     Returns:
         The path written.
+
+    Raises:
+        InvalidInputError: ``out`` is a folder or cannot be written; the store holds nothing.
     """
+    out = check_output_file(out, example="report.html")
     rs = store if isinstance(store, ResultStore) else ResultStore(store)
     rows = rs.query()
     if rows.empty:
@@ -242,9 +247,12 @@ def build_report(
             sections.append(cap)
     if skipped:
         sections.append(Section("Not shown", paragraphs=skipped))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_page(title, sections, synthetic=synthetic), encoding="utf-8")
+    page = render_page(title, sections, synthetic=synthetic)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write the report to {str(out)!r}: {exc}") from exc
     return out
 
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from planetbench.errors import InvalidInputError
-from planetbench.stats.ranking import competition_rank
+from planetbench.stats.normalise import metric_higher_is_better
+from planetbench.stats.ranking import per_task_ranks
 from planetbench.store import ResultStore
 
 
@@ -112,7 +113,7 @@ def dense_table(
     Args:
         rows: store rows (columns ``model``, ``protocol``, ``fraction``, ``task``, ``score``),
             e.g. from :meth:`ResultStore.query`, of one metric.
-        metric: name used in the ``avg_<metric>`` column.
+        metric: name used in the ``avg_<metric>`` column; its direction orders the ranks.
         tasks: task columns in this order (default: every task found, sorted).
 
     Raises:
@@ -133,15 +134,12 @@ def dense_table(
     if missing:
         raise InvalidInputError(f"no results for task(s) {missing}; found {sorted(table.columns)}")
     table = table[columns]
-    ranks = pd.DataFrame(index=table.index, columns=columns, dtype=float)
-    for t in columns:
-        have = table[t].notna()
-        ranks.loc[have, t] = competition_rank(table.loc[have, t].to_numpy(), higher_is_better=True)
+    higher = metric_higher_is_better(metric)
     out = table.copy()
     out[f"avg_{metric}"] = table.mean(axis=1, skipna=False)
-    out["avg_rank"] = ranks.mean(axis=1, skipna=True)
+    out["avg_rank"] = per_task_ranks(table, higher_is_better=higher).mean(axis=1, skipna=True)
     out["n_tasks"] = table.notna().sum(axis=1).astype(int)
-    out = out.sort_values(["avg_rank", f"avg_{metric}"], ascending=[True, False])
+    out = out.sort_values(["avg_rank", f"avg_{metric}"], ascending=[True, not higher])
     out.columns.name = None
     return out
 

@@ -1,14 +1,13 @@
-"""The NeuCo-Bench leaderboard built from stored probe results, and its text formats.
+"""The NeuCo-Bench leaderboard built from stored probe results.
 
 One row per model: among a model's submissions (one embedding file under one configuration) we
 keep the best (highest mean Q) or the most recent one; re-runs never add rows. Models are ranked
 with NeuCo-Bench's rank-then-aggregate rule (:func:`planetbench.stats.ranking.rank_aggregate`).
+Text output of every board is :func:`planetbench.report.formats.format_leaderboard`.
 """
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Literal
 
 import numpy as np
@@ -17,10 +16,20 @@ import pandas as pd
 from planetbench.errors import InvalidInputError
 from planetbench.store import ResultStore
 
-LeaderboardFormat = Literal["table", "json", "csv", "md"]
-FORMATS: tuple[str, ...] = ("table", "json", "csv", "md")
 SELECT: tuple[str, ...] = ("best", "last")
 SUMMARY_COLUMNS: tuple[str, ...] = ("mean_q", "weighted_score", "rank")
+
+#: Title of the board in text output (``df.attrs["title"]``).
+TITLE = "Leaderboard (Q per task; rank-then-aggregate)"
+
+
+def check_select(select: str, *, option: str = "select") -> None:
+    """Refuse an unknown submission choice, naming ``option`` in the message."""
+    if select not in SELECT:
+        sep = "=" if option.isidentifier() else " "
+        raise InvalidInputError(
+            f"{option}{sep}{select!r} is not allowed; use one of {', '.join(SELECT)}"
+        )
 
 
 def _submission_id(row: pd.Series) -> str:
@@ -43,8 +52,7 @@ def select_submissions(
         DataFrame indexed by model, one column per task (NaN where the chosen submission lacks
         the task), plus a ``submission`` column.
     """
-    if select not in SELECT:
-        raise InvalidInputError(f"select={select!r} is not allowed; use one of {', '.join(SELECT)}")
+    check_select(select)
     df = rows.copy()
     df["submission"] = df.apply(_submission_id, axis=1)
     # Re-runs of the same (submission, task): keep the most recent row.
@@ -82,14 +90,16 @@ def leaderboard(
         DataFrame with columns ``model``, one Q column per task, ``mean_q``, ``weighted_score``
         and ``rank`` (1 = best), sorted best first. Models lacking a task are listed last with
         NaN ``weighted_score``/``rank``. Empty (with these columns) when nothing is stored.
+        ``attrs["title"]`` is :data:`TITLE`.
     """
-    if select not in SELECT:
-        raise InvalidInputError(f"select={select!r} is not allowed; use one of {', '.join(SELECT)}")
+    check_select(select)
     rs = store if isinstance(store, ResultStore) else ResultStore(store)
     rows = rs.query(suite=suite, protocol="probe")
     rows = rows[rows["q"].notna()]
     if rows.empty:
-        return pd.DataFrame(columns=["model", *SUMMARY_COLUMNS])
+        empty = pd.DataFrame(columns=["model", *SUMMARY_COLUMNS])
+        empty.attrs["title"] = TITLE
+        return empty
     from planetbench.stats.ranking import rank_aggregate
 
     q_table = select_submissions(rows, select=select).drop(columns="submission")
@@ -109,7 +119,9 @@ def leaderboard(
     out = out.sort_values(["rank", "mean_q", "model"], ascending=[True, False, True],
                           na_position="last")
     out["rank"] = out["rank"].astype("Int64")
-    return out.reset_index(drop=True)[["model", *tasks, *SUMMARY_COLUMNS]]
+    board = out.reset_index(drop=True)[["model", *tasks, *SUMMARY_COLUMNS]]
+    board.attrs["title"] = TITLE
+    return board
 
 
 def task_columns(board: pd.DataFrame) -> list[str]:
@@ -121,7 +133,7 @@ def q_long(board: pd.DataFrame, tasks: list[str] | None = None) -> pd.DataFrame:
     """A leaderboard's Q values as a tidy table (columns ``model``, ``task``, ``q``; no NaN)."""
     long = board.melt(id_vars="model", value_vars=tasks if tasks is not None else
                       task_columns(board), var_name="task", value_name="q")
-    return long.rename(columns={"model": "model"}).dropna(subset=["q"])
+    return long.dropna(subset=["q"])
 
 
 def empty_message(store: str | ResultStore | None = None, suite: str = "neuco") -> str:
@@ -140,53 +152,11 @@ def empty_message(store: str | ResultStore | None = None, suite: str = "neuco") 
     )
 
 
-def _cell(value: object) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)) or value is pd.NA:
-        return "—"
-    if isinstance(value, float | np.floating):
-        return f"{float(value):.2f}"
-    return str(value)
-
-
-def format_leaderboard(
-    df: pd.DataFrame,
-    fmt: LeaderboardFormat = "table",
-    *,
-    title: str = "Leaderboard (Q per task; rank-then-aggregate)",
-) -> str:
-    """Render a leaderboard as a Rich table (plain text, titled), JSON records, CSV or Markdown."""
-    if fmt not in FORMATS:
-        raise InvalidInputError(f"format {fmt!r} is not allowed; use one of {', '.join(FORMATS)}")
-    if fmt == "json":
-        records = json.loads(df.to_json(orient="records"))
-        return json.dumps(records, indent=2)
-    if fmt == "csv":
-        return str(df.to_csv(index=False))
-    cols = [str(c) for c in df.columns]
-    cells = [[_cell(v) for v in row] for row in df.itertuples(index=False)]
-    if fmt == "md":
-        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in cells]
-        return "\n".join(lines) + "\n"
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title)
-    for c in cols:
-        table.add_column(c, justify="left" if c in ("model", "model") else "right")
-    for r in cells:
-        table.add_row(*r)
-    buf = io.StringIO()
-    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(cols)]
-    width = max(80, sum(widths) + 3 * len(cols) + 1)
-    Console(file=buf, width=width, color_system=None, markup=False, emoji=False).print(table)
-    return buf.getvalue()
-
-
 __all__ = [
-    "FORMATS",
+    "SELECT",
+    "TITLE",
+    "check_select",
     "empty_message",
-    "format_leaderboard",
     "leaderboard",
     "q_long",
     "select_submissions",

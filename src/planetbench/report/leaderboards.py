@@ -13,22 +13,46 @@ Presets:
 
 from __future__ import annotations
 
-import json
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from planetbench.errors import InvalidInputError
+from planetbench.errors import InvalidInputError, UnknownNameError
+from planetbench.registry import Registry
 from planetbench.stats.aggregate import score_matrices
 from planetbench.stats.bootstrap import bootstrap_cis
 from planetbench.stats.compare import mean_rank
 from planetbench.stats.normalise import Normaliser, metric_higher_is_better
-from planetbench.stats.ranking import competition_rank
+from planetbench.stats.ranking import per_task_ranks
 from planetbench.store import ResultStore
 
 Preset = Literal["cryo", "mars", "neuco"]
-PRESETS: tuple[str, ...] = ("cryo", "mars", "neuco")
+
+#: Column layout of each preset after ``model`` and the per-task columns; ``neuco`` keeps the
+#: NeuCo board's own columns (see :func:`neuco_layout`).
+PRESET_LAYOUTS: Registry[tuple[str, ...]] = Registry("leaderboard preset")
+PRESET_LAYOUTS.register(
+    "cryo",
+    ("mean", "avg_rank", "iqm", "iqm_low", "iqm_high", "mean_rank", "mean_rank_low",
+     "mean_rank_high", "tied_with_leader"),
+)
+PRESET_LAYOUTS.register(
+    "mars",
+    ("iqm", "iqm_low", "iqm_high", "mean_rank", "mean_rank_low", "mean_rank_high",
+     "tied_with_leader", "mean"),
+)
+PRESET_LAYOUTS.register("neuco", ())
+PRESETS: tuple[str, ...] = tuple(PRESET_LAYOUTS.list())
+
+
+def check_preset(preset: str, *, option: str = "preset") -> None:
+    """Refuse an unknown preset with the registry's near misses, naming ``option``."""
+    try:
+        PRESET_LAYOUTS.get(preset)
+    except UnknownNameError as exc:
+        sep = "=" if option.isidentifier() else " "
+        raise InvalidInputError(f"{option}{sep}{preset!r} is not allowed: {exc}") from exc
 
 
 def runs_frame(rows: pd.DataFrame) -> pd.DataFrame:
@@ -53,7 +77,7 @@ def runs_frame(rows: pd.DataFrame) -> pd.DataFrame:
                 "gflops",
             ]
         )
-    df = rows.rename(columns={"model": "model"}).copy()
+    df = rows.copy()
     df = df[df["score"].notna()]
     df["seed"] = df["seed"].fillna(0).astype(int)
     df["gflops"] = df["efficiency"].map(lambda e: e.get("gflops") if isinstance(e, dict) else None)
@@ -150,10 +174,7 @@ def results_leaderboard(
     table["mean_rank"] = ranks.loc[table.index, "mean_rank"]
     table["mean_rank_low"] = ranks.loc[table.index, "low"]
     table["mean_rank_high"] = ranks.loc[table.index, "high"]
-    task_ranks = np.column_stack(
-        [competition_rank(complete[t].to_numpy(float), higher_is_better=higher) for t in tasks]
-    )
-    table["avg_rank"] = task_ranks.mean(axis=1)
+    table["avg_rank"] = per_task_ranks(complete, higher_is_better=higher).mean(axis=1)
     table["n_runs"] = [mats[m].shape[0] for m in table.index]
     leader = min(
         table.index, key=lambda m: (table.loc[m, "mean_rank"], -sign * table.loc[m, "iqm"])
@@ -174,31 +195,6 @@ def results_leaderboard(
     return table.reset_index(drop=True)
 
 
-PRESET_COLUMNS: dict[str, list[str]] = {
-    "cryo": [
-        "mean",
-        "avg_rank",
-        "iqm",
-        "iqm_low",
-        "iqm_high",
-        "mean_rank",
-        "mean_rank_low",
-        "mean_rank_high",
-        "tied_with_leader",
-    ],
-    "mars": [
-        "iqm",
-        "iqm_low",
-        "iqm_high",
-        "mean_rank",
-        "mean_rank_low",
-        "mean_rank_high",
-        "tied_with_leader",
-        "mean",
-    ],
-}
-
-
 def suite_leaderboard(
     store: str | ResultStore | None = None,
     *,
@@ -217,12 +213,15 @@ def suite_leaderboard(
     Otherwise, when the selection still mixes protocols or fractions, the most common one is
     NOT picked silently: an error asks for ``protocol``/``fraction``.
     """
-    if preset is not None and preset not in PRESETS:
-        raise InvalidInputError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    if preset is not None:
+        check_preset(preset)
+    title = f"Leaderboard: suite {suite or 'all'}, preset {preset or 'default'}"
     if preset == "neuco" or (preset is None and suite == "neuco"):
         from planetbench.report.embedding_leaderboard import leaderboard
 
-        return neuco_layout(leaderboard(store, suite=suite or "neuco"), reps=reps, seed=seed)
+        board = neuco_layout(leaderboard(store, suite=suite or "neuco"), reps=reps, seed=seed)
+        board.attrs["title"] = title
+        return board
     rs = store if isinstance(store, ResultStore) else ResultStore(store)
     rows = rs.query(suite=suite, protocol=protocol, source=source)
     runs = runs_frame(rows)
@@ -232,9 +231,48 @@ def suite_leaderboard(
     if preset is None:
         preset = "cryo" if suite == "cryo" else "mars"
     tasks = table.attrs["tasks"]
-    out = table[["model", *tasks, *PRESET_COLUMNS[preset]]]
+    out = table[["model", *tasks, *PRESET_LAYOUTS.get(preset)]]
     out.attrs.update(table.attrs)
+    out.attrs["title"] = title
     return out
+
+
+def stored_leaderboard(
+    store: str | ResultStore | None = None,
+    *,
+    suite: str | None = None,
+    preset: Preset | None = None,
+    protocol: str | None = None,
+    fraction: float | None = None,
+    source: str | None = None,
+    unweighted: bool = False,
+    select: Literal["best", "last"] = "best",
+    reps: int = 10_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The board ``planetbench leaderboard`` shows: NeuCo's, or a suite's with intervals.
+
+    Without ``suite`` and ``preset``: the NeuCo-Bench board of the ``neuco`` suite's probe
+    results (:func:`planetbench.report.embedding_leaderboard.leaderboard`, with ``unweighted``
+    and ``select``). Otherwise :func:`suite_leaderboard`.
+
+    Returns:
+        The board; when it is empty, ``attrs["empty_message"]`` says why and what to do.
+    """
+    if suite is None and preset is None:
+        from planetbench.report.embedding_leaderboard import empty_message, leaderboard
+
+        board = leaderboard(store, unweighted=unweighted, select=select)
+        if board.empty:
+            board.attrs["empty_message"] = empty_message(store, "neuco")
+        return board
+    board = suite_leaderboard(
+        store, suite=suite, preset=preset, protocol=protocol, fraction=fraction, source=source,
+        reps=reps, seed=seed,
+    )
+    if board.empty:
+        board.attrs["empty_message"] = f"no results for suite {suite!r} in the store"
+    return board
 
 
 def neuco_layout(board: pd.DataFrame, *, reps: int = 10_000, seed: int = 0) -> pd.DataFrame:
@@ -247,15 +285,12 @@ def neuco_layout(board: pd.DataFrame, *, reps: int = 10_000, seed: int = 0) -> p
     models that have every task.
     """
     if board.empty:
-        return board.rename(columns={"model": "model", "mean_q": "mean"})
+        return board.rename(columns={"mean_q": "mean"})
     from planetbench.report.embedding_leaderboard import task_columns
 
     tasks = task_columns(board)
-    ranks = pd.DataFrame(index=board.index, columns=tasks, dtype=float)
-    for task in tasks:
-        have = board[task].notna()
-        ranks.loc[have, task] = competition_rank(board.loc[have, task].to_numpy(float))
-    out = board.rename(columns={"model": "model", "mean_q": "mean"})
+    ranks = per_task_ranks(board[tasks].astype(float))
+    out = board.rename(columns={"mean_q": "mean"})
     at = out.columns.get_loc("mean") + 1
     out.insert(at, "mean_rank", ranks.mean(axis=1))
     # Interval of the mean rank over the choice of tasks (one Q per cell, so tasks are
@@ -274,6 +309,14 @@ def neuco_layout(board: pd.DataFrame, *, reps: int = 10_000, seed: int = 0) -> p
     return out
 
 
-def leaderboard_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-ready dicts (NaN → None)."""
-    return json.loads(df.to_json(orient="records"))
+__all__ = [
+    "PRESETS",
+    "PRESET_LAYOUTS",
+    "Preset",
+    "check_preset",
+    "neuco_layout",
+    "results_leaderboard",
+    "runs_frame",
+    "stored_leaderboard",
+    "suite_leaderboard",
+]

@@ -16,7 +16,7 @@ import pandas as pd
 
 from planetbench.errors import InvalidInputError
 from planetbench.stats._validate import require_columns
-from planetbench.stats.ranking import competition_rank
+from planetbench.stats.ranking import per_task_ranks
 
 AUDIT_COLUMNS = ("row", "label", "check", "published", "expected", "difference")
 
@@ -87,13 +87,8 @@ def audit_table(
     if average is not None:
         checks.append(("average", _numeric(df, average), values.mean(axis=1)))
     if rank is not None:
-        ranks = np.column_stack(
-            [
-                competition_rank(values[:, j], higher_is_better=higher_is_better)
-                for j in range(values.shape[1])
-            ]
-        )
-        checks.append(("rank", _numeric(df, rank), ranks.mean(axis=1)))
+        ranks = per_task_ranks(pd.DataFrame(values), higher_is_better=higher_is_better)
+        checks.append(("rank", _numeric(df, rank), ranks.to_numpy().mean(axis=1)))
     rows = []
     for name, published, expected in checks:
         diff = published - expected

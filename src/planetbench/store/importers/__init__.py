@@ -5,19 +5,21 @@ before anything is written; :func:`import_results` then writes the new rows in o
 
 Built-in formats, one module each: ``long`` (:mod:`.long`), ``geobench2`` (:mod:`.geobench2`),
 ``geobench-v1`` (:mod:`.geobench_v1`) and ``cryobench`` (:mod:`.cryobench`). To add a format,
-write a module with a reader and a :class:`TableFormat` named ``FORMAT`` and register it below.
+write a module with a reader and a :class:`TableFormat` named ``FORMAT`` and add the module to
+:data:`~planetbench.store.importers.formats.FORMAT_MODULES`.
 """
 
-from planetbench.store.importers import cryobench, geobench2, geobench_v1, long
 from planetbench.store.importers.cryobench import CRYOBENCH_TASKS, read_cryobench
 from planetbench.store.importers.formats import (
     AUTO,
+    FORMAT_MODULES,
     FORMATS,
     TableFormat,
     detect_and_read,
     detect_format,
     format_names,
     get_format,
+    load_builtin_formats,
     register_format,
 )
 from planetbench.store.importers.geobench2 import (
@@ -37,13 +39,11 @@ from planetbench.store.importers.schema import (
 )
 from planetbench.store.importers.writer import ImportSummary, import_results, literature_run_keys
 
-for _module in (long, geobench2, geobench_v1, cryobench):
-    register_format(_module.FORMAT)
-
 __all__ = [
     "AUTO",
     "CRYOBENCH_TASKS",
     "FORMATS",
+    "FORMAT_MODULES",
     "GEOBENCH2_METRICS",
     "GEOBENCH2_PROTOCOLS",
     "GEOBENCH2_VARIANTS",
@@ -59,6 +59,7 @@ __all__ = [
     "get_format",
     "import_results",
     "literature_run_keys",
+    "load_builtin_formats",
     "read_cryobench",
     "read_geobench2",
     "read_geobench_v1",

@@ -3,11 +3,13 @@
 A format is a :class:`TableFormat`: how to recognise a path (a CSV file by its columns, or a
 folder by its layout) and how to read it into the long schema
 (:mod:`planetbench.store.importers.schema`). Adding a format means writing one module with a
-reader and a ``FORMAT`` and registering it in :mod:`planetbench.store.importers`.
+reader and a ``FORMAT`` and adding that module to :data:`FORMAT_MODULES` (or calling
+:func:`register_format` from a plugin).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,8 +50,17 @@ class TableFormat:
     priority: int = 50
 
 
-#: Every registered format, by name (see :mod:`planetbench.store.importers` for the built-ins).
+#: Every registered format, by name; the built-ins are registered by
+#: :func:`load_builtin_formats` (every function of this module calls it first).
 FORMATS: Registry[TableFormat] = Registry("import format")
+
+#: Modules of the built-in formats; each defines ``FORMAT``, a :class:`TableFormat`.
+FORMAT_MODULES: tuple[str, ...] = (
+    "planetbench.store.importers.long",
+    "planetbench.store.importers.geobench2",
+    "planetbench.store.importers.geobench_v1",
+    "planetbench.store.importers.cryobench",
+)
 
 
 def register_format(fmt: TableFormat) -> TableFormat:
@@ -59,12 +70,21 @@ def register_format(fmt: TableFormat) -> TableFormat:
     return FORMATS.register(fmt.name, fmt)
 
 
+def load_builtin_formats() -> None:
+    """Register the ``FORMAT`` of every module in :data:`FORMAT_MODULES` not registered yet."""
+    for module in FORMAT_MODULES:
+        fmt: TableFormat = importlib.import_module(module).FORMAT
+        if fmt.name not in FORMATS:
+            register_format(fmt)
+
+
 def format_names() -> tuple[str, ...]:
     """``auto`` followed by every registered format, in detection order."""
     return (AUTO, *(f.name for f in _in_detection_order()))
 
 
 def _in_detection_order() -> list[TableFormat]:
+    load_builtin_formats()
     return sorted((f for _, f in FORMATS.items()), key=lambda f: (f.priority, f.name))
 
 
@@ -78,6 +98,7 @@ def get_format(name: str, *, option: str = "format") -> TableFormat:
     Raises:
         InvalidInputError: unknown name; the message has the registry's near misses and list.
     """
+    load_builtin_formats()
     try:
         return FORMATS.get(name)
     except UnknownNameError as exc:
@@ -136,10 +157,12 @@ def detect_and_read(path: str | Path, *, format: str = AUTO) -> pd.DataFrame:
 __all__ = [
     "AUTO",
     "FORMATS",
+    "FORMAT_MODULES",
     "TableFormat",
     "detect_and_read",
     "detect_format",
     "format_names",
     "get_format",
+    "load_builtin_formats",
     "register_format",
 ]

@@ -1,0 +1,135 @@
+"""Outputs that stay valid whatever the names and numbers: Markdown, JSON, HTML; output paths."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import planetbench.cli.embedding
+import planetbench.cli.report  # noqa: F401  (registers the commands)
+from planetbench.cli import app
+from planetbench.errors import InvalidInputError
+from planetbench.report.formats import format_leaderboard, markdown_escape, to_json
+from planetbench.store import Result, ResultStore
+
+runner = CliRunner()
+
+NASTY = ("a|b", "<img src=x onerror=alert(1)>", "R&D\nnew line")
+
+
+def _probe_rows(store_url: str) -> None:
+    """NeuCo probe results of three models with names that are markup, one lacking a task."""
+    rows = []
+    for name, qs in zip(NASTY, ((10.0, 20.0), (5.0, 30.0), (7.0, None)), strict=True):
+        for task, q in zip(("t1", "t2"), qs, strict=True):
+            if q is not None:
+                rows.append(Result(model=name, task=task, protocol="probe", metric="r2",
+                                   suite="neuco", score=q / 100, q=q,
+                                   config={"submission_hash": name}))
+    ResultStore(store_url).add_many(rows)
+
+
+def test_markdown_escapes_pipes_and_html(store_url: str) -> None:
+    _probe_rows(store_url)
+    res = runner.invoke(app, ["leaderboard", "--store", store_url, "--format", "md"])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert len(lines) == 2 + len(NASTY)  # one line per model: the newline did not split a row
+    columns = lines[0].count(" | ")
+    for line in lines[2:]:
+        assert line.replace("\\|", "").count(" | ") == columns  # no extra cell from a raw "|"
+    assert "a\\|b" in res.stdout
+    assert "<img" not in res.stdout and "&lt;img src=x onerror=alert(1)&gt;" in res.stdout
+    assert "R&amp;D new line" in res.stdout
+
+
+def test_json_has_null_never_nan_or_infinity(store_url: str) -> None:
+    _probe_rows(store_url)
+    res = runner.invoke(app, ["leaderboard", "--store", store_url, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert "NaN" not in res.stdout and "Infinity" not in res.stdout
+    rows = json.loads(res.stdout, parse_constant=lambda c: pytest.fail(f"token {c}"))
+    incomplete = next(r for r in rows if r["model"] == NASTY[2])
+    assert incomplete["t2"] is None and incomplete["rank"] is None
+    board = pd.DataFrame({"model": ["x"], "score": [np.inf], "low": [-np.inf], "n": [np.nan]})
+    assert json.loads(format_leaderboard(board, "json")) == [
+        {"model": "x", "score": None, "low": None, "n": None}
+    ]
+    assert to_json({"a": np.float32(np.nan), "b": [np.int64(3), pd.NA]}) == (
+        '{\n  "a": null,\n  "b": [\n    3,\n    null\n  ]\n}'
+    )
+
+
+def test_html_escapes_names_for_every_board(store_url: str) -> None:
+    _probe_rows(store_url)
+    res = runner.invoke(app, ["leaderboard", "--store", store_url, "--format", "html"])
+    assert res.exit_code == 0, res.output
+    assert "<img" not in res.stdout and "&lt;img" in res.stdout and "<table" in res.stdout
+
+
+def test_markdown_escape() -> None:
+    assert markdown_escape("a|b") == "a\\|b"
+    assert markdown_escape("<b>&") == "&lt;b&gt;&amp;"
+    assert markdown_escape("x\\|y") == "x\\\\\\|y"
+    assert markdown_escape("two\r\nlines") == "two lines"
+    with pytest.raises(InvalidInputError, match="format 'pdf' is not allowed"):
+        format_leaderboard(pd.DataFrame({"model": ["a"]}), "pdf")  # type: ignore[arg-type]
+
+
+def _one_result(store_url: str) -> None:
+    ResultStore(store_url).add_many([Result(model="m", task="t", protocol="frozen",
+                                            metric="miou", score=0.5, suite="demo", seed=0)])
+
+
+def test_report_out_is_a_folder_exits_2(store_url: str, tmp_path: Path) -> None:
+    _one_result(store_url)
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    res = runner.invoke(app, ["report", "--out", str(folder), "--store", store_url])
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "--out" in text and "is a folder" in text and "report.html" in text
+    assert "Traceback" not in text and list(folder.iterdir()) == []
+
+
+def test_report_out_below_a_file_exits_2(store_url: str, tmp_path: Path) -> None:
+    _one_result(store_url)
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    res = runner.invoke(app, ["report", "--out", str(blocker / "r.html"), "--store", store_url])
+    assert res.exit_code == 2, res.output
+    assert "is a file, not a folder" in " ".join(res.output.split())
+    assert blocker.read_text() == "x"
+
+
+def test_build_report_checks_out_before_reading_the_store(tmp_path: Path) -> None:
+    from planetbench.report.build import build_report
+
+    with pytest.raises(InvalidInputError, match=r"out='.*' is a folder"):
+        build_report(f"sqlite:///{tmp_path / 'never.sqlite'}", tmp_path)
+    assert not (tmp_path / "never.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "disagreements"),
+    [([], 0), (["--higher-is-better"], 0), (["--lower-is-better"], 2),
+     (["--no-lower-is-better"], 0)],
+)
+def test_audit_direction_flags(tmp_path: Path, flags: list[str], disagreements: int) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("model,a,b,rank\nx,3,3,1\ny,1,1,2\n")
+    res = runner.invoke(app, ["audit", str(table), "--tasks", "a,b", "--rank", "rank", *flags])
+    assert res.exit_code == (1 if disagreements else 0), res.output
+    if disagreements:
+        assert f"{disagreements} disagreement(s)" in res.output
+
+
+@pytest.mark.parametrize("command", ["report", "audit", "leaderboard"])
+def test_help_ends_with_an_example(command: str) -> None:
+    res = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and f"Example: planetbench {command}" in res.output
