@@ -197,3 +197,28 @@ def test_every_help_ends_with_an_example(command: str) -> None:
     result = runner.invoke(app, ["capability", command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert f"Example: planetbench capability {command}" in result.output
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"format_version": 2},
+        {"format_version": 2, "params": {"dim": "x"}},
+        {"format_version": 2, "params": {}, "fitted": {"models": 1}},
+        {"format_version": 2, "params": {"dim": 2}, "fitted": {
+            "models": ["a"], "tasks": ["t"], "model_params": [[[0.0, 0.0]]],
+            "task_params": [[[0.0]]], "best": {"t": 1.0}, "worst": {"t": 0.0},
+            "higher_is_better": {"t": True}, "observed": {"model": [], "task": [], "score": []},
+            "losses": [0.0], "point_model_params": [[0.0, 0.0]], "point_task_params": [[0.0]],
+            "point_loss": 0.0, "dropped": []}},
+    ],
+)
+def test_malformed_encoding_file_exits_2(tmp_path: Path, state: dict) -> None:
+    import json
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(state))
+    for argv in (["predict", str(bad)], ["recommend", str(bad)]):
+        result = runner.invoke(app, ["capability", *argv])
+        assert result.exit_code == 2, result.output
+        assert "malformed" in result.output.replace("\n", " ")

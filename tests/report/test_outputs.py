@@ -133,3 +133,28 @@ def test_audit_direction_flags(tmp_path: Path, flags: list[str], disagreements: 
 def test_help_ends_with_an_example(command: str) -> None:
     res = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert res.exit_code == 0 and f"Example: planetbench {command}" in res.output
+
+
+def test_suite_filters_without_a_suite_exit_2(store_url: str) -> None:
+    _probe_rows(store_url)
+    res = runner.invoke(app, ["leaderboard", "--store", store_url, "--protocol", "frozen"])
+    assert res.exit_code == 2
+    assert "--suite" in res.output and "protocol" in res.output
+
+
+def test_neuco_preset_honours_unweighted_and_select(store_url: str) -> None:
+    from planetbench.report.leaderboards import suite_leaderboard
+
+    rows = [
+        Result(model=m, task=t, protocol="probe", metric="r2", suite="neuco", score=q / 100, q=q,
+               config={"submission_hash": m})
+        # ranks t1: a 1, c 2, b 3; t2: c 1, b 2, a 3. t1 separates the models far more, so the
+        # std weights favour a; equal weights give mean ranks c 1.5, a 2, b 2.5.
+        for m, qs in (("a", (50.0, 10.0)), ("b", (10.0, 11.0)), ("c", (11.0, 12.0)))
+        for t, q in zip(("t1", "t2"), qs, strict=True)
+    ]
+    ResultStore(store_url).add_many(rows)
+    weighted = suite_leaderboard(store_url, preset="neuco", reps=200)
+    unweighted = suite_leaderboard(store_url, preset="neuco", reps=200, unweighted=True)
+    assert weighted.set_index("model")["rank"].to_dict() == {"a": 1, "b": 3, "c": 2}
+    assert unweighted.set_index("model")["rank"].to_dict() == {"c": 1, "a": 2, "b": 3}

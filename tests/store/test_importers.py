@@ -287,3 +287,9 @@ def test_a_registered_format_is_detected_and_read(
         detect_format(tmp_path / "empty")
     with pytest.raises(InvalidInputError, match="reserved"):
         register_format(TableFormat("auto", "x", read_wide, lambda p, h: False))
+
+
+def test_a_folder_given_to_a_file_format(tmp_path: Path) -> None:
+    for fmt in ("long", "cryobench", "geobench-v1"):
+        with pytest.raises(InvalidInputError, match="is a folder; this format reads one CSV"):
+            detect_and_read(tmp_path, format=fmt)

@@ -792,23 +792,50 @@ class CapabilityEncoder:
                 f"{state.get('format_version') if isinstance(state, dict) else None!r}, expected "
                 f"{_FORMAT_VERSION}); save it again with `planetbench capability fit`"
             )
-        enc = cls(**state["params"])
-        fitted = state.get("fitted")
-        if fitted:
-            enc.models_ = list(fitted["models"])
-            enc.tasks_ = list(fitted["tasks"])
-            enc.model_params_ = np.asarray(fitted["model_params"], dtype=float)
-            enc.task_params_ = np.asarray(fitted["task_params"], dtype=float)
-            enc.best_ = {k: float(v) for k, v in fitted["best"].items()}
-            enc.worst_ = {k: float(v) for k, v in fitted["worst"].items()}
-            enc.higher_is_better_ = {k: bool(v) for k, v in fitted["higher_is_better"].items()}
-            enc.observed_ = pd.DataFrame(fitted["observed"])
-            enc.losses_ = np.asarray(fitted["losses"], dtype=float)
-            enc.point_model_params_ = np.asarray(fitted["point_model_params"], dtype=float)
-            enc.point_task_params_ = np.asarray(fitted["point_task_params"], dtype=float)
-            enc.point_loss_ = float(fitted["point_loss"])
-            enc.dropped_ = list(fitted["dropped"])
+        try:
+            enc = cls(**state["params"])
+            enc._validate_params()
+            fitted = state.get("fitted")
+            if fitted:
+                enc._restore_fitted(fitted)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InvalidInputError(
+                f"the saved capability encoding is malformed ({type(exc).__name__}: {exc}); "
+                "fit it again with `planetbench capability fit`"
+            ) from exc
         return enc
+
+    def _restore_fitted(self, fitted: dict[str, Any]) -> None:
+        """Set the learned attributes from the ``fitted`` part of :meth:`to_dict` output."""
+        self.models_ = [str(m) for m in fitted["models"]]
+        self.tasks_ = [str(t) for t in fitted["tasks"]]
+        self.model_params_ = np.asarray(fitted["model_params"], dtype=float)
+        self.task_params_ = np.asarray(fitted["task_params"], dtype=float)
+        self.best_ = {k: float(v) for k, v in fitted["best"].items()}
+        self.worst_ = {k: float(v) for k, v in fitted["worst"].items()}
+        self.higher_is_better_ = {k: bool(v) for k, v in fitted["higher_is_better"].items()}
+        self.observed_ = pd.DataFrame(fitted["observed"])
+        self.losses_ = np.asarray(fitted["losses"], dtype=float)
+        self.point_model_params_ = np.asarray(fitted["point_model_params"], dtype=float)
+        self.point_task_params_ = np.asarray(fitted["point_task_params"], dtype=float)
+        self.point_loss_ = float(fitted["point_loss"])
+        self.dropped_ = list(fitted["dropped"])
+        n_members = self.model_params_.shape[0] if self.model_params_.ndim == 3 else -1
+        shapes = {
+            "model_params": (self.model_params_.shape, (n_members, len(self.models_), self.dim)),
+            "task_params": (self.task_params_.shape, (n_members, len(self.tasks_), self.dim)),
+            "point_model_params": (self.point_model_params_.shape, (len(self.models_), self.dim)),
+            "point_task_params": (self.point_task_params_.shape, (len(self.tasks_), self.dim)),
+        }
+        for key, (got, want) in shapes.items():
+            if got != want or n_members < 1:
+                raise ValueError(f"{key} has shape {got}, expected {want}")
+        lacking = [t for t in self.tasks_
+                   if not (t in self.best_ and t in self.worst_ and t in self.higher_is_better_)]
+        if lacking:
+            raise ValueError(f"best/worst/higher_is_better lack task(s) {lacking}")
+        if not {"model", "task", "score"} <= set(self.observed_.columns):
+            raise ValueError("observed lacks model/task/score")
 
     def save(self, path: str | Path) -> Path:
         """Write the encoder to a JSON file (strict JSON: no NaN/Infinity) and return its path.
@@ -835,6 +862,11 @@ class CapabilityEncoder:
     def load(cls, path: str | Path) -> CapabilityEncoder:
         """Read an encoder saved with :meth:`save`."""
         path = Path(path)
+        if path.is_dir():
+            raise InvalidInputError(
+                f"capability encoding file {str(path)!r} is a folder; give the JSON file written "
+                "by `planetbench capability fit --out FILE`"
+            )
         if not path.is_file():
             raise InvalidInputError(
                 f"capability encoding file {str(path)!r} does not exist; create it with "
@@ -842,8 +874,8 @@ class CapabilityEncoder:
             )
         try:
             state = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise InvalidInputError(f"{str(path)!r} is not valid JSON: {exc.msg}") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidInputError(f"{str(path)!r} is not valid JSON: {exc}") from exc
         return cls.from_dict(state)
 
     def __repr__(self) -> str:

@@ -1,1 +1,10 @@
-"""Reports: tables and plots over stored results (matplotlib Agg; no torch)."""
+"""Reports: every leaderboard and output format, plots and the HTML page (no torch).
+
+* :mod:`~planetbench.report.embedding_leaderboard`: the NeuCo-Bench board of probe results.
+* :mod:`~planetbench.report.leaderboards`: boards with intervals (IQM, mean rank) and presets.
+* :mod:`~planetbench.report.dense_leaderboard`: the Cryo-Bench layout of dense runs.
+* :mod:`~planetbench.report.formats`: text, JSON, CSV, Markdown and HTML of any board.
+* :mod:`~planetbench.report.plots`, :mod:`~planetbench.report.html`,
+  :mod:`~planetbench.report.build`: figures (matplotlib ``Figure`` objects, no pyplot state) and
+  the self-contained HTML report.
+"""

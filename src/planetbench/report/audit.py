@@ -48,6 +48,20 @@ def audit_csv(
     task_list = (
         [t.strip() for t in tasks.split(",") if t.strip()] if isinstance(tasks, str) else list(tasks)
     )
+    if not task_list:
+        raise InvalidInputError("tasks (--tasks) names no column; give e.g. glid,gld,sicd")
+    if average is None and rank is None:
+        raise InvalidInputError(
+            "nothing to audit: name the published average (--average COLUMN) and/or average "
+            "rank (--rank COLUMN)"
+        )
+    named = [*task_list, *(c for c in (average, rank, label) if c is not None)]
+    missing = [c for c in named if c not in df.columns]
+    if missing:
+        raise InvalidInputError(
+            f"table {str(path)!r} lacks column(s) {missing} (named by --tasks, --average, --rank "
+            f"or --label); its columns are {list(map(str, df.columns))}"
+        )
     return audit_table(
         df,
         tasks=task_list,

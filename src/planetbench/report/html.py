@@ -24,7 +24,6 @@ th:first-child,td:first-child{text-align:left}
 
 def figure_to_data_uri(fig: Figure, *, dpi: int = 96) -> str:
     """Encode a figure as an inline ``data:image/png;base64,…`` URI."""
-    
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

@@ -206,12 +206,15 @@ def suite_leaderboard(
     reps: int = 10_000,
     seed: int = 0,
     normaliser: Normaliser | None = None,
+    unweighted: bool = False,
+    select: Literal["best", "last"] = "best",
 ) -> pd.DataFrame:
     """The leaderboard of stored runs for a suite/protocol/fraction, laid out by ``preset``.
 
-    ``preset="neuco"`` delegates to :func:`planetbench.report.embedding_leaderboard.leaderboard` (Q scores).
-    Otherwise, when the selection still mixes protocols or fractions, the most common one is
-    NOT picked silently: an error asks for ``protocol``/``fraction``.
+    ``preset="neuco"`` delegates to :func:`planetbench.report.embedding_leaderboard.leaderboard`
+    (Q scores; ``unweighted`` and ``select`` apply to it). Otherwise, when the selection still
+    mixes protocols or fractions, the most common one is NOT picked silently: an error asks for
+    ``protocol``/``fraction``.
     """
     if preset is not None:
         check_preset(preset)
@@ -219,7 +222,11 @@ def suite_leaderboard(
     if preset == "neuco" or (preset is None and suite == "neuco"):
         from planetbench.report.embedding_leaderboard import leaderboard
 
-        board = neuco_layout(leaderboard(store, suite=suite or "neuco"), reps=reps, seed=seed)
+        board = neuco_layout(
+            leaderboard(store, suite=suite or "neuco", unweighted=unweighted, select=select),
+            reps=reps,
+            seed=seed,
+        )
         board.attrs["title"] = title
         return board
     rs = store if isinstance(store, ResultStore) else ResultStore(store)
@@ -258,8 +265,20 @@ def stored_leaderboard(
 
     Returns:
         The board; when it is empty, ``attrs["empty_message"]`` says why and what to do.
+
+    Raises:
+        InvalidInputError: ``protocol``, ``fraction`` or ``source`` without a suite or preset
+            (the NeuCo board has no such selection), or what the chosen board refuses.
     """
     if suite is None and preset is None:
+        given = [n for n, v in (("protocol", protocol), ("fraction", fraction),
+                                ("source", source)) if v is not None]
+        if given:
+            raise InvalidInputError(
+                f"{'/'.join(given)} select(s) the runs of a suite's board; name the suite with "
+                "--suite SUITE (or a layout with --preset) — without them the NeuCo board of the "
+                "neuco suite's probe results is shown, which has no such selection"
+            )
         from planetbench.report.embedding_leaderboard import empty_message, leaderboard
 
         board = leaderboard(store, unweighted=unweighted, select=select)
@@ -268,7 +287,7 @@ def stored_leaderboard(
         return board
     board = suite_leaderboard(
         store, suite=suite, preset=preset, protocol=protocol, fraction=fraction, source=source,
-        reps=reps, seed=seed,
+        reps=reps, seed=seed, unweighted=unweighted, select=select,
     )
     if board.empty:
         board.attrs["empty_message"] = f"no results for suite {suite!r} in the store"

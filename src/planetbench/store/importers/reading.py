@@ -20,6 +20,11 @@ CSV_ERRORS: tuple[type[Exception], ...] = (
 
 def require_file(path: Path) -> None:
     """Raise unless ``path`` is an existing file."""
+    if path.is_dir():
+        raise InvalidInputError(
+            f"results file {str(path)!r} is a folder; this format reads one CSV file (give its "
+            "path, or choose another --format)"
+        )
     if not path.is_file():
         raise InvalidInputError(f"results file {str(path)!r} does not exist; check the path")
 
