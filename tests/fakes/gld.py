@@ -1,7 +1,7 @@
 """Fake GLD: 10-band float32 GeoTIFF tiles with binary lake masks, Cryo-Bench's layout.
 
 ``root/<split>/image/<stem>.tif`` + ``root/<split>/mask/<stem>.tif``; channels in file order as
-declared by ``planetbench.tasks.cryo.GLD_BANDS`` (B2, B3, B4, B8, B11, thermal, coherence, slope,
+declared by ``planetbench.tasks.cryo.gld.GLD_BANDS`` (B2, B3, B4, B8, B11, thermal, coherence, slope,
 elevation, NDWI-like layer), drawn within the published per-channel minimum and maximum.
 """
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from planetbench.tasks.cryo import sicd_split_of
+from planetbench.tasks.cryo.sicd import sicd_split_of
 from planetbench.tasks.readers.netcdf import write_classic_netcdf
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")

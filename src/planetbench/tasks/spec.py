@@ -44,7 +44,6 @@ class RemoteFile:
     extract: bool = True
 
 
-
 @dataclass(frozen=True)
 class Layout:
     """One accepted on-disk arrangement of a task's files under its root folder (``--root``).
