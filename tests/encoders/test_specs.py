@@ -8,7 +8,14 @@ import pytest
 
 from planetbench.config import DenseRunConfig
 from planetbench.encoders import get_encoder, list_encoders
-from planetbench.encoders.base import EncoderSpec, PretrainedWeights, TinyVariant
+from planetbench.encoders.base import (
+    HASH_PREFIX_NOTE,
+    MAIN_BRANCH_NOTE,
+    PINNED_REVISION_NOTE,
+    EncoderSpec,
+    PretrainedWeights,
+    TinyVariant,
+)
 from planetbench.encoders.scratch import TINY_INPUT_SIZE, instance_spec
 from planetbench.errors import InvalidInputError
 from planetbench.runs.runner import planned_run_key
@@ -108,3 +115,21 @@ def test_tiny_variant_overrides_only_what_it_declares() -> None:
     assert tiny.embed_dim == 64 and tiny.input_size == TINY_INPUT_SIZE
     assert instance_spec(spec, tiny=False) == spec
     assert dataclasses.replace(spec, tiny=TinyVariant()) != spec
+
+
+PUBLISHED = [n for n in list_encoders() if get_encoder(n).spec.weights is not None]
+
+
+@pytest.mark.parametrize("name", PUBLISHED)
+def test_published_weights_are_checked_or_say_why(name: str) -> None:
+    weights = get_encoder(name).spec.weights
+    assert weights is not None
+    if weights.sha256 is not None:
+        return
+    assert weights.sha256_note
+    # the note claims a file-name prefix check exactly when the file name carries one
+    assert (weights.hash_prefix is not None) == (weights.sha256_note == HASH_PREFIX_NOTE)
+    if weights.sha256_note == PINNED_REVISION_NOTE:
+        assert "/resolve/" in weights.url and "/resolve/main/" not in weights.url
+    if weights.sha256_note == MAIN_BRANCH_NOTE:
+        assert "/resolve/main/" in weights.url

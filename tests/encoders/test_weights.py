@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import socket
 from pathlib import Path
 
@@ -153,7 +154,7 @@ def test_checksum_mismatch(server: tuple[str, Path]) -> None:
     base, root = server
     torch.save(_model(seed=3).state_dict(), root / "w.pth")
     spec = _spec(f"{base}/w.pth", sha256="0" * 64)
-    with pytest.raises(ChecksumError, match="expected 0000"):
+    with pytest.raises(ChecksumError, match=f"the published sha256 is {'0' * 64}"):
         load_weights(_model(), spec, source=None)
 
 
@@ -170,3 +171,74 @@ def test_weights_mode_rules() -> None:
     gone = dataclasses.replace(spec, available=False, unavailable_reason="no package")
     with pytest.raises(WeightsUnavailableError, match="not available: no package"):
         weights_mode(gone, None, tiny=False)
+
+
+# ------------------------------------------------------------------ digests of downloaded weights
+
+
+def _served(root: Path, name: str, seed: int = 3) -> bytes:
+    torch.save(_model(seed=seed).state_dict(), root / name)
+    return (root / name).read_bytes()
+
+
+def test_download_is_checked_against_the_hash_prefix_in_its_name(
+    server: tuple[str, Path],
+) -> None:
+    base, root = server
+    body = _served(root, "staging.pth")
+    prefix = hashlib.sha256(body).hexdigest()[:8]
+    (root / "staging.pth").rename(root / f"toy-{prefix}.pth")
+    spec = _spec(f"{base}/toy-{prefix}.pth")
+    assert spec.weights is not None and spec.weights.hash_prefix == prefix
+    report = load_weights(_model(), spec, source=None)
+    assert report.origin == "download" and report.sha256.startswith(prefix)
+
+
+def test_corrupt_download_is_refused_named_and_deleted(server: tuple[str, Path]) -> None:
+    base, root = server
+    body = _served(root, "w.pth")
+    good = hashlib.sha256(body).hexdigest()
+    (root / f"toy-{good[:8]}.pth").write_bytes(body[:-7] + b"corrupt")  # served, but damaged
+    found = hashlib.sha256((root / f"toy-{good[:8]}.pth").read_bytes()).hexdigest()
+    spec = _spec(f"{base}/toy-{good[:8]}.pth")
+    with pytest.raises(ChecksumError) as info:
+        load_weights(_model(), spec, source=None)
+    message = " ".join(str(info.value).split())
+    assert str(cache_path(spec)) in message  # the file
+    assert f"has sha256 {found}" in message  # what was found
+    assert f"prefix in its file name 'toy-{good[:8]}.pth' is {good[:8]}" in message  # expected
+    assert "Run again to download it afresh" in message and "--weights PATH" in message
+    assert not cache_path(spec).exists()  # the corrupt download is not kept in the cache
+
+
+def test_corrupt_download_against_a_published_sha256(server: tuple[str, Path]) -> None:
+    base, root = server
+    body = _served(root, "w.pth")
+    good = hashlib.sha256(body).hexdigest()
+    spec = _spec(f"{base}/w.pth", sha256=good)
+    assert load_weights(_model(), spec, source=None).sha256 == good
+    cache_path(spec).unlink()
+    (root / "w.pth").write_bytes(body[:-1] + bytes([body[-1] ^ 1]))  # one flipped bit
+    with pytest.raises(ChecksumError, match=rf"but the published sha256 is {good}"):
+        load_weights(_model(), spec, source=None)
+    assert not cache_path(spec).exists()
+
+
+def test_corrupt_cached_file_says_delete_it(server: tuple[str, Path]) -> None:
+    base, root = server
+    body = _served(root, "w.pth")
+    spec = _spec(f"{base}/w.pth", sha256=hashlib.sha256(body).hexdigest())
+    load_weights(_model(), spec, source=None)
+    cache_path(spec).write_bytes(body + b"tail")
+    with pytest.raises(ChecksumError, match=r"cached file is corrupt .* delete .*w\.pth"):
+        load_weights(_model(), spec, source=None)
+    assert cache_path(spec).exists()  # not ours to delete: the message says what to do
+
+
+def test_weights_without_digest_are_recorded_unchecked(server: tuple[str, Path]) -> None:
+    base, root = server
+    body = _served(root, "plain.pth")
+    spec = _spec(f"{base}/plain.pth")
+    assert spec.weights is not None and spec.weights.hash_prefix is None
+    report = load_weights(_model(), spec, source=None)
+    assert report.sha256 == hashlib.sha256(body).hexdigest()

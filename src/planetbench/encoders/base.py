@@ -7,6 +7,8 @@ per image (``embed``).
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +69,11 @@ MAIN_BRANCH_NOTE = (
     "no SHA-256 is published; the URL follows the repository's main branch (the upstream "
     "library downloads the same file unchecked)"
 )
+
+
+_HASH_PREFIX = re.compile(r"-([0-9a-f]{8,64})\.")
+"""A SHA-256 prefix in a file name, as torch hub writes them (``resnet50-0676ba61.pth``); at
+least 8 hex digits, so that a name such as ``ViT-B-32.pt`` does not count."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,24 @@ class PretrainedWeights:
             raise InvalidInputError(
                 "weights need a download url or a page saying where to get them by hand"
             )
+
+    @property
+    def file_name(self) -> str:
+        """Name of the file at ``url`` ('' without a URL)."""
+        return Path(urllib.parse.urlparse(self.url).path).name if self.url else ""
+
+    @property
+    def hash_prefix(self) -> str | None:
+        """The SHA-256 prefix carried by the file name (torch hub's ``name-<hex>.ext``), if any.
+
+        Example:
+            >>> PretrainedWeights("url", "https://x.org/dofa-a0275954.pth", sha256_note="-").hash_prefix
+            'a0275954'
+            >>> PretrainedWeights("url", "https://x.org/ViT-B-32.pt", sha256_note="-").hash_prefix is None
+            True
+        """
+        found = _HASH_PREFIX.search(self.file_name)
+        return found.group(1) if found else None
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ from planetbench.encoders.weights import (
     fetch_weights,
     find_cached,
     load_weights,
-    sha256_of,
+    verify_weights,
     weights_mode,
 )
 from planetbench.errors import InvalidInputError, MissingDependencyError, WeightsUnavailableError
@@ -212,7 +212,7 @@ def fetch_terratorch_weights(spec: EncoderSpec, *, progress: bool = False) -> We
         hit = find_hf_cached(spec)
         if hit is not None:
             return WeightsFile(
-                path=hit, origin="cache", url=spec.weights_url, sha256=sha256_of(hit)
+                path=hit, origin="cache", url=spec.weights_url, sha256=verify_weights(hit, spec)
             )
     try:
         return fetch_weights(spec, None, progress=progress)

@@ -83,15 +83,54 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _verify(path: Path, spec: EncoderSpec) -> str:
+def verify_weights(path: Path, spec: EncoderSpec, *, downloaded: bool = False) -> str:
+    """Check a weights file against the digest its spec publishes, and return its SHA-256.
+
+    The digest is ``spec.weights.sha256`` when published, else the SHA-256 prefix in the file
+    name of the URL (torch hub's ``name-<hex>.pth``), else there is nothing to check against
+    (``spec.weights.sha256_note`` says why) and the file's SHA-256 is only recorded.
+
+    Args:
+        path: the cached or downloaded file.
+        spec: the encoder's spec.
+        downloaded: the file was just downloaded; a corrupt download is deleted, so that the
+            next attempt downloads it again.
+
+    Returns:
+        The hex SHA-256 of the file.
+
+    Raises:
+        ChecksumError: naming the file, the expected and the found digest, and what to do.
+    """
     digest = sha256_of(path)
-    if spec.weights_sha256 and digest != spec.weights_sha256.lower():
-        raise ChecksumError(
-            f"weights file {path} of encoder {spec.name!r} has sha256 {digest}, expected "
-            f"{spec.weights_sha256}; delete it and download again, or pass the right file "
-            "with --weights PATH"
+    weights = spec.weights
+    if weights is None:
+        return digest
+    if weights.sha256:
+        expected, what = weights.sha256.lower(), "the published sha256"
+    elif weights.hash_prefix:
+        expected = weights.hash_prefix
+        what = f"the sha256 prefix in its file name {weights.file_name!r}"
+    else:
+        return digest
+    if digest.startswith(expected):
+        return digest
+    if downloaded:
+        path.unlink(missing_ok=True)
+        advice = (
+            "the download is corrupt or the server now serves another file, so it was deleted. "
+            f"Run again to download it afresh, or get {weights.url} by hand, check its sha256 "
+            "and pass it with --weights PATH"
         )
-    return digest
+    else:
+        advice = (
+            f"the cached file is corrupt or another version: delete {path} and run again to "
+            "download it afresh, or pass the right file with --weights PATH"
+        )
+    raise ChecksumError(
+        f"weights file {path} of encoder {spec.name!r} has sha256 {digest}, but {what} is "
+        f"{expected}: {advice}"
+    )
 
 
 def download_weights(spec: EncoderSpec, *, progress: bool = False) -> Path:
@@ -253,7 +292,8 @@ def fetch_weights(
     Raises:
         WeightsUnavailableError: ``source`` does not exist, ``"none"`` was given, the spec has no
             URL, or the download failed (the message names the URL and the cache path).
-        ChecksumError: the cached or downloaded file does not match the published sha256.
+        ChecksumError: the cached or downloaded file does not match the published sha256 (or
+            the sha256 prefix in its file name); see :func:`verify_weights`.
     """
     if source is not None and str(source) == "none":
         raise WeightsUnavailableError(
@@ -276,10 +316,12 @@ def fetch_weights(
         )
     cached = find_cached(spec)
     if cached is not None:
-        path, origin = cached, "cache"
-    else:
-        path, origin = download_weights(spec, progress=progress), "download"
-    return WeightsFile(path=path, origin=origin, url=spec.weights_url, sha256=_verify(path, spec))
+        return WeightsFile(
+            path=cached, origin="cache", url=spec.weights_url, sha256=verify_weights(cached, spec)
+        )
+    path = download_weights(spec, progress=progress)
+    sha256 = verify_weights(path, spec, downloaded=True)
+    return WeightsFile(path=path, origin="download", url=spec.weights_url, sha256=sha256)
 
 
 def load_weights(
@@ -475,6 +517,7 @@ __all__ = [
     "prepare_weights",
     "read_state_dict",
     "sha256_of",
+    "verify_weights",
     "weights_mode",
     "weights_status",
 ]
