@@ -176,8 +176,8 @@ def registered(registry: Registry[T], entries: Mapping[str, T]) -> Iterator[None
         ...     "tiny-conv" in ENCODERS
         True
     """
-    registry._load_plugins()  # plugins loaded later would not be restored
-    saved = {name: registry._items[name] for name in entries if name in registry._items}
+    existing = set(registry.list())  # loads plugins first: they are restored too
+    saved = {name: registry.get(name) for name in entries if name in existing}
     for name, obj in entries.items():
         registry.register(name, obj, override=True)
     try:
@@ -185,9 +185,9 @@ def registered(registry: Registry[T], entries: Mapping[str, T]) -> Iterator[None
     finally:
         for name in entries:
             if name in saved:
-                registry._items[name] = saved[name]
-            else:
-                registry._items.pop(name, None)
+                registry.register(name, saved[name], override=True)
+            elif name in registry.list():
+                registry.unregister(name)
 
 
 # ------------------------------------------------------------------------------------------ tasks

@@ -33,6 +33,7 @@ from planetbench.errors import (
     InvalidInputError,
     UnknownNameError,
 )
+from planetbench.registry import did_you_mean
 from planetbench.store import Result, ResultStore
 from planetbench.store.result import library_versions, run_key
 
@@ -54,15 +55,11 @@ def _resolve_config(config: ProbeConfig | None, overrides: dict[str, Any]) -> Pr
 def _select_tasks(tasks: list[LabelTask], task_filter: list[str] | None) -> list[LabelTask]:
     if task_filter is None:
         return tasks
-    import difflib
-
     names = [t.name for t in tasks]
     unknown = [f for f in task_filter if f not in names]
     if unknown:
-        close = {u: difflib.get_close_matches(u, names, n=1) for u in unknown}
-        hints = "; ".join(
-            f"{u!r}" + (f" (did you mean {c[0]!r}?)" if c else "") for u, c in close.items()
-        )
+        close = {u: did_you_mean(u, names, n=1) for u in unknown}
+        hints = "; ".join(f"{u!r}" + (f" ({c})" if c else "") for u, c in close.items())
         raise UnknownNameError(
             f"task filter names unknown task(s): {hints}. Tasks in the label folder: "
             f"{', '.join(names)}"

@@ -6,11 +6,11 @@ spectral response, ESA SUHET 2021) and by USGS for Landsat 8/9. SAR bands carry 
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Literal
 
 from planetbench.errors import InvalidInputError
+from planetbench.registry import did_you_mean
 
 Modality = Literal["optical", "sar", "elevation", "other"]
 
@@ -96,10 +96,10 @@ def get_band(name: str) -> Band:
     try:
         return _CATALOG[name]
     except KeyError:
-        close = difflib.get_close_matches(name, list(_CATALOG), n=3)
-        hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else "."
+        hint = did_you_mean(name, _CATALOG)
         raise InvalidInputError(
-            f"unknown band name {name!r}{hint} Known bands: {', '.join(_CATALOG)}. "
+            f"unknown band name {name!r}{'; ' + hint if hint else '.'} Known bands: "
+            f"{', '.join(_CATALOG)}. "
             "Declare a custom band with planetbench.tasks.bands.Band(name, modality, ...)."
         ) from None
 
