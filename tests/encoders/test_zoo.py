@@ -1,4 +1,8 @@
-"""Contract tests over every registered encoder (tiny variants), plus per-family weight loading."""
+"""The encoder zoo: what is registered, per-family weight loading, full-size shapes on meta.
+
+The checks every registered encoder passes (tiny variant, spec facts, refusals) are the common
+contract tests of ``tests/test_contracts.py``.
+"""
 
 from __future__ import annotations
 
@@ -49,67 +53,6 @@ def test_zoo_is_populated() -> None:
     assert expected <= set(ALL)
 
 
-@pytest.mark.parametrize("name", ALL)
-def test_spec_is_complete(name: str) -> None:
-    spec = ENCODERS.get(name).spec
-    assert spec.name == name
-    assert spec.citation, "every encoder cites its paper"
-    if not spec.available:
-        assert spec.unavailable_reason
-        return
-    assert spec.licence
-    assert spec.feature_strides
-    if spec.bands or spec.wavelength_conditioned:  # any-band baselines size them per task
-        assert len(spec.feature_channels) == len(spec.feature_strides)
-        assert spec.embed_dim > 0
-    weights = spec.weights
-    if weights is None:
-        return
-    if weights.mean is not None:
-        assert weights.std is not None
-        assert len(weights.mean) == len(weights.std) == len(spec.bands)
-    if weights.source == "file":  # published, but only as a manual download
-        assert not spec.weights_url and weights.page.startswith("https://")
-    else:
-        assert spec.weights_url.startswith("https://")
-    # normalisation is stated: numbers, or a sentence when it is sensor-dependent
-    assert weights.mean is not None or weights.normalisation
-    assert spec.input_size > 0 and (spec.bands or spec.wavelength_conditioned)
-    # a digest is declared, or the spec says why not
-    assert weights.sha256 is not None or weights.sha256_note
-
-
-@pytest.mark.parametrize("name", AVAILABLE)
-def test_tiny_contract(name: str) -> None:
-    encoder = _build(name)
-    spec = encoder.spec
-    assert encoder.load_report is None  # tiny variants start from a random initialisation
-    x = _input(encoder)
-    with torch.no_grad():
-        maps = encoder.features(x)
-        vec = encoder.embed(x)
-    assert isinstance(maps, list) and maps
-    assert len(maps) == len(spec.feature_strides) == len(spec.feature_channels)
-    for fmap, stride, channels in zip(
-        maps, spec.feature_strides, spec.feature_channels, strict=True
-    ):
-        assert fmap.shape == (2, channels, 32 // stride, 32 // stride)
-        assert torch.isfinite(fmap).all()
-    assert vec.shape == (2, spec.embed_dim)
-    assert torch.isfinite(vec).all()
-    with torch.no_grad():  # deterministic in eval mode, and depends on the input
-        assert torch.equal(encoder.embed(x), vec)
-        assert not torch.equal(encoder.embed(_input(encoder, seed=1)), vec)
-
-
-@pytest.mark.parametrize("name", UNAVAILABLE)
-def test_unavailable_encoders_refuse_with_reason(name: str) -> None:
-    reason = ENCODERS.get(name).spec.unavailable_reason
-    with pytest.raises(MissingDependencyError, match=r"not available|needs terratorch"):
-        _build(name)
-    assert reason
-
-
 @pytest.mark.usefixtures("without_terratorch")
 def test_terratorch_models_say_how_to_install() -> None:
     for name in ("prithvi-eo-v2-300", "terramind-v1-large"):
@@ -117,12 +60,6 @@ def test_terratorch_models_say_how_to_install() -> None:
         assert "pip install 'planetbench[terratorch]'" in spec.unavailable_reason
         with pytest.raises(MissingDependencyError, match=r"planetbench\[terratorch\]"):
             get_encoder(name).factory(in_bands=None)
-
-
-@pytest.mark.parametrize("name", PRETRAINED)
-def test_pretrained_refuses_random_weights(name: str) -> None:
-    with pytest.raises(WeightsUnavailableError, match="--weights PATH"):
-        get_encoder(name).factory(in_bands=TASK_BANDS, weights="none")
 
 
 def _offline(monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -1,16 +1,23 @@
 """Seeded writers of toy-sized, upstream-shaped dataset folders, one module per task.
 
 Each module has ``write(root, *, n_per_split=3, size=32, seed=0) -> Path`` that writes the files the
-task's reader expects under ``root`` and returns ``root``.
+task's reader expects under ``root`` and returns ``root``. :func:`fake_writer` finds the writer of
+any registered task (the contract tests write every task's fake data through it).
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from planetbench.tasks.readers.geotiff import write_geotiff
+
+FakeWriter = Callable[[Path], Path]
+"""``writer(root) -> root``: writes a task's toy data (seeded, a few samples per split)."""
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
@@ -50,3 +57,42 @@ def write_tile_folders(
             write_geotiff(root / split / folders[0] / f"{stem}.tif", image)
             write_geotiff(root / split / folders[1] / f"{stem}.tif", mask)
     return root
+
+
+def _demo_writer(root: Path) -> Path:
+    from planetbench.tasks.demo import write_demo_data
+
+    return write_demo_data(root, n_images=12, size=16, seed=0)
+
+
+def _mars_writer(task: str) -> FakeWriter | None:
+    if importlib.util.find_spec("planetbench.testing_mars") is None:
+        return None
+    from planetbench.testing_mars import write_mars_fake  # type: ignore[import-not-found]
+
+    def write(root: Path) -> Path:
+        write_mars_fake(root, task, n_per_split=3, size=32, seed=0)
+        return root
+
+    return write
+
+
+def fake_writer(task: str) -> FakeWriter | None:
+    """The writer of toy data for the registered task ``task``, or None if it has none.
+
+    Looked up, in order: ``tests/fakes/<task>.py`` (``-`` read as ``_``), the demo generator for
+    the ``demo`` suite, Mars-Bench's seeded fakes (:mod:`planetbench.testing_mars`) for the
+    ``mars*`` suites.
+    """
+    from planetbench.tasks import get_task
+
+    module = f"tests.fakes.{task.replace('-', '_')}"
+    if importlib.util.find_spec(module) is not None:
+        write = importlib.import_module(module).write
+        return lambda root: write(root, n_per_split=3, size=32, seed=0)  # type: ignore[no-any-return]
+    suite = get_task(task).spec.suite
+    if suite == "demo":
+        return _demo_writer
+    if suite.startswith("mars"):
+        return _mars_writer(task)
+    return None
