@@ -528,8 +528,8 @@ def _in_chans(encoder: Encoder) -> int:
 def check_task_spec(spec: TaskSpec) -> None:
     """Check that the facts of a task spec agree with each other; raise on the first problem.
 
-    Checks: a lower-case id, a metric, a citation and a licence; at least two classes unless
-    regression; an ignore index that is not a class index; splits; unique layout names; every
+    Checks: a lower-case id, a metric, a citation and a licence; at least two classes (one for
+    detection and multilabel, none for regression); an ignore index that is not a class index; splits; unique layout names; every
     downloaded file has a published digest or the spec says why not (``checksum_note``).
 
     Raises:
@@ -545,8 +545,9 @@ def check_task_spec(spec: TaskSpec) -> None:
         problems.append("it cites no source (citation)")
     if not spec.licence:
         problems.append("it states no licence")
-    if spec.kind != "regression" and spec.n_classes < 2:
-        problems.append(f"a {spec.kind} task needs at least two classes")
+    fewest = {"regression": 0, "detection": 1, "multilabel": 1}.get(spec.kind, 2)
+    if spec.n_classes < fewest:
+        problems.append(f"a {spec.kind} task needs at least {fewest} class(es)")
     if spec.ignore_index is not None and 0 <= spec.ignore_index < spec.n_classes:
         problems.append(f"ignore_index {spec.ignore_index} is a class index")
     if not spec.splits or len(set(spec.splits)) != len(spec.splits):

@@ -65,10 +65,8 @@ def _demo_writer(root: Path) -> Path:
     return write_demo_data(root, n_images=12, size=16, seed=0)
 
 
-def _mars_writer(task: str) -> FakeWriter | None:
-    if importlib.util.find_spec("planetbench.testing_mars") is None:
-        return None
-    from planetbench.testing_mars import write_mars_fake  # type: ignore[import-not-found]
+def _mars_writer(task: str) -> FakeWriter:
+    from planetbench.testing_mars import write_mars_fake
 
     def write(root: Path) -> Path:
         write_mars_fake(root, task, n_per_split=3, size=32, seed=0)
@@ -82,7 +80,7 @@ def fake_writer(task: str) -> FakeWriter | None:
 
     Looked up, in order: ``tests/fakes/<task>.py`` (``-`` read as ``_``), the demo generator for
     the ``demo`` suite, Mars-Bench's seeded fakes (:mod:`planetbench.testing_mars`) for the
-    ``mars*`` suites.
+    ``mars`` suite. The ``mars-real`` tasks read the shared real data in place and have none.
     """
     from planetbench.tasks import get_task
 
@@ -93,6 +91,6 @@ def fake_writer(task: str) -> FakeWriter | None:
     suite = get_task(task).spec.suite
     if suite == "demo":
         return _demo_writer
-    if suite.startswith("mars"):
+    if suite == "mars":
         return _mars_writer(task)
     return None
