@@ -34,10 +34,10 @@ from planetbench.challenge.leaderboard import (
     SCORING_TEXT,
     Board,
     board_json,
-    compute_board,
     view_for,
 )
 from planetbench.challenge.service import ChallengeDB, Team, now_utc
+from planetbench.challenge.standings import phase_board
 from planetbench.challenge.uploads import (
     MultipartUpload,
     UploadSink,
@@ -117,10 +117,7 @@ class BoardCache:
             cached = self._boards.get(key)
             if cached is not None and cached[0] == version:
                 return cached[1]
-        labels = task_labels(definition, phase, self.db.task_names(definition.name))
-        board = compute_board(definition, phase,
-                              queue.rows(self.db.engine, definition.name, phase.name),
-                              self.db.teams(definition.name), labels)
+        board = phase_board(self.db, definition, phase)
         with self._lock:
             self._boards[key] = (version, board)
         return board

@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "planetbench.cli.capability",
     "planetbench.cli.results",
     "planetbench.cli.report",
+    "planetbench.cli.challenge",
 )
 
 
