@@ -266,24 +266,28 @@ def create_app(
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit + _ENVELOPE_BYTES:
             raise UploadTooLargeError(
-                f"the upload ({int(declared) / 1024 / 1024:.1f} MiB) is larger than this "
-                f"challenge's limit of {limit / 1024 / 1024:.0f} MiB"
+                f"the upload ({int(declared) / 1024 / 1024:.3g} MiB) is larger than this "
+                f"challenge's limit of {limit / 1024 / 1024:.3g} MiB"
             )
         sub_id = await run_in_threadpool(queue.reserve, db.engine, team, ph, now)
         sink = UploadSink(folder, limit)
         try:
             parser = MultipartUpload(request.headers.get("content-type"), sink)
-            try:
-                async for chunk in request.stream():
-                    parser.feed(chunk)
-            except UploadTooLargeError:
-                sink.abort()
-                drained = 0  # read on (bounded), so that the client gets to read our answer
-                async for chunk in request.stream():
+            too_large: UploadTooLargeError | None = None
+            drained = 0
+            async for chunk in request.stream():
+                if too_large is None:
+                    try:
+                        parser.feed(chunk)
+                    except UploadTooLargeError as exc:
+                        too_large = exc
+                        sink.abort()
+                else:  # read on (bounded) so that the client gets to read our answer
                     drained += len(chunk)
                     if drained > 4 * limit:
                         break
-                raise
+            if too_large is not None:
+                raise too_large
             stored = parser.finish()
             public = await run_in_threadpool(db.public_ids, challenge)
             await run_in_threadpool(validate_upload, stored, definition.embedding_dim, public,

@@ -104,7 +104,7 @@ class UploadSink:
         if self.size > self.max_bytes:
             raise UploadTooLargeError(
                 f"the upload is larger than this challenge's limit of "
-                f"{self.max_bytes / 1024 / 1024:.0f} MiB; save it as Parquet (smaller than CSV) "
+                f"{self.max_bytes / 1024 / 1024:.3g} MiB; save it as Parquet (smaller than CSV) "
                 "or as float32"
             )
         self._hash.update(data)
