@@ -104,7 +104,7 @@ def test_twenty_simultaneous_submissions_against_a_quota_of_three(live: Live) ->
 def test_a_worker_killed_mid_scoring_is_replaced_and_scores_once(tmp_path: Path,
                                                                  db_url: str) -> None:
     # The neuco probe with many epochs makes scoring last seconds: time to kill the worker.
-    live = _live(tmp_path, db_url, probe="neuco", neuco_epochs=1500, n_ids=150)
+    live = _live(tmp_path, db_url, probe="neuco", neuco_epochs=800, n_ids=150)
     server = live.server()
     first = second = None
     try:
@@ -135,7 +135,8 @@ def test_a_worker_killed_mid_scoring_is_replaced_and_scores_once(tmp_path: Path,
         server.stop()
 
 
-def test_a_restarted_server_resumes_the_queue(live: Live) -> None:
+def test_a_restarted_server_resumes_the_queue(tmp_path: Path) -> None:
+    live = _live(tmp_path, f"sqlite:///{tmp_path / 'store.sqlite'}")
     server = live.server(workers=0)
     try:
         sub = _post(server.base, live.tokens["aurora"],
@@ -168,7 +169,8 @@ def _raw_get(port: int, target: str) -> tuple[int, str]:
     return int(head.split()[1]), body
 
 
-def test_hidden_labels_are_unreachable_through_raw_paths(live: Live) -> None:
+def test_hidden_labels_are_unreachable_through_raw_paths(tmp_path: Path) -> None:
+    live = _live(tmp_path, f"sqlite:///{tmp_path / 'store.sqlite'}")
     lines = (live.root / "hidden" / "labels" / "crops__cls.csv").read_text().splitlines()
     server = live.server()
     try:
