@@ -102,11 +102,13 @@ def phase_info(phase: PhaseDefinition, now: datetime, n_tasks: int | None) -> di
 
 
 class BoardCache:
-    """Boards by (challenge, phase), recomputed only when the phase's submissions changed."""
+    """Boards by (challenge, phase), recomputed only when the challenge's submissions changed;
+    concurrent requests for a stale board wait for one recomputation instead of each doing it."""
 
     def __init__(self, db: ChallengeDB) -> None:
         self.db = db
         self._lock = threading.Lock()
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._boards: dict[tuple[str, str], tuple[Any, Board]] = {}
 
     def get(self, definition: ChallengeDefinition, phase: PhaseDefinition) -> Board:
@@ -117,9 +119,15 @@ class BoardCache:
             cached = self._boards.get(key)
             if cached is not None and cached[0] == version:
                 return cached[1]
-        board = phase_board(self.db, definition, phase)
-        with self._lock:
-            self._boards[key] = (version, board)
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                cached = self._boards.get(key)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            board = phase_board(self.db, definition, phase)
+            with self._lock:
+                self._boards[key] = (version, board)
         return board
 
 
@@ -337,7 +345,8 @@ def create_app(
         now = clock()
         ph = definition.phase(phase) if phase else definition.current_phase(now)
         board = boards.get(definition, ph)
-        view = view_for(ph, now, organiser=db.is_organiser(challenge, bearer(request)))
+        token = bearer(request)
+        view = view_for(ph, now, organiser=token is not None and db.is_organiser(challenge, token))
         return board_json(board, view)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

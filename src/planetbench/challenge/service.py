@@ -93,6 +93,7 @@ class ChallengeDB:
 
         self.url = ResultStore(url).url  # the store's URL normalisation; opens nothing
         self._engine: Engine | None = None
+        self._definitions: dict[str, ChallengeDefinition] = {}
 
     @property
     def engine(self) -> Engine:
@@ -151,12 +152,16 @@ class ChallengeDB:
         Raises:
             UnknownNameError: no such challenge (with did-you-mean).
         """
+        if name in self._definitions:  # a stored challenge never changes
+            return self._definitions[name]
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(challenges_table.c.definition)
                                .where(challenges_table.c.name == name)).first()
         if row is None:
             self._unknown(name)
-        return ChallengeDefinition.model_validate(row[0])
+        definition = ChallengeDefinition.model_validate(row[0])
+        self._definitions[name] = definition
+        return definition
 
     def _unknown(self, name: str) -> None:
         import difflib

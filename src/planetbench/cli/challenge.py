@@ -112,6 +112,8 @@ def serve_cmd(
     uploads: Annotated[Path | None, UploadsOption] = None,
     lease: Annotated[float, typer.Option(
         "--lease", help="Seconds a worker's claim lasts without renewal.")] = 60.0,
+    log_level: Annotated[str, typer.Option(
+        "--log-level", help="uvicorn log level (info logs each request, never tokens).")] = "info",
 ) -> None:
     """Serve every challenge of the store (JSON API, HTML pages, /docs) with scoring workers.
 
@@ -119,7 +121,8 @@ def serve_cmd(
     """
     from planetbench.challenge.server import serve
 
-    serve(store, host=host, port=port, workers=workers, uploads=uploads, lease_s=lease)
+    serve(store, host=host, port=port, workers=workers, uploads=uploads, lease_s=lease,
+          log_level=log_level)
 
 
 @challenge_app.command("worker")
