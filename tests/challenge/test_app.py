@@ -11,13 +11,13 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the challenge extra is not installed")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from planetbench.challenge import ChallengeDB, Worker, load_definition  # noqa: E402
-from planetbench.challenge.app import create_app  # noqa: E402
-from planetbench.embedding.files import read_embeddings  # noqa: E402
-from planetbench.errors import EmbeddingFileError  # noqa: E402
-from tests.challenge.helpers import NOW, phase, write_challenge, write_embeddings  # noqa: E402
+from planetbench.challenge import ChallengeDB, Worker, load_definition
+from planetbench.challenge.app import create_app
+from planetbench.embedding.files import read_embeddings
+from planetbench.errors import EmbeddingFileError
+from tests.challenge.helpers import NOW, phase, write_challenge, write_embeddings
 
 
 class Clock:

@@ -16,12 +16,12 @@ import pytest
 pytest.importorskip("fastapi", reason="the challenge extra is not installed")
 pytest.importorskip("uvicorn", reason="the challenge extra is not installed")
 
-import httpx  # noqa: E402
+import httpx
 
-from planetbench.challenge import ChallengeDB, load_definition, queue  # noqa: E402
-from planetbench.store import ResultStore  # noqa: E402
-from tests.challenge.helpers import phase, write_challenge, write_embeddings  # noqa: E402
-from tests.challenge.server_process import Child, Server, wait_for  # noqa: E402
+from planetbench.challenge import ChallengeDB, load_definition, queue
+from planetbench.store import ResultStore
+from tests.challenge.helpers import phase, write_challenge, write_embeddings
+from tests.challenge.server_process import Child, Server, wait_for
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -115,38 +115,92 @@ def result_key(definition: ChallengeDefinition, phase: PhaseDefinition, pt: Phas
                    seed=sub.seed, input_sha256=sub.file_sha256)
 
 
+#: Below this much work (Σ over tasks of rows × dims × K) worker processes cost more than they
+#: save.
+PARALLEL_MIN_WORK = 20_000_000
+
+_Job = tuple[np.ndarray, np.ndarray, str, dict[str, Any]]
+
+
+def _probe(job: _Job) -> tuple[Any, float]:
+    """One task's probe (in a child process or inline); returns (ProbeResult, seconds)."""
+    from planetbench.protocols.probes.base import run_probe
+
+    X, y, kind, options = job
+    t0 = time.perf_counter()
+    return run_probe(X, y, kind=kind, **options), time.perf_counter() - t0
+
+
+def _n_processes(jobs: list[_Job], n_jobs: int | None) -> int:
+    """Processes to probe ``jobs`` with: ``n_jobs``, or (None) as many as tasks and cores when
+    the work is large enough and ``fork`` is available (children inherit the matrices)."""
+    import multiprocessing
+    import os
+    import sys
+
+    if n_jobs is None:
+        work = sum(X.shape[0] * X.shape[1] * int(o["n_splits"]) for X, _, _, o in jobs)
+        fork = "fork" in multiprocessing.get_all_start_methods() and "torch" not in sys.modules
+        n_jobs = (os.cpu_count() or 1) if fork and work >= PARALLEL_MIN_WORK else 1
+    return max(1, min(n_jobs, len(jobs)))
+
+
+def _run_probes(jobs: list[_Job], n_jobs: int | None) -> list[tuple[Any, float]]:
+    n = _n_processes(jobs, n_jobs)
+    if n == 1:
+        return [_probe(job) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context(method)) as pool:
+        return list(pool.map(_probe, jobs))
+
+
 def score_table(
     table: EmbeddingTable,
     definition: ChallengeDefinition,
     phase: PhaseDefinition,
     tasks: list[PhaseTask],
     sub: SubmissionInfo,
+    *,
+    n_jobs: int | None = None,
 ) -> Scored:
     """Probe validated embeddings on a phase's tasks; returns the scores and the store rows.
+
+    Args:
+        table: the submission's validated embeddings.
+        definition: the challenge.
+        phase: the phase.
+        tasks: the phase's tasks (:func:`~planetbench.challenge.definition.phase_tasks`).
+        sub: the submission's identity.
+        n_jobs: tasks probed at once in child processes (the scores are the same); None =
+            as many as tasks and cores when the work is large enough.
 
     Raises:
         EmbeddingFileError: the embeddings lack ids of a task.
         InvalidInputError: a probe cannot run (too few samples or classes for K splits).
     """
-    from planetbench.protocols.probes.base import run_probe
     from planetbench.stats.qscore import q_score
     from planetbench.store.result import library_versions
 
     t0 = time.perf_counter()
     versions = library_versions()
+    options = {"probe": definition.probe, "n_splits": phase.k,
+               "test_size": definition.split_test_size, "seed": sub.seed,
+               "epochs": definition.neuco_epochs}
+    jobs: list[_Job] = []
+    for pt in tasks:
+        X, y, _ = align(table, pt.task)
+        jobs.append((X, y, str(pt.task.kind), options))
     scores: list[TaskScore] = []
     results: list[Result] = []
-    for pt in tasks:
-        t1 = time.perf_counter()
-        X, y, _ = align(table, pt.task)
-        pr = run_probe(X, y, kind=pt.task.kind, probe=definition.probe, n_splits=phase.k,
-                       test_size=definition.split_test_size, seed=sub.seed,
-                       epochs=definition.neuco_epochs)
+    for pt, (pr, probe_s) in zip(tasks, _run_probes(jobs, n_jobs), strict=True):
         folds = [float(v) for v in np.asarray(pr.fold_scores, dtype=np.float64)]
         q = float(q_score(np.asarray(folds), epsilon=definition.epsilon))
         ts = TaskScore(task=pt.task.name, label=pt.label, kind=pt.task.kind, metric=pr.metric,
                        score=float(np.mean(folds)), std=float(np.std(folds)), q=q,
-                       n_samples=int(len(y)))
+                       n_samples=pt.task.n_samples)
         scores.append(ts)
         cfg = run_config(definition, phase, pt, sub)
         notes = [] if q >= 0 else [f"unreliable: negative Q (mean {pr.metric} = {ts.score:.4g})"]
@@ -156,7 +210,7 @@ def score_table(
             n_splits=phase.k, fold_scores=folds, q=q,
             metrics={k: np.asarray(v).tolist() for k, v in pr.metrics.items()
                      if k != "confusion_matrix"} | {"n_samples": ts.n_samples, "std": ts.std},
-            timings={"probe_s": time.perf_counter() - t1}, versions=versions, config=cfg,
+            timings={"probe_s": probe_s}, versions=versions, config=cfg,
             config_hash=config_hash(cfg), input_sha256=sub.file_sha256, notes=notes,
             run_key=result_key(definition, phase, pt, sub),
         ))
@@ -169,10 +223,12 @@ def score_file(
     phase: PhaseDefinition,
     tasks: list[PhaseTask],
     sub: SubmissionInfo,
+    *,
+    n_jobs: int | None = None,
 ) -> Scored:
     """Read, validate and score an embedding file (see :func:`score_table`)."""
     table = read_embeddings(path, dim=definition.embedding_dim)
-    return score_table(table, definition, phase, tasks, sub)
+    return score_table(table, definition, phase, tasks, sub, n_jobs=n_jobs)
 
 
 __all__ = ["Scored", "SubmissionInfo", "TaskScore", "result_key", "run_config", "score_file",

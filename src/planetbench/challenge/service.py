@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -163,7 +163,7 @@ class ChallengeDB:
         self._definitions[name] = definition
         return definition
 
-    def _unknown(self, name: str) -> None:
+    def _unknown(self, name: str) -> NoReturn:
         import difflib
 
         names = self.names()
@@ -230,9 +230,12 @@ class ChallengeDB:
         token = new_token(TEAM_TOKEN_PREFIX)
         try:
             with write_tx(self.engine) as conn:
-                new_id = conn.execute(teams_table.insert().values(
+                conn.execute(teams_table.insert().values(
                     challenge=challenge, name=team, token_hash=hash_token(token),
-                    baseline=baseline, created_at=now_utc())).inserted_primary_key[0]
+                    baseline=baseline, created_at=now_utc()))
+                new_id = conn.execute(sa.select(teams_table.c.id).where(
+                    teams_table.c.challenge == challenge,
+                    teams_table.c.name == team)).scalar_one()
         except IntegrityError:
             raise ConfigError(
                 f"team {team!r} already exists in challenge {challenge!r}; choose another name"

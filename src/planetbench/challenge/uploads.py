@@ -178,7 +178,7 @@ class MultipartUpload:
             "on_part_data": self._part_data,
             "on_part_end": self._part_end,
         }
-        self._parser = MultipartParser(boundary, callbacks)
+        self._parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
 
     def _part_begin(self) -> None:
         self._headers = {}

@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from planetbench.challenge import queue
-from planetbench.challenge.definition import ChallengeDefinition, PhaseTask, phase_tasks
+from planetbench.challenge.definition import (
+    ChallengeDefinition,
+    PhaseDefinition,
+    PhaseTask,
+    phase_tasks,
+)
 from planetbench.challenge.scoring import (
     Scored,
     SubmissionInfo,
@@ -76,10 +81,13 @@ class Worker:
         uploads: the uploads folder the server writes to.
         lease_s: lease of each claim in seconds.
         name: worker name recorded with claims (default ``host:pid``).
+        n_jobs: tasks of a submission probed at once in child processes (None: automatic, see
+            :func:`planetbench.challenge.scoring.score_table`).
     """
 
     def __init__(self, url: str | None, uploads: str | Path, *, lease_s: float = LEASE_S,
-                 name: str | None = None) -> None:
+                 name: str | None = None, n_jobs: int | None = None) -> None:
+        self.n_jobs = n_jobs
         self.db = ChallengeDB(url)
         self.uploads = Path(uploads)
         self.lease_s = lease_s
@@ -117,7 +125,7 @@ class Worker:
             sub = SubmissionInfo(id=claim.id, team=self._team_name(claim.team_id),
                                  seed=claim.seed, file_sha256=claim.file_sha256)
             with _keep_lease(self.db, claim, self.lease_s) as lost:
-                scored = self._stored(definition, pts, sub) or self._score(
+                scored = self._stored(definition, phase, pts, sub) or self._score(
                     definition, pts, sub, claim, lost)
         except PlanetbenchError as exc:
             log.warning("submission %s failed: %s", claim.id, exc)
@@ -130,12 +138,13 @@ class Worker:
             log.warning("lost the lease of %s; another worker records it", claim.id)
         return claim.id
 
-    def _stored(self, definition: ChallengeDefinition, pts: list[PhaseTask],
-                sub: SubmissionInfo) -> Scored | None:
+    def _stored(self, definition: ChallengeDefinition, phase: PhaseDefinition,
+                pts: list[PhaseTask], sub: SubmissionInfo) -> Scored | None:
         """The scores already in the store when an earlier worker wrote them, else None."""
+        import numpy as np
+
         from planetbench.store import ResultStore
 
-        phase = definition.phase(self._phase_of(sub))
         keys = {result_key(definition, phase, pt, sub): pt for pt in pts}
         store = ResultStore(self.db.url)
         if store.finished_keys(keys) != set(keys):
@@ -146,24 +155,19 @@ class Worker:
         for key, pt in keys.items():
             row = by_key[key]
             folds = [float(v) for v in row["fold_scores"]]
-            import numpy as np
-
             tasks.append(TaskScore(task=pt.task.name, label=pt.label, kind=pt.task.kind,
                                    metric=str(row["metric"]), score=float(np.mean(folds)),
                                    std=float(np.std(folds)), q=float(row["q"]),
                                    n_samples=pt.task.n_samples))
         return Scored(tasks=tasks)
 
-    def _phase_of(self, sub: SubmissionInfo) -> str:
-        row = queue.get(self.db.engine, sub.id)
-        return str(row["phase"]) if row else ""
-
     def _score(self, definition: ChallengeDefinition, pts: list[PhaseTask], sub: SubmissionInfo,
                claim: queue.Claim, lost: threading.Event) -> Scored | None:
         from planetbench.store import ResultStore
 
         phase = definition.phase(claim.phase)
-        scored = score_file(self.uploads / claim.file_name, definition, phase, pts, sub)
+        scored = score_file(self.uploads / claim.file_name, definition, phase, pts, sub,
+                            n_jobs=self.n_jobs)
         if lost.is_set():
             log.warning("lost the lease of %s while scoring; results discarded", claim.id)
             return None
