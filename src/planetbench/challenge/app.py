@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from planetbench.challenge import queue
@@ -33,6 +33,7 @@ from planetbench.challenge.errors import (
 from planetbench.challenge.leaderboard import (
     SCORING_TEXT,
     Board,
+    View,
     board_json,
     view_for,
 )
@@ -102,33 +103,74 @@ def phase_info(phase: PhaseDefinition, now: datetime, n_tasks: int | None) -> di
 
 
 class BoardCache:
-    """Boards by (challenge, phase), recomputed only when the challenge's submissions changed;
-    concurrent requests for a stale board wait for one recomputation instead of each doing it."""
+    """Boards by (challenge, phase), recomputed only when the challenge's submissions changed.
 
-    def __init__(self, db: ChallengeDB) -> None:
+    The database is asked whether anything changed at most every ``refresh_s`` seconds per
+    challenge (a leaderboard at most that stale), concurrent requests for a stale board wait for
+    one recomputation instead of each doing it, and each (board, view) is encoded to JSON once.
+    """
+
+    def __init__(self, db: ChallengeDB, refresh_s: float = 1.0) -> None:
         self.db = db
+        self.refresh_s = refresh_s
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._boards: dict[tuple[str, str], tuple[Any, Board]] = {}
+        self._versions: dict[str, tuple[float, Any]] = {}
+        self._encoded: dict[tuple[str, str, Any, View], bytes] = {}
+
+    def _version(self, challenge: str) -> Any:
+        import time
+
+        now = time.monotonic()
+        with self._lock:
+            seen = self._versions.get(challenge)
+        if seen is not None and now - seen[0] < self.refresh_s:
+            return seen[1]
+        version = queue.board_version(self.db.engine, challenge)
+        with self._lock:
+            self._versions[challenge] = (now, version)
+        return version
 
     def get(self, definition: ChallengeDefinition, phase: PhaseDefinition) -> Board:
-        """The phase's board (fresh as of this call)."""
+        """The phase's board (at most ``refresh_s`` seconds old)."""
+        return self._get(definition, phase)[1]
+
+    def _get(self, definition: ChallengeDefinition, phase: PhaseDefinition
+             ) -> tuple[Any, Board]:
         key = (definition.name, phase.name)
-        version = queue.board_version(self.db.engine, definition.name)
+        version = self._version(definition.name)
         with self._lock:
             cached = self._boards.get(key)
             if cached is not None and cached[0] == version:
-                return cached[1]
+                return cached
             key_lock = self._key_locks.setdefault(key, threading.Lock())
         with key_lock:
             with self._lock:
                 cached = self._boards.get(key)
             if cached is not None and cached[0] == version:
-                return cached[1]
+                return cached
             board = phase_board(self.db, definition, phase)
             with self._lock:
                 self._boards[key] = (version, board)
-        return board
+        return version, board
+
+    def encoded(self, definition: ChallengeDefinition, phase: PhaseDefinition,
+                view: View) -> bytes:
+        """The board as JSON bytes for ``view``."""
+        import json
+
+        version, board = self._get(definition, phase)
+        key = (definition.name, phase.name, version, view)
+        with self._lock:
+            body = self._encoded.get(key)
+        if body is None:
+            body = json.dumps(board_json(board, view), allow_nan=False).encode()
+            with self._lock:
+                if len(self._encoded) > 256:
+                    self._encoded.clear()
+                self._encoded[key] = body
+        return body
 
 
 def submission_json(row: dict[str, Any], definition: ChallengeDefinition, now: datetime, *,
@@ -336,18 +378,16 @@ def create_app(
                 if organiser or (team is not None and r["team_id"] == team.id)]
 
     @app.get("/api/v1/challenges/{challenge}/leaderboard", tags=["leaderboard"])
-    def leaderboard(challenge: str, request: Request, phase: str | None = None
-                    ) -> dict[str, Any]:
+    def leaderboard(challenge: str, request: Request, phase: str | None = None) -> Response:
         """The phase's dynamic leaderboard (default: the current phase): team, rank, weighted
         score, mean Q, submissions used; per-task Q where the phase reveals it (always to the
-        organiser token)."""
+        organiser token). At most one second old."""
         definition = db.definition(challenge)
         now = clock()
         ph = definition.phase(phase) if phase else definition.current_phase(now)
-        board = boards.get(definition, ph)
         token = bearer(request)
         view = view_for(ph, now, organiser=token is not None and db.is_organiser(challenge, token))
-        return board_json(board, view)
+        return Response(boards.encoded(definition, ph, view), media_type="application/json")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index() -> HTMLResponse:

@@ -43,6 +43,10 @@ log = logging.getLogger("planetbench.challenge.worker")
 #: Default lease of a claim in seconds (renewed every third of it while scoring).
 LEASE_S = 60.0
 
+#: Niceness added to worker processes started beside the server: scoring is batch work and
+#: yields the CPU to the web server's requests.
+WORKER_NICE = 10
+
 
 def worker_name() -> str:
     """``host:pid``, recorded with each claim."""
@@ -203,6 +207,7 @@ def run_worker_process(url: str, uploads: str, lease_s: float, poll_s: float) ->
     import signal
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    os.nice(WORKER_NICE)  # the children probing tasks inherit it
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     Worker(url, uploads, lease_s=lease_s).run(poll_s=poll_s, stop=stop)
@@ -236,5 +241,5 @@ def stop_worker_processes(procs: list[Any], timeout_s: float = 10.0) -> None:
             proc.join()
 
 
-__all__ = ["LEASE_S", "Worker", "start_worker_processes", "stop_worker_processes",
+__all__ = ["LEASE_S", "WORKER_NICE", "Worker", "start_worker_processes", "stop_worker_processes",
            "worker_name"]

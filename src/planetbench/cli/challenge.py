@@ -136,6 +136,11 @@ def worker_cmd(
         "--poll", help="Seconds to wait when the queue is empty.")] = 1.0,
     once: Annotated[bool, typer.Option(
         "--once/--forever", help="Stop when the queue is empty.")] = False,
+    nice: Annotated[int, typer.Option(
+        "--nice", help="Niceness added to the worker (0: none; 10 yields to a web server "
+        "on the same machine).")] = 0,
+    n_jobs: Annotated[int | None, typer.Option(
+        "--n-jobs", help="Tasks probed at once (default: automatic).")] = None,
 ) -> None:
     """Score queued submissions (run any number of workers, on any machine that reaches the
     store and the uploads folder).
@@ -150,8 +155,14 @@ def worker_cmd(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     if lease <= 0 or poll <= 0:
         raise InvalidInputError("--lease and --poll must be positive")
+    if n_jobs is not None and n_jobs < 1:
+        raise InvalidInputError(f"--n-jobs must be 1 or more; got {n_jobs}")
+    if nice:
+        import os
+
+        os.nice(nice)
     url = ChallengeDB(store).url
-    worker = Worker(url, uploads or default_uploads_dir(url), lease_s=lease)
+    worker = Worker(url, uploads or default_uploads_dir(url), lease_s=lease, n_jobs=n_jobs)
     try:
         n = worker.run(poll_s=poll, idle_exit=once)
     except KeyboardInterrupt:
