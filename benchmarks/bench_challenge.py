@@ -198,12 +198,14 @@ def bench_latency(root: Path, *, n_rows: int, dim: int, k: int, clients: int,
                   timeout=60)  # warm up: the first request imports the ranking code
         time.sleep(1.0)  # let the worker start scoring
         threads = [threading.Thread(target=client) for _ in range(clients)]
+        cpu0 = _cpu_s(server.pid)
         t0 = time.perf_counter()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - t0
+        server_cpu = _cpu_s(server.pid) - cpu0
         scoring_during = worker.poll() is None
     finally:
         _stop(worker)
@@ -211,8 +213,15 @@ def bench_latency(root: Path, *, n_rows: int, dim: int, k: int, clients: int,
     arr = np.array(latencies)
     return {"requests": float(arr.size), "p50_ms": float(np.percentile(arr, 50)),
             "p95_ms": float(np.percentile(arr, 95)), "max_ms": float(arr.max()),
-            "requests_per_s": arr.size / wall, "worker_still_scoring_at_end": float(
-                scoring_during)}
+            "requests_per_s": arr.size / wall, "server_cpu_ms_per_request":
+                1000 * server_cpu / arr.size, "load_average": os.getloadavg()[0],
+            "worker_still_scoring_at_end": float(scoring_during)}
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by process ``pid``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _vm(pid: int, key: str) -> float:
@@ -285,7 +294,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
                   f"{5 if q else 50} concurrent clients, worker scoring: "
                   f"{'yes' if f['worker_still_scoring_at_end'] else 'finished during'}): "
                   f"p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms, max {f['max_ms']:.0f} ms, "
-                  f"{f['requests_per_s']:.0f} req/s (goal p95 < 100 ms)", flush=True)
+                  f"{f['requests_per_s']:.0f} req/s, server CPU {f['server_cpu_ms_per_request']:.1f} "
+                  f"ms/request, clients in this process, machine load average "
+                  f"{f['load_average']:.1f} (goal p95 < 100 ms)", flush=True)
         if args.only in (None, "upload"):
             (root / "u").mkdir()
             figures["upload"] = bench_upload(root / "u", n_rows=400 if q else 15_000,
