@@ -117,28 +117,25 @@ class ChallengeDB:
             ConfigError: invalid definition, or a challenge of that name exists.
             LabelFileError, UnknownNameError: see :func:`check_definition`.
         """
-        tasks, public = check_definition(definition)
+        _, public = check_definition(definition)
         token = new_token(ORGANISER_TOKEN_PREFIX)
-        files = sorted(Path(definition.labels).glob("*.csv"))
-        stored = as_json(definition)
+        files = {f.name: f.read_bytes() for f in sorted(Path(definition.labels).glob("*.csv"))}
         try:
             with write_tx(self.engine) as conn:
                 conn.execute(challenges_table.insert().values(
-                    name=definition.name, definition=stored,
+                    name=definition.name, definition=as_json(definition),
                     organiser_token_hash=hash_token(token), public_ids="\n".join(public),
                     created_at=now_utc()))
                 conn.execute(label_files_table.insert(), [
-                    {"challenge": definition.name, "file_name": f.name,
-                     "content": f.read_bytes(),
-                     "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}
-                    for f in files
+                    {"challenge": definition.name, "file_name": name, "content": content,
+                     "sha256": hashlib.sha256(content).hexdigest()}
+                    for name, content in files.items()
                 ])
         except IntegrityError:
             raise ConfigError(
                 f"a challenge named {definition.name!r} already exists in {self.url!r}; choose "
                 "another `name:` or another --store"
             ) from None
-        del tasks
         return Created(definition=definition, organiser_token=token)
 
     def names(self) -> list[str]:
