@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,36 @@ def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     url = f"sqlite:///{tmp_path / 'results.sqlite'}"
     monkeypatch.setenv("PLANETBENCH_STORE", url)
     yield url
+
+
+#: Environment variable naming a PostgreSQL server for the store tests (.ci/postgres sets it).
+POSTGRES_ENV = "PLANETBENCH_TEST_POSTGRES_URL"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for the test, dropped afterwards.
+
+    Created on the server named by ``$PLANETBENCH_TEST_POSTGRES_URL`` (``.ci/postgres`` starts a
+    throwaway cluster on 127.0.0.1 and sets it); the test skips when the variable is unset.
+    """
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(f"${POSTGRES_ENV} is unset: no PostgreSQL server (.ci/postgres starts one)")
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    server = sa.engine.make_url(base)
+    name = f"pb_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 @pytest.fixture

@@ -1,6 +1,20 @@
-"""The results store: append-only run rows in SQLite (default) or any SQLAlchemy database."""
+"""The results store: one row per run in SQLite (default) or any SQLAlchemy database."""
 
 from planetbench.store.result import Result, run_key
-from planetbench.store.store import ResultStore, default_store_url, open_store
+from planetbench.store.store import (
+    AddSummary,
+    ResultStore,
+    StoreUpgradeWarning,
+    default_store_url,
+    open_store,
+)
 
-__all__ = ["Result", "ResultStore", "default_store_url", "open_store", "run_key"]
+__all__ = [
+    "AddSummary",
+    "Result",
+    "ResultStore",
+    "StoreUpgradeWarning",
+    "default_store_url",
+    "open_store",
+    "run_key",
+]
