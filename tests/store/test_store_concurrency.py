@@ -98,3 +98,32 @@ def test_concurrent_identical_batches_store_each_row_once(
     assert len(df) == n
     assert set(df["run_key"]) == {_result("same-model", i).run_key for i in range(n)}
     assert sorted(df["seed"]) == list(range(n))
+
+
+def _open_and_count(url: str, name: str, _n: int, barrier: Any, out: Any) -> None:
+    """Open an old store after the barrier (which migrates it) and report what this process saw."""
+    import warnings
+
+    barrier.wait(timeout=_JOIN_S)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            store = ResultStore(url)
+            n_rows = len(store)
+        upgrade = store.upgrade
+        out.put((name, n_rows, upgrade.n_moved_rows if upgrade is not None else -1))
+    except Exception as exc:
+        out.put((name, "error", repr(exc)))
+
+
+def test_concurrent_opens_of_a_v01_store_migrate_it_once(backend_url: str) -> None:
+    """4 processes open one 0.1 store with duplicates at once: one upgrades it, all see it."""
+    from tests.store.test_store_migrations import _v01_row, _write_v01_store
+
+    rows = [_v01_row("a", 0, 0.5), _v01_row("a", 0, 0.5), _v01_row("b", 0, 0.1),
+            _v01_row("a", 0, 0.5)]
+    _write_v01_store(backend_url, rows)
+    reports = _run(_open_and_count, [(backend_url, f"opener-{k}", 0) for k in range(4)])
+    assert [r[1] for r in reports] == [2] * 4
+    assert sorted(r[2] for r in reports) == [-1, -1, -1, 2]  # one process moved 2 duplicates
+    assert ResultStore(backend_url).n_duplicates_kept() == 2

@@ -49,7 +49,11 @@ def demo_cmd(
     """Run the offline demo on SYNTHETIC scenes: random vs. averaging vs. MOSAIKS."""
     from planetbench.demo.walkthrough import run_demo
     from planetbench.report.formats import format_leaderboard
+    from planetbench.store import ResultStore
     from planetbench.tasks.demo import SYNTHETIC_NOTICE
+
+    default_store = f"sqlite:///{(out / 'demo-results.sqlite').resolve()}"
+    ResultStore(store if store is not None else default_store).check_writable()
 
     console.print(
         _synthetic_banner(

@@ -118,7 +118,8 @@ def run_cmd(
     spec = experiment_from_cli(experiment, single=single, overrides=settings)
     ex = make_executor(executor or spec.executor, ray_address=ray_address or spec.ray_address,
                        cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
-    rs = ResultStore(store or spec.store)
+    rs = ResultStore(store if store is not None else spec.store)
+    rs.check_writable()  # a read-only store is refused before any compute
     try:
         summary = run_experiment(spec, store=rs, executor=ex, progress=progress,
                                  print_fn=_say, fail_fast=fail_fast)

@@ -78,7 +78,9 @@ def probe_cmd(
 ) -> None:
     """Evaluate an embedding file on a NeuCo-Bench label folder (K-split probe, Q score)."""
     from planetbench.embedding.evaluate import evaluate_embeddings
+    from planetbench.store import ResultStore
 
+    ResultStore(store).check_writable()  # a read-only store is refused before any compute
     summary = evaluate_embeddings(
         embeddings,
         labels,
@@ -193,7 +195,9 @@ def neuco_cmd(
 ) -> None:
     """Run with NeuCo-Bench's flags and YAML config (probe 'neuco')."""
     from planetbench.embedding.neuco import run_neuco
+    from planetbench.store import ResultStore
 
+    ResultStore(store).check_writable()  # a read-only store is refused before any compute
     summary, results_path, board = run_neuco(
         submission_file=submission_file,
         annotation_path=annotation_path,

@@ -54,6 +54,7 @@ def import_cmd(
         get_format(format, option="--format")
     df = detect_and_read(file, format=format)
     rs = ResultStore(store)
+    rs.check_writable()  # a read-only store is refused before anything is imported
     summary = import_results(df, rs, source=source)
     skipped = (
         f", skipped {summary.n_skipped} already stored" if summary.n_skipped else ""

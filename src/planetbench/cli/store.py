@@ -27,6 +27,19 @@ def export_cmd(
 @app.command("store-info")
 @handle_errors
 def store_info(store: str | None = StoreOption) -> None:
-    """Show where the results store is and how many runs it holds."""
+    """Show where the results store is, its schema revision and how many runs it holds.
+
+    Example: planetbench store-info --store results.sqlite
+    """
     rs = ResultStore(store)
-    console.print(f"store: {rs.url}\nruns: {len(rs)}")
+    n_runs = len(rs)
+    console.print(f"store: {rs.where}\nschema: {rs.schema_revision()}\nruns: {n_runs}",
+                  highlight=False)
+    if rs.upgrade is not None and rs.upgrade.from_revision is not None:
+        console.print(rs.upgrade.message(rs.where), highlight=False, soft_wrap=True)
+    n_moved = rs.n_duplicates_kept()
+    if n_moved:
+        console.print(
+            f"{n_moved} duplicate row(s) of planetbench 0.1 kept aside in table "
+            "'runs_duplicates' (not counted above)", highlight=False
+        )
