@@ -51,8 +51,11 @@ def test_info_shows_spec_bands_and_files() -> None:
 def test_info_says_when_no_checksum_is_published() -> None:
     result = runner.invoke(app, ["data", "info", "glid"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "verify cannot check it" in result.output
+    text = " ".join(result.output.split())
+    assert "integrity-checked only (no digest published): size, and the CRC of every zip member" in text
     assert "0.665" in result.output  # red band wavelength
+    result = runner.invoke(app, ["data", "info", "sicd"], env={"COLUMNS": "250"})
+    assert "digest-checked (md5 847ea12d0a5100f0a00af4bb110404b4)" in result.output
 
 
 def test_unknown_task_exits_2_with_did_you_mean(tmp_path: Path) -> None:
@@ -206,17 +209,62 @@ def test_download_checksum_mismatch_exits_2_with_both_hashes(
     assert not (tmp_path / "glid.zip").exists()
 
 
-def test_verify_unchecked_files_and_missing_layout(tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verify_archive_without_digest_and_missing_layout(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An archive without a published digest is integrity-checked: broken → exit 2 saying that
+    `data download` replaces it; whole → 'intact'."""
     fake_glid.write(tmp_path, n_per_split=1)
-    (tmp_path / "glid-zenodo-14838695.zip").write_bytes(b"zip")
+    archive = tmp_path / "glid-zenodo-14838695.zip"
+    archive.write_bytes(b"zip")
     result = runner.invoke(app, ["data", "verify", "glid", "--root", str(tmp_path)],
-                           env={"COLUMNS": "200"})
+                           env={"COLUMNS": "250"})
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "broken" in text and "not a readable zip archive" in text
+    assert f"planetbench data download glid --root {tmp_path}` replaces it" in text
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("readme.txt", "whole")
+    archive.write_bytes(buf.getvalue())
+    result = runner.invoke(app, ["data", "verify", "glid", "--root", str(tmp_path)],
+                           env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    assert "unchecked" in result.output and "cannot check glid-zenodo-14838695.zip" in result.output
+    assert "intact" in result.output and "every split opens" in result.output
     result = runner.invoke(app, ["data", "verify", "gsdd", "--root", str(tmp_path)],
                            env={"COLUMNS": "200"})
     assert result.exit_code == 2
     text = " ".join(result.output.split())
     assert "expected the folder 'train/image'" in text
     assert "root/<split>/image/<stem>.tif" in text and "not downloaded" in text
+
+
+def test_download_replaces_a_broken_archive_without_digest(
+    glid_mirror: tuple[str, bytes], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """GLID as published (no digest): a truncated archive in place is deleted, fetched again and
+    unpacked; the output says how each file was checked."""
+    name, archive = glid_mirror
+    task = TASKS._items[name]
+    (rf,) = task.spec.files
+    plain = replace(task.spec, files=(replace(rf, sha256=""),))
+    monkeypatch.setitem(TASKS._items, name, Task(plain, task.reader))
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / "glid.zip").write_bytes(archive[: len(archive) // 2])
+    result = runner.invoke(app, ["data", "download", name, "--root", str(root)],
+                           env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "glid.zip is not a readable zip archive" in text and "deleted, downloading it again" in text
+    assert "integrity-checked only (no digest published)" in text
+    assert (root / "glid.zip").read_bytes() == archive
+    assert len(get_task(name).load(root, "train")) == 2
+
+
+def test_download_root_that_is_a_file_exits_2(toy_task: str, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    for command in ("download", "verify"):
+        result = runner.invoke(app, ["data", command, toy_task, "--root", str(tmp_path / "file")])
+        assert result.exit_code == 2, result.output
+        assert "is a file, not a folder" in " ".join(result.output.split())
+        assert "Traceback" not in result.output

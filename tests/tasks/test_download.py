@@ -24,9 +24,11 @@ from planetbench.errors import (
 )
 from planetbench.tasks.download import (
     RemoteFile,
+    check_kind,
     download,
     extract_archive,
     fetch_task,
+    integrity_problem,
     join_parts,
     task_files,
     verify,
@@ -48,6 +50,8 @@ class Server:
     honour_range: bool = True
     truncate_at: int | None = None  # send only this many bytes of the next answer, then hang up
     wrong_range_start: bool = False  # answer a Range request from byte 0
+    no_length: bool = False  # send no Content-Length: the body ends when the connection closes
+    size_on_416: bool = True  # a 416 answer says the file's size (Content-Range: bytes */n)
 
 
 def _handler(server: Server) -> type[http.server.BaseHTTPRequestHandler]:
@@ -67,6 +71,8 @@ def _handler(server: Server) -> type[http.server.BaseHTTPRequestHandler]:
                 start = int(rng.removeprefix("bytes=").split("-")[0])
                 if start >= len(body):
                     self.send_response(416)
+                    if server.size_on_416:
+                        self.send_header("Content-Range", f"bytes */{len(body)}")
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
@@ -75,7 +81,8 @@ def _handler(server: Server) -> type[http.server.BaseHTTPRequestHandler]:
                 self.send_header("Content-Range", f"bytes {shown}-{len(body) - 1}/{len(body)}")
             else:
                 self.send_response(200)
-            self.send_header("Content-Length", str(len(body) - start))
+            if not server.no_length:
+                self.send_header("Content-Length", str(len(body) - start))
             self.end_headers()
             if server.truncate_at is not None:
                 self.wfile.write(body[start : start + server.truncate_at])
@@ -313,3 +320,129 @@ def test_task_files_from_url_and_without(tmp_path: Path) -> None:
     assert (rf.filename, rf.sha256) == ("data.zip", "ab")
     with pytest.raises(InvalidInputError, match="declares no download URL"):
         task_files(TaskSpec(name="t", suite="demo", kind="segmentation", metric="miou"))
+
+
+# ------------------------------------------------ downloads without a digest cannot end corrupt
+
+_MEMBERS = {f"toy/train/images/{i}.bin": np.random.default_rng(i).integers(
+    0, 256, size=40_000, dtype=np.uint8).tobytes() for i in range(4)}
+ZIP = _zip_bytes(_MEMBERS)
+
+
+def _tar_gz_bytes(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+TGZ = _tar_gz_bytes(_MEMBERS)
+
+
+@pytest.mark.parametrize(("name", "body", "reason"), [
+    ("a.zip", ZIP, "not a readable zip archive"),
+    ("a.tar.gz", TGZ, "not a readable tar archive"),
+])
+def test_truncated_response_without_content_length_is_refused(
+    server: Server, tmp_path: Path, name: str, body: bytes, reason: str
+) -> None:
+    """No Content-Length, connection closed early: the archive check refuses it, nothing kept."""
+    server.files[name] = body
+    server.no_length = True
+    server.truncate_at = len(body) * 2 // 3
+    dest = tmp_path / name
+    with pytest.raises(ChecksumError, match=rf"download of .*/{name} is {reason}.*partial file "
+                       "was removed"):
+        download(f"{server.url}/{name}", dest, progress=False)
+    assert not dest.exists() and not (tmp_path / f"{name}.part").exists()
+    assert download(f"{server.url}/{name}", dest, progress=False).read_bytes() == body
+
+
+def test_corrupt_part_resumed_by_range_restarts_from_zero(server: Server, tmp_path: Path) -> None:
+    server.files["a.zip"] = ZIP
+    part = bytearray(ZIP[:100_000])
+    part[60_000] ^= 0xFF  # inside a member's data: only the CRC check can see it
+    (tmp_path / "a.zip.part").write_bytes(bytes(part))
+    said: list[str] = []
+    dest = download(f"{server.url}/a.zip", tmp_path / "a.zip", progress=False, notify=said.append)
+    assert dest.read_bytes() == ZIP
+    assert server.range_headers == ["bytes=100000-", None]
+    assert len(said) == 1 and "starting again from byte 0" in said[0]
+
+
+def test_corrupt_part_with_a_digest_restarts_from_zero(server: Server, tmp_path: Path) -> None:
+    (tmp_path / "data.bin.part").write_bytes(b"\0" * 70_000)
+    dest = download(f"{server.url}/data.bin", tmp_path / "data.bin", sha256=SHA, progress=False)
+    assert dest.read_bytes() == PAYLOAD
+    assert server.range_headers == ["bytes=70000-", None]
+
+
+@pytest.mark.parametrize("size_on_416", [True, False])
+@pytest.mark.parametrize(("name", "body"), [("a.zip", ZIP), ("plain.bin", PAYLOAD)])
+def test_part_longer_than_the_file_restarts_from_zero(
+    server: Server, tmp_path: Path, size_on_416: bool, name: str, body: bytes
+) -> None:
+    """The server answers 416 (with or without the file's size): the part is not trusted."""
+    server.files[name] = body
+    server.size_on_416 = size_on_416
+    (tmp_path / f"{name}.part").write_bytes(body + b"trailing bytes of another file")
+    dest = download(f"{server.url}/{name}", tmp_path / name, progress=False)
+    assert dest.read_bytes() == body
+    assert server.range_headers == [f"bytes={len(body) + 30}-", None]
+
+
+def test_broken_archive_in_place(server: Server, tmp_path: Path) -> None:
+    """Kept and reported by download(); deleted, fetched again and unpacked by fetch_task."""
+    server.files["a.zip"] = ZIP
+    (tmp_path / "a.zip").write_bytes(ZIP[:50_000])
+    with pytest.raises(ChecksumError, match=r"a\.zip is not a readable zip archive.*Delete it"):
+        download(f"{server.url}/a.zip", tmp_path / "a.zip", progress=False)
+    assert (tmp_path / "a.zip").read_bytes() == ZIP[:50_000]
+    spec = TaskSpec(name="toy", suite="demo", kind="segmentation", metric="miou",
+                    url=f"{server.url}/a.zip",
+                    files=(RemoteFile(f"{server.url}/a.zip", "a.zip"),))
+    (tmp_path / ".a.zip.extracted").touch()  # it was "unpacked" before: must be again
+    said: list[str] = []
+    fetch_task(spec, tmp_path, progress=False, notify=said.append)
+    assert (tmp_path / "a.zip").read_bytes() == ZIP
+    assert (tmp_path / "toy/train/images/3.bin").read_bytes() == _MEMBERS["toy/train/images/3.bin"]
+    assert len(said) == 1 and "not a readable zip archive" in said[0] and "again" in said[0]
+    assert [r.status for r in verify_task(spec, tmp_path)] == ["intact"]
+
+
+def test_broken_joined_archive_fetches_its_unverified_parts_again(
+    server: Server, tmp_path: Path
+) -> None:
+    half = len(ZIP) // 2
+    server.files.update({"toy.zipaa": ZIP[:half], "toy.zipab": ZIP[half:]})
+    spec = _toy_spec(server.url, ZIP)
+    (tmp_path / "toy.zipab").write_bytes(ZIP[half:-100])  # truncated copy of the part, no digest
+    said: list[str] = []
+    fetch_task(spec, tmp_path, progress=False, notify=said.append)
+    assert (tmp_path / "toy.zip").read_bytes() == ZIP
+    assert (tmp_path / "toy.zipab").read_bytes() == ZIP[half:]
+    assert any("toy.zipab" in m and "again" in m for m in said)
+
+
+def test_integrity_problem_and_check_kind(tmp_path: Path) -> None:
+    good, bad = tmp_path / "g.tar.gz", tmp_path / "b.tar.gz"
+    good.write_bytes(TGZ)
+    bad.write_bytes(TGZ[:-200])
+    assert integrity_problem(good) is None
+    assert "not a readable tar archive" in str(integrity_problem(bad))
+    assert integrity_problem(tmp_path / "x.part", kind="x.zip") is not None  # absent
+    assert check_kind(RemoteFile("u", "a.zip")).startswith("integrity-checked only")
+    assert check_kind(RemoteFile("u", "a.bin")) == "size-checked only (no digest published)"
+    assert check_kind(RemoteFile("u", "a.zip", md5="ab")) == "digest-checked (md5 ab)"
+
+
+def test_root_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    spec = TaskSpec(name="toy", suite="demo", kind="segmentation", metric="miou",
+                    url="http://127.0.0.1:9/a.zip")
+    (tmp_path / "f").write_text("x")
+    for fn in (fetch_task, verify_task):
+        with pytest.raises(InvalidInputError, match="is a file, not a folder"):
+            fn(spec, tmp_path / "f")

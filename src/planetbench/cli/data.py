@@ -10,7 +10,7 @@ from rich.table import Table
 from planetbench.cli._app import app, console, handle_errors
 from planetbench.errors import ChecksumError, DatasetNotFoundError, InvalidInputError
 from planetbench.tasks import get_task, list_tasks
-from planetbench.tasks.download import fetch_task, task_files, verify_task
+from planetbench.tasks.download import check_kind, fetch_task, task_files, verify_task
 
 data_app = typer.Typer(
     name="data",
@@ -77,11 +77,9 @@ def info_cmd(task: str = typer.Argument(..., help="Task id, e.g. glid.")) -> Non
         bands.add_row(str(i), band.name, band.modality, where, mean, std)
     console.print(bands)
     if spec.url or spec.files:
-        files = Table("file", "checksum", "url")
+        files = Table("file", "check", "url")
         for rf in task_files(spec):
-            digest = (f"sha256 {rf.sha256}" if rf.sha256 else f"md5 {rf.md5}" if rf.md5
-                      else "none published (verify cannot check it)")
-            files.add_row(rf.filename, digest, rf.url)
+            files.add_row(rf.filename, check_kind(rf), rf.url)
         console.print(files)
     for label, text in getattr(get_task(task), "describe", tuple)():
         console.print(f"{label}: {text}", highlight=False, soft_wrap=True)
@@ -103,11 +101,21 @@ def download_cmd(
     resume: bool = typer.Option(True, help="Continue partial downloads with HTTP Range."),
     timeout: float = typer.Option(30.0, help="Seconds to wait for the server."),
 ) -> None:
-    """Download a task's files into --root, check published checksums and unpack archives."""
+    """Download a task's files into --root, check them and unpack archives.
+
+    Files with a published digest are digest-checked; the others are checked against the size the
+    server announced and, for archives, their own integrity (zip CRCs, a full tar read). A broken
+    file already under --root is deleted and downloaded again.
+
+    Example: planetbench data download glid --root /data/cryo/glid
+    """
     spec = get_task(task).spec
-    paths = fetch_task(spec, root, resume=resume, timeout=timeout)
+    paths = fetch_task(spec, root, resume=resume, timeout=timeout,
+                       notify=lambda msg: console.print(msg, highlight=False, soft_wrap=True))
+    kinds = {root / rf.filename: check_kind(rf) for rf in task_files(spec)}
     for path in paths:
-        console.print(f"ok {path}", highlight=False)
+        how = kinds.get(path, "integrity-checked (joined archive)")
+        console.print(f"ok {path}: {how}", highlight=False, soft_wrap=True)
     console.print(f"{spec.name}: {len(paths)} file(s) in {root}", highlight=False)
 
 
@@ -119,9 +127,12 @@ def verify_cmd(
 ) -> None:
     """Check a task's files under --root: published checksums, then that every split opens.
 
-    Downloaded archives that are present are checked against their published digests (files
-    without one are reported as unchecked). Archives may be absent once unpacked: what counts is
-    that the reader finds every split in the upstream layout.
+    Downloaded files that are present are checked against their published digests; archives
+    without one are checked for integrity (intact or broken); other files without one are
+    reported as unchecked. Archives may be absent once unpacked: what counts is that the reader
+    finds every split in the upstream layout.
+
+    Example: planetbench data verify glid --root /data/cryo/glid
     """
     registered = get_task(task)
     spec = registered.spec
@@ -136,6 +147,12 @@ def verify_cmd(
         raise ChecksumError(
             f"{spec.name}: {', '.join(bad)} do(es) not match the published checksum; delete and "
             f"download again with `planetbench data download {spec.name} --root {root}`"
+        )
+    broken = [r.filename for r in reports if r.status == "broken"]
+    if broken:
+        raise ChecksumError(
+            f"{spec.name}: {', '.join(broken)} is/are broken (the archive does not read back "
+            f"whole); `planetbench data download {spec.name} --root {root}` replaces it"
         )
     splits = Table("split", "samples")
     for split in spec.splits:

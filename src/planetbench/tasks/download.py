@@ -1,10 +1,15 @@
 """Download, verify and unpack the files of a task.
 
-:func:`download` fetches one URL with HTTP ``Range`` resume into ``<dest>.part``, checks its
-checksum and only then moves it to ``dest``; :func:`verify` checks a file on disk against its
-published checksum; :func:`extract_archive` unpacks zip/tar archives (refusing members that would
-land outside the target folder). :func:`fetch_task` and :func:`verify_task` apply these to the
-:class:`RemoteFile` list of a :class:`~planetbench.tasks.spec.TaskSpec`.
+:func:`download` fetches one URL with HTTP ``Range`` resume into ``<dest>.part`` and accepts it
+only after checking it: against its published digest (SHA-256, else MD5) when there is one;
+otherwise against the size the server announced (``Content-Length`` / ``Content-Range``) and the
+archive's own integrity (:func:`integrity_problem`: every zip member's CRC, a full read of a tar
+archive). A resumed part that fails its check, or one longer than the file, is discarded and the
+file fetched again from byte 0. :func:`verify` checks a file on disk against its published
+digest; :func:`extract_archive` unpacks zip/tar archives (refusing members that would land
+outside the target folder). :func:`fetch_task` and :func:`verify_task` apply these to the
+:class:`RemoteFile` list of a :class:`~planetbench.tasks.spec.TaskSpec`; :func:`check_kind`
+says how a file is checked.
 
 Offline, refused or failed connections raise :class:`~planetbench.errors.DownloadError` naming the
 URL and where to put the file by hand.
@@ -13,9 +18,11 @@ URL and where to put the file by hand.
 from __future__ import annotations
 
 import hashlib
+import lzma
 import tarfile
 import zipfile
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -44,14 +51,16 @@ _ARCHIVE_SUFFIXES: tuple[str, ...] = (
 )
 
 
-VerifyStatus = Literal["ok", "missing", "mismatch", "unchecked"]
+VerifyStatus = Literal["ok", "intact", "missing", "mismatch", "broken", "unchecked"]
 
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """Outcome of checking one file: ``ok``, ``missing``, ``mismatch`` or ``unchecked``.
+    """Outcome of checking one file.
 
-    ``unchecked`` means the file exists but no checksum is published for it.
+    ``ok``: matches its published digest; ``mismatch``: does not. ``intact``: no digest is
+    published, but the archive passed its own integrity check; ``broken``: it did not.
+    ``unchecked``: no digest is published and the file is not an archive. ``missing``: absent.
     """
 
     filename: str
@@ -121,14 +130,79 @@ def _content_range_start(value: str | None) -> int | None:
     return int(first) if first.isdigit() else None
 
 
-def _check_part(url: str, dest: Path, part: Path, algorithm: str, published: str) -> None:
-    got = file_digest(part, algorithm)
-    if got.lower() != published.lower():
-        part.unlink()
-        raise ChecksumError(
-            f"download of {url} has {algorithm} {got} but the published value is {published}; "
-            f"the partial file was removed. Try again, or put a good copy at {dest}"
-        )
+def _content_range_total(value: str | None) -> int | None:
+    """Total size of a ``Content-Range: bytes a-b/n`` (or ``bytes */n``) header, if known."""
+    if not value or "/" not in value:
+        return None
+    total = value.rsplit("/", 1)[1].strip()
+    return int(total) if total.isdigit() else None
+
+
+def check_kind(rf: RemoteFile) -> str:
+    """How planetbench checks the file ``rf`` after download, in words."""
+    if rf.sha256:
+        return f"digest-checked (sha256 {rf.sha256})"
+    if rf.md5:
+        return f"digest-checked (md5 {rf.md5})"
+    if rf.part_of:
+        return f"size-checked; no digest published (integrity of the joined {rf.part_of} checked)"
+    if _is_zip(rf.filename):
+        return "integrity-checked only (no digest published): size, and the CRC of every zip member"
+    if is_archive(rf.filename):
+        return "integrity-checked only (no digest published): size, and a full read of the tar"
+    return "size-checked only (no digest published)"
+
+
+def _is_zip(path: str | Path) -> bool:
+    return Path(path).name.lower().endswith(".zip")
+
+
+def integrity_problem(path: str | Path, kind: str | Path | None = None) -> str | None:
+    """Why the archive at ``path`` is broken, or None when it reads back whole.
+
+    A zip archive is opened and the CRC-32 of every member is checked; a tar archive (plain or
+    gzip/bzip2/xz-compressed) is read to its end, member contents included, which checks the
+    compression stream's own checksum. Other files pass (nothing to check).
+
+    Args:
+        path: the file to check.
+        kind: the name whose suffix gives the archive type (default: ``path``), e.g. the final
+            name of a ``.part`` file.
+    """
+    path = Path(path)
+    name = Path(kind if kind is not None else path).name
+    try:
+        if _is_zip(name):
+            with zipfile.ZipFile(path) as zf:
+                bad = zf.testzip()
+            return None if bad is None else f"zip member {bad!r} fails its CRC check"
+        if is_archive(name):
+            with tarfile.open(path) as tf:
+                for info in tf:
+                    if info.isfile():
+                        member = tf.extractfile(info)
+                        if member is not None:
+                            while member.read(_CHUNK):
+                                pass
+            return None
+    except (zipfile.BadZipFile, tarfile.TarError, zlib.error, lzma.LZMAError, EOFError,
+            OSError, ValueError) as exc:
+        return f"is not a readable {'zip' if _is_zip(name) else 'tar'} archive ({exc})"
+    return None
+
+
+def _problem(path: Path, name: str, algorithm: str, published: str | None,
+             expected_size: int | None = None) -> str | None:
+    """Why the file at ``path`` cannot be accepted as ``name``, or None."""
+    size = path.stat().st_size
+    if expected_size is not None and size != expected_size:
+        return f"has {size} bytes but the server announced {expected_size}"
+    if published:
+        got = file_digest(path, algorithm)
+        if got.lower() != published.lower():
+            return f"has {algorithm} {got} but the published value is {published}"
+        return None
+    return integrity_problem(path, name)
 
 
 def download(
@@ -140,23 +214,33 @@ def download(
     resume: bool = True,
     timeout: float = 30,
     progress: bool = True,
+    replace_broken: bool = False,
+    notify: Callable[[str], None] | None = None,
 ) -> Path:
     """Download ``url`` to the file ``dest``, resuming a previous partial download.
 
     Bytes go to ``<dest>.part``; with ``resume`` an existing part is continued with an HTTP
-    ``Range`` request (a server that ignores it restarts the file). When complete, the checksum
-    is checked and the part is renamed to ``dest``. An existing ``dest`` whose checksum matches
-    (or any existing ``dest`` when no checksum is given) is returned without network access.
+    ``Range`` request (a server that ignores it restarts the file). When complete, the part is
+    checked and only then renamed to ``dest``: its size against the size the server announced,
+    then its published digest, or, when none is published, the archive's own integrity
+    (:func:`integrity_problem`). A resumed part that fails, or one longer than the file (HTTP
+    416), is discarded and the file fetched again from byte 0, once.
+
+    An existing ``dest`` that passes the same check (digest, or archive integrity) is returned
+    without network access. One that fails is deleted and fetched again with
+    ``replace_broken``; otherwise a :class:`ChecksumError` says so and the file is left alone.
 
     Args:
         url: http(s) URL.
         dest: target file path (parent folders are created).
         sha256: published SHA-256 digest, or None.
         md5: published MD5 digest (checked when no ``sha256`` is given), or None. With neither,
-            the file is not checked.
+            size and archive integrity are checked.
         resume: continue ``<dest>.part`` if present instead of starting over.
         timeout: seconds to wait for the connection and between bytes.
         progress: show a Rich progress bar.
+        replace_broken: delete an existing ``dest`` that fails its check and download it again.
+        notify: called with a sentence when a broken file or part is discarded.
 
     Returns:
         ``dest``.
@@ -165,55 +249,101 @@ def download(
         DownloadError: offline, connection refused, timeout, interrupted transfer or HTTP error
             (names the URL and where to put the file by hand; received bytes are kept for
             resuming).
-        ChecksumError: the finished download does not match the published digest (the message
-            gives both digests; the bad part file is removed, an existing ``dest`` that
-            mismatches is left untouched).
+        ChecksumError: the download (fetched from byte 0) fails its check (the message says
+            why; the bad part file is removed), or an existing ``dest`` fails it and
+            ``replace_broken`` is False.
     """
-    import requests
-
     dest = Path(dest)
     algorithm, published = ("sha256", sha256) if sha256 else ("md5", md5)
+    say = notify or (lambda _msg: None)
     if dest.is_file():
-        if published:
-            verify(dest, published, algorithm=algorithm)
-        return dest
+        problem = _problem(dest, dest.name, algorithm, published)
+        if problem is None:
+            return dest
+        if not replace_broken:
+            raise ChecksumError(
+                f"{dest} {problem}; the file is corrupt or a different version. Delete it and "
+                "download it again."
+            )
+        dest.unlink()
+        say(f"{dest} {problem}: deleted, downloading it again")
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     offset = part.stat().st_size if (resume and part.is_file()) else 0
+    while True:
+        expected, refused = _fetch(url, dest, part, offset, timeout=timeout, progress=progress)
+        size = part.stat().st_size if part.is_file() else 0
+        if expected is not None and size < expected:
+            raise DownloadError(
+                f"could not download {url}: the transfer ended after {size} of {expected} "
+                f"bytes. The bytes received so far are kept in {part}; run the same command "
+                "again to resume."
+            )
+        problem = _problem(part, dest.name, algorithm, published, expected) if size else (
+            "is empty"
+        )
+        if problem is None and refused and expected is None and not published:
+            # An over-long part can still read as a whole archive (zip tolerates trailing bytes).
+            problem = ("cannot be checked: the server refused to resume it (HTTP 416) without "
+                       "saying the file's size")
+        if problem is None:
+            part.replace(dest)
+            return dest
+        part.unlink(missing_ok=True)
+        if offset == 0:
+            raise ChecksumError(
+                f"download of {url} {problem}; the partial file was removed. Try again, or put "
+                f"a good copy at {dest}"
+            )
+        say(f"resumed download of {url} {problem}: starting again from byte 0")
+        offset = 0
+
+
+def _fetch(url: str, dest: Path, part: Path, offset: int, *, timeout: float,
+           progress: bool) -> tuple[int | None, bool]:
+    """Fetch ``url`` into ``part`` from byte ``offset``.
+
+    Returns:
+        The file's size as the server announced it (None if it did not), and whether the server
+        answered the Range request with 416 (the part is as long as the file, or longer), in
+        which case the part is left as it is for the caller to check.
+    """
+    import requests
+
     headers = {"Range": f"bytes={offset}-"} if offset else {}
     try:
         with requests.get(url, headers=headers, stream=True, timeout=timeout) as resp:
             if resp.status_code == 416 and offset:
-                pass  # the part file already holds every byte
-            elif resp.status_code >= 400:
+                return _content_range_total(resp.headers.get("Content-Range")), True
+            if resp.status_code >= 400:
                 raise DownloadError(
                     f"could not download {url}: HTTP {resp.status_code} {resp.reason}. "
                     f"Download it by other means and put it at {dest}"
                 )
-            else:
-                append = offset > 0 and resp.status_code == 206
-                if append and _content_range_start(resp.headers.get("Content-Range")) != offset:
-                    part.unlink()
-                    raise DownloadError(
-                        f"could not resume {url}: asked for bytes from {offset}, the server "
-                        f"answered Content-Range {resp.headers.get('Content-Range')!r}. The "
-                        "partial file was removed; run the command again to start over"
-                    )
-                start = offset if append else 0
-                length = resp.headers.get("Content-Length")
-                total = start + int(length) if length is not None else None
-                _stream(resp, part, append=append, start=start, total=total, show=progress,
-                        label=dest.name)
+            append = offset > 0 and resp.status_code == 206
+            if append and _content_range_start(resp.headers.get("Content-Range")) != offset:
+                part.unlink()
+                raise DownloadError(
+                    f"could not resume {url}: asked for bytes from {offset}, the server "
+                    f"answered Content-Range {resp.headers.get('Content-Range')!r}. The "
+                    "partial file was removed; run the command again to start over"
+                )
+            start = offset if append else 0
+            length = resp.headers.get("Content-Length")
+            total: int | None = None
+            if append:
+                total = _content_range_total(resp.headers.get("Content-Range"))
+            if total is None and length is not None and length.isdigit():
+                total = start + int(length)
+            _stream(resp, part, append=append, start=start, total=total, show=progress,
+                    label=dest.name)
+            return total, False
     except requests.exceptions.RequestException as exc:
         raise _offline_error(url, dest, exc) from exc
     except OSError as exc:
         if isinstance(exc, DownloadError):
             raise
         raise _offline_error(url, dest, exc) from exc
-    if published:
-        _check_part(url, dest, part, algorithm, published)
-    part.replace(dest)
-    return dest
 
 
 def _stream(
@@ -270,7 +400,8 @@ def extract_archive(path: str | Path, root: str | Path) -> list[Path]:
                 zf.extractall(root)
         except zipfile.BadZipFile as exc:
             raise ChecksumError(
-                f"{path} is not a valid zip archive ({exc}); re-download it"
+                f"{path} is not a valid zip archive ({exc}); delete it and download it again "
+                "(`planetbench data download` replaces a broken archive)"
             ) from exc
         return [root / m for m in members if not m.endswith("/")]
     if is_archive(path):
@@ -286,7 +417,8 @@ def extract_archive(path: str | Path, root: str | Path) -> list[Path]:
                 tf.extractall(root, filter="data")
         except tarfile.TarError as exc:
             raise ChecksumError(
-                f"{path} is not a valid tar archive ({exc}); re-download it"
+                f"{path} is not a valid tar archive ({exc}); delete it and download it again "
+                "(`planetbench data download` replaces a broken archive)"
             ) from exc
         return [root / i.name for i in infos if i.isfile()]
     raise InvalidInputError(
@@ -344,33 +476,48 @@ def fetch_task(
     resume: bool = True,
     timeout: float = 30,
     progress: bool = True,
+    notify: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Download every file of ``spec`` into ``root``, join split archives and unpack archives.
 
-    Each archive is unpacked once (a hidden ``.<name>.extracted`` marker records it). Each file
-    is checked against its published SHA-256, or its MD5 when only that is published; files
-    without a published digest are kept unchecked (``verify_task`` reports them as such).
+    Each file is checked (:func:`download`, :func:`check_kind`): against its published SHA-256,
+    or its MD5 when only that is published; without a digest, its size and, for an archive, the
+    archive's own integrity. A file already in ``root`` that fails its check (a truncated or
+    corrupt archive) is deleted and downloaded again; so is a joined split archive that fails its
+    integrity check, with its parts that have no digest. Each archive is unpacked once (a hidden
+    ``.<name>.extracted`` marker records it).
+
+    Args:
+        spec: the task.
+        root: folder the files go to (created).
+        resume: continue partial downloads with HTTP Range.
+        timeout: seconds to wait for the server.
+        progress: show progress bars.
+        notify: called with a sentence whenever a broken file is discarded.
 
     Returns:
         Paths of the downloaded (or joined) files.
+
+    Raises:
+        InvalidInputError: ``root`` exists and is not a folder.
     """
-    root = Path(root)
+    root = _check_root(root)
+    files = task_files(spec)
     done: list[Path] = []
-    groups: dict[str, list[Path]] = {}
-    for rf in task_files(spec):
-        path = download(rf.url, root / rf.filename, sha256=rf.sha256 or None,
-                        md5=rf.md5 or None, resume=resume, timeout=timeout, progress=progress)
+    groups: dict[str, list[RemoteFile]] = {}
+    for rf in files:
+        path = _download_file(rf, root, resume=resume, timeout=timeout, progress=progress,
+                              notify=notify)
         if rf.part_of:
-            groups.setdefault(rf.part_of, []).append(path)
+            groups.setdefault(rf.part_of, []).append(rf)
             continue
         done.append(path)
         if rf.extract and is_archive(path) and not _marker(root, rf.filename).exists():
             extract_archive(path, root)
             _marker(root, rf.filename).touch()
     for whole, parts in groups.items():
-        path = root / whole
-        if not path.is_file():
-            join_parts(parts, path)
+        path = _joined(whole, parts, root, resume=resume, timeout=timeout, progress=progress,
+                       notify=notify)
         done.append(path)
         if is_archive(path) and not _marker(root, whole).exists():
             extract_archive(path, root)
@@ -378,9 +525,71 @@ def fetch_task(
     return done
 
 
-def verify_task(spec: TaskSpec, root: str | Path) -> list[VerifyReport]:
-    """Check each downloaded file of ``spec`` under ``root`` against its published checksum."""
+def _check_root(root: str | Path) -> Path:
+    """``root`` as a Path, refused when it exists and is not a folder."""
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise InvalidInputError(
+            f"--root {root} is a file, not a folder; give the folder the task's files go to "
+            "(it is created if missing)"
+        )
+    return root
+
+
+def _download_file(rf: RemoteFile, root: Path, *, resume: bool, timeout: float, progress: bool,
+                   notify: Callable[[str], None] | None) -> Path:
+    """Download one file of a task; a broken copy in place is replaced (and its marker reset)."""
+    def discarded(message: str) -> None:
+        _marker(root, rf.filename).unlink(missing_ok=True)
+        if notify is not None:
+            notify(message)
+
+    return download(rf.url, root / rf.filename, sha256=rf.sha256 or None, md5=rf.md5 or None,
+                    resume=resume, timeout=timeout, progress=progress, replace_broken=True,
+                    notify=discarded)
+
+
+def _joined(whole: str, parts: list[RemoteFile], root: Path, *, resume: bool, timeout: float,
+            progress: bool, notify: Callable[[str], None] | None) -> Path:
+    """Join the parts of a split archive and check the whole; refetch unverifiable parts once."""
+    path = root / whole
+    for attempt in (0, 1):
+        if attempt == 1:  # the parts without a digest were deleted: fetch them again
+            for rf in parts:
+                _download_file(rf, root, resume=resume, timeout=timeout, progress=progress,
+                               notify=notify)
+        if not path.is_file():
+            join_parts([root / rf.filename for rf in parts], path)
+        problem = integrity_problem(path)
+        if problem is None:
+            return path
+        path.unlink()
+        _marker(root, whole).unlink(missing_ok=True)
+        unverified = [rf for rf in parts if not (rf.sha256 or rf.md5)]
+        if attempt == 1 or not unverified:
+            raise ChecksumError(
+                f"{path} (joined from {', '.join(rf.filename for rf in parts)}) {problem}; it "
+                "was removed. Delete its parts and download them again."
+            )
+        for rf in unverified:
+            (root / rf.filename).unlink(missing_ok=True)
+        if notify is not None:
+            notify(f"{path} {problem}: deleted it and its parts without a digest "
+                   f"({', '.join(rf.filename for rf in unverified)}), downloading them again")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def verify_task(spec: TaskSpec, root: str | Path) -> list[VerifyReport]:
+    """Check each downloaded file of ``spec`` under ``root``.
+
+    Against its published digest where there is one; an archive without a published digest is
+    checked for integrity instead (``intact`` or ``broken``); other files without a digest are
+    ``unchecked``.
+
+    Raises:
+        InvalidInputError: ``root`` exists and is not a folder.
+    """
+    root = _check_root(root)
     reports: list[VerifyReport] = []
     for rf in task_files(spec):
         path = root / rf.filename
@@ -388,6 +597,13 @@ def verify_task(spec: TaskSpec, root: str | Path) -> list[VerifyReport]:
         if not path.is_file():
             reports.append(VerifyReport(rf.filename, path, "missing", algorithm,
                                         f"not found; download it from {rf.url}"))
+        elif not digest and not rf.part_of and is_archive(rf.filename):
+            problem = integrity_problem(path)
+            reports.append(VerifyReport(
+                rf.filename, path, "intact" if problem is None else "broken", "integrity",
+                "no digest is published; the archive reads back whole (every member checked)"
+                if problem is None else f"{problem}; no digest is published",
+            ))
         elif not digest:
             reports.append(VerifyReport(
                 rf.filename, path, "unchecked", "-",

@@ -23,8 +23,8 @@ ZENODO_ARCHIVE = "https://zenodo.org/api/records/{}/files-archive"
 
 ZENODO_CHECKSUM_NOTE = (
     "not published: Zenodo lists an MD5 per file on the record page, but the whole-record "
-    "files-archive zip is assembled on request and has no published checksum, so "
-    "`planetbench data verify` cannot check it"
+    "files-archive zip is assembled on request and has no published checksum, so planetbench "
+    "checks only its integrity: its size against the server's and the CRC of every zip member"
 )
 
 
