@@ -119,7 +119,8 @@ def _normalise_url(url: str | None) -> str:
         url = default_store_url()
     elif not url.strip():
         raise InvalidInputError(
-            f"--store {url!r} is empty: results would have gone to the default store "
+            f"store URL {url!r} (--store or ${STORE_ENV}) is empty: results would have gone to "
+            "the default store "
             f"({default_store_url()}); omit --store to use it on purpose, or {_CHOOSE_FILE}"
         )
     if "://" not in url:
@@ -128,12 +129,14 @@ def _normalise_url(url: str | None) -> str:
         parsed = sa.engine.make_url(url)
     except ArgumentError as exc:
         raise InvalidInputError(
-            f"--store {url!r} is not a database URL ({exc}); use sqlite:///path/results.sqlite, "
+            f"store URL {url!r} (--store or ${STORE_ENV}) is not a database URL ({exc}); use "
+            "sqlite:///path/results.sqlite, "
             "postgresql+psycopg://user@host/db or a file path"
         ) from exc
     if parsed.get_backend_name() == "sqlite" and _sqlite_in_memory(parsed):
         raise InvalidInputError(
-            f"--store {url!r} is an in-memory SQLite database: results would have gone to this "
+            f"store URL {url!r} (--store or ${STORE_ENV}) is an in-memory SQLite database: "
+            "results would have gone to this "
             f"process's memory and vanished when it ends; {_CHOOSE_FILE}"
         )
     return url
