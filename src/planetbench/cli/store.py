@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from planetbench.cli._app import StoreOption, app, console, handle_errors
+from planetbench.errors import ConfigError
 from planetbench.store import ResultStore
 
 
@@ -16,9 +17,18 @@ def export_cmd(
     out: Path = typer.Argument(..., help="Output file ending in .csv or .parquet."),
     store: str | None = StoreOption,
     suite: str | None = typer.Option(None, help="Only rows of this suite."),
-    model: str | None = typer.Option(None, help="Only rows of this model."),
+    model: str | None = typer.Option(None, "--model", help="Only rows of this model."),
+    method: str | None = typer.Option(None, "--method", hidden=True,
+                                      help="Old spelling of --model."),
 ) -> None:
-    """Export stored runs to CSV or Parquet."""
+    """Export stored runs to CSV or Parquet.
+
+    Example: planetbench export runs.parquet --suite cryo --model dofa-base
+    """
+    if method is not None:
+        if model is not None and model != method:
+            raise ConfigError("--method is the old spelling of --model; give only --model")
+        model = method
     rs = ResultStore(store)
     path = rs.export(out, suite=suite, model=model)
     console.print(f"wrote {len(rs.query(suite=suite, model=model))} rows to {path}")
