@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -78,8 +79,13 @@ def test_single_run_flags_and_store_option(tmp_path: Path, data: Path) -> None:
         ("- just\n- a list\n", "must hold a mapping"),
         ("encoders: [tiny-conv]\ntasks: [tiny-seg]\nepoch: 3\n",
          "invalid configuration in .*epoch: Extra inputs are not permitted"),
-        ("encoders: [tiny-conv]\ntasks: [tiny-seg]\nprotocols: [probe]\n",
-         "protocols.0: Input should be 'frozen' or 'finetune'"),
+        ("encoders: [tiny-conv]\ntasks: [tiny-seg]\nprotocols: [frozn]\n",
+         "protocols: unknown dense protocol 'frozn'; did you mean 'frozen'\\?"),
+        ("encoders: [tiny-conv]\ntasks: [tiny-seg]\nhead: upernt\ncache: dsk\n"
+         "band_policy: wavelenght\n",
+         "3 problem.*head: unknown head 'upernt'; did you mean 'upernet'.*band_policy: unknown "
+         "band policy 'wavelenght'; did you mean 'wavelength'.*cache: unknown feature cache mode "
+         "'dsk'; did you mean 'disk'"),
     ],
 )
 def test_bad_experiment_file_exits_2_with_a_clear_message(
@@ -142,8 +148,11 @@ def test_executor_options_are_checked(store_url: str, tmp_path: Path, data: Path
 def test_failed_run_exits_1_with_its_traceback_and_keeps_the_others(
     store_url: str, tmp_path: Path, data: Path
 ) -> None:
-    empty = tmp_path / "empty"
-    path = _yaml(tmp_path, data, f"roots: {{tiny-seg2: {empty}}}\n").read_text()
+    corrupt = tmp_path / "corrupt"  # opens, then fails when its first image is read
+    shutil.copytree(data, corrupt)
+    first = sorted((corrupt / "train").glob("*.npz"))[0]
+    first.write_bytes(first.read_bytes()[:40])
+    path = _yaml(tmp_path, data, f"roots: {{tiny-seg2: {corrupt}}}\n").read_text()
     (tmp_path / "exp.yaml").write_text(path.replace("tasks: [tiny-seg]", "tasks: [tiny-seg, tiny-seg2]"))
     result = runner.invoke(app, ["run", str(tmp_path / "exp.yaml"), "--no-progress"], env=ENV)
     assert result.exit_code == 1, result.output
@@ -152,5 +161,5 @@ def test_failed_run_exits_1_with_its_traceback_and_keeps_the_others(
     err = " ".join(result.stderr.split())
     assert "traceback of tiny-conv · tiny-seg2 · frozen" in err and "Traceback" in err
     assert "1 of 2 run(s) failed (1 stored, 0 already in the store)" in err
-    assert "DatasetNotFoundError: no .npz files in" in err
+    assert "BadZipFile" in err
     assert list(ResultStore(store_url).query()["task"]) == ["tiny-seg"]
