@@ -145,7 +145,7 @@ class DenseRunConfig(DenseSettings):
         if root is None:
             raise ConfigError(
                 f"no data folder for task {self.task!r}: set 'root' (or roots: {{{self.task}: "
-                "DIR}} in the experiment file, or --root on the command line)"
+                "DIR} in the experiment file, or --root on the command line)"
             )
         return root
 

@@ -163,3 +163,43 @@ def test_failed_run_exits_1_with_its_traceback_and_keeps_the_others(
     assert "1 of 2 run(s) failed (1 stored, 0 already in the store)" in err
     assert "BadZipFile" in err
     assert list(ResultStore(store_url).query()["task"]) == ["tiny-seg"]
+
+
+def test_input_errors_are_exit_2_before_any_run(store_url: str, tmp_path: Path,
+                                                data: Path) -> None:
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"encoders: [tiny-conv]\n\xff\xfe\x00\x81 tasks")
+    unknown_option = _yaml(tmp_path, data, "seeds: [0, 1]\nencoder_options: {tiny-conv: {widht: 4}}\n")
+    cases = [
+        (["run", str(binary)], "is not UTF-8 text (byte 22 is b'\\xff')"),
+        (["run", str(unknown_option)], "the experiment cannot run (1 problem(s); nothing was "
+         "run): - encoder 'tiny-conv' on task 'tiny-seg': the encoder factory refused "
+         "encoder_options {\"widht\": 4}"),
+        (["run", "--encoder", "tiny-conv", "--task", "tiny-seg"],
+         "no data folder for task 'tiny-seg': set 'root'"),
+        (["run", "--encoder", "tiny-conv", "--task", "tiny-seg", "--root",
+          str(tmp_path / "nowhere")], "task 'tiny-seg': no .npz files in"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args, env=ENV)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in " ".join(result.stderr.split()), (args, result.stderr)
+        assert "Traceback" not in result.output
+    assert len(ResultStore(store_url)) == 0
+
+
+def test_renamed_flags_keep_their_old_spelling_hidden(tmp_path: Path, data: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    base = ["run", str(_yaml(tmp_path, data)), "--store", url, "--no-progress"]
+    old = runner.invoke(app, [*base, "--threads", "1", "--keep-going"], env=ENV)
+    assert old.exit_code == 0, old.output
+    (row,) = ResultStore(url).query().itertuples()
+    assert row.config["num_threads"] == 1
+    both = runner.invoke(app, [*base, "--threads", "1", "--num-threads", "2"], env=ENV)
+    assert both.exit_code == 2
+    assert "--threads is the old spelling of --num-threads; give --num-threads only" in both.stderr
+    shown = runner.invoke(app, ["run", "--help"], env=ENV).stdout
+    assert "--num-threads" in shown and "--no-fail-fast" in shown
+    assert "--threads " not in shown and "--keep-going" not in shown  # hidden aliases
+    assert "Examples:" in shown and "planetbench run experiment.yaml" in shown
+    assert "[upernet]" in shown  # defaults in brackets are not eaten as Rich markup

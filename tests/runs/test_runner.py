@@ -287,3 +287,54 @@ def test_resume_with_loaded_weights_and_unrelated_option_changes(
         # only the run whose own options changed runs again
         assert third.n_skipped == 1 and len(store) == 3
         assert set(store.query()["model"]) == {"tiny-loaded", "tiny-vit", "tiny-vit (dim=16)"}
+
+
+def test_plugins_registered_by_name_are_chosen_in_an_experiment_file(
+    data: Path, tmp_path: Path
+) -> None:
+    """A head, a protocol, a band policy and a cache mode registered by a plugin run from YAML."""
+    from planetbench.encoders.bands import align_bands
+    from planetbench.heads import HEADS, LinearHead
+    from planetbench.protocols.band_policies import BAND_POLICIES
+    from planetbench.protocols.dense import DENSE_PROTOCOLS, FrozenProtocol
+    from planetbench.protocols.feature_cache import CACHE_MODES, CacheMode
+    from planetbench.runs.experiment import load_experiment
+
+    calls: dict[str, int] = {"head": 0, "policy": 0, "allocate": 0}
+
+    def plugin_head(in_channels: Any, n_classes: int) -> LinearHead:
+        calls["head"] += 1
+        return LinearHead(in_channels, n_classes)
+
+    def plugin_policy(task_bands: Any, encoder_spec: Any) -> Any:
+        calls["policy"] += 1
+        return align_bands(task_bands, encoder_spec, policy="match")
+
+    def plugin_allocate(shape: tuple[int, ...], directory: Any, level: int) -> torch.Tensor:
+        calls["allocate"] += 1
+        return torch.empty(shape, dtype=torch.float16)
+
+    class PluginFrozen(FrozenProtocol):
+        name = "plugin-frozen"
+
+    path = tmp_path / "exp.yaml"
+    path.write_text(
+        f"encoders: [tiny-conv]\ntasks: [tiny-seg]\nprotocols: [plugin-frozen]\nlrs: [0.01]\n"
+        f"root: {data}\ninput_size: 32\nepochs: 1\nbatch_size: 3\nlatency_repeats: 1\n"
+        f"fraction_dir: {tmp_path / 'fractions'}\n"
+        "head: plugin-head\nband_policy: plugin-policy\ncache: plugin-cache\n"
+    )
+    with pytest.raises(ConfigError, match="unknown head 'plugin-head'"):
+        load_experiment(path)  # not registered yet: refused when the file is loaded
+    with registered(HEADS, {"plugin-head": plugin_head}), \
+            registered(DENSE_PROTOCOLS, {"plugin-frozen": PluginFrozen}), \
+            registered(BAND_POLICIES, {"plugin-policy": plugin_policy}), \
+            registered(CACHE_MODES, {"plugin-cache": CacheMode("test", plugin_allocate)}):
+        spec = load_experiment(path)
+        store = ResultStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+        (result,) = run_experiment(spec, store=store, progress=False).results
+    assert result.protocol == "plugin-frozen"
+    assert result.config["head"] == "plugin-head" and result.config["cache"] == "plugin-cache"
+    assert "feature cache: plugin-cache" in result.notes
+    assert any("requested plugin-policy" in n for n in result.notes)
+    assert calls["head"] >= 1 and calls["policy"] >= 1 and calls["allocate"] >= 1
