@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -89,7 +89,7 @@ def test_statistics_over_images_match_numpy_and_flag_the_constant_band(data: Pat
 class _Capturing(TinyConvEncoder):
     """Records every batch its ``features`` receives (the encoder inputs)."""
 
-    seen: list[Tensor] = []
+    seen: ClassVar[list[Tensor]] = []
 
     def features(self, x: Tensor) -> list[Tensor]:
         type(self).seen.append(x.detach().clone())

@@ -119,7 +119,7 @@ def test_band_statistics_from_task_or_train(task: Task, data: Path) -> None:
 
 
 def test_fitted_protocol_reports_through_public_methods(task: Task, data: Path) -> None:
-    train, val, test = _splits(task, data)
+    train, val, _ = _splits(task, data)
     proto = _proto(FinetuneProtocol, task, head="linear", epochs=2)
     with pytest.raises(InvalidInputError, match="not fitted"):
         proto.fit_record()

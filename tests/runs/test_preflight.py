@@ -158,7 +158,7 @@ def test_stored_runs_need_no_data_to_resume(data: Path, tmp_path: Path) -> None:
     again = run_experiment(spec, store=store, progress=False, print_fn=lambda s: None)
     assert again.n_skipped == 1 and len(store) == 1
     more = _spec(copy, tmp_path, seeds=[0, 1])  # the new run needs the data: refused up front
-    with pytest.raises(GridError, match="no .npz files in"):
+    with pytest.raises(GridError, match=r"no \.npz files in"):
         run_experiment(more, store=store, progress=False, print_fn=lambda s: None)
     assert len(store) == 1
 

@@ -12,7 +12,7 @@ import torch
 
 from planetbench.config import DenseRunConfig, ExperimentSpec, validate_config
 from planetbench.encoders import ENCODERS, load_builtin_encoders
-from planetbench.errors import ConfigError, InvalidInputError, UnknownNameError
+from planetbench.errors import ConfigError, InvalidInputError
 from planetbench.protocols.fraction import ids_sha256
 from planetbench.report.dense_leaderboard import dense_leaderboard
 from planetbench.runs.efficiency import count_flops, measure_efficiency
