@@ -338,3 +338,14 @@ def test_plugins_registered_by_name_are_chosen_in_an_experiment_file(
     assert "feature cache: plugin-cache" in result.notes
     assert any("requested plugin-policy" in n for n in result.notes)
     assert calls["head"] >= 1 and calls["policy"] >= 1 and calls["allocate"] >= 1
+
+
+def test_execute_run_returns_the_result_of_one_run_unstored(data: Path, tmp_path: Path) -> None:
+    from planetbench.runs.runner import execute_run
+
+    (run,) = _spec(data, tmp_path, protocols=["finetune"]).runs()
+    result = execute_run(run)
+    assert result.run_key == planned_run_key(run) and result.protocol == "finetune"
+    assert result.metrics["epochs_run"] == 2 and len(result.metrics["history"]) == 2
+    assert "band statistics from the train" in result.notes
+    assert not any(n.startswith("feature cache") for n in result.notes)  # finetune caches nothing
