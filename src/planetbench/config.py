@@ -81,11 +81,6 @@ def validate_config(model: type[FrozenModel], data: dict[str, Any], *, source: s
 
 # ----------------------------------------------------------------------------- dense experiments
 
-DenseProtocolName = Literal["frozen", "finetune"]
-HeadName = Literal["upernet", "unet", "linear"]
-BandPolicyName = Literal["auto", "match", "sar-rgb", "wavelength", "zero-fill"]
-CacheName = Literal["memory", "disk", "none"]
-
 
 class DenseSettings(FrozenModel):
     """Training settings shared by every run of a dense experiment (Cryo-Bench defaults).
@@ -93,6 +88,11 @@ class DenseSettings(FrozenModel):
     ``root`` is the data folder of every task; ``roots`` overrides it per task id,
     ``data_options`` passes reader options per task id and ``encoder_options`` factory options per
     encoder id.
+
+    ``head``, ``band_policy``, ``cache`` (and the protocols of a run) are names in their
+    registries (heads, band policies, feature cache modes, dense protocols), so a plugin's entry
+    can be chosen; this module imports no registry, and the names are checked against them when
+    an experiment is loaded (:mod:`planetbench.runs.experiment`) and again before any run starts.
     """
 
     root: str | None = Field(None, description="data folder of the tasks")
@@ -113,12 +113,14 @@ class DenseSettings(FrozenModel):
     patience: int = Field(10, ge=1, description="early-stopping patience (epochs)")
     batch_size: int = Field(8, ge=2, description="images per step")
     weight_decay: float = Field(0.05, ge=0.0, description="AdamW weight decay")
-    head: HeadName = "upernet"
+    head: str = Field("upernet", description="head id (upernet, unet, linear or a plugin's)")
     head_options: dict[str, Any] = Field(default_factory=dict, description="head factory options")
     dice_weight: float = Field(0.0, ge=0.0, description="weight of the Dice loss added to CE")
     augment: bool = Field(False, description="random flips (disables the frozen feature cache)")
-    cache: CacheName = Field("memory", description="frozen feature cache")
-    band_policy: BandPolicyName = Field("auto", description="band alignment policy")
+    cache: str = Field("memory", description="frozen feature cache mode (memory, disk, none)")
+    band_policy: str = Field(
+        "auto", description="band alignment policy (auto, match, sar-rgb, wavelength, zero-fill)"
+    )
     fraction_seed: int = Field(0, ge=0, description="seed of the label-fraction draw")
     latency_repeats: int = Field(10, ge=1, description="timed passes for latency")
     num_workers: int = Field(0, ge=0, description="DataLoader workers")
@@ -132,7 +134,7 @@ class DenseRunConfig(DenseSettings):
 
     encoder: str
     task: str
-    protocol: DenseProtocolName = "frozen"
+    protocol: str = Field("frozen", description="dense protocol (frozen, finetune or a plugin's)")
     fraction: float = Field(1.0, gt=0.0, le=1.0, description="share of the training split")
     lr: float = Field(1e-4, gt=0.0, description="AdamW learning rate")
     seed: int = Field(0, ge=0)
@@ -143,7 +145,7 @@ class DenseRunConfig(DenseSettings):
         if root is None:
             raise ConfigError(
                 f"no data folder for task {self.task!r}: set 'root' (or roots: {{{self.task}: "
-                "DIR}} in the experiment file, or --root on the command line)"
+                "DIR} in the experiment file, or --root on the command line)"
             )
         return root
 
@@ -165,8 +167,7 @@ class ExperimentSpec(DenseSettings):
 
     encoders: list[str] = Field(min_length=1)
     tasks: list[str] = Field(min_length=1)
-    protocols: list[DenseProtocolName] = Field(default_factory=lambda: ["frozen"],  # type: ignore[arg-type]
-                                               min_length=1)
+    protocols: list[str] = Field(default_factory=lambda: ["frozen"], min_length=1)
     fractions: list[float] = Field(default_factory=lambda: [1.0], min_length=1)
     lrs: list[float] = Field(default_factory=lambda: [1e-4], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
@@ -187,7 +188,8 @@ class ExperimentSpec(DenseSettings):
             raise ValueError(f"lrs must be positive, got {self.lrs}")
         if any(s < 0 for s in self.seeds):
             raise ValueError(f"seeds must be ≥ 0, got {self.seeds}")
-        for name, values in (("encoders", self.encoders), ("tasks", self.tasks)):
+        for name, values in (("encoders", self.encoders), ("tasks", self.tasks),
+                             ("protocols", self.protocols)):
             if len(set(values)) != len(values):
                 raise ValueError(f"{name} lists a name twice: {values}")
         keyed = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -78,8 +79,13 @@ def test_single_run_flags_and_store_option(tmp_path: Path, data: Path) -> None:
         ("- just\n- a list\n", "must hold a mapping"),
         ("encoders: [tiny-conv]\ntasks: [tiny-seg]\nepoch: 3\n",
          "invalid configuration in .*epoch: Extra inputs are not permitted"),
-        ("encoders: [tiny-conv]\ntasks: [tiny-seg]\nprotocols: [probe]\n",
-         "protocols.0: Input should be 'frozen' or 'finetune'"),
+        ("encoders: [tiny-conv]\ntasks: [tiny-seg]\nprotocols: [frozn]\n",
+         "protocols: unknown dense protocol 'frozn'; did you mean 'frozen'\\?"),
+        ("encoders: [tiny-conv]\ntasks: [tiny-seg]\nhead: upernt\ncache: dsk\n"
+         "band_policy: wavelenght\n",
+         "3 problem.*head: unknown head 'upernt'; did you mean 'upernet'.*band_policy: unknown "
+         "band policy 'wavelenght'; did you mean 'wavelength'.*cache: unknown feature cache mode "
+         "'dsk'; did you mean 'disk'"),
     ],
 )
 def test_bad_experiment_file_exits_2_with_a_clear_message(
@@ -142,8 +148,11 @@ def test_executor_options_are_checked(store_url: str, tmp_path: Path, data: Path
 def test_failed_run_exits_1_with_its_traceback_and_keeps_the_others(
     store_url: str, tmp_path: Path, data: Path
 ) -> None:
-    empty = tmp_path / "empty"
-    path = _yaml(tmp_path, data, f"roots: {{tiny-seg2: {empty}}}\n").read_text()
+    corrupt = tmp_path / "corrupt"  # opens, then fails when its first image is read
+    shutil.copytree(data, corrupt)
+    first = sorted((corrupt / "train").glob("*.npz"))[0]
+    first.write_bytes(first.read_bytes()[:40])
+    path = _yaml(tmp_path, data, f"roots: {{tiny-seg2: {corrupt}}}\n").read_text()
     (tmp_path / "exp.yaml").write_text(path.replace("tasks: [tiny-seg]", "tasks: [tiny-seg, tiny-seg2]"))
     result = runner.invoke(app, ["run", str(tmp_path / "exp.yaml"), "--no-progress"], env=ENV)
     assert result.exit_code == 1, result.output
@@ -152,5 +161,45 @@ def test_failed_run_exits_1_with_its_traceback_and_keeps_the_others(
     err = " ".join(result.stderr.split())
     assert "traceback of tiny-conv · tiny-seg2 · frozen" in err and "Traceback" in err
     assert "1 of 2 run(s) failed (1 stored, 0 already in the store)" in err
-    assert "DatasetNotFoundError: no .npz files in" in err
+    assert "BadZipFile" in err
     assert list(ResultStore(store_url).query()["task"]) == ["tiny-seg"]
+
+
+def test_input_errors_are_exit_2_before_any_run(store_url: str, tmp_path: Path,
+                                                data: Path) -> None:
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"encoders: [tiny-conv]\n\xff\xfe\x00\x81 tasks")
+    unknown_option = _yaml(tmp_path, data, "seeds: [0, 1]\nencoder_options: {tiny-conv: {widht: 4}}\n")
+    cases = [
+        (["run", str(binary)], "is not UTF-8 text (byte 22 is b'\\xff')"),
+        (["run", str(unknown_option)], "the experiment cannot run (1 problem(s); nothing was "
+         "run): - encoder 'tiny-conv' on task 'tiny-seg': the encoder factory refused "
+         "encoder_options {\"widht\": 4}"),
+        (["run", "--encoder", "tiny-conv", "--task", "tiny-seg"],
+         "no data folder for task 'tiny-seg': set 'root'"),
+        (["run", "--encoder", "tiny-conv", "--task", "tiny-seg", "--root",
+          str(tmp_path / "nowhere")], "task 'tiny-seg': no .npz files in"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args, env=ENV)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in " ".join(result.stderr.split()), (args, result.stderr)
+        assert "Traceback" not in result.output
+    assert len(ResultStore(store_url)) == 0
+
+
+def test_renamed_flags_keep_their_old_spelling_hidden(tmp_path: Path, data: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    base = ["run", str(_yaml(tmp_path, data)), "--store", url, "--no-progress"]
+    old = runner.invoke(app, [*base, "--threads", "1", "--keep-going"], env=ENV)
+    assert old.exit_code == 0, old.output
+    (row,) = ResultStore(url).query().itertuples()
+    assert row.config["num_threads"] == 1
+    both = runner.invoke(app, [*base, "--threads", "1", "--num-threads", "2"], env=ENV)
+    assert both.exit_code == 2
+    assert "--threads is the old spelling of --num-threads; give --num-threads only" in both.stderr
+    shown = runner.invoke(app, ["run", "--help"], env=ENV).stdout
+    assert "--num-threads" in shown and "--no-fail-fast" in shown
+    assert "--threads " not in shown and "--keep-going" not in shown  # hidden aliases
+    assert "Examples:" in shown and "planetbench run experiment.yaml" in shown
+    assert "[upernet]" in shown  # defaults in brackets are not eaten as Rich markup

@@ -63,6 +63,15 @@ def test_available_only_filter() -> None:
     assert "unet" in names and "dofa-base" in names
     assert "gfm-swin" in names  # architecture from timm; weights passed by hand
     assert "prithvi-eo-v2-300" not in names and "spectralgpt" not in names
+    every = {str(r["name"]) for r in _json("--no-available")}
+    assert every == set(list_encoders()) and names < every
+
+
+def test_help_ends_with_examples() -> None:
+    result = runner.invoke(app, ["encoders", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    assert "--available" in result.stdout and "--no-available" in result.stdout
+    assert result.stdout.rstrip().endswith("planetbench encoders --format json")
 
 
 @pytest.mark.usefixtures("without_terratorch")

@@ -7,6 +7,7 @@ import pytest
 import torch
 from sklearn.metrics import confusion_matrix as sk_confusion
 from sklearn.metrics import jaccard_score
+from torchmetrics import classification as tm
 
 from planetbench.errors import InvalidInputError
 from planetbench.metrics.segmentation import (
@@ -97,3 +98,34 @@ def test_errors() -> None:
 def test_all_ignored_gives_none() -> None:
     m = metrics_from_confusion(confusion_matrix(np.array([0]), np.array([IGNORE]), 2, IGNORE))
     assert m["miou"] is None and m["pixel_accuracy"] is None
+
+
+def test_matches_torchmetrics_with_an_absent_class() -> None:
+    """torchmetrics is the reference: per-class IoU and F1, their macro means (classes absent
+    from target and prediction alike are left out of both), and pixel accuracy."""
+    rng = np.random.default_rng(2)
+    k = 5
+    target = torch.as_tensor(rng.integers(0, 4, size=(4, 12, 12)))  # class 4 never occurs
+    target[torch.as_tensor(rng.random(target.shape) < 0.15)] = IGNORE
+    logits = torch.as_tensor(rng.normal(size=(4, k, 12, 12)))
+    logits[:, 4] = -10.0  # nor is it predicted
+    meter = SegmentationMeter(k, IGNORE)
+    for i in range(0, 4, 2):
+        meter.update(logits[i : i + 2], target[i : i + 2])
+    ours = meter.compute()
+    pred = logits.argmax(1)
+    reference = {
+        "iou": tm.MulticlassJaccardIndex(k, average=None, ignore_index=IGNORE)(pred, target),
+        "miou": tm.MulticlassJaccardIndex(k, average="macro", ignore_index=IGNORE)(pred, target),
+        "f1": tm.MulticlassF1Score(k, average=None, ignore_index=IGNORE)(pred, target),
+        "f1_macro": tm.MulticlassF1Score(k, average="macro", ignore_index=IGNORE)(pred, target),
+        "pixel_accuracy": tm.MulticlassAccuracy(k, average="micro", ignore_index=IGNORE)(pred,
+                                                                                         target),
+    }
+    np.testing.assert_allclose([ours["iou_per_class"][str(c)] for c in range(4)],
+                               reference["iou"][:4].numpy(), rtol=1e-6)
+    np.testing.assert_allclose([ours["f1_per_class"][str(c)] for c in range(4)],
+                               reference["f1"][:4].numpy(), rtol=1e-6)
+    assert ours["iou_per_class"]["4"] is None  # torchmetrics says 0 and leaves it out of the mean
+    for name in ("miou", "f1_macro", "pixel_accuracy"):
+        assert ours[name] == pytest.approx(float(reference[name]), rel=1e-6), name

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
+import torchmetrics.functional as tmf
 from sklearn import metrics as skm
 
 from planetbench.errors import InvalidInputError
@@ -151,3 +153,33 @@ def test_errors() -> None:
         tabular.roc_auc(np.zeros((1, 3)), np.zeros((1, 4)))
     with pytest.raises(InvalidInputError, match=r"multiclass scores must have shape"):
         tabular.roc_auc(np.zeros((1, 3)), np.zeros((2, 3, 2)))
+
+
+def test_match_torchmetrics(rng: np.random.Generator) -> None:
+    """torchmetrics as a second reference for the probe metrics, split by split."""
+    yt = rng.integers(0, 3, size=(K, N))
+    yp = rng.integers(0, 3, size=(K, N))
+    bt, bp = yt % 2, yp % 2
+    for k in range(K):
+        t, p = torch.as_tensor(yt[k]), torch.as_tensor(yp[k])
+        want_macro = tmf.classification.multiclass_f1_score(p, t, 3, average="macro")
+        want_micro = tmf.classification.multiclass_f1_score(p, t, 3, average="micro")
+        want_acc = tmf.classification.multiclass_accuracy(p, t, 3, average="micro")
+        assert tabular.f1(yt, yp, average="macro")[k] == pytest.approx(float(want_macro))
+        assert tabular.f1(yt, yp, average="micro")[k] == pytest.approx(float(want_micro))
+        assert tabular.accuracy(yt, yp)[k] == pytest.approx(float(want_acc))
+        b_t, b_p = torch.as_tensor(bt[k]), torch.as_tensor(bp[k])
+        for ours, ref in ((tabular.f1, tmf.classification.binary_f1_score),
+                          (tabular.precision, tmf.classification.binary_precision),
+                          (tabular.recall, tmf.classification.binary_recall)):
+            assert ours(bt, bp)[k] == pytest.approx(float(ref(b_p, b_t))), ours.__name__
+    y = rng.normal(size=(K, N))
+    yhat = y + rng.normal(scale=0.5, size=(K, N))
+    score = np.round(rng.random((K, N)), 1)  # ties
+    for k in range(K):
+        t, p = torch.as_tensor(y[k]), torch.as_tensor(yhat[k])
+        assert tabular.r2(y, yhat)[k] == pytest.approx(float(tmf.r2_score(p, t)))
+        assert tabular.mse(y, yhat)[k] == pytest.approx(float(tmf.mean_squared_error(p, t)))
+        assert tabular.mae(y, yhat)[k] == pytest.approx(float(tmf.mean_absolute_error(p, t)))
+        auc = tmf.classification.binary_auroc(torch.as_tensor(score[k]), torch.as_tensor(bt[k]))
+        assert tabular.roc_auc(bt, score)[k] == pytest.approx(float(auc))

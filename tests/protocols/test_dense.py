@@ -10,20 +10,21 @@ import numpy as np
 import pytest
 import torch
 
-from planetbench.errors import InvalidInputError
+from planetbench.errors import InvalidInputError, UnknownNameError
+from planetbench.protocols.band_stats import band_statistics, images_of
 from planetbench.protocols.dense import (
+    DENSE_PROTOCOLS,
     FinetuneProtocol,
     FrozenProtocol,
-    band_statistics,
     batch_indices,
     dice_loss,
     get_protocol,
-    lr_sweep,
 )
 from planetbench.tasks.spec import Task
 from planetbench.testing import (
     TinyConvEncoder,
     TinyViTEncoder,
+    registered,
     tiny_segmentation_task,
     write_tiny_segmentation,
 )
@@ -102,30 +103,35 @@ def test_same_seed_same_run_other_seed_other_run(task: Task, data: Path) -> None
 
 def test_band_statistics_from_task_or_train(task: Task, data: Path) -> None:
     train, val, _ = _splits(task, data)
-    mean, std = band_statistics(train, range(len(train)))
-    imgs = np.stack([train[i]["image"] for i in range(len(train))]).astype(np.float64)
-    np.testing.assert_allclose(mean, imgs.mean(axis=(0, 2, 3)))
-    np.testing.assert_allclose(std, imgs.std(axis=(0, 2, 3)))
     proto = _proto(FrozenProtocol, task, head="linear", epochs=1).fit(train, val, [0, 1, 2])
-    assert proto.band_stats_source_ == "train"
-    np.testing.assert_allclose(proto.mean_, band_statistics(train, [0, 1, 2])[0])
+    imgs = np.stack([train[i]["image"] for i in (0, 1, 2)]).astype(np.float64)
+    assert proto.band_stats_.source == "train"  # of the training subset only
+    np.testing.assert_allclose(proto.band_stats_.mean, imgs.mean(axis=(0, 2, 3)))
+    np.testing.assert_allclose(proto.band_stats_.std, imgs.std(axis=(0, 2, 3)))
+    assert proto.notes() == ["band statistics from the train", "feature cache: memory"]
     spec = replace(task.spec, band_mean=(1.0, 2.0, 3.0), band_std=(1.0, 1.0, 2.0))
     proto = FrozenProtocol.from_task(spec, TinyConvEncoder(), input_size=32, epochs=1,
                                      head="linear").fit(train, val)
-    assert proto.band_stats_source_ == "task" and proto.mean_.tolist() == [1.0, 2.0, 3.0]
+    assert proto.band_stats_.source == "task" and proto.band_stats_.mean.tolist() == [1, 2, 3]
+    assert proto.band_stats_.std.tolist() == [1.0, 1.0, 2.0]
     with pytest.raises(InvalidInputError, match="empty training split"):
-        band_statistics(train, [])
+        band_statistics(images_of(train, []))
 
 
-def test_lr_sweep_selects_on_validation(task: Task, data: Path) -> None:
+def test_fitted_protocol_reports_through_public_methods(task: Task, data: Path) -> None:
     train, val, _ = _splits(task, data)
-    sweep = lr_sweep(lambda lr: _proto(FrozenProtocol, task, head="linear", epochs=2, lr=lr),
-                     train, val, lrs=(1e-2, 1e-6))
-    assert set(sweep.val_miou) == {1e-2, 1e-6}
-    best = max(sweep.val_miou, key=lambda k: sweep.val_miou[k] or -1)
-    assert sweep.best_lr == best and sweep.best.lr == best
-    with pytest.raises(InvalidInputError, match="at least one learning rate"):
-        lr_sweep(lambda lr: _proto(FrozenProtocol, task), train, val, lrs=())
+    proto = _proto(FinetuneProtocol, task, head="linear", epochs=2)
+    with pytest.raises(InvalidInputError, match="not fitted"):
+        proto.fit_record()
+    proto.fit(train, val)
+    record = proto.fit_record()
+    assert record["epochs_run"] == len(record["history"]) == len(proto.history_)
+    assert record["val_miou"] == proto.best_val_miou_ and record["best_epoch"] >= 1
+    assert proto.device_.type in ("cpu", "cuda")
+    x = torch.zeros(2, 3, 32, 32, device=proto.device_)
+    with torch.no_grad():
+        assert proto.logits(x).shape == (2, task.spec.n_classes, 32, 32)
+    assert proto.notes() == ["band statistics from the train"]  # no feature cache in finetune
 
 
 def test_dice_loss_and_batches() -> None:
@@ -150,12 +156,16 @@ def test_errors(task: Task, data: Path) -> None:
         _proto(FrozenProtocol, task, input_size=40).fit(train, val)
     with pytest.raises(InvalidInputError, match="has 1 image"):
         _proto(FrozenProtocol, task).fit(train, val, [0])
-    with pytest.raises(InvalidInputError, match="band_mean/band_std have 2/2 values"):
+    with pytest.raises(InvalidInputError, match=r"band statistics \(task\) have 2 values but the "
+                       "images have 3 bands"):
         _proto(FrozenProtocol, task, band_mean=(0, 0), band_std=(1, 1)).fit(train, val)
     with pytest.raises(InvalidInputError, match="dense protocols need segmentation"):
         FrozenProtocol.from_task(replace(task.spec, kind="regression"), TinyConvEncoder())
-    with pytest.raises(InvalidInputError, match="unknown dense protocol 'probe'"):
-        get_protocol("probe")
+    with pytest.raises(UnknownNameError, match="unknown dense protocol 'frozn'; did you mean "
+                       "'frozen'"):
+        get_protocol("frozn")
+    with pytest.raises(UnknownNameError, match="unknown feature cache mode 'dsk'"):
+        _proto(FrozenProtocol, task, cache="dsk").check()
     with pytest.raises(InvalidInputError, match="lower the learning rate"):
         _proto(FinetuneProtocol, task, head="linear", lr=1e30, epochs=3).fit(train, val)
 
@@ -168,3 +178,17 @@ def test_batch_norm_statistics_are_those_of_the_best_epoch(task: Task, data: Pat
     assert norms and all(bn.momentum == 0.1 for bn in norms)  # the default is restored
     # reset at the start of every epoch: the average over that epoch's 2 batches of 4 images
     assert all(int(bn.num_batches_tracked) == 2 for bn in norms)
+
+
+def test_a_plugin_protocol_is_chosen_by_name() -> None:
+    class HalfLR(FinetuneProtocol):
+        name = "half-lr"
+
+        def __init__(self, encoder: Any, **params: Any) -> None:
+            super().__init__(encoder, **{**params, "lr": params.get("lr", 1e-4) / 2})
+
+    assert DENSE_PROTOCOLS.list() == ["finetune", "frozen"]
+    with registered(DENSE_PROTOCOLS, {"half-lr": HalfLR}):
+        proto = _proto(get_protocol("half-lr"), tiny_segmentation_task(), lr=1e-2)
+        assert isinstance(proto, HalfLR) and proto.lr == 5e-3 and proto.trains_encoder
+    assert "half-lr" not in DENSE_PROTOCOLS

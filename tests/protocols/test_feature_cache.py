@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from planetbench.errors import InvalidInputError
+from planetbench.errors import InvalidInputError, UnknownNameError
 from planetbench.protocols.dense import FrozenProtocol
 from planetbench.protocols.feature_cache import FeatureCache, cache_decision
 from planetbench.testing import TinyConvEncoder, tiny_segmentation_task, write_tiny_segmentation
@@ -55,8 +55,11 @@ def test_cache_build_checks_the_image_count() -> None:
     enc = TinyConvEncoder().eval()
     with pytest.raises(InvalidInputError, match="held 2 images but n_images is 3"):
         FeatureCache.build(enc.features, [torch.randn(2, 3, 32, 32)], 3)
-    with pytest.raises(InvalidInputError, match="must be 'memory' or 'disk'"):
-        FeatureCache.build(enc.features, [], 0, storage="none")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="cache mode 'none' stores nothing"):
+        FeatureCache.build(enc.features, [], 0, storage="none")
+    with pytest.raises(UnknownNameError, match="unknown feature cache mode 'memroy'; did you "
+                       "mean 'memory'"):
+        FeatureCache.build(enc.features, [], 0, storage="memroy")
 
 
 def test_augmentation_disables_the_cache_explicitly() -> None:
@@ -64,7 +67,8 @@ def test_augmentation_disables_the_cache_explicitly() -> None:
         d = cache_decision("memory", augment=True)
     assert not d.enabled and d.requested == "memory" and "augmentation" in d.reason
     assert cache_decision("disk", augment=False).enabled
-    with pytest.raises(InvalidInputError, match="not one of memory, disk, none"):
+    assert not cache_decision("none", augment=True).reason  # nothing to disable
+    with pytest.raises(UnknownNameError, match="Available: disk, memory, none"):
         cache_decision("gpu", augment=False)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import shutil
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,7 +15,7 @@ import pytest
 
 from planetbench.config import ExperimentSpec, validate_config
 from planetbench.encoders import ENCODERS
-from planetbench.errors import DatasetNotFoundError, InvalidInputError, MissingDependencyError
+from planetbench.errors import InvalidInputError, MissingDependencyError
 from planetbench.runs.executors import LocalExecutor, Outcome, RayExecutor
 from planetbench.runs.runner import (
     RunJob,
@@ -53,6 +55,15 @@ def _spec(data: Path, tmp_path: Path, **kw: Any) -> ExperimentSpec:
 
 def _store(tmp_path: Path) -> ResultStore:
     return ResultStore(f"sqlite:///{tmp_path / 'r.sqlite'}")
+
+
+def _corrupt_copy(data: Path, to: Path) -> Path:
+    """A copy of ``data`` whose first training image is a truncated file: the splits open (so
+    the preflight passes) and the run fails when it reads the image."""
+    shutil.copytree(data, to)
+    first = sorted((to / "train").glob("*.npz"))[0]
+    first.write_bytes(first.read_bytes()[:40])
+    return to
 
 
 # ------------------------------------------------------------------------------- LocalExecutor
@@ -97,19 +108,19 @@ def test_failed_run_is_reported_and_stored_runs_survive_then_resume(
     data: Path, tmp_path: Path
 ) -> None:
     store = _store(tmp_path)
-    empty = tmp_path / "empty"  # tiny-seg2's data folder holds nothing: its run fails
-    spec = _spec(data, tmp_path, tasks=["tiny-seg", "tiny-seg2"], roots={"tiny-seg2": str(empty)})
+    corrupt = _corrupt_copy(data, tmp_path / "corrupt")  # tiny-seg2's run fails reading it
+    spec = _spec(data, tmp_path, tasks=["tiny-seg", "tiny-seg2"],
+                 roots={"tiny-seg2": str(corrupt)})
     lines: list[str] = []
     with pytest.raises(RunsFailedError, match=r"1 of 2 run\(s\) failed \(1 stored") as info:
         run_experiment(spec, store=store, progress=False, print_fn=lines.append)
     message = str(info.value)
-    assert "tiny-conv · tiny-seg2 · frozen · f=1 · lr=0.01 · seed=0: " \
-        f"DatasetNotFoundError: no .npz files in {empty / 'train'}" in message
+    assert "tiny-conv · tiny-seg2 · frozen · f=1 · lr=0.01 · seed=0: BadZipFile" in message
     assert "run the experiment again" in message
     summary = info.value.summary
     assert [r.task for r in summary.results] == ["tiny-seg"] and summary.n_cancelled == 0
     (failure,) = summary.failures
-    assert isinstance(failure.error, DatasetNotFoundError) and "Traceback" in failure.traceback
+    assert isinstance(failure.error, zipfile.BadZipFile) and "Traceback" in failure.traceback
     assert info.value.__cause__ is failure.error
     assert any(line.startswith("run failed: tiny-conv · tiny-seg2") for line in lines)
     assert list(store.query()["task"]) == ["tiny-seg"]  # stored before the failure, kept
@@ -122,7 +133,7 @@ def test_failed_run_is_reported_and_stored_runs_survive_then_resume(
 def test_fail_fast_stops_the_grid_at_the_first_failure(data: Path, tmp_path: Path) -> None:
     store = _store(tmp_path)
     spec = _spec(data, tmp_path, tasks=["tiny-seg2", "tiny-seg"],
-                 roots={"tiny-seg2": str(tmp_path / "empty")})
+                 roots={"tiny-seg2": str(_corrupt_copy(data, tmp_path / "corrupt"))})
     with pytest.raises(RunsFailedError, match="1 not run: stopped at the first failure") as info:
         run_experiment(spec, store=store, progress=False, print_fn=lambda s: None,
                        fail_fast=True)

@@ -9,12 +9,13 @@ the exit code is 1. Bad input (files, names, options) exits with 2 before any ru
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
 from planetbench.cli._app import StoreOption, app, console, err_console, handle_errors
 from planetbench.config import ExperimentSpec
+from planetbench.errors import ConfigError
 from planetbench.runs.experiment import experiment_from_cli, make_executor
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 #: Exit code when the grid ran but some runs failed (their results are missing from the store).
 EXIT_RUNS_FAILED = 1
+
+T = TypeVar("T")
 
 def _say(line: str) -> None:
     """A status line of the runner, printed as plain text (no Rich markup)."""
@@ -50,59 +53,94 @@ def _report(spec: ExperimentSpec, summary: ExperimentSummary, rs: ResultStore) -
                       highlight=False)
 
 
-ExperimentArgument = typer.Argument(
-    None,
-    help="Experiment YAML (a grid of encoders × tasks × protocols × fractions × lrs × seeds). "
-    "Omit it to give one run with the flags below.",
-)
+RUN_EXAMPLE = """Examples:
+
+  planetbench run experiment.yaml --store results.sqlite --num-threads 1
+
+  planetbench run --encoder unet --task glid --root /data/glid --protocol finetune --epochs 20
+"""
 
 
-@app.command("run")
+@app.command("run", epilog=RUN_EXAMPLE)
 @handle_errors
 def run_cmd(
-    experiment: Path | None = ExperimentArgument,
-    encoder: str | None = typer.Option(None, help="Encoder id (single run)."),
-    task: str | None = typer.Option(None, help="Task id (single run)."),
-    protocol: str = typer.Option("frozen", help="frozen or finetune (single run)."),
-    fraction: float = typer.Option(1.0, help="Share of the training split (single run)."),
-    lr: float = typer.Option(1e-4, help="Learning rate (single run)."),
-    seed: int = typer.Option(0, help="Seed (single run)."),
-    root: str | None = typer.Option(None, help="Data folder of the task(s)."),
-    input_size: int | None = typer.Option(None, help="Side (px) images are resized to [512]."),
-    epochs: int | None = typer.Option(None, help="Maximum epochs [50]."),
-    patience: int | None = typer.Option(None, help="Early-stopping patience [10]."),
-    batch_size: int | None = typer.Option(None, help="Batch size [8]."),
-    head: str | None = typer.Option(None, help="Head: upernet, unet or linear [upernet]."),
-    band_policy: str | None = typer.Option(None, help="Band alignment policy [auto]."),
-    cache: str | None = typer.Option(None, help="Frozen feature cache: memory, disk, none."),
-    threads: int | None = typer.Option(
-        None, "--threads", help="torch CPU threads per run (1 is often fastest on a shared CPU)."
-    ),
-    store: str | None = StoreOption,
-    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress."),
-    executor: str | None = typer.Option(
-        None, "--executor",
-        help="Where runs execute: local (this process, one after another) or ray (Ray tasks on "
-        "a cluster; needs pip install 'planetbench\\[ray]'). Default: the experiment file's executor, "
-        "else local.",
-    ),
-    ray_address: str | None = typer.Option(
-        None, "--ray-address",
-        help="Ray cluster to join (auto, ray://head:10001, head:6379); default: start Ray here.",
-    ),
-    cpus_per_run: float | None = typer.Option(
-        None, "--cpus-per-run", help="CPUs each Ray task reserves [1]."
-    ),
-    gpus_per_run: float | None = typer.Option(
-        None, "--gpus-per-run",
-        help="GPUs each Ray task reserves [0]; > 0 places runs on GPU nodes, where they use CUDA.",
-    ),
-    fail_fast: bool = typer.Option(
-        False, "--fail-fast/--keep-going",
-        help="Stop at the first failed run, or run the rest and list failures at the end.",
-    ),
+    experiment: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Experiment YAML (a grid of encoders × tasks × protocols × fractions × lrs × "
+            "seeds). Omit it to give one run with the flags below.",
+        ),
+    ] = None,
+    encoder: Annotated[str | None, typer.Option(help="Encoder id (single run).")] = None,
+    task: Annotated[str | None, typer.Option(help="Task id (single run).")] = None,
+    protocol: Annotated[
+        str, typer.Option(help="Dense protocol: frozen, finetune or a plugin's (single run).")
+    ] = "frozen",
+    fraction: Annotated[
+        float, typer.Option(help="Share of the training split (single run).")
+    ] = 1.0,
+    lr: Annotated[float, typer.Option(help="Learning rate (single run).")] = 1e-4,
+    seed: Annotated[int, typer.Option(help="Seed (single run).")] = 0,
+    root: Annotated[str | None, typer.Option(help="Data folder of the task(s).")] = None,
+    input_size: Annotated[
+        int | None, typer.Option(help="Side (px) images are resized to \\[512].")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Maximum epochs \\[50].")] = None,
+    patience: Annotated[int | None, typer.Option(help="Early-stopping patience \\[10].")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Batch size \\[8].")] = None,
+    head: Annotated[
+        str | None, typer.Option(help="Head: upernet, unet, linear or a plugin's \\[upernet].")
+    ] = None,
+    band_policy: Annotated[
+        str | None,
+        typer.Option(help="Band policy: auto, match, sar-rgb, wavelength, zero-fill or a "
+                     "plugin's \\[auto]."),
+    ] = None,
+    cache: Annotated[
+        str | None,
+        typer.Option(help="Frozen feature cache mode: memory, disk, none or a plugin's "
+                     "\\[memory]."),
+    ] = None,
+    num_threads: Annotated[
+        int | None,
+        typer.Option(help="torch CPU threads per run (1 is often fastest on a shared CPU)."),
+    ] = None,
+    threads: Annotated[int | None, typer.Option("--threads", hidden=True)] = None,
+    store: Annotated[str | None, typer.Option("--store", help=StoreOption.help)] = None,
+    progress: Annotated[bool, typer.Option(help="Show progress.")] = True,
+    executor: Annotated[
+        str | None,
+        typer.Option(
+            help="Where runs execute: local (this process, one after another) or ray (Ray tasks "
+            "on a cluster; needs pip install 'planetbench\\[ray]'). Default: the experiment "
+            "file's executor, else local.",
+        ),
+    ] = None,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster to join (auto, ray://head:10001, head:6379); default: "
+                     "start Ray here."),
+    ] = None,
+    cpus_per_run: Annotated[
+        float | None, typer.Option(help="CPUs each Ray task reserves \\[1].")
+    ] = None,
+    gpus_per_run: Annotated[
+        float | None,
+        typer.Option(help="GPUs each Ray task reserves \\[0]; > 0 places runs on GPU nodes, "
+                     "where they use CUDA."),
+    ] = None,
+    fail_fast: Annotated[
+        bool,
+        typer.Option(help="Stop at the first failed run, or (--no-fail-fast) run the rest and "
+                     "list failures at the end."),
+    ] = False,
+    keep_going: Annotated[bool, typer.Option("--keep-going", hidden=True)] = False,
 ) -> None:
-    """Train and evaluate encoders on segmentation tasks; results go to the store (resumable)."""
+    """Train and evaluate encoders on segmentation tasks; results go to the store (resumable).
+
+    The whole grid is checked first (names, data folders, options): every problem is listed
+    and nothing runs until they are fixed.
+    """
     from rich.markup import escape
 
     from planetbench.runs.runner import RunsFailedError, run_experiment
@@ -111,7 +149,7 @@ def run_cmd(
     settings = {
         "root": root, "input_size": input_size, "epochs": epochs, "patience": patience,
         "batch_size": batch_size, "head": head, "band_policy": band_policy, "cache": cache,
-        "num_threads": threads,
+        "num_threads": alias("--num-threads", num_threads, "--threads", threads),
     }
     single = {"encoder": encoder, "task": task, "protocol": protocol, "fraction": fraction,
               "lr": lr, "seed": seed}
@@ -122,7 +160,7 @@ def run_cmd(
     rs.check_writable()  # a read-only store is refused before any compute
     try:
         summary = run_experiment(spec, store=rs, executor=ex, progress=progress,
-                                 print_fn=_say, fail_fast=fail_fast)
+                                 print_fn=_say, fail_fast=fail_fast and not keep_going)
     except RunsFailedError as exc:
         _report(spec, exc.summary, rs)
         for failure in exc.summary.failures:
@@ -131,3 +169,16 @@ def run_cmd(
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_RUNS_FAILED) from None
     _report(spec, summary, rs)
+
+
+def alias(flag: str, value: T | None, old_flag: str, old_value: T | None) -> T | None:
+    """The value of ``flag``, or of its old spelling ``old_flag`` (a hidden alias).
+
+    Raises:
+        ConfigError: both spellings are given with different values.
+    """
+    if old_value is None or old_value == value:
+        return value
+    if value is not None:
+        raise ConfigError(f"{old_flag} is the old spelling of {flag}; give {flag} only")
+    return old_value

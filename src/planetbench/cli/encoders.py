@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -11,21 +12,30 @@ from rich.table import Table
 from planetbench.cli._app import app, console, handle_errors
 from planetbench.errors import InvalidInputError
 
+ENCODERS_EXAMPLE = """Examples:
 
-@app.command("encoders")
+  planetbench encoders --available
+
+  planetbench encoders --format json
+"""
+
+
+@app.command("encoders", epilog=ENCODERS_EXAMPLE)
 @handle_errors
 def encoders_cmd(
-    fmt: str = typer.Option("table", "--format", help="Output format: table or json."),
-    available_only: bool = typer.Option(
-        False, "--available", help="Only encoders that can be built here."
-    ),
+    fmt: Annotated[str, typer.Option("--format", help="Output format: table or json.")] = "table",
+    available: Annotated[
+        bool,
+        typer.Option(help="Only encoders that can be built here (--no-available: every "
+                     "registered encoder)."),
+    ] = False,
 ) -> None:
     """List encoders with availability (dependencies, cached weights, unavailable reason)."""
     if fmt not in ("table", "json"):
         raise InvalidInputError(f"--format {fmt!r} is not supported; use 'table' or 'json'")
     from planetbench.encoders.availability import list_availability
 
-    rows = [r for r in list_availability() if r.available or not available_only]
+    rows = [r for r in list_availability() if r.available or not available]
     if fmt == "json":
         typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return

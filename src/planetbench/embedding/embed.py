@@ -9,22 +9,34 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from planetbench.errors import InvalidInputError
-from planetbench.tasks.spec import SampleDataset, Task
+from planetbench.protocols.band_stats import (
+    BandStats,
+    Standardiser,
+    band_statistics,
+    images_of,
+    published_band_stats,
+)
+from planetbench.tasks.spec import SampleDataset, Task, TaskSpec
+
+if TYPE_CHECKING:
+    import torch
+    from torch import Tensor
+
+    from planetbench.encoders.bands import BandAlignment
+    from planetbench.encoders.base import Encoder, RegisteredEncoder
 
 #: Output formats by file suffix.
 FORMATS: dict[str, str] = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 #: ``task="demo"`` embeds the scenes shared by every image-level task of the demo suite.
 DEMO_SUITE = "demo"
-
-_STD_FLOOR = 1e-6
-
 
 def _resolve_format(out: Path, fmt: str | None) -> str:
     if fmt is None:
@@ -63,26 +75,6 @@ def _open_splits(
         options.setdefault("in_memory", True)
         root = Path(".")
     return [task.load(root, split, **options) for split in splits]
-
-
-def _band_statistics(
-    datasets: Sequence[SampleDataset], n_bands: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-band mean and standard deviation over every pixel of ``datasets`` (float64, (C,))."""
-    total = np.zeros(n_bands)
-    total_sq = np.zeros(n_bands)
-    count = 0
-    for ds in datasets:
-        for i in range(len(ds)):
-            image = np.asarray(ds[i]["image"], dtype=np.float64)
-            total += image.sum(axis=(1, 2))
-            total_sq += (image**2).sum(axis=(1, 2))
-            count += image.shape[1] * image.shape[2]
-    if count == 0:
-        raise InvalidInputError("cannot compute band statistics: the split holds no images")
-    mean = total / count
-    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
-    return mean, np.maximum(std, _STD_FLOOR)
 
 
 @contextmanager
@@ -127,10 +119,11 @@ def embed_task(
 ) -> Path:
     """Embed every image of ``task`` (one split or all) with ``encoder`` and write the vectors.
 
-    Images are standardised per band with the task spec's ``band_mean``/``band_std`` when it
-    has them, else with statistics computed over the task's ``train`` split (over the embedded
-    images when the task has no ``train`` split), as the dense protocols do. Then the task's bands
-    are aligned to the encoder's (:func:`planetbench.encoders.bands.align_bands`: wavelength
+    Images are standardised per band exactly as the dense protocols do
+    (:mod:`planetbench.protocols.band_stats`): with the task spec's ``band_mean``/``band_std``
+    when it has them, else with statistics computed over the task's ``train`` split (over the
+    embedded images when the task has no ``train`` split). Then the task's bands are aligned to
+    the encoder's under ``band_policy`` (:mod:`planetbench.protocols.band_policies`: wavelength
     match, SAR replicated as RGB, wavelengths fed to DOFA …) and, for encoders with a fixed input
     size, images are resized bilinearly to it.
 
@@ -150,25 +143,23 @@ def embed_task(
         tiny: build the encoder's tiny variant.
         weights: None (published weights: cache, else download), ``"none"`` (random; only
             from-scratch baselines) or a local checkpoint, loaded strictly.
-        band_policy: band alignment policy (``auto``, ``match``, ``sar-rgb``, ``wavelength``,
-            ``zero-fill``).
+        band_policy: a registered band policy (``auto``, ``match``, ``sar-rgb``,
+            ``wavelength``, ``zero-fill`` or a plugin's).
         progress: show a Rich progress bar on stderr.
 
     Returns:
         The written file. Columns: ``id`` (str) and ``0`` … ``D-1`` (float32 values).
 
     Raises:
-        UnknownNameError: unknown encoder or task (with near misses).
+        UnknownNameError: unknown encoder, task or band policy (with near misses).
         InvalidInputError: bad split, batch size, format or options.
         BandAlignmentError: the task's bands cannot be aligned to the encoder's under
             ``band_policy`` (the message lists both band sets).
         WeightsUnavailableError: pretrained weights are neither cached nor downloadable.
     """
-    import pandas as pd
     import torch
 
     from planetbench.encoders import get_encoder
-    from planetbench.encoders.bands import apply as apply_alignment
     from planetbench.encoders.base import default_device
 
     out = Path(out)
@@ -176,71 +167,151 @@ def embed_task(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidInputError(f"batch_size must be a positive integer; got {batch_size!r}")
     registered = get_encoder(encoder)
-    spec_task = _resolve_task(task)
-    spec = spec_task.spec
+    the_task = _resolve_task(task)
+    splits = _splits(the_task.spec, split)
+    alignment = _alignment(the_task.spec, registered, band_policy)
+    datasets = _open_splits(the_task, splits, root, reader_options or {})
+    stats = _band_stats(the_task, splits, datasets, root, reader_options or {})
+    dev = torch.device(device) if device is not None else default_device()
+    model = _build_encoder(registered, the_task.spec, alignment, seed=seed, tiny=tiny,
+                           weights=weights, options=encoder_options or {}).to(dev).eval()
+    prepare = _Inputs(
+        Standardiser(stats, device=dev),
+        alignment,
+        None if alignment is None else int(model.spec.input_size),
+    )
+    label = f"embedding {the_task.spec.name} with {encoder}"
+    ids, matrix = _embed(model, datasets, prepare, dev, batch_size, _progress, progress, label)
+    if len(set(ids)) != len(ids):
+        raise InvalidInputError(
+            f"task {the_task.spec.name!r} yields duplicate sample ids; cannot embed"
+        )
+    return _write(out, file_format, ids, matrix)
+
+
+def _splits(spec: TaskSpec, split: str | None) -> list[str]:
+    """The splits to embed: ``split``, or every split of the task."""
     if split is not None and split not in spec.splits:
         raise InvalidInputError(
             f"task {spec.name!r} has no split {split!r}; available: {', '.join(spec.splits)}"
         )
-    splits = list(spec.splits) if split is None else [split]
-    task_bands = spec.bands
-    any_band = not registered.spec.bands and not registered.spec.wavelength_conditioned
-    alignment = None
-    if not any_band:
-        from planetbench.encoders.bands import align_bands
+    return list(spec.splits) if split is None else [split]
 
-        alignment = align_bands(task_bands, registered.spec, policy=band_policy)
 
-    datasets = _open_splits(spec_task, splits, root, reader_options or {})
-    n_bands = len(task_bands)
-    if spec.band_mean is not None and spec.band_std is not None:
-        mean, std = np.asarray(spec.band_mean), np.asarray(spec.band_std)
-    elif "train" in spec.splits:
-        train = datasets[splits.index("train")] if "train" in splits else None
-        stat_sets = [train] if train is not None else _open_splits(
-            spec_task, ["train"], root, reader_options or {}
-        )
-        mean, std = _band_statistics(stat_sets, n_bands)
+def _alignment(
+    spec: TaskSpec, registered: RegisteredEncoder, band_policy: str
+) -> BandAlignment | None:
+    """How the task's bands feed the encoder; None for encoders that take any bands."""
+    from planetbench.protocols.band_policies import align
+
+    if not registered.spec.bands and not registered.spec.wavelength_conditioned:
+        return None
+    return align(spec.bands, registered.spec, band_policy)
+
+
+def _band_stats(
+    task: Task,
+    splits: Sequence[str],
+    datasets: Sequence[SampleDataset],
+    root: str | Path | None,
+    reader_options: dict[str, Any],
+) -> BandStats:
+    """The task's published statistics, else those of its train split (else of ``datasets``)."""
+    published = published_band_stats(task.spec)
+    if published is not None:
+        return published
+    if "train" not in task.spec.splits:
+        return band_statistics(chain.from_iterable(images_of(ds) for ds in datasets),
+                               source="embedded images")
+    if "train" in splits:
+        train = datasets[list(splits).index("train")]
     else:
-        mean, std = _band_statistics(datasets, n_bands)
+        (train,) = _open_splits(task, ["train"], root, reader_options)
+    return band_statistics(images_of(train), source="train")
 
-    dev = torch.device(device) if device is not None else default_device()
-    options: dict[str, Any] = dict(encoder_options or {})
+
+def _build_encoder(
+    registered: RegisteredEncoder,
+    spec: TaskSpec,
+    alignment: BandAlignment | None,
+    *,
+    seed: int,
+    tiny: bool,
+    weights: str | Path | None,
+    options: dict[str, Any],
+) -> Encoder:
+    """The encoder for the task's bands, its random parts drawn from ``seed``."""
+    import torch
+
+    kwargs: dict[str, Any] = dict(options)
     if registered.spec.weights is None:  # random parts drawn from the seed
-        options.setdefault("seed", seed)
+        kwargs.setdefault("seed", seed)
     if alignment is not None and registered.spec.wavelength_conditioned:
-        options["wavelengths_um"] = alignment.wavelengths_um
+        kwargs["wavelengths_um"] = alignment.wavelengths_um
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = registered.factory(in_bands=task_bands, tiny=tiny, weights=weights, **options)
-    model = model.to(dev).eval()
-    mean_t = torch.as_tensor(mean, dtype=torch.float32, device=dev)[None, :, None, None]
-    std_t = torch.as_tensor(std, dtype=torch.float32, device=dev)[None, :, None, None]
-    size = None if any_band else int(model.spec.input_size)
+        return registered.factory(in_bands=spec.bands, tiny=tiny, weights=weights, **kwargs)
 
-    total = sum(len(ds) for ds in datasets)
+
+class _Inputs:
+    """Turns a batch of task images (B, C, H, W) into encoder inputs: standardised per band,
+    aligned to the encoder's bands, resized to its fixed input size (when it has one)."""
+
+    def __init__(
+        self, standardise: Standardiser, alignment: BandAlignment | None, size: int | None
+    ) -> None:
+        self.standardise = standardise
+        self.alignment = alignment
+        self.size = size
+
+    def __call__(self, batch: Tensor) -> Tensor:
+        import torch
+
+        from planetbench.encoders.bands import apply as apply_alignment
+
+        x = self.standardise(batch)
+        if self.alignment is not None:
+            x = apply_alignment(x, self.alignment)
+        if self.size is not None and tuple(x.shape[-2:]) != (self.size, self.size):
+            x = torch.nn.functional.interpolate(
+                x, size=(self.size, self.size), mode="bilinear", align_corners=False
+            )
+        return x
+
+
+def _embed(
+    model: Encoder,
+    datasets: Sequence[SampleDataset],
+    prepare: _Inputs,
+    device: torch.device,
+    batch_size: int,
+    progress_bar: Any,
+    progress: bool,
+    label: str,
+) -> tuple[list[str], np.ndarray]:
+    """Sample ids and their embeddings (N, D) float32, split after split, batch after batch."""
+    import torch
+
     ids: list[str] = []
     vectors: list[np.ndarray] = []
-    with _progress(progress, total, f"embedding {spec.name} with {encoder}") as advance:
+    total = sum(len(ds) for ds in datasets)
+    with progress_bar(progress, total, label) as advance:
         for ds in datasets:
             for start in range(0, len(ds), batch_size):
                 items = [ds[i] for i in range(start, min(start + batch_size, len(ds)))]
                 batch = torch.from_numpy(np.stack([np.asarray(it["image"]) for it in items]))
-                batch = (batch.to(dev, torch.float32) - mean_t) / std_t
-                if alignment is not None:
-                    batch = apply_alignment(batch, alignment)
-                if size is not None and tuple(batch.shape[-2:]) != (size, size):
-                    batch = torch.nn.functional.interpolate(
-                        batch, size=(size, size), mode="bilinear", align_corners=False
-                    )
                 with torch.inference_mode():
-                    emb = model.embed(batch)
+                    emb = model.embed(prepare(batch.to(device, torch.float32)))
                 vectors.append(emb.detach().to("cpu", torch.float32).numpy())
                 ids.extend(str(it["id"]) for it in items)
                 advance(len(items))
-    matrix = np.concatenate(vectors, axis=0)
-    if len(set(ids)) != len(ids):
-        raise InvalidInputError(f"task {spec.name!r} yields duplicate sample ids; cannot embed")
+    return ids, np.concatenate(vectors, axis=0)
+
+
+def _write(out: Path, file_format: str, ids: list[str], matrix: np.ndarray) -> Path:
+    """Write the NeuCo-layout file: ``id`` then columns ``0`` … ``D-1``."""
+    import pandas as pd
+
     frame = pd.DataFrame(matrix, columns=[str(i) for i in range(matrix.shape[1])])
     frame.insert(0, "id", ids)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -12,18 +12,19 @@ early stopping on validation mIoU and testing of the best checkpoint.
 * ``finetune``: encoder and head train together (the encoder is modified in place).
 
 Inputs are standardised with the task's published band mean/std when given, else with the mean/std
-of the training images passed to ``fit``. Images are resized to ``input_size`` (bilinear) and
+of the training images passed to ``fit`` (:mod:`planetbench.protocols.band_stats`, the path
+``embed`` uses too). Images are resized to ``input_size`` (bilinear) and
 masks likewise (nearest); metrics are computed at that size. CUDA (with automatic mixed precision)
 is used when present, the CPU otherwise, through the same code path.
 """
 
 from __future__ import annotations
 
-import copy
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,42 +37,17 @@ from planetbench.encoders.base import Encoder, default_device
 from planetbench.errors import InvalidInputError
 from planetbench.heads import build_head
 from planetbench.metrics.segmentation import SegmentationMeter
-from planetbench.protocols.feature_cache import CacheDecision, FeatureCache, cache_decision
+from planetbench.protocols.band_stats import BandStats, Standardiser, band_statistics, images_of
+from planetbench.protocols.feature_cache import (
+    CACHE_MODES,
+    CacheDecision,
+    FeatureCache,
+    cache_decision,
+)
+from planetbench.registry import Registry
 from planetbench.tasks.spec import SampleDataset, TaskSpec
 
-#: Cryo-Bench's learning-rate grid.
-CRYO_LR_GRID: tuple[float, ...] = (1e-2, 1e-3, 1e-4, 1e-5)
-
-
 # ------------------------------------------------------------------------------------ data
-
-
-def band_statistics(
-    dataset: SampleDataset, indices: Sequence[int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-band mean and standard deviation over every pixel of the given images.
-
-    Args:
-        dataset: samples with ``image`` (C, H, W).
-        indices: which samples to use.
-
-    Returns:
-        ``(mean, std)``, each float64 of shape (C,); a zero std is replaced by 1 (constant band).
-    """
-    total = sq = None
-    count = 0
-    for i in indices:
-        img = np.asarray(dataset[i]["image"], dtype=np.float64)
-        flat = img.reshape(img.shape[0], -1)
-        s, q = flat.sum(axis=1), (flat**2).sum(axis=1)
-        total = s if total is None else total + s
-        sq = q if sq is None else sq + q
-        count += flat.shape[1]
-    if total is None or sq is None or count == 0:
-        raise InvalidInputError("cannot compute band statistics of an empty training split")
-    mean = total / count
-    std = np.sqrt(np.maximum(sq / count - mean**2, 0.0))
-    return mean, np.where(std > 0, std, 1.0)
 
 
 class DenseDataset(Dataset[tuple[Tensor, Tensor]]):
@@ -80,8 +56,7 @@ class DenseDataset(Dataset[tuple[Tensor, Tensor]]):
     Args:
         samples: the split (items with ``image`` (C, H, W) and ``mask`` (H, W)).
         indices: which items, in order.
-        mean: per-band mean, shape (C,).
-        std: per-band std, shape (C,).
+        stats: the band statistics images are standardised with.
         size: output side in pixels.
         augment: random horizontal/vertical flips (changes encoder inputs).
         seed: seed of the flips.
@@ -91,8 +66,7 @@ class DenseDataset(Dataset[tuple[Tensor, Tensor]]):
         self,
         samples: SampleDataset,
         indices: Sequence[int],
-        mean: np.ndarray,
-        std: np.ndarray,
+        stats: BandStats,
         size: int,
         *,
         augment: bool = False,
@@ -100,8 +74,8 @@ class DenseDataset(Dataset[tuple[Tensor, Tensor]]):
     ) -> None:
         self.samples = samples
         self.indices = list(indices)
-        self.mean = torch.as_tensor(mean, dtype=torch.float32)[:, None, None]
-        self.std = torch.as_tensor(std, dtype=torch.float32)[:, None, None]
+        self.standardise = Standardiser(stats)
+        self.n_bands = stats.n_bands
         self.size = size
         self.augment = augment
         self.generator = torch.Generator().manual_seed(seed)
@@ -113,12 +87,12 @@ class DenseDataset(Dataset[tuple[Tensor, Tensor]]):
         s = self.samples[self.indices[i]]
         image = torch.as_tensor(np.asarray(s["image"], dtype=np.float32))
         mask = torch.as_tensor(np.asarray(s["mask"]), dtype=torch.long)
-        if image.ndim != 3 or image.shape[0] != self.mean.shape[0] or mask.shape != image.shape[1:]:
+        if image.ndim != 3 or image.shape[0] != self.n_bands or mask.shape != image.shape[1:]:
             raise InvalidInputError(
                 f"sample {s.get('id', i)!r}: image {tuple(image.shape)} / mask "
-                f"{tuple(mask.shape)} do not match ({self.mean.shape[0]}, H, W) / (H, W)"
+                f"{tuple(mask.shape)} do not match ({self.n_bands}, H, W) / (H, W)"
             )
-        image = (image - self.mean) / self.std
+        image = self.standardise(image)
         if image.shape[-2:] != (self.size, self.size):
             image = F.interpolate(
                 image[None], size=(self.size, self.size), mode="bilinear", align_corners=False
@@ -174,21 +148,34 @@ def dice_loss(logits: Tensor, target: Tensor, ignore_index: int | None) -> Tenso
     return 1.0 - ((2 * inter + 1.0) / (denom + 1.0)).mean()
 
 
-def _batch_norms(module: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
-    """Batch-norm layers of ``module`` that track running statistics.
+@contextmanager
+def epoch_batch_norms(module: nn.Module) -> Iterator[list[nn.modules.batchnorm._BatchNorm]]:
+    """Batch-norm layers of ``module`` whose running statistics are averaged per epoch.
 
-    During ``fit`` their running mean/var are reset at the start of every epoch and accumulated
-    as the plain average of that epoch's batch statistics (``momentum=None``), so the statistics
-    used in evaluation describe the current weights. With the default exponential average
-    (momentum 0.1) and the few steps per epoch of small datasets or label fractions, the running
-    statistics stay close to their initial values and eval-mode predictions collapse (cf. Wu &
-    Johnson 2021, "Rethinking 'Batch' in BatchNorm", on population vs. EMA statistics).
+    Inside the block, layers tracking running statistics use ``momentum=None`` (a plain
+    cumulative average); ``fit`` resets them at the start of every epoch, so the statistics used
+    in evaluation are the average of that epoch's batch statistics and describe the current
+    weights. With the default exponential average (momentum 0.1) and the few steps per epoch of
+    small datasets or label fractions, the running statistics stay close to their initial values
+    and eval-mode predictions collapse (cf. Wu & Johnson 2021, "Rethinking 'Batch' in
+    BatchNorm", on population vs. EMA statistics). Each layer's momentum is restored on exit.
+
+    Yields:
+        The layers, for resetting at each epoch.
     """
-    return [
+    norms = [
         m
         for m in module.modules()
         if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats
     ]
+    momenta = [bn.momentum for bn in norms]
+    for bn in norms:
+        bn.momentum = None
+    try:
+        yield norms
+    finally:
+        for bn, momentum in zip(norms, momenta, strict=True):
+            bn.momentum = momentum
 
 
 # ------------------------------------------------------------------------------- protocols
@@ -222,7 +209,25 @@ class _Source:
     masks: Tensor | None = None
     cache: FeatureCache | None = None
     dataset: DenseDataset | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _BestCheckpoint:
+    """The best validation mIoU so far, its epoch and a CPU copy of the trainable weights."""
+
+    score: float = -1.0
+    epoch: int = 0
+    since: int = 0
+    state: dict[str, Tensor] | None = None
+
+    def update(self, epoch: int, val_miou: float | None, module: nn.Module) -> None:
+        """Keep ``module``'s weights when ``val_miou`` beats the best (None counts as -1)."""
+        score = -1.0 if val_miou is None else val_miou
+        if score > self.score:
+            self.score, self.epoch, self.since = score, epoch, 0
+            self.state = {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+        else:
+            self.since += 1
 
 
 class DenseProtocol:
@@ -255,17 +260,25 @@ class DenseProtocol:
 
     Attributes (after ``fit``):
         head_: the trained head (best checkpoint).
-        mean_, std_: band statistics used, shape (C,).
+        device_: the torch device used.
+        band_stats_: the :class:`~planetbench.protocols.band_stats.BandStats` inputs were
+            standardised with.
         history_: list of :class:`EpochRecord`.
         best_epoch_: epoch of the best validation mIoU (1-based).
         best_val_miou_: that mIoU.
         cache_: :class:`CacheDecision` (frozen protocol).
         warnings_: warnings raised during the run (also recorded in results).
         timings_: seconds per phase.
+
+    A plugin adds a protocol by subclassing this class and registering the subclass in
+    :data:`DENSE_PROTOCOLS` (or under the entry-point group ``planetbench.protocols``); an
+    experiment file can then name it in ``protocols``.
     """
 
     name: ClassVar[str] = ""
     trains_encoder: ClassVar[bool] = False
+    #: True when the protocol takes ``cache`` / ``cache_dir`` (a frozen-feature cache mode).
+    caches_features: ClassVar[bool] = False
     #: Precision features are rounded to before the head sees them (None: kept as computed).
     feature_dtype: ClassVar[torch.dtype | None] = None
 
@@ -334,7 +347,14 @@ class DenseProtocol:
 
     # ---------------------------------------------------------------- validation and set-up
 
-    def _validate(self) -> None:
+    def check(self) -> None:
+        """Raise unless the hyper-parameters are valid and suit the encoder (``fit`` calls it;
+        a grid's preflight too, before any run starts).
+
+        Raises:
+            InvalidInputError: naming the parameter, its value and what is allowed.
+            UnknownNameError: an unregistered cache mode (frozen protocol).
+        """
         checks: list[tuple[str, Any, bool, str]] = [
             ("n_classes", self.n_classes, self.n_classes >= 2, "an int ≥ 2"),
             ("lr", self.lr, self.lr > 0, "a positive float"),
@@ -395,7 +415,7 @@ class DenseProtocol:
             ds,
             batch_sampler=batches,
             num_workers=self.num_workers,
-            pin_memory=self._device_.type == "cuda",
+            pin_memory=self.device_.type == "cuda",
             generator=torch.Generator().manual_seed(self.seed),
         )
 
@@ -414,11 +434,29 @@ class DenseProtocol:
         Returns:
             self, holding the best checkpoint.
         """
-        self._validate()
+        self.check()
         t_fit = time.perf_counter()
-        self._device_ = device = self._device()
+        self.device_ = self._device()
         self.warnings_: list[str] = []
         self.timings_: dict[str, float] = {}
+        idx = self._training_indices(train, val, train_indices)
+        self.band_stats_ = self._band_stats(train, idx)
+        with torch.random.fork_rng(devices=[self.device_] if self.device_.type == "cuda" else []):
+            torch.manual_seed(self.seed)
+            self.head_ = self._build_head()
+            self._set_modes(training=True)
+            train_src, val_src = self._sources(train, idx, val)
+            try:
+                self._train(train_src, val_src)
+            finally:
+                self._close(train_src, val_src)
+        self._set_modes(training=False)
+        self.timings_["fit_s"] = time.perf_counter() - t_fit
+        return self
+
+    def _training_indices(
+        self, train: SampleDataset, val: SampleDataset, train_indices: Sequence[int] | None
+    ) -> list[int]:
         idx = list(range(len(train))) if train_indices is None else list(train_indices)
         if len(idx) < 2:
             raise InvalidInputError(
@@ -426,113 +464,106 @@ class DenseProtocol:
             )
         if len(val) == 0:
             raise InvalidInputError("the validation split is empty; early stopping needs it")
-        t0 = time.perf_counter()
-        n_bands = np.asarray(train[idx[0]]["image"]).shape[0]
-        if self.band_mean is not None and self.band_std is not None:
-            self.mean_ = np.asarray(self.band_mean, dtype=np.float64)
-            self.std_ = np.asarray(self.band_std, dtype=np.float64)
-            if self.mean_.shape != (n_bands,) or self.std_.shape != (n_bands,):
-                raise InvalidInputError(
-                    f"band_mean/band_std have {self.mean_.size}/{self.std_.size} values but the "
-                    f"images have {n_bands} bands"
-                )
-            self.band_stats_source_ = "task"
-        else:
-            self.mean_, self.std_ = band_statistics(train, idx)
-            self.band_stats_source_ = "train"
-        self.timings_["band_stats_s"] = time.perf_counter() - t0
+        return idx
 
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(self.seed)
-            self.encoder.to(device)
-            spec = self.encoder.spec
-            self.head_ = build_head(
-                self.head,
-                in_channels=spec.feature_channels,
-                in_strides=spec.feature_strides,
-                n_classes=self.n_classes,
-                **(self.head_options or {}),
-            ).to(device)
-            self.head_ = self.head_.to(memory_format=torch.channels_last)
-            self._set_modes(training=True)
-            gen = torch.Generator().manual_seed(self.seed)
-            train_ds = DenseDataset(
-                train,
-                idx,
-                self.mean_,
-                self.std_,
-                self.input_size,
-                augment=self.augment,
-                seed=self.seed,
-            )
-            val_ds = DenseDataset(val, range(len(val)), self.mean_, self.std_, self.input_size)
-            t0 = time.perf_counter()
-            train_src = self._prepare(train_ds, for_training=True)
-            val_src = self._prepare(val_ds, for_training=False)
-            self.timings_["prepare_s"] = time.perf_counter() - t0
-            params = [p for p in self._trainable().parameters() if p.requires_grad]
-            optimiser = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
-            scaler = torch.amp.GradScaler(device.type, enabled=self.amp and device.type == "cuda")
-            self.history_: list[EpochRecord] = []
-            best_state: dict[str, Tensor] | None = None
-            best = -1.0
-            self.best_epoch_ = 0
-            since_best = 0
-            first_epoch_extra = self.timings_["prepare_s"]
-            norms = _batch_norms(self._trainable())
-            momenta = [bn.momentum for bn in norms]
-            for bn in norms:
-                bn.momentum = None  # cumulative average, reset every epoch (see _batch_norms)
+    def _band_stats(self, train: SampleDataset, idx: Sequence[int]) -> BandStats:
+        """The task's published statistics when given, else those of the training images."""
+        t0 = time.perf_counter()
+        if self.band_mean is not None and self.band_std is not None:
+            stats = BandStats.from_moments(self.band_mean, self.band_std, source="task")
+            stats.check_bands(np.asarray(train[idx[0]]["image"]).shape[0])
+        else:
+            stats = band_statistics(images_of(train, idx), source="train")
+        self.timings_["band_stats_s"] = time.perf_counter() - t0
+        return stats
+
+    def _build_head(self) -> nn.Module:
+        """The head for the encoder's maps, on the device, in channels-last layout."""
+        self.encoder.to(self.device_)
+        spec = self.encoder.spec
+        head = build_head(
+            self.head,
+            in_channels=spec.feature_channels,
+            in_strides=spec.feature_strides,
+            n_classes=self.n_classes,
+            **(self.head_options or {}),
+        ).to(self.device_)
+        return head.to(memory_format=torch.channels_last)
+
+    def _sources(
+        self, train: SampleDataset, idx: Sequence[int], val: SampleDataset
+    ) -> tuple[_Source, _Source]:
+        """Batch sources of the training subset and of the validation split."""
+        train_ds = DenseDataset(
+            train, idx, self.band_stats_, self.input_size, augment=self.augment, seed=self.seed
+        )
+        val_ds = DenseDataset(val, range(len(val)), self.band_stats_, self.input_size)
+        t0 = time.perf_counter()
+        sources = self._prepare(train_ds, for_training=True), self._prepare(val_ds, for_training=False)
+        self.timings_["prepare_s"] = time.perf_counter() - t0
+        return sources
+
+    def _train(self, train_src: _Source, val_src: _Source) -> None:
+        """Epochs until ``epochs`` or ``patience`` epochs without a better validation mIoU; the
+        trainable weights are then those of the best epoch."""
+        params = [p for p in self._trainable().parameters() if p.requires_grad]
+        optimiser = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        device = self.device_
+        scaler = torch.amp.GradScaler(device.type, enabled=self.amp and device.type == "cuda")
+        gen = torch.Generator().manual_seed(self.seed)
+        best = _BestCheckpoint()
+        self.history_: list[EpochRecord] = []
+        with epoch_batch_norms(self._trainable()) as norms:
             for epoch in range(1, self.epochs + 1):
                 t_ep = time.perf_counter()
                 self._set_modes(training=True)
                 for bn in norms:
                     bn.reset_running_stats()
-                losses = []
-                for feats, masks in self._batches(train_src, gen):
-                    with self._autocast(device):
-                        logits = self.head_(feats, masks.shape[-2:])
-                        loss = self._criterion(logits, masks)
-                    if not torch.isfinite(loss):
-                        raise InvalidInputError(
-                            f"training loss became {loss.item()} at epoch {epoch} with "
-                            f"lr={self.lr}; "
-                            "lower the learning rate"
-                        )
-                    optimiser.zero_grad(set_to_none=True)
-                    scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
-                    scaler.step(optimiser)
-                    scaler.update()
-                    losses.append(float(loss.detach()))
+                loss = self._train_epoch(train_src, gen, optimiser, scaler, epoch)
                 train_seconds = time.perf_counter() - t_ep
                 val_miou = self._evaluate(val_src)["miou"]
-                score = -1.0 if val_miou is None else val_miou
-                if score > best:
-                    best, self.best_epoch_, since_best = score, epoch, 0
-                    best_state = {
-                        k: v.detach().to("cpu", copy=True)
-                        for k, v in self._trainable().state_dict().items()
-                    }
-                else:
-                    since_best += 1
-                seconds = time.perf_counter() - t_ep + (first_epoch_extra if epoch == 1 else 0.0)
-                record = EpochRecord(
-                    epoch, float(np.mean(losses)), val_miou, seconds, train_seconds
-                )
-                self.history_.append(record)
-                if self.on_epoch is not None:
-                    self.on_epoch(record)
-                if since_best >= self.patience:
+                best.update(epoch, val_miou, self._trainable())
+                seconds = time.perf_counter() - t_ep
+                if epoch == 1:  # preparing the data (e.g. the feature cache) belongs to epoch 1
+                    seconds += self.timings_["prepare_s"]
+                self._record(EpochRecord(epoch, loss, val_miou, seconds, train_seconds))
+                if best.since >= self.patience:
                     break
-            for bn, momentum in zip(norms, momenta, strict=True):
-                bn.momentum = momentum
-            if best_state is not None:
-                self._trainable().load_state_dict(best_state)
-            self.best_val_miou_ = None if best < 0 else best
-            self._close(train_src, val_src)
-        self._set_modes(training=False)
-        self.timings_["fit_s"] = time.perf_counter() - t_fit
-        return self
+        if best.state is not None:
+            self._trainable().load_state_dict(best.state)
+        self.best_epoch_ = best.epoch
+        self.best_val_miou_ = None if best.score < 0 else best.score
+
+    def _train_epoch(
+        self,
+        src: _Source,
+        gen: torch.Generator,
+        optimiser: torch.optim.Optimizer,
+        scaler: torch.amp.GradScaler,
+        epoch: int,
+    ) -> float:
+        """One pass over the training batches; returns the mean loss."""
+        losses = []
+        for feats, masks in self._batches(src, gen):
+            with self._autocast(self.device_):
+                logits = self.head_(feats, masks.shape[-2:])
+                loss = self._criterion(logits, masks)
+            if not torch.isfinite(loss):
+                raise InvalidInputError(
+                    f"training loss became {loss.item()} at epoch {epoch} with lr={self.lr}; "
+                    "lower the learning rate"
+                )
+            optimiser.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
+            scaler.step(optimiser)
+            scaler.update()
+            losses.append(float(loss.detach()))
+        return float(np.mean(losses))
+
+    def _record(self, record: EpochRecord) -> None:
+        self.history_.append(record)
+        if self.on_epoch is not None:
+            self.on_epoch(record)
 
     def score(self, test: SampleDataset) -> dict[str, Any]:
         """Metrics of the best checkpoint on ``test``: ``miou``, ``f1_macro``, ``pixel_accuracy``,
@@ -541,16 +572,44 @@ class DenseProtocol:
         Raises:
             InvalidInputError: when called before :meth:`fit`.
         """
-        if not hasattr(self, "head_"):
-            raise InvalidInputError(
-                f"{type(self).__name__} is not fitted; call fit(train, val) first"
-            )
+        self._check_fitted()
         t0 = time.perf_counter()
-        ds = DenseDataset(test, range(len(test)), self.mean_, self.std_, self.input_size)
+        ds = DenseDataset(test, range(len(test)), self.band_stats_, self.input_size)
         self._set_modes(training=False)
         out = self._evaluate(_Source(n=len(ds), dataset=ds))
         self.timings_["test_s"] = time.perf_counter() - t0
         return out
+
+    # --------------------------------------------------------------- what a fitted run reports
+
+    def logits(self, images: Tensor) -> Tensor:
+        """Logits (B, K, H, W) of standardised images (B, C, H, W) on :attr:`device_`: input
+        transform, encoder and head of the best checkpoint, as measured for efficiency."""
+        self._check_fitted()
+        return self.head_(self._encode(images), images.shape[-2:])
+
+    def fit_record(self) -> dict[str, Any]:
+        """What ``fit`` found: ``val_miou`` (best), ``best_epoch``, ``epochs_run`` and the
+        ``history`` (one dict per epoch, see :class:`EpochRecord`)."""
+        self._check_fitted()
+        return {
+            "val_miou": self.best_val_miou_,
+            "best_epoch": self.best_epoch_,
+            "epochs_run": len(self.history_),
+            "history": [vars(r) for r in self.history_],
+        }
+
+    def notes(self) -> list[str]:
+        """Lines recorded with a run: where the band statistics come from, and the protocol's
+        own choices (e.g. the feature cache)."""
+        self._check_fitted()
+        return [self.band_stats_.note()]
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "head_"):
+            raise InvalidInputError(
+                f"{type(self).__name__} is not fitted; call fit(train, val) first"
+            )
 
     # --------------------------------------------------------------------- pieces
 
@@ -577,7 +636,7 @@ class DenseProtocol:
     def _batches(
         self, src: _Source, gen: torch.Generator | None
     ) -> Iterator[tuple[list[Tensor], Tensor]]:
-        device = self._device_
+        device = self.device_
         chunks = batch_indices(src.n, self.batch_size, gen)
         if src.cache is not None and src.masks is not None:
             for chunk in chunks:
@@ -606,7 +665,7 @@ class DenseProtocol:
         self.encoder.eval()
         with torch.no_grad():
             for feats, masks in self._batches(src, None):
-                with self._autocast(self._device_):
+                with self._autocast(self.device_):
                     logits = self.head_(feats, masks.shape[-2:])
                 meter.update(logits, masks)
         self.head_.train(was)
@@ -631,6 +690,7 @@ class FrozenProtocol(DenseProtocol):
 
     name: ClassVar[str] = "frozen"
     trains_encoder: ClassVar[bool] = False
+    caches_features: ClassVar[bool] = True
     feature_dtype: ClassVar[torch.dtype | None] = torch.float16
 
     def __init__(
@@ -645,6 +705,11 @@ class FrozenProtocol(DenseProtocol):
         self.cache = cache
         self.cache_dir = cache_dir
 
+    def check(self) -> None:
+        """See :meth:`DenseProtocol.check`; also checks the cache mode is registered."""
+        super().check()
+        CACHE_MODES.get(self.cache)
+
     def fit(
         self, train: SampleDataset, val: SampleDataset, train_indices: Sequence[int] | None = None
     ) -> FrozenProtocol:
@@ -658,10 +723,15 @@ class FrozenProtocol(DenseProtocol):
             warnings.warn(str(w.message), w.category, stacklevel=2)
         return self
 
+    def notes(self) -> list[str]:
+        """See :meth:`DenseProtocol.notes`; adds the feature cache used (and why not, if off)."""
+        reason = f" ({self.cache_.reason})" if self.cache_.reason else ""
+        return [*super().notes(), f"feature cache: {self.cache_.storage}{reason}"]
+
     def _prepare(self, ds: DenseDataset, *, for_training: bool) -> _Source:
         if not self.cache_.enabled or (for_training and ds.augment):
             return _Source(n=len(ds), dataset=ds)
-        device = self._device_
+        device = self.device_
         masks: list[Tensor] = []
         chunks = batch_indices(len(ds), self.batch_size, None)
 
@@ -690,67 +760,33 @@ class FinetuneProtocol(DenseProtocol):
     trains_encoder: ClassVar[bool] = True
 
 
-PROTOCOLS: dict[str, type[DenseProtocol]] = {"frozen": FrozenProtocol, "finetune": FinetuneProtocol}
+#: Dense protocols by name: ``frozen``, ``finetune`` and any plugin's (a :class:`DenseProtocol`
+#: subclass registered here or under the entry-point group ``planetbench.protocols``).
+DENSE_PROTOCOLS: Registry[type[DenseProtocol]] = Registry(
+    "dense protocol", entry_point_group="planetbench.protocols"
+)
+DENSE_PROTOCOLS.register("frozen", FrozenProtocol)
+DENSE_PROTOCOLS.register("finetune", FinetuneProtocol)
 
 
 def get_protocol(name: str) -> type[DenseProtocol]:
-    """The dense protocol class ``name`` (``frozen`` or ``finetune``)."""
-    try:
-        return PROTOCOLS[name]
-    except KeyError:
-        raise InvalidInputError(
-            f"unknown dense protocol {name!r}; available: {', '.join(PROTOCOLS)}"
-        ) from None
-
-
-# --------------------------------------------------------------------------- LR sweep
-
-
-@dataclass
-class LRSweep:
-    """Outcome of :func:`lr_sweep`.
-
-    Attributes:
-        best_lr: learning rate with the highest validation mIoU (the smaller lr on ties).
-        val_miou: learning rate → best validation mIoU (None when undefined).
-        best: the fitted protocol of ``best_lr``.
-    """
-
-    best_lr: float
-    val_miou: dict[float, float | None]
-    best: DenseProtocol
-
-
-def lr_sweep(
-    make_protocol: Callable[[float], DenseProtocol],
-    train: SampleDataset,
-    val: SampleDataset,
-    lrs: Sequence[float] = CRYO_LR_GRID,
-    train_indices: Sequence[int] | None = None,
-) -> LRSweep:
-    """Fit one protocol per learning rate and keep the best on the validation split (Cryo-Bench).
-
-    Args:
-        make_protocol: builds a fresh protocol (with a fresh encoder for ``finetune``) for a lr.
-        train: training split.
-        val: validation split (the only split used to choose).
-        lrs: the grid (default Cryo-Bench's 1e-2, 1e-3, 1e-4, 1e-5).
-        train_indices: training subset, as for ``fit``.
+    """The dense protocol class registered as ``name`` (``frozen``, ``finetune`` or a plugin's).
 
     Raises:
-        InvalidInputError: an empty grid.
+        UnknownNameError: ``name`` is not registered (with near misses and the list).
     """
-    if not lrs:
-        raise InvalidInputError("lr_sweep needs at least one learning rate in lrs")
-    scores: dict[float, float | None] = {}
-    best: DenseProtocol | None = None
-    best_lr, best_score = float(lrs[0]), -2.0
-    for lr in sorted(float(v) for v in lrs):
-        proto = make_protocol(lr).fit(train, val, train_indices)
-        scores[lr] = proto.best_val_miou_
-        s = -1.0 if proto.best_val_miou_ is None else proto.best_val_miou_
-        if s > best_score:
-            best, best_lr, best_score = proto, lr, s
-    if best is None:  # unreachable: the grid is non-empty
-        raise RuntimeError("lr_sweep selected nothing")
-    return LRSweep(best_lr=best_lr, val_miou=scores, best=copy.copy(best))
+    return DENSE_PROTOCOLS.get(name)
+
+
+__all__ = [
+    "DENSE_PROTOCOLS",
+    "DenseDataset",
+    "DenseProtocol",
+    "EpochRecord",
+    "FinetuneProtocol",
+    "FrozenProtocol",
+    "batch_indices",
+    "dice_loss",
+    "epoch_batch_norms",
+    "get_protocol",
+]

@@ -2,8 +2,11 @@
 
 In the frozen protocol the encoder's output for an image never changes, so recomputing it every
 epoch is wasted work. :class:`FeatureCache` stores every feature level as one array of shape
-(N, C_i, H_i, W_i) in float16, either in memory (a torch tensor) or memory-mapped on disk
-(:class:`numpy.memmap`, one ``.f16`` file per level). The decoder then trains on cached maps.
+(N, C_i, H_i, W_i) in float16, where a *cache mode* from :data:`CACHE_MODES` puts it: ``memory``
+(a torch tensor), ``disk`` (:class:`numpy.memmap`, one ``.f16`` file per level) or ``none``
+(no cache: features are recomputed every epoch). A plugin can register another mode (entry-point
+group ``planetbench.cache_modes``) whose allocator returns a tensor or a memmap. The decoder then
+trains on cached maps.
 
 The cache is only valid when the encoder input of an image is the same every epoch. Augmentation
 that changes encoder inputs (flips, crops, colour jitter) therefore disables the cache; the
@@ -18,16 +21,60 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from planetbench.errors import InvalidInputError
+from planetbench.registry import Registry
 
-CacheStorage = Literal["memory", "disk", "none"]
-CACHE_STORAGES: tuple[str, ...] = ("memory", "disk", "none")
+#: ``allocate(shape, directory, level)``: a float16 array of ``shape`` for feature level
+#: ``level`` (``directory`` is the cache's own folder for modes that need one, else None).
+Allocator = Callable[[tuple[int, ...], "Path | None", int], "Tensor | np.memmap"]
+
+
+@dataclass(frozen=True)
+class CacheMode:
+    """Where a feature cache keeps its maps.
+
+    Attributes:
+        description: one line for listings and messages.
+        allocate: makes the array of one level (see :data:`Allocator`); None for a mode that
+            caches nothing (``none``).
+        needs_directory: the mode writes files (it gets a temporary folder of its own).
+    """
+
+    description: str
+    allocate: Allocator | None
+    needs_directory: bool = False
+
+    @property
+    def caches(self) -> bool:
+        """True when the mode stores features."""
+        return self.allocate is not None
+
+
+def _allocate_memory(shape: tuple[int, ...], directory: Path | None, level: int) -> Tensor:
+    return torch.empty(shape, dtype=torch.float16)
+
+
+def _allocate_disk(shape: tuple[int, ...], directory: Path | None, level: int) -> np.memmap:
+    if directory is None:
+        raise RuntimeError("disk cache has no directory; build it with FeatureCache.build")
+    return np.memmap(directory / f"level{level}.f16", dtype=np.float16, mode="w+", shape=shape)
+
+
+#: Cache modes by name: ``memory``, ``disk``, ``none`` and any plugin's.
+CACHE_MODES: Registry[CacheMode] = Registry(
+    "feature cache mode", entry_point_group="planetbench.cache_modes"
+)
+CACHE_MODES.register("memory", CacheMode("fp16 tensors in memory", _allocate_memory))
+CACHE_MODES.register(
+    "disk", CacheMode("fp16 memory-mapped files in a temporary folder", _allocate_disk,
+                      needs_directory=True)
+)
+CACHE_MODES.register("none", CacheMode("no cache: features recomputed every epoch", None))
 
 
 @dataclass(frozen=True)
@@ -40,8 +87,8 @@ class CacheDecision:
         reason: why the cache is off ("" when on or not requested).
     """
 
-    storage: CacheStorage
-    requested: CacheStorage
+    storage: str
+    requested: str
     reason: str = ""
 
     @property
@@ -54,24 +101,22 @@ def cache_decision(requested: str, *, augment: bool) -> CacheDecision:
     """Decide whether the frozen-feature cache can be used; warn when augmentation disables it.
 
     Args:
-        requested: ``memory``, ``disk`` or ``none``.
+        requested: a cache mode of :data:`CACHE_MODES` (``memory``, ``disk``, ``none`` …).
         augment: True when training augmentation changes the encoder inputs.
 
     Raises:
-        InvalidInputError: ``requested`` is not a known storage.
+        UnknownNameError: ``requested`` is not a registered cache mode (with near misses).
     """
-    if requested not in CACHE_STORAGES:
-        raise InvalidInputError(
-            f"feature cache {requested!r} is not one of {', '.join(CACHE_STORAGES)}"
-        )
-    if requested != "none" and augment:
+    if not CACHE_MODES.get(requested).caches:
+        return CacheDecision(requested, requested)
+    if augment:
         reason = (
             "feature cache disabled: augmentation changes the encoder inputs every epoch, so "
             "features are recomputed (set augment=False to cache them)"
         )
         warnings.warn(reason, UserWarning, stacklevel=2)
-        return CacheDecision("none", requested, reason)  # type: ignore[arg-type]
-    return CacheDecision(requested, requested)  # type: ignore[arg-type]
+        return CacheDecision("none", requested, reason)
+    return CacheDecision(requested, requested)
 
 
 @dataclass
@@ -89,7 +134,7 @@ class FeatureCache:
     """
 
     levels: list[Tensor | np.memmap] = field(default_factory=list)
-    storage: CacheStorage = "memory"
+    storage: str = "memory"
     directory: Path | None = None
     seconds: float = 0.0
     _owns_directory: bool = False
@@ -101,7 +146,7 @@ class FeatureCache:
         batches: Iterable[Tensor],
         n_images: int,
         *,
-        storage: CacheStorage = "memory",
+        storage: str = "memory",
         directory: str | Path | None = None,
     ) -> FeatureCache:
         """Run ``encode`` once over every batch and store the maps.
@@ -111,19 +156,26 @@ class FeatureCache:
                 called under ``torch.no_grad``.
             batches: input batches in dataset order, covering ``n_images`` images in total.
             n_images: total number of images N.
-            storage: ``memory`` or ``disk``.
-            directory: parent folder for disk files (default: a new temporary folder).
+            storage: a cache mode that stores features (``memory``, ``disk`` or a plugin's).
+            directory: parent folder of the mode's own folder, for modes that write files
+                (default: the system's temporary folder).
 
         Raises:
-            InvalidInputError: unknown storage, or the batches do not cover ``n_images`` images.
+            UnknownNameError: ``storage`` is not a registered cache mode.
+            InvalidInputError: the mode caches nothing (``none``), or the batches do not cover
+                ``n_images`` images.
         """
         import time
 
-        if storage not in ("memory", "disk"):
-            raise InvalidInputError(f"cache storage must be 'memory' or 'disk', got {storage!r}")
+        mode = CACHE_MODES.get(storage)
+        if not mode.caches:
+            raise InvalidInputError(
+                f"cache mode {storage!r} stores nothing; build a FeatureCache with a mode that "
+                f"does ({', '.join(n for n, m in CACHE_MODES.items() if m.caches)})"
+            )
         start = time.perf_counter()
         cache = cls(storage=storage)
-        if storage == "disk":
+        if mode.needs_directory:
             parent = Path(directory) if directory is not None else None
             if parent is not None:
                 parent.mkdir(parents=True, exist_ok=True)
@@ -154,13 +206,10 @@ class FeatureCache:
         return cache
 
     def _allocate(self, index: int, example: Tensor, n: int) -> Tensor | np.memmap:
-        shape = (n, *example.shape[1:])
-        if self.storage == "disk":
-            if self.directory is None:
-                raise RuntimeError("disk cache has no directory; build it with FeatureCache.build")
-            path = self.directory / f"level{index}.f16"
-            return np.memmap(path, dtype=np.float16, mode="w+", shape=shape)
-        return torch.empty(shape, dtype=torch.float16)
+        allocate = CACHE_MODES.get(self.storage).allocate
+        if allocate is None:
+            raise RuntimeError(f"cache mode {self.storage!r} allocates nothing")
+        return allocate((n, *example.shape[1:]), self.directory, index)
 
     def __len__(self) -> int:
         return int(self.levels[0].shape[0]) if self.levels else 0

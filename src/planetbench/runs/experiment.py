@@ -1,5 +1,11 @@
 """Experiment files and the choices around them: reading and validating an experiment YAML,
-merging command-line settings into it, and choosing the executor."""
+merging command-line settings into it, and choosing the executor.
+
+An experiment is validated in two steps when it is loaded: its values by pydantic
+(:class:`~planetbench.config.ExperimentSpec`), then its names against the registries (encoders,
+tasks, dense protocols, heads, band policies, feature cache modes; with did-you-mean), so a
+plugin's head or protocol can be chosen and a misspelt one is refused before any run.
+"""
 
 from __future__ import annotations
 
@@ -17,27 +23,48 @@ EXECUTORS = ("local", "ray")
 
 
 def load_experiment(path: Path) -> ExperimentSpec:
-    """Read and validate an experiment YAML file.
+    """Read and validate an experiment YAML file (values, then names; see the module docstring).
 
     Raises:
         InvalidInputError: the file does not exist.
-        ConfigError: it is not YAML mapping or fails validation.
+        ConfigError: it is not UTF-8 text, not a YAML mapping, fails validation, or names
+            something that is not registered.
     """
+    spec = _validated(_read_mapping(path), source=str(path))
+    return spec
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    """The YAML mapping held by ``path``."""
     import yaml
 
     if not path.is_file():
         raise InvalidInputError(f"experiment file {str(path)!r} does not exist")
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"experiment file {str(path)!r} is not UTF-8 text (byte {exc.start} is "
+            f"{exc.object[exc.start:exc.start + 1]!r}); give a YAML file, e.g. encoders: [unet]"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"experiment file {str(path)!r} is not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(
             f"experiment file {str(path)!r} must hold a mapping (encoders: [...], tasks: [...], "
-            "…), "
-            f"got {type(data).__name__}"
+            f"…), got {type(data).__name__}"
         )
-    spec: ExperimentSpec = validate_config(ExperimentSpec, data, source=str(path))
+    return data
+
+
+def _validated(data: dict[str, Any], *, source: str) -> ExperimentSpec:
+    """The experiment of ``data``: values checked by pydantic, names by the registries."""
+    from planetbench.runs.preflight import check_choices
+
+    spec: ExperimentSpec = validate_config(ExperimentSpec, data, source=source)
+    check_choices(spec.runs())
     return spec
 
 
@@ -98,15 +125,9 @@ def experiment_from_cli(
             raise ConfigError(
                 "give either an experiment file or --encoder/--task for a single run, not both"
             )
-        spec = load_experiment(path)
-        if not given:
-            return spec
-        data = spec.model_dump()
+        data = _read_mapping(path)
         data.update(given)
-        merged: ExperimentSpec = validate_config(
-            ExperimentSpec, data, source=f"{path} + command line"
-        )
-        return merged
+        return _validated(data, source=f"{path} + command line" if given else str(path))
     if single.get("encoder") is None or single.get("task") is None:
         raise ConfigError(
             "nothing to run: pass an experiment YAML file, or --encoder E --task T "
@@ -115,8 +136,7 @@ def experiment_from_cli(
     data = {"encoders": [single["encoder"]], "tasks": [single["task"]],
             "protocols": [single["protocol"]], "fractions": [single["fraction"]],
             "lrs": [single["lr"]], "seeds": [single["seed"]], **given}
-    spec = validate_config(ExperimentSpec, data, source="command line")
-    return spec
+    return _validated(data, source="command line")
 
 
 __all__ = ["EXECUTORS", "experiment_from_cli", "load_experiment", "make_executor"]

@@ -1,11 +1,14 @@
 """The dense experiment runner: grid → runs → results in the store, resumable.
 
-One run (:func:`execute_run`) looks up the task and the encoder in their registries, aligns the
-task's bands to the encoder's inputs, selects the label fraction, trains with the ``frozen`` or
-``finetune`` protocol, scores the best checkpoint on the test split, measures efficiency and returns
-a :class:`~planetbench.store.Result`. :func:`run_experiment` expands an
-:class:`~planetbench.config.ExperimentSpec` into runs, skips the runs whose key is already stored,
-executes the rest through an :class:`~planetbench.runs.executors.Executor` (in this process, or on a Ray
+One run (:func:`execute_job`) aligns the task's bands to the encoder's inputs under the band
+policy, builds the encoder, reads the splits, selects the label fraction, trains with the run's
+protocol (``frozen``, ``finetune`` or a plugin's), scores the best checkpoint on the test split,
+measures efficiency and returns a :class:`~planetbench.store.Result`; its set-up steps live in
+:mod:`planetbench.runs.jobs`, its identity (model name, run key) in
+:mod:`planetbench.runs.identity`. :func:`run_experiment` expands an
+:class:`~planetbench.config.ExperimentSpec` into runs, checks the whole grid first
+(:mod:`planetbench.runs.preflight`: one message per problem, nothing run), skips the runs whose
+key is already stored, executes the rest through an :class:`~planetbench.runs.executors.Executor` (in this process, or on a Ray
 cluster) and stores each result as soon as it is ready. The Cryo-Bench table of stored runs is
 :func:`planetbench.report.dense_leaderboard.dense_leaderboard`.
 
@@ -21,111 +24,29 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planetbench.config import DenseRunConfig, ExperimentSpec, config_hash
+from planetbench.config import DenseRunConfig, ExperimentSpec
 from planetbench.errors import InvalidInputError, PlanetbenchError
 from planetbench.runs.executors import Executor, LocalExecutor, Outcome
+from planetbench.runs.identity import planned_run_key, run_config_hash, run_label, run_model
+from planetbench.runs.jobs import (
+    RunJob,
+    build_encoder,
+    build_protocol,
+    check_available,
+    open_splits,
+)
+from planetbench.runs.preflight import check_grid, check_work
 from planetbench.store import Result, ResultStore
-from planetbench.store.result import library_versions, run_key
+from planetbench.store.result import library_versions
 
 if TYPE_CHECKING:
-    from planetbench.encoders.base import RegisteredEncoder
-    from planetbench.tasks.spec import Task
-
-#: Settings left out of a run's config hash: paths and speed knobs that do not change its outcome
-#: (the frozen feature cache gives the same numbers stored or recomputed), and the fields that
-#: enter the run key on their own (seed, fraction, lr).
-_NOT_IN_HASH = frozenset(
-    {"root", "roots", "num_workers", "num_threads", "latency_repeats", "cache", "fraction_dir",
-     "seed", "fraction", "lr"}
-)
-
-
-def run_model(run: DenseRunConfig) -> str:
-    """The model name (leaderboard row) of a run: the encoder id, plus its options if any.
-
-    ``vit`` with ``encoder_options={"vit": {"tiny": True}}`` is ``vit (tiny)``; other options
-    appear as ``key=value`` (e.g. ``mosaiks (num_filters=16)``), so a variant never shares a row
-    with the registered encoder. (Parentheses, not brackets, which Rich reads as markup.)
-    """
-    options = run.encoder_options.get(run.encoder, {})
-    if not options:
-        return run.encoder
-    parts = [k if v is True else f"{k}={v}" for k, v in sorted(options.items())]
-    return f"{run.encoder} ({', '.join(parts)})"
-
-
-def run_label(run: DenseRunConfig) -> str:
-    """One line naming a run: model · task · protocol · fraction · lr · seed."""
-    return (f"{run_model(run)} · {run.task} · {run.protocol} · f={run.fraction:g} · "
-            f"lr={run.lr:g} · seed={run.seed}")
-
-
-#: Per-name maps of which a run only uses its own entry (its encoder's or its task's).
-_OWN_ENTRY = {"encoder_options": "encoder", "data_options": "task"}
-
-
-def run_config_hash(run: DenseRunConfig) -> str:
-    """Hash of the settings that define the run's work (paths and speed knobs excluded).
-
-    Of the per-encoder and per-task option maps only the run's own entry counts, so adding
-    options for another encoder or task to an experiment does not re-run this one.
-    """
-    data = run.model_dump(mode="json")
-    for field_name, owner in _OWN_ENTRY.items():
-        data[field_name] = data.get(field_name, {}).get(getattr(run, owner), {})
-    return config_hash({k: v for k, v in data.items() if k not in _NOT_IN_HASH})
-
-
-def planned_run_key(run: DenseRunConfig, *, weights_sha256: str | None = None) -> str:
-    """The run key the run's Result will carry (known before running, for resume).
-
-    Args:
-        run: the run.
-        weights_sha256: the encoder spec's declared weights checksum; looked up in the encoder
-            registry when None (workers pass the spec they were shipped).
-    """
-    if weights_sha256 is None:
-        from planetbench.encoders import get_encoder
-
-        weights_sha256 = get_encoder(run.encoder).spec.weights_sha256
-    return run_key(
-        model=run_model(run), task=run.task, protocol=run.protocol,
-        config_hash=run_config_hash(run), seed=run.seed, fraction=run.fraction, lr=run.lr,
-        input_sha256=weights_sha256,
-    )
-
-
-def check_names(runs: Sequence[DenseRunConfig]) -> None:
-    """Look every encoder and task up once, and find each task's data folder setting.
-
-    Mistakes then show before any training starts (with did-you-mean for names).
-
-    Raises:
-        UnknownNameError: an unregistered encoder or task.
-        InvalidInputError: a non-segmentation task or an unavailable encoder.
-        ConfigError: a task without a data folder (``root``/``roots``).
-    """
-    from planetbench.encoders import get_encoder
-    from planetbench.tasks import get_task
-
-    for name, run in {r.task: r for r in runs}.items():
-        spec = get_task(name).spec
-        if spec.kind != "segmentation":
-            raise InvalidInputError(
-                f"task {name!r} is a {spec.kind} task; `planetbench run` evaluates segmentation "
-                "tasks (use the embedding commands for the others)"
-            )
-        run.data_root()
-    for name in dict.fromkeys(r.encoder for r in runs):
-        espec = get_encoder(name).spec
-        if not espec.available:
-            raise InvalidInputError(
-                f"encoder {name!r} is not available: {espec.unavailable_reason}"
-            )
+    from planetbench.encoders.bands import BandAlignment
+    from planetbench.encoders.base import Encoder
+    from planetbench.protocols.dense import DenseProtocol
+    from planetbench.protocols.fraction import FractionSubset
 
 
 @contextlib.contextmanager
@@ -148,171 +69,117 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-@dataclass(frozen=True)
-class RunJob:
-    """One run with the registry entries it uses, looked up in the driver process.
-
-    Executors ship jobs, not bare configs, to their workers: a worker builds the task and the
-    encoder from these objects instead of looking the names up in its own registries. Encoders and
-    tasks registered only in the driver (a notebook, a test, a plugin missing on the worker) thus
-    run anywhere, and exactly as the driver validated them. Registry entries are small (specs,
-    factories, readers); cloudpickle (Ray) ships local factory functions by value.
-
-    Attributes:
-        run: the run's configuration.
-        task: the registered task ``run.task``.
-        encoder: the registered encoder ``run.encoder``.
-    """
-
-    run: DenseRunConfig
-    task: Task
-    encoder: RegisteredEncoder
-
-    @classmethod
-    def resolve(cls, run: DenseRunConfig) -> RunJob:
-        """The job of ``run``, with its task and encoder looked up in this process's registries.
-
-        Raises:
-            UnknownNameError: an unregistered encoder or task.
-        """
-        from planetbench.encoders import get_encoder
-        from planetbench.tasks import get_task
-
-        return cls(run=run, task=get_task(run.task), encoder=get_encoder(run.encoder))
-
-
 def execute_job(job: RunJob, on_epoch: Callable[[Any], None] | None = None) -> Result:
     """Execute one job and return its Result (not stored): what executors map over a grid.
 
     A module-level function, so it can be pickled and run in another process.
     """
-    return execute_run(job.run, on_epoch=on_epoch, task=job.task, encoder=job.encoder)
+    with torch_threads(job.run.num_threads):
+        return _execute(job, on_epoch)
 
 
-def execute_run(
-    run: DenseRunConfig,
-    *,
-    on_epoch: Callable[[Any], None] | None = None,
-    task: Task | None = None,
-    encoder: RegisteredEncoder | None = None,
-) -> Result:
+def execute_run(run: DenseRunConfig, *, on_epoch: Callable[[Any], None] | None = None) -> Result:
     """Train and evaluate one dense run and return its Result (not stored).
 
     Args:
-        run: the run's configuration.
+        run: the run's configuration (its names are looked up in this process's registries).
         on_epoch: called with each epoch record (progress display).
-        task: the task to use (default: ``run.task`` looked up in the task registry).
-        encoder: the registered encoder to use (default: ``run.encoder`` looked up).
     """
-    with torch_threads(run.num_threads):
-        return _execute_run(run, on_epoch=on_epoch, task=task, registered=encoder)
+    return execute_job(RunJob.resolve(run), on_epoch)
 
 
-def _execute_run(
-    run: DenseRunConfig,
-    *,
-    on_epoch: Callable[[Any], None] | None,
-    task: Task | None,
-    registered: RegisteredEncoder | None,
-) -> Result:
-    import torch
+@dataclass
+class _Trained:
+    """What one run produced, before it becomes a :class:`~planetbench.store.Result`."""
 
-    from planetbench.encoders import get_encoder
-    from planetbench.encoders.bands import align_bands, apply
-    from planetbench.protocols.dense import FrozenProtocol, get_protocol
-    from planetbench.protocols.fraction import select_fraction
-    from planetbench.runs.efficiency import measure_efficiency
-    from planetbench.tasks import get_task
+    alignment: BandAlignment
+    encoder: Encoder
+    protocol: DenseProtocol
+    indices: list[int]
+    subset: FractionSubset
+    metrics: dict[str, Any]
+    efficiency: dict[str, Any]
+    timings: dict[str, float]
+    warnings: list[str]
 
+
+def _execute(job: RunJob, on_epoch: Callable[[Any], None] | None) -> Result:
+    """The steps of one run: align bands, build, read, select, train, test, measure, record."""
     t_start = time.perf_counter()
-    timings: dict[str, float] = {}
-    notes: list[str] = []
-    task = task if task is not None else get_task(run.task)
-    spec = task.spec
-    registered = registered if registered is not None else get_encoder(run.encoder)
-    if not registered.spec.available:
-        raise InvalidInputError(
-            f"encoder {run.encoder!r} is not available: {registered.spec.unavailable_reason}"
-        )
-    alignment = align_bands(spec.bands, registered.spec, policy=run.band_policy)
-    notes.append(
-        f"band policy {alignment.policy} (requested {run.band_policy}): task bands "
-        f"{list(alignment.task_bands)} → encoder bands {list(alignment.encoder_bands)}"
-    )
-    notes.extend(alignment.warnings)
-    identity = alignment.index_map == tuple(range(len(spec.bands)))
-
+    check_available(job.encoder)
+    alignment = job.align()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        options: dict[str, Any] = dict(run.encoder_options.get(run.encoder, {}))
-        if "in_bands" in options or "wavelengths_um" in options:
-            raise InvalidInputError(
-                f"encoder_options of {run.encoder!r} may not set in_bands/wavelengths_um; they "
-                "come from the task's bands and the band policy"
-            )
-        options["in_bands"] = spec.bands
-        if registered.spec.wavelength_conditioned:
-            options["wavelengths_um"] = alignment.wavelengths_um
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(run.seed)
-            encoder = registered.factory(**options)
+        encoder = build_encoder(job, alignment)
         timings["build_encoder_s"] = time.perf_counter() - t0
-
-        root = run.data_root()
-        reader_options = dict(run.data_options.get(run.task, {}))
-        if spec.tile_option:  # sliding-window tasks: tiles of the run's input size (no resizing)
-            reader_options.setdefault(spec.tile_option, run.input_size)
-        train, val, test = (task.load(root, s, **reader_options) for s in ("train", "val", "test"))
-        indices, subset = select_fraction(
-            train, task=spec.name, fraction=run.fraction, seed=run.fraction_seed,
-            n_classes=spec.n_classes, ignore_index=spec.ignore_index,
-            directory=run.fraction_dir,
-        )
-        params: dict[str, Any] = dict(
-            head=run.head, head_options=run.head_options or None, lr=run.lr,
-            weight_decay=run.weight_decay, batch_size=run.batch_size, epochs=run.epochs,
-            patience=run.patience, input_size=run.input_size, dice_weight=run.dice_weight,
-            augment=run.augment, seed=run.seed, num_workers=run.num_workers, on_epoch=on_epoch,
-            input_transform=None if identity else partial(apply, alignment=alignment),
-        )
-        cls = get_protocol(run.protocol)
-        if cls is FrozenProtocol:
-            params["cache"] = run.cache
-        protocol = cls.from_task(spec, encoder, **params)
+        train, val, test = open_splits(job)
+        indices, subset = _select_fraction(job, train)
+        protocol = build_protocol(job, encoder, alignment, on_epoch)
         protocol.fit(train, val, indices)
         metrics = protocol.score(test)
         timings.update(protocol.timings_)
-
-        device = protocol._device_
-        x = torch.zeros(1, len(spec.bands), run.input_size, run.input_size, device=device)
-        head = protocol.head_
-
-        def forward(batch: torch.Tensor) -> torch.Tensor:
-            return head(protocol._encode(batch), batch.shape[-2:])
-
         t0 = time.perf_counter()
-        eff = measure_efficiency(forward, x, [encoder, head], n_repeats=run.latency_repeats)
+        efficiency = _measure_efficiency(job, protocol)
         timings["efficiency_s"] = time.perf_counter() - t0
-    for w in caught:
-        text = f"warning: {w.message}"
+    timings["total_s"] = time.perf_counter() - t_start
+    trained = _Trained(alignment, encoder, protocol, indices, subset, metrics, efficiency,
+                       timings, [f"warning: {w.message}" for w in caught])
+    return _result(job, trained)
+
+
+def _select_fraction(job: RunJob, train: Any) -> tuple[list[int], FractionSubset]:
+    """The training images of the run's label fraction (a saved, hashed id list)."""
+    from planetbench.protocols.fraction import select_fraction
+
+    run, spec = job.run, job.task.spec
+    indices, subset = select_fraction(
+        train, task=spec.name, fraction=run.fraction, seed=run.fraction_seed,
+        n_classes=spec.n_classes, ignore_index=spec.ignore_index, directory=run.fraction_dir,
+    )
+    return list(indices), subset
+
+
+def _measure_efficiency(job: RunJob, protocol: DenseProtocol) -> dict[str, Any]:
+    """Parameters, GFLOPs, latency and peak memory of encoder + head on one input-size image."""
+    import torch
+
+    from planetbench.runs.efficiency import measure_efficiency
+
+    size = job.run.input_size
+    x = torch.zeros(1, len(job.task.spec.bands), size, size, device=protocol.device_)
+    modules = [protocol.encoder, protocol.head_]
+    eff = measure_efficiency(protocol.logits, x, modules, n_repeats=job.run.latency_repeats)
+    efficiency = eff.to_dict()
+    efficiency["encoder_params"] = sum(p.numel() for p in protocol.encoder.parameters())
+    efficiency["head_params"] = sum(p.numel() for p in protocol.head_.parameters())
+    return efficiency
+
+
+def _notes(job: RunJob, trained: _Trained) -> list[str]:
+    """What the run's reader should know: band policy, warnings, synthetic data, protocol notes."""
+    alignment, protocol = trained.alignment, trained.protocol
+    notes = [
+        f"band policy {alignment.policy} (requested {job.run.band_policy}): task bands "
+        f"{list(alignment.task_bands)} → encoder bands {list(alignment.encoder_bands)}",
+        *alignment.warnings,
+    ]
+    for text in [*trained.warnings, *(f"warning: {w}" for w in protocol.warnings_)]:
         if text not in notes:
             notes.append(text)
-    notes.extend(f"warning: {w}" for w in protocol.warnings_ if f"warning: {w}" not in notes)
-    if spec.synthetic:
+    if job.task.spec.synthetic:
         notes.append("synthetic task data (not a real benchmark result)")
-    notes.append(f"band statistics from the {protocol.band_stats_source_}")
-    cache = getattr(protocol, "cache_", None)
-    if cache is not None:
-        reason = f" ({cache.reason})" if cache.reason else ""
-        notes.append(f"feature cache: {cache.storage}{reason}")
-    miou = metrics["miou"]
-    if miou is None:
+    notes.extend(protocol.notes())
+    if trained.metrics["miou"] is None:
         notes.append("test mIoU undefined: no class present in the test targets or predictions")
-    timings["total_s"] = time.perf_counter() - t_start
-    efficiency = eff.to_dict()
-    efficiency["encoder_params"] = sum(p.numel() for p in encoder.parameters())
-    efficiency["head_params"] = sum(p.numel() for p in head.parameters())
+    return notes
+
+
+def _result(job: RunJob, trained: _Trained) -> Result:
+    """The run's :class:`~planetbench.store.Result` (score: test mIoU of the best checkpoint)."""
+    run, spec, declared = job.run, job.task.spec, job.encoder.spec.weights_sha256
+    miou = trained.metrics["miou"]
     return Result(
         model=run_model(run),
         task=spec.name,
@@ -325,25 +192,22 @@ def _execute_run(
         fraction=run.fraction,
         lr=run.lr,
         metrics={
-            **metrics,
-            "val_miou": protocol.best_val_miou_,
-            "best_epoch": protocol.best_epoch_,
-            "epochs_run": len(protocol.history_),
-            "history": [vars(r) for r in protocol.history_],
-            "n_train": len(indices),
-            "fraction_sha256": subset.sha256,
-            "band_policy": alignment.policy,
-            "band_alignment": alignment.to_record(),
-            "weights": _load_record(encoder),
+            **trained.metrics,
+            **trained.protocol.fit_record(),
+            "n_train": len(trained.indices),
+            "fraction_sha256": trained.subset.sha256,
+            "band_policy": trained.alignment.policy,
+            "band_alignment": trained.alignment.to_record(),
+            "weights": _load_record(trained.encoder),
         },
-        efficiency=efficiency,
-        timings=timings,
+        efficiency=trained.efficiency,
+        timings=trained.timings,
         versions=library_versions(),
         config=run.model_dump(mode="json"),
-        input_sha256=_weights_sha256(encoder, registered.spec.weights_sha256),
+        input_sha256=_weights_sha256(trained.encoder, declared),
         # the identity resume looks for, whatever weights file was loaded
-        run_key=planned_run_key(run, weights_sha256=registered.spec.weights_sha256),
-        notes=notes,
+        run_key=planned_run_key(run, weights_sha256=declared),
+        notes=_notes(job, trained),
     )
 
 
@@ -455,7 +319,8 @@ def run_experiment(
         The summary, when every run succeeded.
 
     Raises:
-        UnknownNameError, InvalidInputError, ConfigError: a bad name or setting (before any run).
+        GridError: the grid cannot run as given (every problem listed; before any run): unknown
+            names, missing data, options an encoder or head refuses …
         RunsFailedError: at least one run failed (its ``summary`` holds results and tracebacks).
     """
     from rich.console import Console
@@ -471,10 +336,11 @@ def run_experiment(
     store = store if store is not None else ResultStore(spec.store)
     executor = executor if executor is not None else LocalExecutor()
     runs = spec.runs()
-    check_names(runs)
+    check_grid(runs)
     keys = [planned_run_key(r) for r in runs]
     done = store.finished_keys(keys)
     todo = [RunJob.resolve(r) for r, k in zip(runs, keys, strict=True) if k not in done]
+    check_work(todo)
     n_skipped = len(runs) - len(todo)
     say(f"{len(runs)} run(s) in the grid; skipping {n_skipped} already in the store; "
         f"running {len(todo)}")
@@ -535,12 +401,11 @@ def _collect(
     summary.results.append(outcome.value)
 
 
-__all__ = [
+__all__ = [  # the identity functions and RunJob are re-exported for the callers of this module
     "ExperimentSummary",
     "RunFailure",
     "RunJob",
     "RunsFailedError",
-    "check_names",
     "execute_job",
     "execute_run",
     "planned_run_key",
@@ -548,4 +413,5 @@ __all__ = [
     "run_experiment",
     "run_label",
     "run_model",
+    "torch_threads",
 ]

@@ -1,0 +1,186 @@
+"""A dense run's set-up: the registry entries it uses and the steps that build its parts.
+
+The runner (:mod:`planetbench.runs.runner`) executes these steps; the preflight
+(:mod:`planetbench.runs.preflight`) takes the same steps over a whole grid before any run starts,
+so a bad option or a missing data folder is found by the code that would have failed on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from planetbench.config import DenseRunConfig
+from planetbench.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from planetbench.encoders.bands import BandAlignment
+    from planetbench.encoders.base import Encoder, RegisteredEncoder
+    from planetbench.protocols.band_policies import BandPolicy
+    from planetbench.protocols.dense import DenseProtocol, EpochRecord
+    from planetbench.tasks.spec import SampleDataset, Task
+
+#: The splits a dense run reads.
+SPLITS: tuple[str, str, str] = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """One run with the registry entries it uses, looked up in the driver process.
+
+    Executors ship jobs, not bare configs, to their workers: a worker builds the task, the encoder
+    and the protocol from these objects instead of looking the names up in its own registries.
+    Encoders, tasks, protocols and band policies registered only in the driver (a notebook, a
+    test, a plugin missing on the worker) thus run anywhere, and exactly as the driver validated
+    them. Registry entries are small (specs, factories, readers, classes); cloudpickle (Ray) ships
+    local functions and classes by value.
+
+    Attributes:
+        run: the run's configuration.
+        task: the registered task ``run.task``.
+        encoder: the registered encoder ``run.encoder``.
+        protocol: the dense protocol class ``run.protocol``.
+        band_policy: the band policy ``run.band_policy``.
+    """
+
+    run: DenseRunConfig
+    task: Task
+    encoder: RegisteredEncoder
+    protocol: type[DenseProtocol]
+    band_policy: BandPolicy
+
+    @classmethod
+    def resolve(cls, run: DenseRunConfig) -> RunJob:
+        """The job of ``run``, its names looked up in this process's registries.
+
+        Raises:
+            UnknownNameError: an unregistered encoder, task, protocol or band policy.
+        """
+        from planetbench.encoders import get_encoder
+        from planetbench.protocols.band_policies import BAND_POLICIES
+        from planetbench.protocols.dense import get_protocol
+        from planetbench.tasks import get_task
+
+        return cls(
+            run=run,
+            task=get_task(run.task),
+            encoder=get_encoder(run.encoder),
+            protocol=get_protocol(run.protocol),
+            band_policy=BAND_POLICIES.get(run.band_policy),
+        )
+
+    def align(self) -> BandAlignment:
+        """How the task's bands feed the encoder under the run's band policy.
+
+        Raises:
+            BandAlignmentError: the policy does not apply to these bands.
+        """
+        return self.band_policy(self.task.spec.bands, self.encoder.spec)
+
+
+def check_available(registered: RegisteredEncoder) -> None:
+    """Raise unless the encoder can be built here.
+
+    Raises:
+        InvalidInputError: the spec says why it cannot (no installable code, a missing package).
+    """
+    if not registered.spec.available:
+        raise InvalidInputError(
+            f"encoder {registered.spec.name!r} is not available: "
+            f"{registered.spec.unavailable_reason}"
+        )
+
+
+def reader_options(run: DenseRunConfig, task: Task) -> dict[str, Any]:
+    """Options of the task reader for this run: the experiment's ``data_options`` of the task,
+    and, for sliding-window tasks, tiles of the run's input size (unless chosen there)."""
+    options = dict(run.data_options.get(run.task, {}))
+    if task.spec.tile_option:  # sliding-window tasks: tiles of the run's input size (no resizing)
+        options.setdefault(task.spec.tile_option, run.input_size)
+    return options
+
+
+def open_splits(job: RunJob) -> tuple[SampleDataset, SampleDataset, SampleDataset]:
+    """The train, val and test splits of the run's task, read from its data folder.
+
+    Raises:
+        ConfigError: no data folder is configured for the task.
+        DatasetNotFoundError: the data is not where the folder says.
+    """
+    root = job.run.data_root()
+    options = reader_options(job.run, job.task)
+    train, val, test = (job.task.load(root, split, **options) for split in SPLITS)
+    return train, val, test
+
+
+def encoder_options(job: RunJob, alignment: BandAlignment) -> dict[str, Any]:
+    """Keyword options of the encoder factory: the experiment's ``encoder_options`` of the
+    encoder, plus the task's bands (and their wavelengths for wavelength-conditioned encoders).
+
+    Raises:
+        InvalidInputError: the experiment sets ``in_bands`` or ``wavelengths_um`` itself.
+    """
+    run = job.run
+    options: dict[str, Any] = dict(run.encoder_options.get(run.encoder, {}))
+    if "in_bands" in options or "wavelengths_um" in options:
+        raise InvalidInputError(
+            f"encoder_options of {run.encoder!r} may not set in_bands/wavelengths_um; they "
+            "come from the task's bands and the band policy"
+        )
+    options["in_bands"] = job.task.spec.bands
+    if job.encoder.spec.wavelength_conditioned:
+        options["wavelengths_um"] = alignment.wavelengths_um
+    return options
+
+
+def build_encoder(job: RunJob, alignment: BandAlignment) -> Encoder:
+    """The run's encoder, its random parts drawn from the run's seed (global RNG untouched).
+
+    Raises:
+        InvalidInputError: bad ``encoder_options`` (see :func:`encoder_options`).
+        PlanetbenchError: whatever the factory refuses (options, weights …).
+    """
+    import torch
+
+    options = encoder_options(job, alignment)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(job.run.seed)
+        return job.encoder.factory(**options)
+
+
+def build_protocol(
+    job: RunJob,
+    encoder: Encoder,
+    alignment: BandAlignment,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+) -> DenseProtocol:
+    """The run's protocol around ``encoder``, with the run's settings and band alignment."""
+    from functools import partial
+
+    from planetbench.encoders.bands import apply
+
+    run = job.run
+    identity = alignment.index_map == tuple(range(len(job.task.spec.bands)))
+    params: dict[str, Any] = dict(
+        head=run.head, head_options=run.head_options or None, lr=run.lr,
+        weight_decay=run.weight_decay, batch_size=run.batch_size, epochs=run.epochs,
+        patience=run.patience, input_size=run.input_size, dice_weight=run.dice_weight,
+        augment=run.augment, seed=run.seed, num_workers=run.num_workers, on_epoch=on_epoch,
+        input_transform=None if identity else partial(apply, alignment=alignment),
+    )
+    if job.protocol.caches_features:
+        params["cache"] = run.cache
+    return job.protocol.from_task(job.task.spec, encoder, **params)
+
+
+__all__ = [
+    "SPLITS",
+    "RunJob",
+    "build_encoder",
+    "build_protocol",
+    "check_available",
+    "encoder_options",
+    "open_splits",
+    "reader_options",
+]

@@ -1,0 +1,270 @@
+"""Check a whole grid of dense runs before the first one starts: one message per problem.
+
+Two passes, both before any training:
+
+* :func:`check_grid` (cheap, every run of the grid): every name resolves in its registry (encoder,
+  task, protocol, head, band policy, cache mode; with did-you-mean), every task is a
+  segmentation task, every encoder can be built here, every task has a data folder setting, the
+  option maps set nothing reserved, and each task's bands can feed each encoder under the band
+  policy.
+* :func:`check_work` (the runs about to execute, i.e. not already stored): each task's splits
+  open from its data folder (and hold enough images), each encoder builds once with its options
+  and weights, and the head builds on that encoder's maps with the head options, with the
+  protocol's settings checked against the encoder.
+
+Each pass collects every problem (each named once, however many runs share it) and raises one
+:class:`GridError` listing them, so a grid without data says so once per task instead of failing
+run after run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from planetbench.config import DenseRunConfig
+from planetbench.errors import ConfigError, PlanetbenchError
+
+if TYPE_CHECKING:
+    from planetbench.encoders.base import Encoder
+    from planetbench.runs.jobs import RunJob
+
+
+class GridError(ConfigError):
+    """An experiment cannot run as given; nothing was run.
+
+    Attributes:
+        problems: one line per problem, each naming what to fix.
+    """
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        lines = [f"the experiment cannot run ({len(self.problems)} problem(s); nothing was run):"]
+        lines.extend(f"  - {p}" for p in self.problems)
+        super().__init__("\n".join(lines))
+
+
+class _Problems:
+    """Collects distinct problem lines in order; ``check`` turns a raised error into one."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, line: str) -> None:
+        if line not in self.lines:
+            self.lines.append(line)
+
+    @contextmanager
+    def check(self, context: str = "") -> Iterator[None]:
+        """Record a :class:`PlanetbenchError` raised in the block (prefixed by ``context``)."""
+        try:
+            yield
+        except PlanetbenchError as exc:
+            self.add(f"{context}{exc}")
+
+    def raise_if_any(self) -> None:
+        if self.lines:
+            raise GridError(self.lines)
+
+
+def check_choices(runs: Sequence[DenseRunConfig]) -> None:
+    """Check that every name of the grid is registered (with did-you-mean for near misses).
+
+    Names: encoders, tasks, protocols (:data:`~planetbench.protocols.dense.DENSE_PROTOCOLS`),
+    the head (:data:`~planetbench.heads.HEADS`), the band policy
+    (:data:`~planetbench.protocols.band_policies.BAND_POLICIES`) and the cache mode
+    (:data:`~planetbench.protocols.feature_cache.CACHE_MODES`).
+
+    Raises:
+        GridError: listing every unknown name.
+    """
+    problems = _Problems()
+    _check_names(runs, problems)
+    problems.raise_if_any()
+
+
+def check_grid(runs: Sequence[DenseRunConfig]) -> None:
+    """The cheap checks of every run of a grid (see the module docstring).
+
+    Raises:
+        GridError: listing every problem found.
+    """
+    problems = _Problems()
+    if _check_names(runs, problems):
+        _check_tasks(runs, problems)
+        _check_encoders(runs, problems)
+        _check_alignments(runs, problems)
+    problems.raise_if_any()
+
+
+def check_work(jobs: Sequence[RunJob]) -> None:
+    """The checks that read data and build models, for the runs about to execute.
+
+    Each task's data (per data folder and reader options) is opened once, and each encoder is
+    built once per distinct options and task bands, as the runs will do it; the global random
+    state is left as it was.
+
+    Raises:
+        GridError: listing every problem found.
+    """
+    problems = _Problems()
+    _check_data(jobs, problems)
+    _check_models(jobs, problems)
+    problems.raise_if_any()
+
+
+# --------------------------------------------------------------------------- cheap checks
+
+
+def _check_names(runs: Sequence[DenseRunConfig], problems: _Problems) -> bool:
+    """Record every unregistered name; True when all resolve."""
+    from planetbench.encoders import get_encoder
+    from planetbench.heads import HEADS
+    from planetbench.protocols.band_policies import BAND_POLICIES
+    from planetbench.protocols.dense import DENSE_PROTOCOLS
+    from planetbench.protocols.feature_cache import CACHE_MODES
+    from planetbench.tasks import get_task
+
+    n_before = len(problems.lines)
+    lookups: list[tuple[str, Callable[[str], Any], Callable[[DenseRunConfig], str]]] = [
+        ("encoders", get_encoder, lambda r: r.encoder),
+        ("tasks", get_task, lambda r: r.task),
+        ("protocols", DENSE_PROTOCOLS.get, lambda r: r.protocol),
+        ("head", HEADS.get, lambda r: r.head),
+        ("band_policy", BAND_POLICIES.get, lambda r: r.band_policy),
+        ("cache", CACHE_MODES.get, lambda r: r.cache),
+    ]
+    for key, get, name_of in lookups:
+        for name in dict.fromkeys(name_of(r) for r in runs):
+            with problems.check(f"{key}: "):
+                get(name)
+    return len(problems.lines) == n_before
+
+
+def _check_tasks(runs: Sequence[DenseRunConfig], problems: _Problems) -> None:
+    """Segmentation tasks only, each with a data folder setting."""
+    from planetbench.tasks import get_task
+
+    for name, run in {r.task: r for r in runs}.items():
+        spec = get_task(name).spec
+        if spec.kind != "segmentation":
+            problems.add(
+                f"task {name!r} is a {spec.kind} task; `planetbench run` evaluates segmentation "
+                "tasks (use the embedding commands for the others)"
+            )
+        with problems.check():
+            run.data_root()
+
+
+def _check_encoders(runs: Sequence[DenseRunConfig], problems: _Problems) -> None:
+    """Every encoder can be built here, and its options set nothing the runner sets."""
+    from planetbench.encoders import get_encoder
+    from planetbench.runs.jobs import check_available
+
+    for name, run in {r.encoder: r for r in runs}.items():
+        with problems.check():
+            check_available(get_encoder(name))
+        reserved = sorted({"in_bands", "wavelengths_um"} & set(run.encoder_options.get(name, {})))
+        if reserved:
+            problems.add(
+                f"encoder_options of {name!r} may not set {'/'.join(reserved)}; they come from "
+                "the task's bands and the band policy: remove them from encoder_options"
+            )
+
+
+def _check_alignments(runs: Sequence[DenseRunConfig], problems: _Problems) -> None:
+    """Each task's bands can feed each encoder under the band policy."""
+    from planetbench.runs.jobs import RunJob
+
+    pairs = {(r.encoder, r.task, r.band_policy): r for r in runs}
+    for (encoder, task, policy), run in pairs.items():
+        with problems.check(f"encoder {encoder!r} on task {task!r} (band_policy {policy!r}): "):
+            RunJob.resolve(run).align()
+
+
+# ------------------------------------------------------------------------ checks with work
+
+
+def _check_data(jobs: Sequence[RunJob], problems: _Problems) -> None:
+    """Each task's splits open from its data folder and hold enough images."""
+    from planetbench.runs.jobs import SPLITS, open_splits, reader_options
+
+    seen: set[str] = set()
+    for job in jobs:
+        key = json.dumps([job.run.task, job.run.data_root(), reader_options(job.run, job.task)],
+                         sort_keys=True, default=str)
+        if key in seen:
+            continue
+        seen.add(key)
+        with problems.check(f"task {job.run.task!r}: "):
+            sizes = dict(zip(SPLITS, (len(ds) for ds in open_splits(job)), strict=True))
+            if sizes["train"] < 2 or sizes["val"] < 1 or sizes["test"] < 1:
+                problems.add(
+                    f"task {job.run.task!r}: the data in {job.run.data_root()!r} holds "
+                    f"{sizes['train']} train / {sizes['val']} val / {sizes['test']} test "
+                    "image(s); dense runs need at least 2 / 1 / 1"
+                )
+
+
+def _check_models(jobs: Sequence[RunJob], problems: _Problems) -> None:
+    """Each encoder builds with its options (once per options and task bands); the protocol's
+    settings and the head fit the built encoder on each task."""
+    groups: dict[str, list[RunJob]] = {}
+    for job in jobs:
+        run = job.run
+        key = json.dumps(
+            [run.encoder, run.encoder_options.get(run.encoder, {}), job.task.spec.band_names],
+            sort_keys=True, default=str,
+        )
+        groups.setdefault(key, []).append(job)
+    import torch
+
+    for group in groups.values():
+        first = group[0]
+        with problems.check(f"encoder {first.run.encoder!r} on task {first.run.task!r}: "), \
+                torch.random.fork_rng(devices=[]):  # head initialisation: global state untouched
+            encoder = _build_encoder_once(first)
+            for job in {(j.run.task, j.run.protocol): j for j in group}.values():
+                with problems.check(f"encoder {job.run.encoder!r} on task {job.run.task!r}: "):
+                    _check_protocol_and_head(job, encoder)
+
+
+def _build_encoder_once(job: RunJob) -> Encoder:
+    """The job's encoder, built as the run will build it."""
+    from planetbench.runs.jobs import build_encoder
+
+    options = job.run.encoder_options.get(job.run.encoder, {})
+    try:
+        return build_encoder(job, job.align())
+    except TypeError as exc:  # an option the factory does not take
+        if not options:
+            raise
+        raise ConfigError(
+            f"the encoder factory refused encoder_options {json.dumps(options)}: {exc}; fix "
+            f"or remove them under encoder_options.{job.run.encoder}"
+        ) from None
+
+
+def _check_protocol_and_head(job: RunJob, encoder: Encoder) -> None:
+    """The protocol's settings suit ``encoder`` and the head builds on its maps."""
+    from planetbench.heads import build_head
+    from planetbench.runs.jobs import build_protocol
+
+    build_protocol(job, encoder, job.align()).check()
+    spec, head_options = encoder.spec, job.run.head_options
+    try:
+        build_head(job.run.head, in_channels=spec.feature_channels,
+                   in_strides=spec.feature_strides, n_classes=job.task.spec.n_classes,
+                   **head_options)
+    except TypeError as exc:  # an option the head does not take
+        if not head_options:
+            raise
+        raise ConfigError(
+            f"head {job.run.head!r} refused head_options {json.dumps(head_options)}: {exc}; fix "
+            "or remove them under head_options"
+        ) from None
+
+
+__all__ = ["GridError", "check_choices", "check_grid", "check_work"]
