@@ -20,7 +20,8 @@ from planetbench.store.importers import (
 _FILE_HELP = (
     "Long-schema CSV (model,task,metric,score[,seed,protocol,fraction,suite,source,lr]), a "
     "GEO-Bench-2 leaderboard folder (or one submission), the GEO-Bench v1 "
-    "baseline_segmentation_results.csv or the Cryo-Bench table."
+    "baseline_segmentation_results.csv, the Cryo-Bench table, or Mars-Bench's per-seed run "
+    "tables (one CSV or their folder)."
 )
 _SOURCE_HELP = "Result source for rows without a 'source' column value."
 
@@ -65,3 +66,5 @@ def import_cmd(
         highlight=False,
         soft_wrap=True,
     )
+    for note in df.attrs.get("notes", []):
+        console.print(f"note: {note}", highlight=False, soft_wrap=True)

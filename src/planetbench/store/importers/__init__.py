@@ -4,7 +4,8 @@ Every format reads its own layout into one *long schema* (:mod:`.schema`), valid
 before anything is written; :func:`import_results` then writes the new rows in one transaction.
 
 Built-in formats, one module each: ``long`` (:mod:`.long`), ``geobench2`` (:mod:`.geobench2`),
-``geobench-v1`` (:mod:`.geobench_v1`) and ``cryobench`` (:mod:`.cryobench`). To add a format,
+``geobench-v1`` (:mod:`.geobench_v1`), ``cryobench`` (:mod:`.cryobench`) and ``marsbench``
+(:mod:`.marsbench`, Mars-Bench's per-seed run tables). To add a format,
 write a module with a reader and a :class:`TableFormat` named ``FORMAT`` and add the module to
 :data:`~planetbench.store.importers.formats.FORMAT_MODULES`.
 """

@@ -60,6 +60,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "planetbench.store.importers.geobench2",
     "planetbench.store.importers.geobench_v1",
     "planetbench.store.importers.cryobench",
+    "planetbench.store.importers.marsbench",
 )
 
 
