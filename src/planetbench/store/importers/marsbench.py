@@ -49,7 +49,6 @@ import difflib
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -353,9 +352,11 @@ def read_marsbench_table(csv: str | Path) -> pd.DataFrame:
     return _validated(df, str(csv), notes)
 
 
-def _identity(df: pd.DataFrame) -> list[tuple[Any, ...]]:
+def _identity(df: pd.DataFrame) -> list[int]:
+    """A 64-bit hash per row of what makes a run the same run (not its file, row or source)."""
     cols = ["model", "task", "metric", "score", "seed", "protocol", "fraction", "details"]
-    return [tuple(repr(v) for v in row) for row in df[cols].itertuples(index=False)]
+    text = df[cols].astype(str)
+    return [int(h) for h in pd.util.hash_pandas_object(text, index=False)]
 
 
 def read_marsbench_folder(folder: str | Path) -> pd.DataFrame:
@@ -398,7 +399,7 @@ def read_marsbench_folder(folder: str | Path) -> pd.DataFrame:
             f"{list(MARSBENCH_COLUMNS)} and 'partition name' or 'few_shot')"
         )
     frames: list[pd.DataFrame] = []
-    seen: set[tuple[Any, ...]] = set()
+    seen: set[int] = set()
     for _, path in sorted(tables):
         df, table_notes = _table_rows(path, path.name)
         notes += table_notes
