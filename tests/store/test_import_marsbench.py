@@ -16,7 +16,7 @@ import planetbench.cli.results  # noqa: F401  (two commands: Typer keeps the com
 from planetbench.cli import app
 from planetbench.errors import InvalidInputError
 from planetbench.store import ResultStore
-from planetbench.store.importers import import_results
+from planetbench.store.importers import detect_and_read, import_results
 from planetbench.store.importers.marsbench import (
     MARSBENCH_DATASET_METRICS,
     float32_score,
@@ -24,7 +24,6 @@ from planetbench.store.importers.marsbench import (
     read_marsbench_normalizer,
     read_marsbench_table,
 )
-from planetbench.store.importers.tables import detect_and_read
 
 runner = CliRunner()
 REAL = "marsbench-baseline-results"

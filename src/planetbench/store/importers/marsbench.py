@@ -470,8 +470,8 @@ FORMAT = TableFormat(
 
 __all__ = [
     "BUDGET_COLUMNS",
-    "FORMAT",
     "FLOAT32_TOLERANCE",
+    "FORMAT",
     "FULL_PARTITION",
     "MARSBENCH_COLUMNS",
     "MARSBENCH_DATASET_METRICS",
