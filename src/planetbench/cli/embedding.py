@@ -141,14 +141,31 @@ def leaderboard_cmd(
     ] = None,
     reps: Annotated[int, typer.Option("--reps", min=100, help="Bootstrap replicates.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Bootstrap seed.")] = 0,
+    metric: Annotated[
+        str | None, typer.Option("--metric", help="mars preset: only this metric's board.")
+    ] = None,
+    shots: Annotated[
+        int | None,
+        typer.Option("--shots", min=1, help="mars preset: few-shot runs with this many per class."),
+    ] = None,
+    normaliser: Annotated[
+        str | None,
+        typer.Option(
+            "--normaliser",
+            help="A frozen normaliser JSON file, or 'compared' (mars preset, the default there: "
+            "Mars-Bench's per-dataset min/max over the compared runs).",
+        ),
+    ] = None,
 ) -> None:
     """Rank stored results: one row per model.
 
     Without --suite/--preset: the NeuCo-Bench board of probe results (Q per task,
     rank-then-aggregate). With --suite/--preset: per-task scores, mean, IQM with a bootstrap CI,
-    mean rank with its interval and ties with the leader (presets cryo, mars, neuco).
+    mean rank with its interval and ties with the leader (presets cryo, mars, neuco). The mars
+    preset (and --suite mars) aggregates as Mars-Bench: normalised per-dataset IQM, IQM over seeds
+    and datasets with a stratified-bootstrap CI (>= 1,000 rounds), constant datasets excluded.
 
-    Example: planetbench leaderboard --suite cryo --preset cryo --format md
+    Example: planetbench leaderboard --suite mars --preset mars --normaliser compared --format md
     """
     from planetbench.report.embedding_leaderboard import check_select
     from planetbench.report.formats import check_format, format_leaderboard
@@ -162,6 +179,7 @@ def leaderboard_cmd(
         store, suite=suite, preset=preset, protocol=protocol,  # type: ignore[arg-type]
         fraction=fraction, source=source, unweighted=unweighted,
         select=select, reps=reps, seed=seed,  # type: ignore[arg-type]
+        metric=metric, shots=shots, normaliser=normaliser,
     )
     if board.empty:
         err_console.print(board.attrs["empty_message"], highlight=False, soft_wrap=True)
@@ -172,6 +190,8 @@ def leaderboard_cmd(
         err_console.print(
             f"not ranked (missing tasks): {', '.join(map(str, dropped))}", highlight=False
         )
+    for note in board.attrs.get("notes") or []:
+        err_console.print(note, highlight=False, soft_wrap=True)
 
 
 @app.command("neuco")

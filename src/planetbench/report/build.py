@@ -10,6 +10,7 @@ from planetbench.errors import InvalidInputError, PlanetbenchError
 from planetbench.report import plots
 from planetbench.report.html import Section, render_page
 from planetbench.report.leaderboards import results_leaderboard, runs_frame
+from planetbench.report.mars import MARS_SUITE, is_few_shot, mars_sections
 from planetbench.report.output_paths import check_output_file
 from planetbench.store import ResultStore
 
@@ -238,9 +239,16 @@ def build_report(
             if neuco is not None:
                 sections.append(neuco)
         dense = runs_frame(suite_rows[suite_rows["protocol"] != "probe"])
-        if not dense.empty:
+        if suite == MARS_SUITE and not dense.empty:
+            mars, mars_skipped = mars_sections(
+                suite_rows[suite_rows["protocol"] != "probe"], reps=reps, synthetic=is_syn
+            )
+            sections += mars
+            skipped += mars_skipped
+        elif not dense.empty:
             sections += _suite_sections(dense, suite, synthetic=is_syn, reps=reps, skipped=skipped)
-    all_runs = runs_frame(rows[rows["protocol"] != "probe"])
+    # Few-shot runs have no fraction: keep them out of the full-data capability map.
+    all_runs = runs_frame(rows[(rows["protocol"] != "probe") & ~is_few_shot(rows)])
     if not all_runs.empty:
         cap = _capability_section(all_runs, skipped)
         if cap is not None:

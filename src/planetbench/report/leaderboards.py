@@ -7,12 +7,15 @@ statistically tied with the leader (its IQM interval overlaps the leader's).
 
 Presets:
 * ``cryo``: Cryo-Bench's layout (per-task mIoU, average mIoU, average rank), plus intervals;
-* ``mars``: Mars-Bench's emphasis (IQM with CI first, then mean rank);
+* ``mars``: Mars-Bench's aggregation (:mod:`planetbench.report.mars`: normalised per-dataset IQM,
+  IQM over seeds and datasets with a stratified-bootstrap CI, mean rank with its interval); the
+  ``mars`` layout below is the default layout of the other suites' boards;
 * ``neuco``: NeuCo-Bench's Q scores with rank-then-aggregate (:mod:`planetbench.report.embedding_leaderboard`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -205,19 +208,32 @@ def suite_leaderboard(
     source: str | None = None,
     reps: int = 10_000,
     seed: int = 0,
-    normaliser: Normaliser | None = None,
+    normaliser: Normaliser | str | Path | None = None,
     unweighted: bool = False,
     select: Literal["best", "last"] = "best",
+    metric: str | None = None,
+    shots: int | None = None,
 ) -> pd.DataFrame:
     """The leaderboard of stored runs for a suite/protocol/fraction, laid out by ``preset``.
 
     ``preset="neuco"`` delegates to :func:`planetbench.report.embedding_leaderboard.leaderboard`
-    (Q scores; ``unweighted`` and ``select`` apply to it). Otherwise, when the selection still
-    mixes protocols or fractions, the most common one is NOT picked silently: an error asks for
-    ``protocol``/``fraction``.
+    (Q scores; ``unweighted`` and ``select`` apply to it). ``preset="mars"`` (and the suite
+    ``mars`` without a preset) delegates to :func:`planetbench.report.mars.mars_leaderboard`
+    (``metric``, ``shots`` and ``normaliser`` ``"compared"`` apply to it). Otherwise, when the
+    selection still mixes protocols or fractions, the most common one is NOT picked silently: an
+    error asks for ``protocol``/``fraction``; ``normaliser`` is a frozen one or its file.
     """
     if preset is not None:
         check_preset(preset)
+    from planetbench.report import mars
+
+    if mars.is_mars_board(suite, preset):
+        return mars.mars_leaderboard(
+            store, suite=suite or mars.MARS_SUITE, metric=metric, protocol=protocol,
+            fraction=fraction, shots=shots, source=source,
+            normaliser=mars.COMPARED if normaliser is None else normaliser, reps=reps, seed=seed,
+        )
+    normaliser = mars.frozen_for_other_presets(metric=metric, shots=shots, normaliser=normaliser)
     title = f"Leaderboard: suite {suite or 'all'}, preset {preset or 'default'}"
     if preset == "neuco" or (preset is None and suite == "neuco"):
         from planetbench.report.embedding_leaderboard import leaderboard
@@ -256,6 +272,9 @@ def stored_leaderboard(
     select: Literal["best", "last"] = "best",
     reps: int = 10_000,
     seed: int = 0,
+    metric: str | None = None,
+    shots: int | None = None,
+    normaliser: str | Path | None = None,
 ) -> pd.DataFrame:
     """The board ``planetbench leaderboard`` shows: NeuCo's, or a suite's with intervals.
 
@@ -272,7 +291,8 @@ def stored_leaderboard(
     """
     if suite is None and preset is None:
         given = [n for n, v in (("protocol", protocol), ("fraction", fraction),
-                                ("source", source)) if v is not None]
+                                ("source", source), ("metric", metric), ("shots", shots),
+                                ("normaliser", normaliser)) if v is not None]
         if given:
             raise InvalidInputError(
                 f"{'/'.join(given)} select(s) the runs of a suite's board; name the suite with "
@@ -287,7 +307,8 @@ def stored_leaderboard(
         return board
     board = suite_leaderboard(
         store, suite=suite, preset=preset, protocol=protocol, fraction=fraction, source=source,
-        reps=reps, seed=seed, unweighted=unweighted, select=select,
+        reps=reps, seed=seed, unweighted=unweighted, select=select, metric=metric, shots=shots,
+        normaliser=normaliser,
     )
     if board.empty:
         board.attrs["empty_message"] = f"no results for suite {suite!r} in the store"

@@ -84,6 +84,13 @@ def shots_of(config: Any) -> int | None:
     return int(value)
 
 
+def is_few_shot(rows: pd.DataFrame) -> pd.Series:
+    """Whether each stored row (``ResultStore.query``) is a few-shot run (has ``shots``)."""
+    if rows.empty:
+        return pd.Series([], dtype=bool, index=rows.index)
+    return pd.Series([shots_of(c) is not None for c in rows["config"]], index=rows.index)
+
+
 def mars_runs(rows: pd.DataFrame) -> pd.DataFrame:
     """Stored rows (:meth:`~planetbench.store.ResultStore.query`) as tidy runs with their budget.
 
@@ -254,6 +261,36 @@ def resolve_normaliser(choice: str | Path | Normaliser, runs: pd.DataFrame) -> R
     )
 
 
+def is_mars_board(suite: str | None, preset: str | None) -> bool:
+    """Whether ``planetbench leaderboard`` shows the Mars-Bench board: ``--preset mars``, or the
+    suite ``mars`` without a preset."""
+    return preset == "mars" or (preset is None and suite == MARS_SUITE)
+
+
+def frozen_for_other_presets(
+    *, metric: str | None, shots: int | None, normaliser: str | Path | Normaliser | None
+) -> Normaliser | None:
+    """The normaliser of a board of another preset: refuses the ``mars``-only selections.
+
+    Raises:
+        InvalidInputError: ``metric`` or ``shots`` given, or ``normaliser`` ``compared``
+            (they belong to the ``mars`` preset), or a normaliser file that cannot be read.
+    """
+    given = [f"--{n}" for n, v in (("metric", metric), ("shots", shots)) if v is not None]
+    if given:
+        raise InvalidInputError(
+            f"{'/'.join(given)} select(s) the runs of the mars preset's board; add --preset mars"
+        )
+    if normaliser is None or isinstance(normaliser, Normaliser):
+        return normaliser
+    if str(normaliser) == COMPARED:
+        raise InvalidInputError(
+            f"--normaliser {COMPARED} (Mars-Bench's, built from the compared runs) belongs to "
+            "--preset mars; other boards take a frozen normaliser file"
+        )
+    return load_normaliser(normaliser)
+
+
 def _check_reps(reps: int) -> None:
     if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or reps < MIN_REPS:
         raise InvalidInputError(
@@ -283,8 +320,9 @@ class MarsBoard:
     normaliser: ResolvedNormaliser
     n_runs: int
 
-    def notes(self) -> list[str]:
-        """What was left out and why, and the method, as sentences."""
+    def notes(self, *, dropped: bool = True) -> list[str]:
+        """What was left out and why, and the method, as sentences (``dropped``: name the
+        models left out too)."""
         out = []
         if self.excluded:
             shown = ", ".join(f"{t} (every run {v:.4f})" for t, v in self.excluded.items())
@@ -292,7 +330,7 @@ class MarsBoard:
                 f"{self.metric}: excluded constant dataset(s) {shown}: min == max, a min-max "
                 "normaliser would divide by zero and no model can be told apart"
             )
-        if self.dropped:
+        if dropped and self.dropped:
             out.append(
                 f"{self.metric}: not ranked (no runs on some dataset): {', '.join(self.dropped)}"
             )
@@ -420,15 +458,15 @@ def mars_leaderboard(
         ``excluded_tasks``, ``dropped_models``, ``normaliser`` (descriptions), ``reps``.
 
     Raises:
-        InvalidInputError: bad ``reps``, nothing selected, mixed protocols, and what
-            :func:`mars_board` refuses.
+        InvalidInputError: bad ``reps``, no run of the suite, nothing selected, mixed
+            protocols, and what :func:`mars_board` refuses.
     """
     _check_reps(reps)
     rs = store if isinstance(store, ResultStore) else ResultStore(store)
     runs = mars_runs(rs.query(suite=suite, source=source))
     if runs.empty:
         raise InvalidInputError(
-            f"the store {rs.url} has no runs of suite {suite!r}"
+            f"no runs to rank: the store {rs.url} has no runs of suite {suite!r}"
             f"{f' from source {source!r}' if source else ''}; import Mars-Bench's tables "
             "(planetbench import ../shared/data/marsbench-baseline-results) or run the Mars tasks"
         )
@@ -446,7 +484,7 @@ def mars_leaderboard(
             f"normaliser {', '.join(sorted({b.normaliser.name for b in boards}))}; "
             f"IQM with {confidence:.0%} CI from {reps:,} stratified-bootstrap rounds"
         ),
-        notes=[n for b in boards for n in b.notes()],
+        notes=[n for b in boards for n in b.notes(dropped=False)],
         excluded_tasks={b.metric: dict(b.excluded) for b in boards},
         dropped_models=[m for b in boards for m in b.dropped],
         normaliser={b.metric: b.normaliser.description for b in boards},
@@ -735,7 +773,9 @@ def mars_sections(
     for (metric, protocol), part in runs.groupby(["metric", "protocol"], sort=True):
         label = f"{metric} · {protocol}"
         paragraphs = [_provenance(part)]
-        section = Section(f"Mars-Bench: {label}", paragraphs=paragraphs)
+        real = part["source"].astype(str).str.startswith("marsbench:").all()
+        heading = f"Mars-Bench: {label}{' (real data: published results)' if real else ''}"
+        section = Section(heading, paragraphs=paragraphs)
         try:
             full = part[_is_full(part)]
             if full.empty:
@@ -784,6 +824,7 @@ def mars_sections(
 __all__ = [
     "BOARD_COLUMNS",
     "BUDGETS",
+    "COMPARED",
     "MARSBENCH_REPS",
     "MARS_SUITE",
     "MIN_REPS",
@@ -794,6 +835,9 @@ __all__ = [
     "board_frame",
     "budget_curves",
     "budget_label",
+    "frozen_for_other_presets",
+    "is_few_shot",
+    "is_mars_board",
     "load_normaliser",
     "mars_board",
     "mars_leaderboard",
