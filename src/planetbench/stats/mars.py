@@ -25,6 +25,14 @@ distributions, and refuse constant datasets (:func:`split_constant_tasks` report
 them). The mean rank over datasets with its interval (:func:`mean_rank_intervals`) is ours: Mars-Bench
 does not rank.
 
+Consequence seen in Mars-Bench's published classification violins
+(``classification_violin_output/aggregated_bootstrap.csv``): the 7 NaN scores of
+``mb-change_cls_ctx`` per model are sorted last by the trimmed mean of the SciPy it ran with and
+cut as if they were the best runs, so its pooled IQMs (medians 0.44, 0.56, 0.41, 0.92, 0.88 for
+InceptionV3, ResNet101, SqueezeNet1.1, SwinV2-B, ViT-L/16) sit 0.02–0.05 above the IQM of the
+runs that have a normalised score (0.39, 0.51, 0.36, 0.90, 0.86); current SciPy returns NaN
+there instead.
+
 Tidy input: one row per run with columns ``model``, ``task``, ``seed`` and a value column
 (``score`` or the ``normalised`` column of :meth:`~planetbench.stats.normalise.Normaliser.transform`).
 """
