@@ -45,7 +45,6 @@ skipped with a note when a folder is read.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from pathlib import Path
@@ -54,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from planetbench.errors import InvalidInputError
+from planetbench.registry import did_you_mean
 from planetbench.store.importers.formats import TableFormat
 from planetbench.store.importers.reading import CSV_ERRORS, read_json
 from planetbench.store.importers.schema import validate_long
@@ -176,8 +176,8 @@ def _unknown_datasets(raw: pd.DataFrame, where: str) -> None:
     rows = [i + 1 for i, v in enumerate(names) if v in unknown]
     hints = []
     for name in unknown[:3]:
-        close = difflib.get_close_matches(name, list(MARSBENCH_DATASET_METRICS), n=1)
-        hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+        hint = did_you_mean(name, MARSBENCH_DATASET_METRICS, n=1)
+        hints.append(f"{name!r} ({hint})" if hint else repr(name))
     raise InvalidInputError(
         f"{where}: column 'dataset' holds name(s) that are not Mars-Bench datasets: "
         f"{', '.join(hints)}{' …' if len(unknown) > 3 else ''} in row(s) {_rows_text(rows)}; "
