@@ -18,9 +18,6 @@ from planetbench.metrics.detection import (
     iou_xywh,
 )
 
-pytest.importorskip("pycocotools", reason="the reference COCO evaluation needs pycocotools")
-
-
 def gt(*boxes: list[float], labels: list[int] | None = None) -> dict[str, Any]:
     b = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
     return {"boxes": b, "labels": np.asarray(labels or [1] * len(b), dtype=np.int64)}
@@ -34,6 +31,7 @@ def dt(boxes: list[list[float]], scores: list[float], labels: list[int] | None =
 
 
 def _torchmetrics(preds: list[dict], targets: list[dict]) -> dict[str, Any]:
+    pytest.importorskip("pycocotools", reason="the reference COCO evaluation needs pycocotools")
     from torchmetrics.detection import MeanAveragePrecision
 
     metric = MeanAveragePrecision(iou_type="bbox", class_metrics=True)
