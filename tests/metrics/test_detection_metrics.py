@@ -18,6 +18,7 @@ from planetbench.metrics.detection import (
     iou_xywh,
 )
 
+
 def gt(*boxes: list[float], labels: list[int] | None = None) -> dict[str, Any]:
     b = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
     return {"boxes": b, "labels": np.asarray(labels or [1] * len(b), dtype=np.int64)}

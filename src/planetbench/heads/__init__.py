@@ -4,6 +4,10 @@ Every head is an ``nn.Module`` called as ``head(features, out_size)`` with the e
 maps (finest first) and the input size ``(H, W)``; it returns logits of shape (B, K, H, W).
 :func:`build_head` adds the simple feature pyramid neck in front of UperNet and UNet when the
 encoder is a plain ViT (all maps share one stride).
+
+Image classification heads (``CLASSIFICATION_HEADS``, :mod:`planetbench.heads.classification`) and
+object detectors (``DETECTORS``, :mod:`planetbench.heads.detection`) take other inputs and have
+registries of their own.
 """
 
 from __future__ import annotations
@@ -14,6 +18,21 @@ from typing import Any, Literal
 from torch import Tensor, nn
 
 from planetbench.errors import InvalidInputError
+from planetbench.heads.classification import (
+    CLASSIFICATION_HEADS,
+    ClassificationHead,
+    EncoderClassifier,
+    build_classification_head,
+    build_classifier,
+    classification_loss,
+)
+from planetbench.heads.detection import (
+    DETECTORS,
+    Detector,
+    EncoderFPN,
+    build_detector,
+    detection_loss,
+)
 from planetbench.heads.linear import LinearHead
 from planetbench.heads.unet import UNetDecoder
 from planetbench.heads.upernet import SimpleFeaturePyramid, UPerNet
@@ -104,11 +123,22 @@ def build_head(
 
 
 __all__ = [
+    "CLASSIFICATION_HEADS",
+    "DETECTORS",
     "HEADS",
+    "ClassificationHead",
+    "Detector",
+    "EncoderClassifier",
+    "EncoderFPN",
     "LinearHead",
     "SegmentationHead",
     "SimpleFeaturePyramid",
     "UNetDecoder",
     "UPerNet",
+    "build_classification_head",
+    "build_classifier",
+    "build_detector",
     "build_head",
+    "classification_loss",
+    "detection_loss",
 ]

@@ -33,6 +33,7 @@ backbone and trains the rest); the pyramid and the detection heads always train.
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
@@ -122,7 +123,7 @@ class EncoderFPN(nn.Module):
                 f"(strides {strides}) of encoder {spec.name!r}"
             )
         picked = [strides[i] for i in self.levels]
-        if any(b <= a for a, b in zip(picked, picked[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(picked)):
             raise InvalidInputError(
                 f"levels {self.levels} must have increasing strides; got {picked}"
             )
@@ -254,7 +255,7 @@ def _size_bounds(encoder: nn.Module, min_size: int | None, max_size: int | None
 
 
 def _check_options(cls: type, options: Mapping[str, Any], reserved: set[str], name: str) -> None:
-    allowed = set(inspect.signature(cls.__init__).parameters) - reserved - {"self", "kwargs"}
+    allowed = set(inspect.signature(cls).parameters) - reserved - {"kwargs"}
     bad = sorted(set(options) - allowed)
     if bad:
         raise InvalidInputError(
@@ -266,7 +267,7 @@ def _check_options(cls: type, options: Mapping[str, Any], reserved: set[str], na
 def _anchor_generator(sizes: Sequence[Sequence[float]], ratios: Sequence[float]) -> nn.Module:
     from torchvision.models.detection.anchor_utils import AnchorGenerator
 
-    return AnchorGenerator(tuple(tuple(int(round(v)) for v in s) for s in sizes),
+    return AnchorGenerator(tuple(tuple(round(v) for v in s) for s in sizes),
                            (tuple(ratios),) * len(sizes))
 
 
