@@ -1,0 +1,223 @@
+"""Benchmark: classification and detection heads on a small encoder, and frozen classification with
+cached pooled features against recomputing them every epoch.
+
+Setting (issue 12, Performance): planetbench's ``vit`` encoder (ViT-S/16: 384 wide, 12 blocks,
+6 heads; random init, since timing does not depend on the weights) at 224 × 224 px, torch on
+``--threads`` CPU threads (default 2), synthetic images (timing does not depend on content).
+
+1. Classification throughput (images/s), 10-class linear head on ``embed``: inference; a training
+   step with the frozen encoder run on every batch; a fine-tuning step (encoder trained).
+2. Detection throughput (images/s) of Faster R-CNN, RetinaNet and FCOS (torchvision, FPN width
+   256, defaults otherwise) on the frozen encoder: inference and a training step (batch 4).
+3. Frozen classification epochs (the ``feature_extraction`` protocol): ``recompute`` runs the
+   encoder on every batch of every epoch; ``cache`` runs it once, keeps the pooled vectors
+   (N × 384 floats) and trains the head on them. Both train the same head from the same
+   initialisation on the same batches, so their losses must be identical; the script prints
+   the seconds per epoch, the speed-up of the epochs after the first (goal ≥ 10×; epoch 1
+   includes warm-up) and whether the losses agree.
+
+Run ``python benchmarks/bench_mars_heads.py`` (a few minutes on 2 CPU cores) or ``--quick``
+(tiny ViT at 32 px, seconds) for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+
+def _rate(fn: Callable[[], Any], n_images: int, repeats: int) -> float:
+    """Images per second of ``fn`` (one warm-up call, then ``repeats`` timed calls)."""
+    fn()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return n_images * repeats / (time.perf_counter() - start)
+
+
+def _encoder(args: argparse.Namespace) -> Any:
+    from planetbench.encoders.scratch import build_vit
+    from planetbench.tasks.bands import RGB
+
+    return build_vit(in_bands=RGB, tiny=args.quick, seed=0).eval()
+
+
+def classification_rates(args: argparse.Namespace, size: int) -> dict[str, float]:
+    """Images/s of classification inference, frozen training step and fine-tuning step."""
+    from planetbench.heads.classification import build_classifier, classification_loss
+
+    gen = torch.Generator().manual_seed(0)
+    b = args.batch_size
+    x = torch.randn(b, 3, size, size, generator=gen)
+    y = torch.randint(0, 10, (b,), generator=gen)
+    out: dict[str, float] = {}
+    for mode, train_encoder in (("frozen", False), ("finetune", True)):
+        model = build_classifier(_encoder(args), n_classes=10, kind="multiclass",
+                                 train_encoder=train_encoder)
+        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+
+        def step(model: Any = model, opt: Any = opt) -> None:
+            model.train()
+            loss = classification_loss("multiclass", model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        if mode == "frozen":
+            def infer(model: Any = model) -> None:
+                model.eval()
+                with torch.no_grad():
+                    model(x)
+
+            out["inference"] = _rate(infer, b, args.repeats)
+        out[f"train_{mode}"] = _rate(step, b, args.repeats)
+    return out
+
+
+def detection_rates(args: argparse.Namespace, size: int) -> dict[str, dict[str, float]]:
+    """Images/s of detection inference and training steps (frozen encoder), per detector."""
+    from planetbench.heads.detection import build_detector, detection_loss
+
+    gen = torch.Generator().manual_seed(0)
+    b = 4
+    images = [torch.randn(3, size, size, generator=gen) for _ in range(b)]
+    targets = []
+    for _ in range(b):
+        xy = torch.rand(3, 2, generator=gen) * size * 0.7
+        wh = (0.05 + 0.2 * torch.rand(3, 2, generator=gen)) * size
+        targets.append({"boxes": torch.cat([xy, xy + wh], 1), "labels": torch.ones(3).long()})
+    out: dict[str, dict[str, float]] = {}
+    options = {"out_channels": 32} if args.quick else {}
+    for name in ("faster-rcnn", "retinanet", "fcos"):
+        torch.manual_seed(0)
+        det = build_detector(name, _encoder(args), n_classes=1, **options)
+        opt = torch.optim.AdamW([p for p in det.parameters() if p.requires_grad], lr=1e-4)
+
+        def step(det: Any = det, opt: Any = opt) -> None:
+            det.train()
+            loss = detection_loss(det(images, targets))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+        def infer(det: Any = det) -> None:
+            det.eval()
+            with torch.no_grad():
+                det(images)
+
+        out[name] = {"inference": _rate(infer, b, args.repeats),
+                     "train_frozen": _rate(step, b, args.repeats)}
+    return out
+
+
+def frozen_epochs(args: argparse.Namespace, size: int) -> dict[str, Any]:
+    """Seconds per epoch of frozen classification, recomputing vs cached pooled features."""
+    from planetbench.heads.classification import build_classifier, classification_loss
+
+    gen = torch.Generator().manual_seed(1)
+    n, b = args.n_train, args.batch_size
+    images = torch.randn(n, 3, size, size, generator=gen)
+    labels = torch.randint(0, 10, (n,), generator=gen)
+    batches = [slice(i, i + b) for i in range(0, n, b)]
+    model = build_classifier(_encoder(args), n_classes=10, kind="multiclass")
+    init = {k: v.clone() for k, v in model.head.state_dict().items()}
+    epoch_s: dict[str, list[float]] = {"recompute": [], "cache": []}
+    losses: dict[str, list[float]] = {"recompute": [], "cache": []}
+
+    def train_head(get_vectors: Callable[[slice], torch.Tensor], mode: str) -> None:
+        model.head.load_state_dict(init)
+        opt = torch.optim.AdamW(model.head.parameters(), lr=1e-3)
+        model.train()
+        for _ in range(args.epochs):
+            start = time.perf_counter()
+            for s in batches:
+                loss = classification_loss("multiclass", model.head(get_vectors(s)), labels[s])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                losses[mode].append(float(loss.detach()))
+            epoch_s[mode].append(time.perf_counter() - start)
+
+    train_head(lambda s: model.pooled(images[s]), "recompute")
+    start = time.perf_counter()
+    with torch.no_grad():
+        cache = torch.cat([model.pooled(images[s]) for s in batches])
+    cache_s = time.perf_counter() - start
+    train_head(lambda s: cache[s], "cache")
+    later = slice(1, None) if args.epochs > 1 else slice(None)  # epoch 1 includes warm-up
+    mean = {m: sum(v[later]) / len(v[later]) for m, v in epoch_s.items()}
+    return {
+        "epoch_s": epoch_s,
+        "cache_build_s": cache_s,
+        "cache_kib": cache.numel() * cache.element_size() / 1024,
+        "speedup": mean["recompute"] / mean["cache"],
+        "same_losses": losses["recompute"] == losses["cache"],
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Run the three parts and return their figures (see the module docstring)."""
+    torch.set_num_threads(args.threads)
+    size = 32 if args.quick else 224
+    if args.quick:
+        args.n_train, args.epochs, args.repeats = 16, 2, 1
+    return {
+        "setting": f"{'tiny ViT' if args.quick else 'ViT-S/16'} at {size} px, {args.threads} "
+                   f"thread(s), cpu_count={os.cpu_count()}, batch {args.batch_size} "
+                   "(detection batch 4)",
+        "classification": classification_rates(args, size),
+        "detection": detection_rates(args, size),
+        "frozen": frozen_epochs(args, size),
+        "n_train": args.n_train,
+        "epochs": args.epochs,
+    }
+
+
+def report(figures: dict[str, Any]) -> str:
+    """The figures as the lines the script prints."""
+    c, f = figures["classification"], figures["frozen"]
+    lines = [f"Mars heads benchmark: {figures['setting']}",
+             f"classification images/s: inference {c['inference']:.1f}, training step with "
+             f"frozen encoder {c['train_frozen']:.1f}, fine-tuning step {c['train_finetune']:.1f}",
+             "detection images/s (frozen encoder):  inference  training step"]
+    for name, r in figures["detection"].items():
+        lines.append(f"  {name:<12} {r['inference']:>28.2f}  {r['train_frozen']:>13.2f}")
+    lines.append(f"frozen classification, {figures['n_train']} images x {figures['epochs']} "
+                 "epochs: seconds per epoch")
+    lines.append("  recompute features: " + ", ".join(f"{s:.3f}" for s in f["epoch_s"]["recompute"]))
+    lines.append("  cached features:    " + ", ".join(f"{s:.4f}" for s in f["epoch_s"]["cache"])
+                 + f" (cache built once in {f['cache_build_s']:.2f} s, {f['cache_kib']:.0f} KiB)")
+    verdict = "met" if f["speedup"] >= 10 else "NOT met"
+    lines.append(f"  cached epochs (after the first) are {f['speedup']:.0f}x faster "
+                 f"(goal >= 10x: {verdict}); "
+                 f"identical losses in both modes: {'yes' if f['same_losses'] else 'NO'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Parse arguments, run, print and return the figures."""
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--batch-size", type=int, default=16, help="classification batch size")
+    parser.add_argument("--n-train", type=int, default=64, help="images per frozen epoch")
+    parser.add_argument("--epochs", type=int, default=3, help="frozen epochs per mode")
+    parser.add_argument("--repeats", type=int, default=2, help="timed calls per throughput figure")
+    args = parser.parse_args(argv)
+    if args.epochs < 1 or args.n_train < 1 or args.repeats < 1 or args.batch_size < 1:
+        parser.error("--epochs, --n-train, --repeats and --batch-size must be >= 1")
+    start = time.perf_counter()
+    figures = run(args)
+    print(report(figures))
+    print(f"(benchmark wall time {time.perf_counter() - start:.0f} s)")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
