@@ -92,10 +92,18 @@ def detection_rates(args: argparse.Namespace, size: int) -> dict[str, dict[str, 
         wh = (0.05 + 0.2 * torch.rand(3, 2, generator=gen)) * size
         targets.append({"boxes": torch.cat([xy, xy + wh], 1), "labels": torch.ones(3).long()})
     out: dict[str, dict[str, float]] = {}
-    options = {"out_channels": 32} if args.quick else {}
+    quick: dict[str, dict[str, Any]] = {
+        "faster-rcnn": {"out_channels": 32, "representation_size": 32,
+                        "rpn_pre_nms_top_n_train": 200, "rpn_post_nms_top_n_train": 50,
+                        "rpn_pre_nms_top_n_test": 200, "rpn_post_nms_top_n_test": 50,
+                        "box_batch_size_per_image": 32},
+        "retinanet": {"out_channels": 32},
+        "fcos": {"out_channels": 32},
+    }
     for name in ("faster-rcnn", "retinanet", "fcos"):
         torch.manual_seed(0)
-        det = build_detector(name, _encoder(args), n_classes=1, **options)
+        det = build_detector(name, _encoder(args), n_classes=1,
+                             **(quick[name] if args.quick else {}))
         opt = torch.optim.AdamW([p for p in det.parameters() if p.requires_grad], lr=1e-4)
 
         def step(det: Any = det, opt: Any = opt) -> None:
