@@ -33,7 +33,7 @@ def test_binary_by_hand() -> None:
     m = classification_metrics("classification", [0, 1, 1, 1, 0], [-2.0, 3.0, -0.5, 0.1, 1.0],
                                class_names=("background", "frost"))
     # positive class: TP 2, FP 1, FN 1 → F1 = 4 / 6; negative: TP 1, FP 1, FN 1 → 1/2
-    assert m["f1_pos"] == pytest.approx(2 / 3)
+    assert m["f1"] == pytest.approx(2 / 3)
     assert m["f1_per_class"] == pytest.approx({"background": 0.5, "frost": 2 / 3})
     assert m["f1_weighted"] == pytest.approx((2 * 0.5 + 3 * 2 / 3) / 5)
     assert m["f1_weighted_mb"] == pytest.approx(2 / 3)  # Mars-Bench: the positive class only
@@ -50,7 +50,7 @@ def test_binary_matches_sklearn_and_torchmetrics_on_random_logits() -> None:
     logits = (rng.normal(size=57) + 1.5 * (target - 0.5)).astype(np.float32)
     m = classification_metrics("binary", target, logits, mb_batch_size=16)
     pred = (logits > 0).astype(int)
-    assert m["f1_pos"] == pytest.approx(f1_score(target, pred))
+    assert m["f1"] == pytest.approx(f1_score(target, pred))
     assert m["f1_weighted"] == pytest.approx(f1_score(target, pred, average="weighted"))
     assert m["f1_macro"] == pytest.approx(f1_score(target, pred, average="macro"))
     assert m["accuracy"] == pytest.approx(accuracy_score(target, pred))
@@ -61,7 +61,7 @@ def test_binary_matches_sklearn_and_torchmetrics_on_random_logits() -> None:
     assert m["auroc"] == pytest.approx(float(auroc.compute()), abs=1e-6)
     mb = _marsbench_f1("binary", target, logits, 16)
     assert m["f1_weighted_mb"] == pytest.approx(mb, abs=1e-6)
-    assert m["f1_weighted_mb"] == pytest.approx(m["f1_pos"])  # no batch lies inside [0, 1]
+    assert m["f1_weighted_mb"] == pytest.approx(m["f1"])  # no batch lies inside [0, 1]
 
 
 def test_binary_batch_of_logits_inside_0_1_is_thresholded_raw_as_torchmetrics_does() -> None:
@@ -70,7 +70,7 @@ def test_binary_batch_of_logits_inside_0_1_is_thresholded_raw_as_torchmetrics_do
     target = np.array([1, 0, 1, 1])
     logits = np.array([2.0, -3.0, 0.2, 0.7], dtype=np.float32)
     m = classification_metrics("binary", target, logits, mb_batch_size=2)
-    assert m["f1_pos"] == 1.0
+    assert m["f1"] == 1.0
     assert m["f1_weighted_mb"] == pytest.approx(2 * 2 / (2 * 2 + 1))
     assert m["f1_weighted_mb"] == pytest.approx(_marsbench_f1("binary", target, logits, 2))
     # as one batch the values fall outside [0, 1], so the sigmoid is applied
@@ -140,13 +140,13 @@ def test_multilabel_matches_sklearn_and_torchmetrics() -> None:
     assert m["accuracy_label"] == pytest.approx((target == pred).mean())
     # AUROC over the 4 labels with positives and negatives (label 4 has no positives)
     assert m["auroc"] == pytest.approx(roc_auc_score(target[:, :4], logits[:, :4]))
-    assert "accuracy" not in m and "f1_pos" not in m
+    assert "accuracy" not in m and "f1" not in m
 
 
 def test_auroc_undefined_when_target_has_one_class() -> None:
     m = classification_metrics("binary", [1, 1, 1], [0.3, -1.0, 2.0])
     assert m["auroc"] is None
-    assert m["f1_pos"] == pytest.approx(2 * 2 / (2 * 2 + 1))
+    assert m["f1"] == pytest.approx(2 * 2 / (2 * 2 + 1))
 
 
 def test_binary_accepts_n_by_1_logits_and_tensors() -> None:

@@ -19,9 +19,10 @@ Metric names (as the store records them; all fractions in [0, 1], higher is bett
     when some value of a batch lies outside [0, 1]; a batch whose logits all lie in [0, 1] is
     thresholded at 0.5 *as logits*. ``mb_batch_size`` reproduces that per-batch rule (the test
     loader's batch size, unshuffled); None treats the split as one batch.
-``f1_pos`` (binary)
-    F1 of the positive class at ``logit > 0`` — ours; equal to ``f1_weighted_mb`` unless a
-    whole batch of logits lies in [0, 1].
+``f1`` (binary)
+    F1 of the positive class at ``logit > 0`` — ours (scikit-learn's ``average="binary"``, the
+    same name and meaning as the tabular ``f1`` and the metric of the binary Mars TaskSpecs);
+    equal to ``f1_weighted_mb`` unless a whole batch of logits lies in [0, 1].
 ``f1_weighted``
     support-weighted mean of per-class F1 (scikit-learn ``average="weighted"``); for a binary
     task over BOTH classes (unlike Mars-Bench's binary "weighted" F1).
@@ -69,7 +70,7 @@ CLASSIFICATION_KINDS: tuple[str, ...] = ("binary", "multiclass", "multilabel")
 #: Metric name → whether higher is better.
 CLASSIFICATION_METRICS: dict[str, bool] = {
     "f1_weighted_mb": True,
-    "f1_pos": True,
+    "f1": True,
     "f1_weighted": True,
     "f1_macro": True,
     "accuracy": True,
@@ -210,7 +211,7 @@ def classification_metrics(
 
     Example:
         >>> m = classification_metrics("binary", [0, 1, 1], [-2.0, 3.0, -1.0])
-        >>> round(m["f1_pos"], 3), m["accuracy"]
+        >>> round(m["f1"], 3), m["accuracy"]
         (0.667, 0.6666666666666666)
     """
     k = classification_kind(kind)
@@ -248,7 +249,7 @@ def _single_label(
         mtp = int(((mb_pred == 1) & (t == 1)).sum())
         mden = 2 * mtp + int(((mb_pred == 1) & (t == 0)).sum()) + int(((mb_pred == 0) & (t == 1)).sum())
         out["f1_weighted_mb"] = 2 * mtp / mden if mden else 0.0
-        out["f1_pos"] = float(f1[1])
+        out["f1"] = float(f1[1])
         auroc = _macro_auroc(onehot[:, 1:], z[:, None])
     else:
         out["f1_weighted_mb"] = _weighted(f1, support)

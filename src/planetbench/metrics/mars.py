@@ -7,7 +7,7 @@ per task kind. Each is reproduced under the name in :data:`MARSBENCH_METRICS`; o
 ================  =============================  ======================================
 task kind         Mars-Bench reports             ours beside it
 ================  =============================  ======================================
-binary            ``f1_weighted_mb``             ``f1_pos`` (same unless a batch of
+binary            ``f1_weighted_mb``             ``f1`` (same unless a batch of
                   (torchmetrics binary F1 = F1   logits lies in [0, 1]; see
                   of the positive class)         :mod:`planetbench.metrics.classification`)
 multiclass        ``f1_weighted_mb``             ``f1_weighted`` (identical)
@@ -51,7 +51,7 @@ MARSBENCH_METRICS: dict[str, str] = {
 
 #: Task kind → our metric beside Mars-Bench's (the default of planetbench's own leaderboards).
 PLANETBENCH_METRICS: dict[str, str] = {
-    "binary": "f1_pos",
+    "binary": "f1",
     "multiclass": "f1_weighted",
     "multilabel": "f1_weighted",
     "segmentation": "miou",
