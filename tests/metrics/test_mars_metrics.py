@@ -102,3 +102,15 @@ def test_reported_metric_names() -> None:
     assert marsbench_metric("segmentation") == "iou_mb"
     assert set(MARSBENCH_METRICS) == {"binary", "multiclass", "multilabel", "segmentation",
                                       "detection"}
+
+
+def test_our_metric_per_kind_is_the_metric_of_the_mars_tasks() -> None:
+    from planetbench.metrics.mars import PLANETBENCH_METRICS
+    from planetbench.tasks import TASKS, load_builtin_tasks
+
+    load_builtin_tasks()
+    mars = [task.spec for _, task in TASKS.items() if task.spec.suite == "mars"]
+    assert len(mars) == 20
+    for spec in mars:
+        kind = "binary" if spec.kind == "classification" else spec.kind
+        assert PLANETBENCH_METRICS[kind] == spec.metric, spec.name
