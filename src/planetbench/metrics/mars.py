@@ -16,9 +16,10 @@ segmentation      ``iou_mb`` (per-image IoU)     ``miou`` (dataset confusion mat
 detection         ``map`` (COCO mAP@[.5:.95])    ``map`` (identical; empty images kept)
 ================  =============================  ======================================
 
-Segmentation ``iou_mb`` is ``test/iou`` of Mars-Bench: torchmetrics ≥ 1.6
+Segmentation ``iou_mb`` is ``test/iou`` of Mars-Bench: torchmetrics'
 ``MeanIoU(num_classes=K, per_class=True, input_format="index")`` followed by Mars-Bench's
-``safe_macro_mean``. For every image and class c, IoU_c = |P_c ∩ T_c| / |P_c ∪ T_c| is computed
+``safe_macro_mean`` (reproduced and tested against torchmetrics 1.9; Mars-Bench requires ≥ 1.7,
+and older releases averaged differently). For every image and class c, IoU_c = |P_c ∩ T_c| / |P_c ∪ T_c| is computed
 when the union is non-empty; the per-class score is the mean of IoU_c over the images where it is
 defined (−1 when there is none), and ``iou_mb`` is the mean over classes with a score ≥ 0,
 **background included**. So a class contributes the average of its per-image IoUs, and a small
