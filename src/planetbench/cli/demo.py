@@ -152,14 +152,30 @@ def embed_cmd(
             "--band-policy", help="Band alignment: auto, match, sar-rgb, wavelength, zero-fill."
         ),
     ] = "auto",
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--labels",
+            help="Also write the task's NeuCo-Bench label file into this folder, for "
+            "'planetbench probe --labels' (pixel-time-series tasks: presto suite).",
+        ),
+    ] = None,
 ) -> None:
-    """Embed a task's images with an encoder into a NeuCo-Bench embedding file."""
+    """Embed a task's images (or pixel time series) with an encoder into an embedding file.
+
+    Example: planetbench embed --encoder presto --tasks presto-fuel-moisture
+    --root ../shared/data/presto-weights-and-probe-tasks --out presto.csv --labels labels
+    """
     from planetbench.embedding.embed import DEMO_SUITE, embed_task
+    from planetbench.embedding.timeseries import write_task_labels
     from planetbench.tasks import get_task
 
     is_demo = tasks == DEMO_SUITE or get_task(tasks).spec.synthetic
     if is_demo:
         console.print(_synthetic_banner("Embedding generated scenes, not observations."))
+    label_file = None
+    if labels is not None:  # written first: a wrong task or root stops before any embedding
+        label_file = write_task_labels(tasks, root, labels, split=split)
     path = embed_task(
         encoder,
         tasks,
@@ -174,6 +190,11 @@ def embed_cmd(
         band_policy=band_policy,
     )
     console.print(f"wrote embeddings of {tasks!r} by {encoder!r} to {path}", highlight=False)
+    if label_file is not None:
+        console.print(
+            f"wrote labels to {label_file}; next: planetbench probe {path} --labels {labels}",
+            highlight=False,
+        )
 
 
 __all__ = ["demo_cmd", "embed_cmd"]

@@ -119,6 +119,10 @@ def embed_task(
 ) -> Path:
     """Embed every image of ``task`` (one split or all) with ``encoder`` and write the vectors.
 
+    Pixel-time-series tasks (the ``presto`` suite) are embedded by
+    :func:`planetbench.embedding.timeseries.embed_series_task` instead (Presto's own
+    normalisation; encoders ``presto`` and ``presto-raw``).
+
     Images are standardised per band exactly as the dense protocols do
     (:mod:`planetbench.protocols.band_stats`): with the task spec's ``band_mean``/``band_std``
     when it has them, else with statistics computed over the task's ``train`` split (over the
@@ -157,6 +161,17 @@ def embed_task(
             ``band_policy`` (the message lists both band sets).
         WeightsUnavailableError: pretrained weights are neither cached nor downloadable.
     """
+    # --- pixel-time-series tasks (the presto suite) take their own path --------------------
+    from planetbench.embedding.timeseries import embed_series_task, is_series_task
+
+    if is_series_task(task):
+        return embed_series_task(
+            encoder, task, out=out, root=root, split=split, batch_size=batch_size, seed=seed,
+            device=device, fmt=fmt, encoder_options=encoder_options, tiny=tiny,
+            weights=weights, band_policy=band_policy, progress=progress,
+            reader_options=reader_options,
+        )  # fmt: skip
+    # ----------------------------------------------------------------------------------------
     import torch
 
     from planetbench.encoders import get_encoder

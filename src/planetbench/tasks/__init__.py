@@ -19,6 +19,7 @@ SUITE_MODULES: tuple[str, ...] = (
     "planetbench.tasks.cryo",
     "planetbench.tasks.demo",
     "planetbench.tasks.mars",
+    "planetbench.tasks.presto",
 )
 
 
