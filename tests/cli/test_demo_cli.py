@@ -38,6 +38,18 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
     html = (out / "report.html").read_text()
     assert "SYNTHETIC" in html and "Embedding leaderboard" in html and "mosaiks" in html
     assert f"report: {out / 'report.html'}" in " ".join(result.output.split())
+    # with ../shared/data present, the REAL part runs too, labelled and kept apart
+    from planetbench.demo.real import find_real_data
+
+    if find_real_data() is not None:
+        text = " ".join(result.output.split())
+        assert "REAL DATA — not synthetic" in text and "presto-fuel-moisture" in text
+        real = leaderboard(f"sqlite:///{out / 'real' / 'presto-fuel-moisture' / 'results.sqlite'}",
+                           suite="presto")
+        assert list(real["model"]) == ["presto", "presto-raw"]
+        assert "presto" not in html  # the synthetic report holds no real result
+    else:
+        assert "REAL part skipped" in result.output
 
 
 def test_embed_command(tmp_path: Path) -> None:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.panel import Panel
 from rich.table import Table
 
 from planetbench.cli._app import app, console, handle_errors
+
+if TYPE_CHECKING:
+    from planetbench.demo.real import RealDemoReport
 
 
 def _synthetic_banner(text: str) -> Panel:
@@ -45,13 +48,31 @@ def demo_cmd(
     report: Annotated[
         bool, typer.Option("--report/--no-report", help="Write OUT/result.html at the end.")
     ] = True,
+    real: Annotated[
+        bool,
+        typer.Option(
+            "--real/--no-real",
+            help="Also run the REAL part (Presto on real pixel time series) when its data is "
+            "found (../shared/data/presto-weights-and-probe-tasks, or --real-root).",
+        ),
+    ] = True,
+    real_root: Annotated[
+        Path | None,
+        typer.Option("--real-root", help="Folder holding presto-weights-and-probe-tasks."),
+    ] = None,
 ) -> None:
-    """Run the offline demo on SYNTHETIC scenes: random vs. averaging vs. MOSAIKS."""
+    """Run the offline demo on SYNTHETIC scenes: random vs. averaging vs. MOSAIKS (and, when
+    its data is there, a REAL part: Presto vs. its raw inputs).
+
+    Example: planetbench demo --quick --out demo-out
+    """
+    from planetbench.demo.real import find_real_data
     from planetbench.demo.walkthrough import run_demo
     from planetbench.report.formats import format_leaderboard
     from planetbench.store import ResultStore
     from planetbench.tasks.demo import SYNTHETIC_NOTICE
 
+    found_real = (real_root or find_real_data()) if real else None
     default_store = f"sqlite:///{(out / 'demo-results.sqlite').resolve()}"
     ResultStore(store if store is not None else default_store).check_writable()
 
@@ -62,8 +83,9 @@ def demo_cmd(
         )
     )
     result = run_demo(
-        out=out, store=store, seed=seed, quick=quick, dense=dense, report=report, progress=True
-    )
+        out=out, store=store, seed=seed, quick=quick, dense=dense, report=report,
+        real_root=found_real, progress=True,
+    )  # fmt: skip
 
     table = Table(title=f"Per-encoder results (SYNTHETIC, {result.n_splits} splits; mean ± std, Q)")
     table.add_column("encoder")
@@ -97,6 +119,13 @@ def demo_cmd(
             markup=False,
             soft_wrap=True,
         )
+    if result.real is not None:
+        _print_real(result.real)
+    elif real:
+        console.print(
+            "[yellow]REAL part skipped:[/] ../shared/data/presto-weights-and-probe-tasks not "
+            "found (pass --real-root DIR)"
+        )
     secs = result.timings
     steps = ", ".join(f"{k} {v:.1f} s" for k, v in secs.items())
     console.print(
@@ -109,6 +138,34 @@ def demo_cmd(
         + f"[bold yellow]{SYNTHETIC_NOTICE}[/]",
         highlight=False,
     )
+
+
+def _print_real(real: RealDemoReport) -> None:
+    """The REAL part's panel and table (Presto vs. raw inputs on real pixel time series)."""
+    from planetbench.report.formats import format_leaderboard
+
+    console.print(Panel.fit(f"[bold green]REAL DATA — not synthetic[/]\n{real.notice}",
+                            border_style="green", title="planetbench demo: real part"))  # fmt: skip
+    table = Table(title=f"REAL: Presto vs. its raw inputs (probe on the upstream split; "
+                        f"mean of {real.n_splits} random splits)")  # fmt: skip
+    table.add_column("task", no_wrap=True)
+    table.add_column("metric")
+    for col in ("presto", "raw", f"{real.n_splits} splits: presto / raw", "embed s"):
+        table.add_column(col, justify="right")
+    for task, scores in real.tasks.items():
+        up, rs = scores.upstream, scores.random_splits
+        table.add_row(task, scores.metric, f"{up['presto']:.3f}", f"{up['presto-raw']:.3f}",
+                      f"{rs['presto']:.3f} / {rs['presto-raw']:.3f}",
+                      f"{scores.embed_seconds['presto']:.1f}")  # fmt: skip
+    console.print(table)
+    for task, board in real.leaderboards.items():
+        console.print(
+            format_leaderboard(board, "table",
+                               title=f"REAL {task}: probe leaderboard (random splits; Q)"),
+            highlight=False, markup=False, soft_wrap=True,
+        )  # fmt: skip
+    console.print(f"real files: {real.out}; stores: {', '.join(real.stores.values())}",
+                  highlight=False)  # fmt: skip
 
 
 @app.command("embed")

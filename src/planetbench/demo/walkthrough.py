@@ -3,6 +3,8 @@
 :func:`run_demo` shows the whole embedding pipeline offline in well under two minutes on two CPU
 cores. All data is SYNTHETIC (see :mod:`planetbench.tasks.demo`); the numbers it prints show that
 the machinery works and that informative encoders beat chance, nothing about real-world skill.
+With ``real_root`` it also runs a separate, clearly labelled REAL part (:mod:`planetbench.demo.real`:
+Presto's pretrained weights on real pixel time series), kept out of the synthetic store and report.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planetbench.errors import InvalidInputError
+from planetbench.errors import DatasetNotFoundError, InvalidInputError
 from planetbench.tasks.demo import SYNTHETIC_NOTICE
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from planetbench.demo.dense import DenseDemoReport
+    from planetbench.demo.real import RealDemoReport
     from planetbench.embedding.evaluate import EvaluationSummary
 
 #: Encoders the demo compares, with the options it builds them with.
@@ -52,8 +55,10 @@ class DemoReport:
         leaderboard: the store's leaderboard after the demo (one row per model).
         dense: the dense (segmentation) part's report, or None when it was skipped.
         report: the HTML report of everything the demo ran, or None when it was skipped.
+        real: the REAL part's report (Presto on real pixel time series; its own store, never
+            in the synthetic report), or None when it was not run.
         timings: seconds spent in ``generate``, ``embed``, ``evaluate``, ``leaderboard``,
-            ``dense``, ``report`` and ``total``.
+            ``real``, ``dense``, ``report`` and ``total``.
         synthetic: always True.
         notice: the synthetic-data notice to show with any of these numbers.
     """
@@ -68,6 +73,7 @@ class DemoReport:
     leaderboard: pd.DataFrame
     dense: DenseDemoReport | None = None
     report: Path | None = None
+    real: RealDemoReport | None = None
     timings: dict[str, float] = field(default_factory=dict)
     synthetic: bool = True
     notice: str = SYNTHETIC_NOTICE
@@ -101,6 +107,7 @@ def run_demo(
     encoders: tuple[str, ...] = tuple(DEMO_ENCODERS),
     dense: bool = True,
     report: bool = True,
+    real_root: str | Path | None = None,
     progress: bool = False,
 ) -> DemoReport:
     """Run the SYNTHETIC demo end to end, offline.
@@ -123,6 +130,9 @@ def run_demo(
         encoders: encoder ids among :data:`DEMO_ENCODERS`.
         dense: also run the dense (segmentation) part (needs torch; about 2 minutes).
         report: write ``out/report.html`` at the end.
+        real_root: also run the REAL part (:func:`planetbench.demo.real.run_real_demo`: Presto
+            and its raw inputs on real pixel time series) on the Presto bundle in this folder,
+            into ``out/real`` with its own store; None skips it.
         progress: show Rich progress bars on stderr.
 
     Returns:
@@ -145,6 +155,17 @@ def run_demo(
     if isinstance(splits, bool) or not isinstance(splits, int) or splits < 2:
         raise InvalidInputError(f"n_splits must be an integer >= 2; got {n_splits!r}")
     n_images = N_IMAGES_QUICK if quick else N_IMAGES
+    real_bundle = None
+    if real_root is not None:  # checked before any work
+        from planetbench.demo.real import bundle_in
+
+        real_bundle = bundle_in(real_root)
+        if real_bundle is None:
+            raise DatasetNotFoundError(
+                f"real_root={str(real_root)!r} holds no Presto bundle "
+                "(presto-weights-and-probe-tasks with default_model.pt); pass the folder holding "
+                "it (CLI: --real-root DIR) or skip the real part (--no-real)"
+            )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     default_store = f"sqlite:///{(out / 'demo-results.sqlite').resolve()}"
@@ -192,6 +213,17 @@ def run_demo(
     board = leaderboard(store_url, suite="demo")
     timings["leaderboard"] = time.perf_counter() - t0
 
+    real_report = None
+    if real_bundle is not None:
+        from planetbench.demo.real import run_real_demo
+
+        t0 = time.perf_counter()
+        real_report = run_real_demo(
+            real_bundle, out=out / "real", seed=seed, n_splits=splits, quick=quick,
+            progress=progress,
+        )  # fmt: skip
+        timings["real"] = time.perf_counter() - t0
+
     dense_report = None
     if dense:
         from planetbench.demo.dense import run_dense_demo
@@ -223,6 +255,7 @@ def run_demo(
         leaderboard=board,
         dense=dense_report,
         report=report_path,
+        real=real_report,
         timings=timings,
     )
 
