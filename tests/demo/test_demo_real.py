@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.fakes import presto_fuel_moisture
 
 from planetbench.demo.real import bundle_in, find_real_data, run_real_demo
 from planetbench.demo.walkthrough import run_demo
 from planetbench.errors import DatasetNotFoundError
 from planetbench.tasks.presto import BUNDLE_FOLDER
-from tests.fakes import presto_fuel_moisture
 
 
 def _fake_bundle(root: Path) -> Path:

@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from tests.conftest import SHARED_DATA
+from tests.fakes import presto_algae_blooms, presto_fuel_moisture
 from typer.testing import CliRunner
 
-import planetbench.cli.demo  # noqa: F401  (registers the commands)
+import planetbench.cli.demo
 import planetbench.cli.embedding  # noqa: F401
 from planetbench.cli import app
 from planetbench.embedding.embed import embed_task
@@ -33,8 +35,6 @@ from planetbench.errors import (
     WeightsUnavailableError,
 )
 from planetbench.tasks.presto import BUNDLE_FOLDER, read_series
-from tests.conftest import SHARED_DATA
-from tests.fakes import presto_algae_blooms, presto_fuel_moisture
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 runner = CliRunner()
@@ -69,7 +69,7 @@ def test_series_path_refusals(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="drop --band-policy zero-fill"):
         embed_task("presto-raw", ALGAE, out=out, root=root, band_policy="zero-fill",
                    progress=False)  # fmt: skip
-    with pytest.raises(InvalidInputError, match="pass root=.*--root DIR"):
+    with pytest.raises(InvalidInputError, match=r"pass root=.*--root DIR"):
         embed_task("presto-raw", ALGAE, out=out, root=None, progress=False)
     with pytest.raises(InvalidInputError, match="has no split 'val'"):
         embed_task("presto-raw", ALGAE, out=out, root=root, split="val", progress=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.fakes import presto_algae_blooms, presto_fuel_moisture
 
 from planetbench.errors import (
     DatasetNotFoundError,
@@ -22,7 +23,6 @@ from planetbench.tasks.presto import (
     task_folder,
     write_presto_labels,
 )
-from tests.fakes import presto_algae_blooms, presto_fuel_moisture
 
 FUEL, ALGAE = "presto-fuel-moisture", "presto-algae-blooms"
 

@@ -296,7 +296,7 @@ def _site_splits(
     """
     rng = np.random.default_rng(seed)
     sites = np.unique(groups)
-    target = int(round(SITE_TEST_SIZE * len(groups)))
+    target = round(SITE_TEST_SIZE * len(groups))
     trains, tests = [], []
     for _ in range(n_splits):
         order = rng.permutation(sites)

@@ -316,7 +316,7 @@ class _Attention(nn.Module):
             2, 0, 3, 1, 4
         )
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep[:, None, None, :])
-        return self.proj(out.transpose(1, 2).reshape(b, n, d))  # type: ignore[no-any-return]
+        return self.proj(out.transpose(1, 2).reshape(b, n, d))
 
 
 class _Mlp(nn.Module):
@@ -326,7 +326,7 @@ class _Mlp(nn.Module):
         self.fc2 = nn.Linear(hidden, dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))  # type: ignore[no-any-return]
+        return self.fc2(F.gelu(self.fc1(x)))
 
 
 class _Block(nn.Module):
@@ -341,7 +341,7 @@ class _Block(nn.Module):
 
     def forward(self, x: Tensor, keep: Tensor) -> Tensor:
         x = x + self.attn(self.norm1(x), keep)
-        return x + self.mlp(self.norm2(x))  # type: ignore[no-any-return]
+        return x + self.mlp(self.norm2(x))
 
 
 @dataclass(frozen=True)
@@ -393,7 +393,10 @@ class PrestoBackbone(nn.Module):
             [_Block(dim, arch.n_heads, arch.mlp_ratio) for _ in range(arch.depth)]
         )
         self.norm = nn.LayerNorm(dim)
-        self.month_embed = nn.Embedding.from_pretrained(month_table(arch.month_dim), freeze=True)
+        self.month_embed = nn.Embedding(12, arch.month_dim)
+        with torch.no_grad():
+            self.month_embed.weight.copy_(month_table(arch.month_dim))
+        self.month_embed.weight.requires_grad_(False)
         self.channel_embed = nn.Embedding(len(BAND_GROUPS) + 1, arch.channel_dim)
         for module in self.modules():  # Presto's initialisation (for random, tiny builds)
             if isinstance(module, nn.Linear):
@@ -445,7 +448,7 @@ class PrestoBackbone(nn.Module):
             seq = block(seq, keep)
         kept = keep[..., None]
         mean = torch.where(kept, seq, 0.0).sum(dim=1) / kept.sum(dim=1)
-        return self.norm(mean)  # type: ignore[no-any-return]
+        return self.norm(mean)
 
 
 class TimeSeriesEncoder(Encoder):
@@ -485,6 +488,8 @@ class Presto(TimeSeriesEncoder):
         pixel_chunk: pixels encoded at once on the image path (memory bound).
     """
 
+    band_absent: Tensor
+
     def __init__(
         self,
         spec: EncoderSpec,
@@ -502,7 +507,7 @@ class Presto(TimeSeriesEncoder):
 
     def embed_series(self, batch: PrestoBatch) -> Tensor:
         """(B, D) Presto embedding of each pixel time series."""
-        return self.encoder(batch)  # type: ignore[no-any-return]
+        return self.encoder(batch)
 
     def features(self, x: Tensor) -> list[Tensor]:
         """One map (B, D, H, W): each pixel of x (B, 17, H, W) embedded as a one-step series."""
@@ -533,6 +538,8 @@ class PrestoRaw(TimeSeriesEncoder):
         spec: the spec of this instance.
         present: model bands the task provides (the others are 0 on the image path).
     """
+
+    band_absent: Tensor
 
     def __init__(self, spec: EncoderSpec, *, present: Sequence[str] = tuple(_MODEL_INDEX)) -> None:
         super().__init__()
