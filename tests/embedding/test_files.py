@@ -30,8 +30,9 @@ def test_csv_numeric_column_order_and_suffixes(tmp_path: Path) -> None:
     table = read_embeddings(path)
     assert table.columns == tuple(str(i) for i in range(11))  # "10" after "9"
     assert table.ids.tolist() == ["s0", "s1", "s2"]
-    np.testing.assert_allclose(table.matrix, df[[str(i) for i in range(11)]].to_numpy())
-    assert table.matrix.dtype == np.float64 and table.dim == 11
+    np.testing.assert_allclose(table.matrix, df[[str(i) for i in range(11)]].to_numpy(),
+                               rtol=1e-6)
+    assert table.matrix.dtype == np.float32 and table.dim == 11
     assert table.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert strip_id_suffix("a.zarr/") == "a"
 
@@ -41,7 +42,7 @@ def test_parquet_columns_and_list_column(tmp_path: Path) -> None:
     path = tmp_path / "emb.parquet"
     df.to_parquet(path, index=False)
     table = read_embeddings(path)
-    np.testing.assert_allclose(table.matrix, df[["0", "1", "2"]].to_numpy())
+    np.testing.assert_allclose(table.matrix, df[["0", "1", "2"]].to_numpy(), rtol=1e-6)
     listed = pd.DataFrame({"id": df["id"], "embedding": list(df[["0", "1", "2"]].to_numpy())})
     lpath = tmp_path / "list.parquet"
     listed.to_parquet(lpath, index=False)
@@ -114,7 +115,7 @@ def test_align_order_missing_and_coverage(tmp_path: Path) -> None:
         align(table, task)
     X, y, coverage = align(table, task, allow_missing=True)
     assert coverage == 0.5
-    np.testing.assert_allclose(X, df.loc[[3, 1], ["0", "1"]].to_numpy())
+    np.testing.assert_allclose(X, df.loc[[3, 1], ["0", "1"]].to_numpy(), rtol=1e-6)
     np.testing.assert_allclose(y, [3.0, 1.0])
     labels.write_text("id,label\nq1,1\nq2,2\n")
     with pytest.raises(EmbeddingFileError, match="no task id is covered"):
