@@ -281,8 +281,10 @@ def _id_problems(parsed: _Parsed) -> list[str]:
     empty = [k for k, i in enumerate(parsed.ids) if not i]
     if empty:
         rows = [str(parsed.first_row + k) for k in empty]
-        problems.append(f"{len(empty)} row(s) with an empty id ({parsed.where}(s) "
-                        f"{_items(rows)}); give every row an id")
+        shown = ", ".join(rows[:_LIMIT]) + (f" and {len(rows) - _LIMIT} more"
+                                            if len(rows) > _LIMIT else "")
+        problems.append(f"{len(empty)} row(s) with an empty id ({parsed.where}(s) {shown}); "
+                        "give every row an id")
     ids = pd.Series(parsed.ids, dtype=object)
     dup = ids[ids.duplicated(keep=False) & (ids != "")].unique().tolist()
     if dup:

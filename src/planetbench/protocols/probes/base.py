@@ -185,7 +185,13 @@ def _check_scale(X: np.ndarray, probe: str) -> None:
             "standardising them underflows float64", "multiply"))
 
 
-def _validate_targets(y: Any, n: int, kind: str) -> np.ndarray:
+def validate_targets(y: Any, n: int, kind: str) -> np.ndarray:
+    """``y`` checked for ``n`` rows of task ``kind`` (int64 class ids, float64 targets).
+
+    Raises:
+        InvalidInputError: wrong shape, NaN/inf, constant targets, labels that are not 0/1 or
+            0..C-1, or a class (label) without members.
+    """
     y = np.asarray(y)
     if y.shape[:1] != (n,):
         raise InvalidInputError(
@@ -366,7 +372,7 @@ def run_probe(
     _check_scale(X, spec.name)
     if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
         raise InvalidInputError(f"epochs must be an integer ≥ 1; got {epochs!r}")
-    y = _validate_targets(y, X.shape[0], kind)
+    y = validate_targets(y, X.shape[0], kind)
     splits = make_splits(y, kind=kind, n_splits=n_splits, test_size=test_size, seed=seed)
     train_idx = np.stack([tr for tr, _ in splits])
     test_idx = np.stack([te for _, te in splits])
@@ -399,4 +405,5 @@ __all__ = [
     "ProbeSpec",
     "resolve_probe",
     "run_probe",
+    "validate_targets",
 ]
