@@ -419,12 +419,13 @@ def check_test_folds(
                          seed=seed)
     flat = [k for k, (_, test) in enumerate(splits) if np.ptp(task.y[test]) == 0]
     if flat:
-        value = task.y[splits[flat[0]][1][0]]
+        value = float(task.y[splits[flat[0]][1][0]])
+        shown = ", ".join(str(k) for k in flat[:10]) + (f" and {len(flat) - 10} more"
+                                                        if len(flat) > 10 else "")
         raise LabelFileError(
             f"label file {str(task.path)!r} (task {task.name!r}): the test fold of split(s) "
-            f"{_list_items([str(k) for k in flat])} of {n_splits} holds only the label value "
-            f"{value!r}, where R² is undefined; raise test_size, add samples with other labels, "
-            "or change the seed"
+            f"{shown} of {n_splits} holds only the label value {value!r}, where R² is "
+            "undefined; raise test_size, add samples with other labels, or change the seed"
         )
 
 

@@ -227,6 +227,14 @@ class NeucoConfig:
     raw: dict[str, Any]
 
 
+def _error_key(loc: tuple[int | str, ...]) -> str:
+    """The configuration key an error location points at (``probe_params.epochs``, say)."""
+    names = [str(p) for p in loc if isinstance(p, str)]
+    if len(names) > 1 and names[0] == "probe_params" and names[1] in PROBE_PARAM_KEYS:
+        return ".".join(names[:2])
+    return names[0] if names else "(root)"
+
+
 def _message(source: str, exc: ValidationError) -> str:
     """One message naming every offending key of a NeuCo-Bench configuration."""
     unknown = [".".join(map(str, e["loc"])) for e in exc.errors() if e["type"] == "extra_forbidden"]
@@ -239,10 +247,12 @@ def _message(source: str, exc: ValidationError) -> str:
     if nested:
         parts.append(f"unknown probe_params key(s) {', '.join(map(repr, nested))}; "
                      f"supported: {', '.join(PROBE_PARAM_KEYS)}")
+    seen: set[str] = set()
     for err in exc.errors():
-        if err["type"] == "extra_forbidden":
-            continue
-        key = ".".join(str(p) for p in err["loc"] if not isinstance(p, int)) or "(root)"
+        key = _error_key(err["loc"])
+        if err["type"] == "extra_forbidden" or key in seen:
+            continue  # one message per key (a union of types reports each member)
+        seen.add(key)
         if err["type"] == "missing" and key == "k_folds":
             parts.append("the required key 'k_folds' (number of random splits) is missing")
         elif err["type"] == "value_error":
