@@ -146,7 +146,8 @@ def minmax_labels(y: np.ndarray) -> tuple[np.ndarray, float, float]:
         InvalidInputError: the labels are constant, or their range overflows float64.
     """
     y = np.asarray(y, dtype=np.float64)
-    lo, span = float(y.min()), float(y.max() - y.min())
+    lo, hi = float(y.min()), float(y.max())
+    span = hi - lo  # Python floats: an overflow gives inf without a warning
     if span == 0:
         raise InvalidInputError(
             "neuco probe: the labels are constant, so min–max normalisation is undefined; "
