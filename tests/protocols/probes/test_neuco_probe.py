@@ -57,7 +57,8 @@ def test_one_fold_matches_torch_adamw(kind: str) -> None:
     epochs = 3
     scores, opts = pn.fit_neuco(X, y, tr, te, kind=kind, seed=7, epochs=epochs)
     Xs = torch.from_numpy(pn.scalar_zscore(X))
-    ys_np, lo, span = pn.minmax_labels(y)
+    scaled, lo, span = pn.minmax_labels(y)
+    ys_np = scaled.astype(np.float32)  # the probe trains on float32 labels
     ys = torch.from_numpy(ys_np)
     w0, b0 = pn.initial_weights(7, 2, X.shape[1])
     perms = pn.epoch_permutations(7, X.shape[0], epochs)
