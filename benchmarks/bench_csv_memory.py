@@ -10,7 +10,8 @@ constant, the peak, the growth (peak − constant) and the growth in units of th
 
 Readers measured side by side:
 
-* ``planetbench``: :func:`planetbench.embedding.files.read_embeddings` of this source tree;
+* ``planetbench``: :func:`planetbench.embedding.files.read_embeddings` of this source tree
+  (it also hashes the file, as an evaluation needs);
 * ``planetbench@DIR`` (with ``--compare-src DIR``): the same function from another source tree,
   e.g. ``--compare-src /work/main/src`` for the code before a change;
 * ``pandas float64``: ``pd.read_csv(...)`` then ``to_numpy(float64)``, the plain way.
@@ -34,7 +35,10 @@ import numpy as np
 MIB = 2**20
 
 _PREAMBLE = """
-import json, sys, time
+import json, resource, sys, time
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 import numpy, pandas, pyarrow, pyarrow.csv, pyarrow.parquet
 def status(key):
     for line in open('/proc/self/status'):
@@ -45,25 +49,25 @@ def status(key):
 _PLANETBENCH = """
 from planetbench.embedding.files import read_embeddings
 base = status('VmRSS')
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu()
 table = read_embeddings(sys.argv[1])
-seconds = time.perf_counter() - t0
+seconds, cpu_s = time.perf_counter() - t0, cpu() - c0
 shape, dtype = table.matrix.shape, str(table.matrix.dtype)
 """
 
 _PANDAS = """
 base = status('VmRSS')
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), cpu()
 path = sys.argv[1]
 frame = pandas.read_csv(path) if path.endswith('.csv') else pandas.read_parquet(path)
 matrix = frame.drop(columns=['id']).to_numpy(dtype=numpy.float64)
 del frame
-seconds = time.perf_counter() - t0
+seconds, cpu_s = time.perf_counter() - t0, cpu() - c0
 shape, dtype = matrix.shape, str(matrix.dtype)
 """
 
 _REPORT = """
-print(json.dumps({'base': base, 'peak': status('VmHWM'), 'seconds': seconds,
+print(json.dumps({'base': base, 'peak': status('VmHWM'), 'seconds': seconds, 'cpu': cpu_s,
                   'shape': list(shape), 'dtype': dtype}))
 """
 
@@ -126,7 +130,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
               f"Parquet {parquet.stat().st_size / MIB:,.0f} MiB; float32 matrix "
               f"{f32 / MIB:,.0f} MiB, float64 {2 * f32 / MIB:,.0f} MiB")
         print(f"{'reader':<34} {'file':<8} {'dtype':<8} {'constant':>9} {'peak':>9} "
-              f"{'growth':>9} {'growth / f32':>13} {'read s':>7}")
+              f"{'growth':>9} {'growth / f32':>13} {'wall s':>7} {'CPU s':>6}")
         for path in (csv, parquet):
             for name, code, src in readers:
                 r = measure(code, path, src)
@@ -134,9 +138,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
                 figures[f"{name} / {path.suffix}"] = {**r, "growth": growth}
                 print(f"{name:<34} {path.suffix:<8} {r['dtype']:<8} {r['base'] / MIB:>7.0f} M "
                       f"{r['peak'] / MIB:>7.0f} M {growth / MIB:>7.0f} M {growth / f32:>13.2f} "
-                      f"{r['seconds']:>7.2f}")
+                      f"{r['seconds']:>7.2f} {r['cpu']:>6.2f}")
     print("goal: growth ≤ about 2 float32 matrices (peak = constant + growth; VmHWM, fresh "
-          "process per reader)")
+          "process per reader). CPU s = user + system time of the read (all threads): on a "
+          "shared machine a steadier figure than wall time")
     return figures
 
 

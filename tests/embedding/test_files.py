@@ -165,7 +165,7 @@ def test_block_readers_equal_one_pandas_read(
     df.to_csv(csv, index=False)
     df.to_parquet(parquet, index=False, row_group_size=70)
     want = df[[str(i) for i in range(37)]].to_numpy(dtype=np.float64).astype(np.float32)
-    monkeypatch.setattr(files, "_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(files, "_BLOCK_VALUES", 100)
     monkeypatch.setattr(files, "_COLUMN_GROUP", 5)
     monkeypatch.setattr(files, "_PARQUET_ROWS", 16)
     for lines in (None, 7):  # 7: fewer lines counted than rows, so the matrix must grow

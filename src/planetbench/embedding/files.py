@@ -11,9 +11,10 @@ columns than ``dim``, values outside float32's range); unlike NeuCo-Bench we nev
 nor zero-pad.
 
 Memory: the embeddings are held as float32 (NeuCo-Bench's probe trains in float32 too). A CSV file
-is parsed in blocks by pyarrow's streaming reader into one preallocated float32 matrix (its lines
-counted first), a Parquet file one group of columns at a time, so reading
-N × D values peaks at about one float32 matrix plus a constant. Each block is parsed as float64 and
+is parsed in chunks of rows by pandas' C parser (the parser NeuCo-Bench reads submissions with,
+so the values are the same) into one preallocated float32 matrix (its lines counted first), a
+Parquet file one group of columns at a time by pyarrow, so reading N × D values peaks at about
+one float32 matrix plus a constant. Each block is parsed as float64 and
 checked before it is narrowed: values beyond float32's range (|x| > 3.4e38) and files whose largest
 value is so small (< 1e-30) that float32 would lose it are refused by name, never silently turned
 into inf or zeros. Files the fast readers cannot take (a non-numeric cell, say) are read again with
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".pq")
 ID_SUFFIXES: tuple[str, ...] = (".zarr.zip", ".zarr")
 _LIMIT = 10
-_BLOCK_BYTES = 2 << 20  # CSV bytes parsed at once (larger blocks: more read ahead)
+_BLOCK_VALUES = 1 << 22  # CSV values parsed at once (4 Mi float64: 32 MiB)
 _COLUMN_GROUP = 32  # Parquet columns read at once
 _PARQUET_ROWS = 8_192  # Parquet rows per batch
 _CHUNK = 1 << 20
@@ -214,6 +215,10 @@ class _CellCheck:
             out[...] = values
         if values.size == 0:
             return
+        high, low = float(values.max()), float(values.min())  # NaN if any value is NaN
+        if -FLOAT32_MAX <= low and high <= FLOAT32_MAX:  # the common case: no temporaries
+            self.max_abs = max(self.max_abs, high, -low)
+            return
         cols = slice(col, col + values.shape[1])
         finite = np.isfinite(values)
         if not finite.all():
@@ -311,38 +316,31 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _read_csv(path: Path, dim: int | None, capacity: int) -> _Parsed:
-    """Stream a CSV file through pyarrow into a preallocated float32 matrix."""
-    import pyarrow as pa
-    from pyarrow import csv as pacsv
-
+    """Parse a CSV file in chunks of rows into a preallocated float32 matrix."""
     header = _csv_header(path)
     id_pos, cols = _check_header(header, path, dim)
     fields = [f"c{i}" for i in range(len(header))]
     digit_fields = [fields[i] for i in cols.digit]
-    types = {fields[id_pos]: pa.string(), **dict.fromkeys(digit_fields, pa.float64())}
+    rows = max(256, _BLOCK_VALUES // max(len(digit_fields), 1))
     try:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=fields, skip_rows=1,
-                                           block_size=_BLOCK_BYTES),
-            convert_options=pacsv.ConvertOptions(column_types=types,
-                                                 include_columns=[fields[id_pos], *digit_fields],
-                                                 strings_can_be_null=False),
+        chunks = pd.read_csv(
+            path, header=0, names=fields, usecols=[fields[id_pos], *digit_fields],
+            dtype={fields[id_pos]: str, **dict.fromkeys(digit_fields, np.float64)},
+            keep_default_na=False, na_values=[""], chunksize=rows, encoding="utf-8",
         )
-        return _fill(path, _csv_batches(reader, fields[id_pos], digit_fields), cols,
-                     capacity, where="line", first_row=2)
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        with chunks:
+            return _fill(path, _pandas_batches(chunks, fields[id_pos], digit_fields), cols,
+                         capacity, where="line", first_row=2)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise _SlowPath from exc
 
 
-def _csv_batches(reader: Any, id_field: str, digit_fields: list[str]
-                 ) -> Iterator[tuple[list[Any], np.ndarray]]:
-    for batch in reader:
-        ids = batch.column(id_field).to_pylist()
-        values = (np.asarray(batch.select(digit_fields).to_tensor(null_to_nan=True,
-                                                                   row_major=True))
-                  if digit_fields else np.empty((len(ids), 0)))
-        yield ids, values
+def _pandas_batches(chunks: Any, id_field: str, digit_fields: list[str]
+                    ) -> Iterator[tuple[list[Any], np.ndarray]]:
+    for chunk in chunks:
+        ids = [None if isinstance(v, float) else v for v in chunk.pop(id_field).tolist()]
+        values = chunk if list(chunk.columns) == digit_fields else chunk[digit_fields]
+        yield ids, values.to_numpy(dtype=np.float64)
 
 
 def _fill(
