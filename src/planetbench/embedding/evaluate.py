@@ -226,9 +226,11 @@ def evaluate_embeddings(
         LabelFileError, EmbeddingFileError, ConfigError, InvalidInputError: invalid inputs,
             found before any task is probed (nothing is stored).
 
-    Example:
-        >>> summary = evaluate_embeddings("emb.csv", "labels/", name="my-model",
-        ...                               probe="ridge", n_splits=10)  # doctest: +SKIP
+    Example::
+
+        summary = evaluate_embeddings("emb.csv", "labels/", name="my-model", probe="ridge",
+                                      n_splits=10, store="sqlite:///r.sqlite")
+        summary.tasks["biomass"].q, summary.mean_q
     """
     cfg = EvaluationConfig.build(
         embeddings, labels, name=name, suite=suite, config=config, out=out, plots=plots,
