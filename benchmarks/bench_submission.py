@@ -93,7 +93,8 @@ def score(path: Path, labels: Path, store: str, *, k: int, probe: str, src: str
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
-    """Run the case; returns the best figures per ``source / file type``."""
+    """Run the case; the best figures per file type (``.csv``, ``.parquet``) of this source
+    tree, and per ``DIR / .csv`` etc. of ``--compare-src DIR``."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 rows × 64 dims, K = 5")
     parser.add_argument("--probe", default="auto", help="auto (ridge/logistic) or neuco")
@@ -103,9 +104,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     args = parser.parse_args(argv)
     n_rows, dim, k = (1_000, 64, 5) if args.quick else (15_000, 1_024, 40)
     here = str(Path(__file__).resolve().parents[1] / "src")
-    sources = [("this tree", here)]
+    sources = [("", here)]
     if args.compare_src:
-        sources.append((args.compare_src, args.compare_src))
+        sources.append((f"{args.compare_src} / ", args.compare_src))
     best: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -122,15 +123,16 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
                     run += 1
                     store = f"sqlite:///{root / f'{run}.sqlite'}"
                     r = score(path, labels, store, k=k, probe=args.probe, src=src)
-                    key = f"{label} / {path.suffix}"
+                    key = f"{label}{path.suffix}"
                     if key not in best or r["total_s"] < best[key]["total_s"]:
                         best[key] = r
-    print(f"{'source / file':<30} {'wall s':>7} {'CPU s':>7} {'read+validate s':>16} "
+    print(f"{'[source /] file':<30} {'wall s':>7} {'CPU s':>7} {'read+validate s':>16} "
           f"{'probe s (sum)':>14} {'peak MiB':>9} {'mean Q':>7}")
     for key, r in best.items():
         print(f"{key:<30} {r['total_s']:>7.2f} {r['cpu_s']:>7.2f} {r['read_validate_s']:>16.2f} "
               f"{r['probes_s']:>14.2f} {r['peak'] / 2**20:>9.0f} {r['mean_q']:>7.2f}")
-    print("goal: total < 5 s per submission on 2 cores, peak < 1.5 GB")
+    print("peak resident memory: VmHWM of each scoring process (goal < 1.5 GB); goal: total "
+          "< 5 s per submission on 2 cores")
     return best
 
 
