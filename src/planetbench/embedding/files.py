@@ -325,14 +325,14 @@ def _read_csv(path: Path, dim: int | None, capacity: int) -> _Parsed:
     try:
         chunks = pd.read_csv(
             path, header=0, names=fields, usecols=[fields[id_pos], *digit_fields],
-            dtype={fields[id_pos]: str, **dict.fromkeys(digit_fields, np.float64)},
+            dtype={fields[id_pos]: str},  # numbers typed by the parser: faster than asking
             keep_default_na=False, na_values=[""], chunksize=rows, encoding="utf-8",
         )
         with chunks:
             return _fill(path, _pandas_batches(chunks, fields[id_pos], digit_fields), cols,
                          capacity, where="line", first_row=2)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise _SlowPath from exc
+    except (ValueError, TypeError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise _SlowPath from exc  # e.g. a non-numeric cell: pandas lists every problem
 
 
 def _pandas_batches(chunks: Any, id_field: str, digit_fields: list[str]
