@@ -170,7 +170,9 @@ def test_block_readers_equal_one_pandas_read(
     monkeypatch.setattr(files, "_PARQUET_ROWS", 16)
     for lines in (None, 7):  # 7: fewer lines counted than rows, so the matrix must grow
         if lines is not None:
-            monkeypatch.setattr(files, "_count_lines", lambda path, n=lines: n)
+            monkeypatch.setattr(files, "_sha256_and_lines",
+                                lambda path, n=lines, real=files._sha256_and_lines:
+                                (real(path)[0], n))
         for path in (csv, parquet):
             table = read_embeddings(path)
             assert table.matrix.dtype == np.float32 and table.matrix.flags["C_CONTIGUOUS"]
@@ -210,3 +212,23 @@ def test_unreadable_csv_variants(tmp_path: Path) -> None:
     folder.mkdir()
     with pytest.raises(EmbeddingFileError, match="is a directory, not a file"):
         read_embeddings(folder)
+
+
+def test_a_file_written_while_it_is_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import planetbench.embedding.files as files
+
+    path = tmp_path / "e.csv"
+    _frame(n=5, d=2).to_csv(path, index=False)
+    real = files._read_csv
+
+    def read_then_append(*args: object, **kwargs: object) -> object:
+        parsed = real(*args, **kwargs)  # type: ignore[arg-type]
+        with path.open("a") as fh:
+            fh.write("s9,1,2\n")
+        return parsed
+
+    monkeypatch.setattr(files, "_read_csv", read_then_append)
+    with pytest.raises(EmbeddingFileError, match="changed while it was being read; run again"):
+        read_embeddings(path)

@@ -12,7 +12,8 @@ nor zero-pad.
 
 Memory: the embeddings are held as float32 (NeuCo-Bench's probe trains in float32 too). A CSV file
 is parsed in chunks of rows by pandas' C parser (the parser NeuCo-Bench reads submissions with,
-so the values are the same) into one preallocated float32 matrix (its lines counted first), a
+so the values are the same) into one preallocated float32 matrix (its lines counted while the
+file is hashed, before parsing; a file written meanwhile is refused), a
 Parquet file one group of columns at a time by pyarrow, so reading N × D values peaks at about
 one float32 matrix plus a constant. Each block is parsed as float64 and
 checked before it is narrowed: values beyond float32's range (|x| > 3.4e38) and files whose largest
@@ -62,13 +63,22 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def _count_lines(path: Path) -> int:
-    """Number of ``\\n`` bytes in a file (an upper bound of its CSV rows, header included)."""
+def _sha256_and_lines(path: Path) -> tuple[str, int]:
+    """SHA-256 hex digest of a file and its number of ``\\n`` bytes (an upper bound of its CSV
+    rows, header included), in one pass."""
+    digest = hashlib.sha256()
     lines = 0
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
             lines += chunk.count(b"\n")
-    return lines
+    return digest.hexdigest(), lines
+
+
+def _signature(path: Path) -> tuple[int, int]:
+    """(size, modification time in ns): changes when the file is written."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 def strip_id_suffix(value: str) -> str:
@@ -518,13 +528,19 @@ def read_embeddings(path: str | Path, *, dim: int | None = None) -> EmbeddingTab
         EmbeddingFileError: listing every problem found in the file.
     """
     path = check_embedding_path(path)
+    before = _signature(path)
+    sha, lines = _sha256_and_lines(path)
     try:
         if path.suffix.lower() == ".csv":
-            parsed = _read_csv(path, dim, capacity=_count_lines(path))
+            parsed = _read_csv(path, dim, capacity=lines)
         else:
             parsed = _read_parquet(path, dim)
     except _SlowPath:
         parsed = _read_with_pandas(path, dim)
+    if _signature(path) != before:
+        raise EmbeddingFileError(
+            f"embedding file {str(path)!r} changed while it was being read; run again"
+        )
     problems = parsed.problems + _id_problems(parsed)
     if problems:
         listing = "\n  - ".join(problems)
@@ -536,7 +552,7 @@ def read_embeddings(path: str | Path, *, dim: int | None = None) -> EmbeddingTab
         ids=np.array(parsed.ids, dtype=str),
         matrix=parsed.matrix,
         columns=tuple(parsed.columns),
-        sha256=file_sha256(path),  # after reading: a caller comparing it sees a change meanwhile
+        sha256=sha,
     )
 
 
