@@ -271,7 +271,7 @@ def _case_a(sizes: Sizes, repeat: int, use_torch: bool) -> tuple[list[Row], dict
         facts[f"neuco_{kind}_loop_diff"] = diff_loop
         if use_torch:
             Xs = pn.scalar_zscore(X)
-            ys = pn.minmax_labels(y)[0]
+            ys = pn.minmax_labels(y)[0].astype(np.float32)
             perms = pn.epoch_permutations(pn.SEED, X.shape[0], sizes.epochs)
             start = time.perf_counter()
             ref = _torch_fold_by_fold(Xs, ys, train, test, perms, kind, pn.SEED)

@@ -224,3 +224,129 @@ def test_error_text_is_printed_verbatim(tmp_path: Path, store_url: str) -> None:
     res = runner.invoke(app, ["probe", str(bad), "--labels", str(tmp_path), "--store", store_url])
     assert res.exit_code == 2
     assert "weird:x:[b]name.csv" in "".join(res.stderr.split())
+
+
+def _neuco_args(labels: Path, emb: Path, cfg: Path, out: Path, store_url: str,
+                method: str = "m", phase: str = "dev") -> list[str]:
+    return ["neuco", "--annotation_path", str(labels), "--submission_file", str(emb),
+            "--config", str(cfg), "--method_name", method, "--phase", phase,
+            "--output_dir", str(out), "--store", store_url]
+
+
+def test_probe_flags_and_their_hidden_old_spellings(tmp_path: Path, store_url: str) -> None:
+    labels, emb = _case(tmp_path)
+    out = tmp_path / "out"
+    new = runner.invoke(app, ["probe", str(emb), "--labels", str(labels), "--model", "a",
+                              "--n-splits", "3", "--n-jobs", "1", "--store", store_url,
+                              "--out", str(out)])
+    assert new.exit_code == 0, new.output
+    old = runner.invoke(app, ["probe", str(emb), "--labels", str(labels), "--name", "a",
+                              "--splits", "3", "--jobs", "1", "--store", store_url,
+                              "--out", str(out)])
+    assert old.exit_code == 0 and "reused 2 stored result(s)" in old.stdout  # the same runs
+    rows = ResultStore(store_url).query()
+    assert set(rows["model"]) == {"a"} and set(rows["n_splits"]) == {3} and len(rows) == 2
+    both = runner.invoke(app, ["probe", str(emb), "--labels", str(labels), "--model", "a",
+                               "--name", "b", "--store", store_url])
+    assert both.exit_code == 2 and "--name is the old spelling of --model" in both.stderr
+    help_text = runner.invoke(app, ["probe", "--help"], env={"COLUMNS": "200"}).stdout
+    assert "--model" in help_text and "--n-splits" in help_text and "--n-jobs" in help_text
+    for hidden in ("--name", "--splits", "--jobs"):
+        assert f"{hidden} " not in help_text
+    for command in ("probe", "neuco", "leaderboard"):
+        text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).stdout
+        assert "Example: planetbench " + command in " ".join(text.split())
+
+
+def _files(root: Path) -> set[Path]:
+    """Every file under ``root`` but the store's (``results.sqlite`` and its journal files)."""
+    return {p for p in root.rglob("*") if p.is_file() and not p.name.startswith("results.sqlite")}
+
+
+@pytest.mark.parametrize("bad", ["../../x", "../escape", "ABSOLUTE", "m" * 300, ".."])
+def test_names_never_write_outside_out(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch, bad: str
+) -> None:
+    labels, emb = _case(tmp_path / "in")
+    work = tmp_path / "work" / "deep"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    if bad == "ABSOLUTE":
+        bad = str(tmp_path / "abs")
+    cfg = tmp_path / "in" / "c.yaml"
+    cfg.write_text("k_folds: 3\nepochs: 1\nupdate_leaderboard: true\n")
+    before = _files(tmp_path)
+    out = work / "out"
+    for args in (
+        ["probe", str(emb), "--labels", str(labels), "--model", bad, "--n-splits", "3",
+         "--store", store_url, "--out", str(out)],
+        _neuco_args(labels, emb, cfg, out, store_url, method=bad),
+        _neuco_args(labels, emb, cfg, out, store_url, phase=bad),
+    ):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, res.output
+        assert "a name is never a path" in res.stderr or "at most 128" in res.stderr or \
+            "folder reference" in res.stderr
+    assert _files(tmp_path) == before
+    assert len(ResultStore(store_url)) == 0  # refused before any compute
+
+
+def test_valid_names_write_only_under_out(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    labels, emb = _case(tmp_path / "in")
+    monkeypatch.chdir(tmp_path)
+    cfg = tmp_path / "in" / "c.yaml"
+    cfg.write_text("k_folds: 3\nepochs: 1\nupdate_leaderboard: true\n")
+    before = _files(tmp_path)
+    out = tmp_path / "out"
+    res = runner.invoke(app, _neuco_args(labels, emb, cfg, out, store_url, method="m.v1"))
+    assert res.exit_code == 0, res.output
+    new = _files(tmp_path) - before
+    assert new and all(p.is_relative_to(out) for p in new)
+    assert {p.name for p in new} >= {"results_summary.json", "summary.json"}
+
+
+def test_input_faults_exit_2_with_a_message(tmp_path: Path, store_url: str) -> None:
+    labels, emb = _case(tmp_path)
+    probe = ["probe", "--labels", str(labels), "--store", store_url, "--n-splits", "3"]
+    frame = pd.read_csv(emb)
+    frame.loc[3, "id"] = None
+    empty_id = tmp_path / "empty_id.csv"
+    frame.to_csv(empty_id, index=False)
+    res = runner.invoke(app, [*probe, str(empty_id)])
+    assert res.exit_code == 2 and "1 row(s) with an empty id (line(s) 5)" in res.stderr
+    res = runner.invoke(app, [*probe, str(emb), "--out", str(emb)])
+    assert res.exit_code == 2 and "is a file, not a folder" in res.stderr
+    (labels / "x__regr.csv").mkdir()
+    res = runner.invoke(app, [*probe, str(emb)])
+    assert res.exit_code == 2 and "'x__regr.csv' named like label files" in res.stderr
+    (labels / "x__regr.csv").rmdir()
+    for name, content, match in (
+        ("fast.yaml", b"k_folds: 3\nlearning_rate: fast\n", "'learning_rate': input should be"),
+        ("binary.yaml", bytes(range(128, 256)), "is not UTF-8 text"),
+        ("empty_filter.yaml", b"k_folds: 3\ntask_filter: []\n", "task_filter: [] selects no"),
+    ):
+        cfg = tmp_path / name
+        cfg.write_bytes(content)
+        res = runner.invoke(app, _neuco_args(labels, emb, cfg, tmp_path / "r", store_url))
+        assert res.exit_code == 2, res.output
+        assert match in " ".join(res.stderr.split()) and "Traceback" not in res.output
+    assert len(ResultStore(store_url)) == 0
+
+
+def test_corrupt_results_summary_is_named_and_skipped(tmp_path: Path, store_url: str) -> None:
+    labels, emb = _case(tmp_path)
+    out = tmp_path / "results"
+    (out / "dev" / "corrupt").mkdir(parents=True)
+    (out / "dev" / "corrupt" / "results_summary.json").write_text("{not json")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("k_folds: 3\nepochs: 1\nupdate_leaderboard: true\n")
+    res = runner.invoke(app, _neuco_args(labels, emb, cfg, out, store_url))
+    assert res.exit_code == 0, res.output
+    assert "not ranked, unreadable:" in res.stderr and "corrupt/results_summary.json" in \
+        "".join(res.stderr.split())
+    board = pd.read_csv(next((out / "leaderboards" / "dev").glob("leaderboard_*.csv")))
+    assert board["experiment"].tolist() == ["m"]
+    text = (out / "dev" / "m" / "results_summary.json").read_text()
+    assert "NaN" not in text and json.loads(text)["experiment"] == "m"

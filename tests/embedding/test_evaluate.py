@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 
 from planetbench.embedding.evaluate import evaluate_embeddings
-from planetbench.errors import ConfigError, EmbeddingFileError, LabelFileError, UnknownNameError
+from planetbench.errors import (
+    ConfigError,
+    EmbeddingFileError,
+    InvalidInputError,
+    LabelFileError,
+    UnknownNameError,
+)
 from planetbench.store import ResultStore
 
 N = 60
@@ -271,3 +277,155 @@ def test_probe_that_cannot_handle_a_task_is_refused_before_anything_runs(
                                           r"not handle kind='multiclass'"):
         evaluate_embeddings(good, labels, store=store_url, n_splits=3, probe="neuco")
     assert len(ResultStore(store_url)) == 0  # the regression task was not run either
+
+
+def _more_tasks(labels: Path, n_good: int = 4) -> None:
+    ids = [f"tile_{i:03d}" for i in range(N)]
+    rng = np.random.default_rng(5)
+    for k in range(n_good):
+        pd.DataFrame({"id": ids, "label": rng.normal(size=N)}).to_csv(
+            labels / f"extra{k}__regr.csv", index=False)
+
+
+def test_labels_near_1e300_fail_before_any_task_is_stored(tmp_path: Path, store_url: str) -> None:
+    labels, good, _ = write_case(tmp_path)
+    _more_tasks(labels)
+    ids = [f"tile_{i:03d}" for i in range(N)]
+    pd.DataFrame({"id": ids, "label": np.linspace(-1, 1, N) * 1e300}).to_csv(
+        labels / "zz_huge__regr.csv", index=False)
+    with pytest.raises(LabelFileError, match=r"zz_huge__regr\.csv.*beyond 1e\+100"):
+        evaluate_embeddings(good, labels, store=store_url, n_splits=3)
+    assert len(ResultStore(store_url)) == 0
+
+
+def test_a_test_fold_without_finite_score_fails_before_any_task_is_stored(
+    tmp_path: Path, store_url: str
+) -> None:
+    labels, good, _ = write_case(tmp_path)
+    ids = [f"tile_{i:03d}" for i in range(N)]
+    pd.DataFrame({"id": ids, "label": [0.0] * (N - 1) + [1.0]}).to_csv(
+        labels / "zz_flat__regr.csv", index=False)
+    with pytest.raises(LabelFileError, match="R² is undefined"):
+        evaluate_embeddings(good, labels, store=store_url, n_splits=3)
+    assert len(ResultStore(store_url)) == 0
+
+
+@pytest.mark.parametrize(("scale", "match"), [(1e160, "beyond float32's range"),
+                                               (1e-200, "below 1e-30")])
+def test_extreme_embedding_scales_are_refused_not_scored_as_zeros(
+    tmp_path: Path, store_url: str, scale: float, match: str
+) -> None:
+    labels, good, _ = write_case(tmp_path)
+    frame = pd.read_csv(good, dtype={"id": str})
+    cols = [c for c in frame.columns if c != "id"]
+    frame[cols] = frame[cols] * scale
+    scaled = tmp_path / "scaled.csv"
+    frame.to_csv(scaled, index=False)
+    with pytest.raises(EmbeddingFileError, match=match):
+        evaluate_embeddings(scaled, labels, store=store_url, n_splits=3)
+    assert len(ResultStore(store_url)) == 0
+
+
+@pytest.mark.parametrize("probe", ["auto", "neuco"])
+def test_float32_reading_changes_scores_only_by_rounding(
+    tmp_path: Path, store_url: str, probe: str
+) -> None:
+    """Read as float32 (this reader) or float64 (pandas): the same fold scores to 1e-5."""
+    from planetbench.protocols.probes import run_probe
+
+    labels, good, _ = write_case(tmp_path, d=16)
+    if probe == "neuco":  # neuco handles regression and binary tasks
+        (labels / "landcover__cls.csv").unlink()
+    s = evaluate_embeddings(good, labels, store=store_url, n_splits=4, probe=probe,
+                            neuco_epochs=3)
+    frame = pd.read_csv(good, dtype={"id": str})
+    ids = frame["id"].str.replace(".zarr.zip", "", regex=False).to_numpy()
+    X64 = frame.drop(columns="id").to_numpy(dtype=np.float64)
+    assert not np.array_equal(X64.astype(np.float32).astype(np.float64), X64)  # rounding exists
+    for name, task in s.tasks.items():
+        y = pd.read_csv(next(labels.glob(f"{name}__*.csv")))["label"]
+        codes = pd.factorize(y, sort=True)[0] if task.kind != "regression" else y.to_numpy()
+        order = pd.Series(np.arange(len(ids)), index=ids)[
+            pd.read_csv(next(labels.glob(f"{name}__*.csv")))["id"]].to_numpy()
+        ref = run_probe(X64[order], codes, kind=task.kind, probe=probe, n_splits=4,
+                        test_size=0.1 if probe == "neuco" else 0.2,
+                        seed=42 if probe == "neuco" else 0, epochs=3)
+        if task.kind == "regression":
+            np.testing.assert_allclose(task.fold_scores, ref.fold_scores, atol=1e-5)
+        pred = s.predictions[name][1]
+        np.testing.assert_allclose(pred, np.concatenate(ref.test_predictions), rtol=1e-4,
+                                   atol=1e-5)
+
+
+def test_standardize_is_neuco_benchs_single_file_wide_zscore(
+    tmp_path: Path, store_url: str
+) -> None:
+    """NeuCo-Bench z-scores the labelled rows of the file once; the probe must not z-score each
+    task again. Reference: the z-score written out here, then the probe with standardize=False."""
+    from planetbench.protocols.probes import run_probe
+
+    labels, good, _ = write_case(tmp_path)
+    (labels / "landcover__cls.csv").unlink()
+    ids = [f"tile_{i:03d}" for i in range(N)]
+    rng = np.random.default_rng(9)
+    # a second task on half the ids: its own mean/std differ from the file-wide ones
+    pd.DataFrame({"id": ids[::2], "label": rng.normal(size=N // 2)}).to_csv(
+        labels / "half__regr.csv", index=False)
+    s = evaluate_embeddings(good, labels, store=store_url, n_splits=3, probe="neuco",
+                            neuco_epochs=4, standardize=True, normalize_labels=True)
+    frame = pd.read_csv(good, dtype={"id": str})
+    X32 = frame.drop(columns="id").to_numpy(dtype=np.float32)
+    mu = X32.astype(np.float64).mean()
+    sigma = X32.astype(np.float64).std()
+    Xs = ((X32.astype(np.float64) - mu) / sigma).astype(np.float32)
+    for name in ("biomass", "half"):
+        table = pd.read_csv(labels / f"{name}__regr.csv")
+        rows = [int(i.split("_")[1]) for i in table["id"]]
+        y = table["label"].to_numpy()
+        y = (y - y.min()) / (y.max() - y.min())
+        ref = run_probe(Xs[rows], y, kind="regression", probe="neuco", n_splits=3,
+                        test_size=0.1, seed=42, epochs=4, standardize=False)
+        np.testing.assert_allclose(s.tasks[name].fold_scores, ref.fold_scores, atol=1e-5)
+        again = run_probe(Xs[rows], y, kind="regression", probe="neuco", n_splits=3,
+                          test_size=0.1, seed=42, epochs=4)  # z-scored a second time
+        if name == "half":
+            assert not np.allclose(again.fold_scores, ref.fold_scores, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("name", "match"),
+    [("../../x", "holds the path separator"), ("/tmp/abs", "holds the path separator"),
+     ("m" * 300, "at most 128"), ("..", "folder reference")],
+)
+def test_model_names_are_never_paths(
+    tmp_path: Path, store_url: str, name: str, match: str
+) -> None:
+    labels, good, _ = write_case(tmp_path)
+    with pytest.raises(InvalidInputError, match=match):
+        evaluate_embeddings(good, labels, store=store_url, n_splits=3, name=name,
+                            out=tmp_path / "out")
+    assert len(ResultStore(store_url)) == 0 and not (tmp_path / "out").exists()
+
+
+def test_arguments_refused_before_anything_runs(tmp_path: Path, store_url: str) -> None:
+    labels, good, _ = write_case(tmp_path)
+    with pytest.raises(InvalidInputError, match="is a file, not a folder"):
+        evaluate_embeddings(good, labels, store=store_url, n_splits=3, out=good)
+    with pytest.raises(ConfigError, match="task_filter is empty"):
+        evaluate_embeddings(good, labels, store=store_url, n_splits=3, task_filter=[])
+    with pytest.raises(ConfigError, match="n_jobs must be a positive integer"):
+        evaluate_embeddings(good, labels, store=store_url, n_jobs=0)
+    assert len(ResultStore(store_url)) == 0
+
+
+def test_config_object_and_keyword_call_agree(tmp_path: Path, store_url: str) -> None:
+    from planetbench.embedding.evaluate import EvaluationConfig, run_evaluation
+
+    labels, good, _ = write_case(tmp_path)
+    cfg = EvaluationConfig.build(good, labels, name="m", n_splits=3, task_filter=["biomass"])
+    assert cfg.model == "m" and cfg.probe.n_splits == 3 and cfg.seed == 0 and cfg.test_size == 0.2
+    by_config = run_evaluation(cfg, store_url)
+    by_keywords = evaluate_embeddings(good, labels, name="m", n_splits=3, task_filter=["biomass"],
+                                      store=f"sqlite:///{tmp_path / 'other.sqlite'}")
+    assert by_config.tasks["biomass"].fold_scores == by_keywords.tasks["biomass"].fold_scores
+    assert EvaluationConfig.build(good, labels).model == "informative"  # the file's stem

@@ -10,6 +10,7 @@ import pytest
 from planetbench.embedding.labels import (
     TYPE_SPELLINGS,
     check_splittable,
+    check_test_folds,
     load_label_tasks,
     read_label_file,
 )
@@ -151,3 +152,51 @@ def test_split_check_errors(tmp_path: Path) -> None:
 def test_spellings_table_is_complete() -> None:
     assert set(TYPE_SPELLINGS.values()) == {"regression", "classification", "multiclass",
                                             "multilabel"}
+
+
+def test_a_folder_named_like_a_label_file_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "labels"
+    _write(folder, "h__regr.csv", _rows(["a", "b", "c"], ["1", "2", "3"]))
+    (folder / "x__regr.csv").mkdir()
+    with pytest.raises(LabelFileError, match=r"'x__regr\.csv' named like label files .* are not "
+                                             r"files; remove or rename them"):
+        load_label_tasks(folder)
+    with pytest.raises(LabelFileError, match="is a directory, not a file"):
+        read_label_file(folder / "x__regr.csv")
+
+
+@pytest.mark.parametrize(
+    ("labels", "match"),
+    [
+        (["1e300", "-2e300", "3"], r"reach 2e\+300 in magnitude, beyond 1e\+100"),
+        (["1e-200", "2e-200", "0"], r"vary by only 2e-200, below 1e-100"),
+    ],
+)
+def test_regression_labels_whose_squares_leave_float64_are_refused(
+    tmp_path: Path, labels: list[str], match: str
+) -> None:
+    path = _write(tmp_path, "t__regr.csv", _rows(["a", "b", "c"], labels))
+    with pytest.raises(LabelFileError, match=match):
+        read_label_file(path)
+
+
+def test_task_names_are_plain_and_short(tmp_path: Path) -> None:
+    long = "t" * 129
+    path = _write(tmp_path, f"{long}__regr.csv", _rows(["a", "b"], ["1", "2"]))
+    with pytest.raises(LabelFileError, match="the task name is 129 characters long"):
+        read_label_file(path)
+    path = _write(tmp_path, "a\\b__regr.csv", _rows(["a", "b"], ["1", "2"]))
+    with pytest.raises(LabelFileError, match=r"holds the path separator\(s\) \\"):
+        read_label_file(path)
+
+
+def test_constant_regression_test_folds_are_found_before_probing(tmp_path: Path) -> None:
+    ids = [f"s{i}" for i in range(20)]
+    mostly_zero = _write(tmp_path, "z__regr.csv", _rows(ids, ["0"] * 19 + ["1"]))
+    task = read_label_file(mostly_zero)
+    with pytest.raises(LabelFileError, match=r"the test fold of split\(s\) .* of 5 holds only the "
+                                             r"label value 0\.0, where R² is undefined"):
+        check_test_folds(task, n_splits=5, test_size=0.1, seed=0)
+    varied = read_label_file(_write(tmp_path, "v__regr.csv", _rows(ids, [str(i) for i in
+                                                                         range(20)])))
+    check_test_folds(varied, n_splits=5, test_size=0.1, seed=0)  # no error

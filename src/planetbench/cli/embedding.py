@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.table import Table
 
 from planetbench.cli._app import StoreOption, app, console, err_console, handle_errors
+from planetbench.errors import ConfigError
 
 if TYPE_CHECKING:
     from planetbench.embedding.evaluate import EvaluationSummary
@@ -32,6 +33,22 @@ def _summary_table(summary: EvaluationSummary) -> Table:
     return table
 
 
+T = TypeVar("T")
+
+
+def _alias(flag: str, value: T | None, old_flag: str, old_value: T | None) -> T | None:
+    """The value of ``flag``, or of its old spelling ``old_flag`` (a hidden alias).
+
+    Raises:
+        ConfigError: both spellings are given with different values.
+    """
+    if old_value is None or old_value == value:
+        return value
+    if value is not None:
+        raise ConfigError(f"{old_flag} is the old spelling of {flag}; give {flag} only")
+    return old_value
+
+
 @app.command("probe")
 @handle_errors
 def probe_cmd(
@@ -41,12 +58,16 @@ def probe_cmd(
     labels: Annotated[
         Path, typer.Option("--labels", help="Folder of <task>__<type>.csv label files.")
     ],
-    name: Annotated[
-        str | None, typer.Option("--name", help="Method name (default: file stem).")
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Model name: a leaderboard row and the folder OUT/MODEL "
+                     "(default: the file's stem; no path separators, at most 128 characters)."),
     ] = None,
-    splits: Annotated[
-        int | None, typer.Option("--splits", help="K random train/test splits (10).")
+    name: Annotated[str | None, typer.Option("--name", hidden=True)] = None,
+    n_splits: Annotated[
+        int | None, typer.Option("--n-splits", help="K random train/test splits (10).")
     ] = None,
+    splits: Annotated[int | None, typer.Option("--splits", hidden=True)] = None,
     probe: Annotated[
         str | None, typer.Option("--probe", help="auto, ridge, logistic or neuco.")
     ] = None,
@@ -59,24 +80,30 @@ def probe_cmd(
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of splits and probes.")] = None,
     allow_missing: Annotated[
         bool,
-        typer.Option(
-            "--allow-missing", help="Score on covered ids when some task ids lack embeddings."
-        ),
+        typer.Option("--allow-missing/--no-allow-missing",
+                     help="Score on covered ids when some task ids lack embeddings."),
     ] = False,
-    store: str | None = StoreOption,
+    store: Annotated[str | None, typer.Option("--store", help=StoreOption.help)] = None,
     out: Annotated[
-        Path, typer.Option("--out", help="Folder for NAME/summary.json.")
+        Path, typer.Option("--out", help="Folder for MODEL/summary.json (created if missing).")
     ] = Path("results"),
     plots: Annotated[
-        bool, typer.Option("--plots", help="Also write PNG plots to OUT/NAME/plots.")
+        bool, typer.Option("--plots/--no-plots", help="Also write PNG plots to OUT/MODEL/plots.")
     ] = False,
-    jobs: Annotated[
+    n_jobs: Annotated[
         int | None,
-        typer.Option("--jobs", min=1, help="Tasks probed at once in worker processes "
+        typer.Option("--n-jobs", min=1, help="Tasks probed at once in worker processes "
                      "(default: automatic; results are identical)."),
     ] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", min=1, hidden=True)] = None,
 ) -> None:
-    """Evaluate an embedding file on a NeuCo-Bench label folder (K-split probe, Q score)."""
+    """Evaluate an embedding file on a NeuCo-Bench label folder (K-split probe, Q score).
+
+    Every input is checked before any probe runs; results go to the store (a re-run resumes)
+    and to OUT/MODEL/summary.json.
+
+    Example: planetbench probe emb.csv --labels labels/ --model my-model --n-splits 10
+    """
     from planetbench.embedding.evaluate import evaluate_embeddings
     from planetbench.store import ResultStore
 
@@ -84,14 +111,14 @@ def probe_cmd(
     summary = evaluate_embeddings(
         embeddings,
         labels,
-        name=name,
+        name=_alias("--model", model, "--name", name),
         store=store,
         out=out,
         plots=plots,
-        n_jobs=jobs,
+        n_jobs=_alias("--n-jobs", n_jobs, "--jobs", jobs),
         progress=True,
         probe=probe,
-        n_splits=splits,
+        n_splits=_alias("--n-splits", n_splits, "--splits", splits),
         epsilon=epsilon,
         dim=dim,
         seed=seed,
@@ -198,27 +225,40 @@ def leaderboard_cmd(
 @handle_errors
 def neuco_cmd(
     annotation_path: Annotated[Path, typer.Option("--annotation_path", help="Label folder.")],
-    submission_file: Annotated[Path, typer.Option("--submission_file", help="Embedding CSV.")],
+    submission_file: Annotated[
+        Path, typer.Option("--submission_file", help="Embedding file (.csv/.parquet).")
+    ],
     config: Annotated[Path, typer.Option("--config", help="NeuCo-Bench YAML configuration.")],
-    method_name: Annotated[str, typer.Option("--method_name", help="Method name.")],
+    method_name: Annotated[
+        str,
+        typer.Option("--method_name", help="Method name: the model stored and the folder "
+                     "OUTPUT_DIR/PHASE/METHOD_NAME (no path separators, at most 128 characters)."),
+    ],
     phase: Annotated[
-        str, typer.Option("--phase", help="Phase label (sub-folder of output_dir).")
+        str, typer.Option("--phase", help="Phase label (a folder name under output_dir).")
     ] = "all",
     output_dir: Annotated[
-        Path, typer.Option("--output_dir", help="Output folder.")
+        Path, typer.Option("--output_dir", help="Output folder (created if missing).")
     ] = Path("results"),
     exclude_file: Annotated[
         Path | None,
         typer.Option("--exclude_file", help="Text file of ids to exclude (one per line)."),
     ] = None,
-    store: str | None = StoreOption,
+    store: Annotated[str | None, typer.Option("--store", help=StoreOption.help)] = None,
 ) -> None:
-    """Run with NeuCo-Bench's flags and YAML config (probe 'neuco')."""
+    """Run with NeuCo-Bench's own flags and YAML config (probe 'neuco').
+
+    Writes OUTPUT_DIR/PHASE/METHOD_NAME/results_summary.json and, with update_leaderboard, the
+    phase's leaderboard CSV; results also go to the store.
+
+    Example: planetbench neuco --annotation_path labels/ --submission_file emb.csv
+    --config config.yaml --method_name my-model --phase dev --output_dir results
+    """
     from planetbench.embedding.neuco import run_neuco
     from planetbench.store import ResultStore
 
     ResultStore(store).check_writable()  # a read-only store is refused before any compute
-    summary, results_path, board = run_neuco(
+    run = run_neuco(
         submission_file=submission_file,
         annotation_path=annotation_path,
         config=config,
@@ -228,8 +268,11 @@ def neuco_cmd(
         exclude_file=exclude_file,
         store=store,
     )
-    console.print(_summary_table(summary))
-    console.print(f"overall score (mean Q): {summary.mean_q:.2f}")
-    console.print(f"results: {results_path}")
-    if board is not None:
-        console.print(f"leaderboard: {board}")
+    console.print(_summary_table(run.summary))
+    console.print(f"overall score (mean Q): {run.summary.mean_q:.2f}")
+    console.print(f"results: {run.results_path}")
+    if run.leaderboard is not None:
+        for skipped in run.leaderboard.skipped:
+            err_console.print(f"warning: not ranked, unreadable: {skipped}", highlight=False,
+                              soft_wrap=True, markup=False)
+        console.print(f"leaderboard: {run.leaderboard.path}")

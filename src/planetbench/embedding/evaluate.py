@@ -1,17 +1,26 @@
 """Evaluate a file of embeddings on a NeuCo-Bench label folder: probe, Q score, store, summary.
 
-For each label task: align the embeddings to the task ids, run the probe on K random splits,
-compute the quality score Q (Vinge et al. 2025, NeuCo-Bench), store one :class:`Result` per task
-and write ``OUT/NAME/summary.json``. Tasks whose run is already stored are not run again.
+One evaluation reads top-down as named steps over an :class:`EvaluationConfig`:
+
+1. :meth:`EvaluationConfig.build` validates the arguments (names, output folder, probe
+   configuration) before anything is read;
+2. :func:`_load_tasks` reads the label folder, drops excluded ids and applies the task filter;
+3. :func:`_plan` gives every task its run key and finds the runs already stored (resume);
+4. :func:`_prepare` reads the embeddings once, standardises them (NeuCo-Bench's file-wide scalar
+   z-score) and aligns and validates EVERY task (ids, labels, splits, probe, finite scores)
+   before any probe runs, so an invalid task never leaves the others half stored;
+5. :func:`_probe_and_store` runs the probes on K random splits, computes the quality score Q
+   (Vinge et al. 2025, NeuCo-Bench) and stores one :class:`Result` per task as it finishes;
+6. :func:`_write_outputs` writes ``OUT/MODEL/summary.json`` (strict JSON) and the plots.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +28,21 @@ import numpy as np
 
 from planetbench.config import ProbeConfig, config_hash, validate_config
 from planetbench.embedding.files import (
-    SUFFIXES,
     EmbeddingTable,
     align,
+    check_embedding_path,
     file_sha256,
     read_embeddings,
 )
-from planetbench.embedding.labels import LabelTask, check_splittable, load_label_tasks
-from planetbench.embedding.summary import SUITE, EvaluationSummary, TaskSummary
-from planetbench.errors import (
-    ConfigError,
-    EmbeddingFileError,
-    InvalidInputError,
-    UnknownNameError,
+from planetbench.embedding.labels import (
+    LabelTask,
+    check_splittable,
+    check_test_folds,
+    load_label_tasks,
 )
+from planetbench.embedding.names import check_name, check_output_folder, output_path
+from planetbench.embedding.summary import SUITE, EvaluationSummary, TaskSummary, write_json
+from planetbench.errors import ConfigError, EmbeddingFileError, InvalidInputError
 from planetbench.registry import did_you_mean
 from planetbench.store import Result, ResultStore
 from planetbench.store.result import library_versions, run_key
@@ -40,75 +50,129 @@ from planetbench.store.result import library_versions, run_key
 PROTOCOL = "probe"
 
 
-def _resolve_config(config: ProbeConfig | None, overrides: dict[str, Any]) -> ProbeConfig:
-    if config is not None and not isinstance(config, ProbeConfig):
-        raise ConfigError(
-            f"config must be a planetbench.config.ProbeConfig or None; got {type(config).__name__}"
-        )
-    base = config.model_dump(exclude_unset=True) if config is not None else {}
-    clean = {k: v for k, v in overrides.items() if v is not None}
-    if not clean and config is not None:
-        return config
-    return validate_config(ProbeConfig, {**base, **clean}, source="evaluate_embeddings arguments")
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Everything one evaluation needs, validated by :meth:`build`.
 
-
-def _select_tasks(tasks: list[LabelTask], task_filter: list[str] | None) -> list[LabelTask]:
-    if task_filter is None:
-        return tasks
-    names = [t.name for t in tasks]
-    unknown = [f for f in task_filter if f not in names]
-    if unknown:
-        close = {u: did_you_mean(u, names, n=1) for u in unknown}
-        hints = "; ".join(f"{u!r}" + (f" ({c})" if c else "") for u, c in close.items())
-        raise UnknownNameError(
-            f"task filter names unknown task(s): {hints}. Tasks in the label folder: "
-            f"{', '.join(names)}"
-        )
-    return [t for t in tasks if t.name in set(task_filter)]
-
-
-def _pooled_predictions(pr: Any, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    truth = np.concatenate([y[test] for _, test in pr.splits])
-    pred = np.concatenate([np.asarray(p) for p in pr.test_predictions])
-    return truth, pred
-
-
-def _from_row(row: Any, kind: str) -> TaskSummary:
-    folds = [float(v) for v in row["fold_scores"]]
-    metrics = row["metrics"] or {}
-    notes = list(row["notes"] or [])
-    q = float(row["q"]) if row["q"] is not None else float("nan")
-    return TaskSummary(
-        task=str(row["task"]),
-        kind=kind,
-        metric=str(row["metric"]),
-        probe=str(row["probe"]),
-        mean=float(np.mean(folds)),
-        std=float(np.std(folds)),
-        q=q,
-        n_samples=int(metrics.get("n_samples", 0)),
-        fold_scores=folds,
-        coverage=float(metrics.get("coverage", 1.0)),
-        unreliable=not np.isfinite(q) or q < 0,
-        notes=notes,
-        resumed=True,
-        run_key=str(row["run_key"]),
-    )
-
-
-def _standardise(table: EmbeddingTable, labelled: np.ndarray) -> EmbeddingTable:
-    """Global z-score with one mean and std over every value of the labelled rows.
-
-    NeuCo-Bench computes the scalar mean and standard deviation over the rows of the submission
-    whose id appears in the label folder (after exclusions) and applies them to every row.
+    Attributes:
+        embeddings: CSV/Parquet embedding file.
+        labels: folder of ``<task>__<type>.csv`` label files.
+        model: model name stored with the results (a leaderboard row; also a folder name).
+        suite: suite the results are stored under.
+        probe: probe configuration (``test_size`` and ``seed`` filled in).
+        out: folder for ``MODEL/summary.json`` and plots, or None to write nothing.
+        plots: also write PNG plots.
+        task_filter: names of the tasks to evaluate, or None for all.
+        exclude_ids: sample ids dropped from the embeddings and from every task.
+        standardize: NeuCo-Bench's file-wide scalar z-score of the embeddings.
+        normalize_labels: NeuCo-Bench's per-task min-max scaling of regression targets.
+        n_jobs: tasks probed at once (None: automatic).
+        progress: show a progress bar.
     """
-    rows = np.isin(table.ids, labelled)
-    values = table.matrix[rows] if rows.any() else table.matrix
-    mu, sigma = float(values.mean()), float(values.std())
-    matrix = (table.matrix - mu) / (sigma if sigma > 0 else 1.0)
-    return EmbeddingTable(
-        path=table.path, ids=table.ids, matrix=matrix, columns=table.columns, sha256=table.sha256
-    )
+
+    embeddings: Path
+    labels: Path
+    model: str
+    suite: str
+    probe: ProbeConfig
+    out: Path | None = None
+    plots: bool = False
+    task_filter: tuple[str, ...] | None = None
+    exclude_ids: tuple[str, ...] = ()
+    standardize: bool = False
+    normalize_labels: bool = False
+    n_jobs: int | None = None
+    progress: bool = False
+
+    @classmethod
+    def build(
+        cls,
+        embeddings: str | Path,
+        labels: str | Path,
+        *,
+        name: str | None = None,
+        suite: str = SUITE,
+        config: ProbeConfig | None = None,
+        out: str | Path | None = None,
+        plots: bool = False,
+        task_filter: list[str] | tuple[str, ...] | None = None,
+        exclude_ids: list[str] | tuple[str, ...] | None = None,
+        standardize: bool = False,
+        normalize_labels: bool = False,
+        n_jobs: int | None = None,
+        progress: bool = False,
+        **config_overrides: Any,
+    ) -> EvaluationConfig:
+        """Validate the arguments of :func:`evaluate_embeddings` (nothing is read or written).
+
+        Raises:
+            ConfigError: an invalid probe configuration, ``plots`` without ``out``, an empty
+                task filter or a bad ``n_jobs``.
+            InvalidInputError: a model name that is not a plain name, or an ``out`` that cannot
+                be a folder.
+            EmbeddingFileError: the embedding file does not exist or has an unknown suffix.
+        """
+        probe = _resolve_probe_config(config, config_overrides)
+        emb_path = check_embedding_path(embeddings)
+        model = check_name(name if name is not None else emb_path.stem,
+                           what="model name (--model)")
+        if plots and out is None:
+            raise ConfigError("plots=True needs an output folder: pass out=DIR (CLI: --out DIR)")
+        if out is not None:
+            check_output_folder(out, flag="out (--out)")
+        if task_filter is not None:
+            if isinstance(task_filter, str) or not all(isinstance(t, str) for t in task_filter):
+                raise ConfigError(f"task_filter must be a list of task names; got {task_filter!r}")
+            if not task_filter:
+                raise ConfigError(
+                    "task_filter is empty, so there is nothing to evaluate; name at least one "
+                    "task, or pass None for every task of the label folder"
+                )
+        if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
+                                   or n_jobs < 1):
+            raise ConfigError(f"n_jobs must be a positive integer or None; got {n_jobs!r}")
+        check_name(suite, what="suite")
+        return cls(
+            embeddings=emb_path,
+            labels=Path(labels),
+            model=model,
+            suite=suite,
+            probe=probe,
+            out=Path(out) if out is not None else None,
+            plots=plots,
+            task_filter=tuple(task_filter) if task_filter is not None else None,
+            exclude_ids=tuple(sorted({str(i) for i in exclude_ids or []})),
+            standardize=standardize,
+            normalize_labels=normalize_labels,
+            n_jobs=n_jobs,
+            progress=progress,
+        )
+
+    @property
+    def test_size(self) -> float:
+        """Test share of each split (the probe configuration's, filled in)."""
+        return float(self.probe.test_size or 0.0)
+
+    @property
+    def seed(self) -> int:
+        """Seed of the splits and probes (the probe configuration's, filled in)."""
+        return int(self.probe.seed or 0)
+
+    def run_config(self) -> dict[str, Any]:
+        """The configuration stored with (and hashed into) every run of this evaluation."""
+        from planetbench.protocols.probes.base import IMPLEMENTATION_VERSION
+
+        config: dict[str, Any] = {
+            **self.probe.model_dump(mode="json"),
+            "standardize": self.standardize,
+            "normalize_labels": self.normalize_labels,
+            "probe_implementation": IMPLEMENTATION_VERSION,
+        }
+        if self.exclude_ids:
+            config["exclude_ids_sha256"] = hashlib.sha256(
+                "\n".join(self.exclude_ids).encode()
+            ).hexdigest()
+        return config
 
 
 def evaluate_embeddings(
@@ -134,7 +198,8 @@ def evaluate_embeddings(
     Args:
         embeddings: CSV/Parquet embedding file (``id`` + digit-named columns).
         labels: folder of ``<task>__<type>.csv`` label files.
-        name: model name stored with the results (default: the embedding file's stem).
+        name: model name stored with the results (default: the embedding file's stem); a plain
+            name (it names the folder ``out/name``): no path separators, at most 128 characters.
         suite: suite the results are stored under (``neuco``; the demo uses ``demo`` so that
             synthetic results are labelled and never mix with real ones).
         config: probe configuration; ``config_overrides`` (``probe``, ``n_splits``, ``test_size``,
@@ -142,7 +207,7 @@ def evaluate_embeddings(
         store: results store (URL, path or :class:`ResultStore`; default store when None).
         out: folder for ``NAME/summary.json`` (and ``NAME/plots/``); nothing is written when None.
         plots: also write PNG plots (needs ``out``).
-        task_filter: only evaluate these task names.
+        task_filter: only evaluate these task names (a non-empty list).
         exclude_ids: sample ids dropped from the embeddings and from every task (NeuCo-Bench's
             ``--exclude_file`` of corrupted samples).
         standardize: z-score the embeddings with one scalar mean/std computed over the rows of
@@ -158,217 +223,337 @@ def evaluate_embeddings(
         An :class:`EvaluationSummary`.
 
     Raises:
-        LabelFileError, EmbeddingFileError, ConfigError: invalid inputs (nothing is stored).
+        LabelFileError, EmbeddingFileError, ConfigError, InvalidInputError: invalid inputs,
+            found before any task is probed (nothing is stored).
+
+    Example::
+
+        summary = evaluate_embeddings("emb.csv", "labels/", name="my-model", probe="ridge",
+                                      n_splits=10, store="sqlite:///r.sqlite")
+        summary.tasks["biomass"].q, summary.mean_q
     """
-    cfg = _resolve_config(config, config_overrides)
-    if cfg.test_size is None or cfg.seed is None:  # ProbeConfig's validator fills both
-        raise ConfigError(f"probe configuration lacks test_size or seed: {cfg!r}")
-    test_size, seed = float(cfg.test_size), int(cfg.seed)
-    emb_path = Path(embeddings)
-    if emb_path.suffix.lower() not in SUFFIXES or not emb_path.is_file():
-        read_embeddings(emb_path)  # raises the precise EmbeddingFileError
-    if plots and out is None:
-        raise ConfigError("plots=True needs an output folder: pass out=DIR (CLI: --out DIR)")
-    model = name or emb_path.stem
-    if not model.strip():
-        raise ConfigError("name must be a non-empty model name")
-    rs = store if isinstance(store, ResultStore) else ResultStore(store)
-    probe_cfg: dict[str, Any] = cfg.model_dump(mode="json")
-    from planetbench.protocols.probes.base import IMPLEMENTATION_VERSION
-
-    base_config = {
-        **probe_cfg,
-        "standardize": standardize,
-        "normalize_labels": normalize_labels,
-        "probe_implementation": IMPLEMENTATION_VERSION,
-    }
-    excluded = np.array(sorted({str(i) for i in exclude_ids or []}), dtype=str)
-    if excluded.size:
-        base_config["exclude_ids_sha256"] = hashlib.sha256("\n".join(excluded).encode()).hexdigest()
-
-    all_tasks = load_label_tasks(labels)
-    if excluded.size:
-        all_tasks = [t.subset(~np.isin(t.ids, excluded)) for t in all_tasks]
-    tasks = _select_tasks(all_tasks, task_filter)
-    sha = file_sha256(emb_path)
-    # One submission = one (embedding file, configuration); the leaderboard groups rows by it.
-    submission = config_hash({**base_config, "input_sha256": sha})
-    keyed: list[tuple[LabelTask, dict[str, Any], str]] = []
-    for task in tasks:
-        task_config = {
-            **base_config,
-            "submission_hash": submission,
-            "labels_sha256": task.sha256,
-            "kind": task.kind,
-            "suite": suite,
-        }
-        key = run_key(
-            model=model,
-            task=task.name,
-            protocol=PROTOCOL,
-            config_hash=config_hash(task_config),
-            seed=seed,
-            input_sha256=sha,
-        )
-        keyed.append((task, task_config, key))
-    done = rs.finished_keys([k for _, _, k in keyed])
-
-    summaries: dict[str, TaskSummary] = {}
-    resumed: list[str] = []
-    if done:
-        stored = rs.query(run_key=sorted(done)).drop_duplicates("run_key", keep="last")
-        by_key = {r["run_key"]: r for r in stored.to_dict("records")}
-        for task, _, key in keyed:
-            if key in done:
-                summaries[task.name] = _from_row(by_key[key], task.kind)
-                resumed.append(task.name)
-
-    todo = [(t, c, k) for t, c, k in keyed if k not in done]
-    new_results: list[Result] = []
-    predictions: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    if todo:
-        t0 = time.perf_counter()
-        table = read_embeddings(emb_path, dim=cfg.dim)
-        if table.sha256 != sha:
-            raise EmbeddingFileError(
-                f"embedding file {str(emb_path)!r} changed while it was being read; run again"
-            )
-        if excluded.size:
-            keep = ~np.isin(table.ids, excluded)
-            table = EmbeddingTable(path=table.path, ids=table.ids[keep], matrix=table.matrix[keep],
-                                   columns=table.columns, sha256=table.sha256)
-        if standardize:
-            table = _standardise(table, np.unique(np.concatenate([t.ids for t in all_tasks])))
-        read_s = time.perf_counter() - t0
-        from planetbench.protocols.probes.base import resolve_probe
-
-        prepared = []
-        for task, task_config, key in todo:  # validate everything before any probe runs
-            t1 = time.perf_counter()
-            X, y, coverage = align(table, task, allow_missing=cfg.allow_missing)
-            scored = task if coverage == 1.0 else task.subset(np.isin(task.ids, table.ids))
-            check_splittable(scored, n_splits=cfg.n_splits, test_size=test_size)
-            try:
-                resolve_probe(cfg.probe, task.kind)
-            except InvalidInputError as exc:
-                raise ConfigError(f"label file {task.path.name!r}: {exc}") from None
-            if normalize_labels and task.kind == "regression":
-                y = (y - y.min()) / (y.max() - y.min())
-            prepared.append((task, task_config, key, X, y, coverage, time.perf_counter() - t1))
-
-        from planetbench.stats.qscore import q_score
-
-        versions = library_versions()
-        probe_options: dict[str, Any] = {
-            "probe": cfg.probe,
-            "n_splits": cfg.n_splits,
-            "test_size": test_size,
-            "seed": seed,
-            "epochs": cfg.neuco_epochs,
-        }
-        jobs: list[_Job] = [
-            (X, y, str(task.kind), probe_options) for task, _, _, X, y, _, _ in prepared
-        ]
-        with _Progress(progress, len(prepared)) as bar, _probe_runner(jobs, n_jobs) as outcomes:
-            for (task, task_config, key, _, y, coverage, align_s), (pr, probe_s) in zip(
-                prepared, outcomes, strict=True
-            ):
-                folds = [float(v) for v in np.asarray(pr.fold_scores, dtype=np.float64)]
-                q = float(q_score(np.asarray(folds), epsilon=cfg.epsilon))
-                mean = float(np.mean(folds))
-                notes: list[str] = []
-                if coverage < 1.0:
-                    notes.append(
-                        f"coverage {coverage:.3f}: scored on {len(y)} of {task.n_samples} ids "
-                        "(allow_missing)"
-                    )
-                unreliable = not np.isfinite(q) or q < 0
-                if unreliable:
-                    notes.append(f"unreliable: negative Q (mean {pr.metric} = {mean:.4g})")
-                metrics: dict[str, Any] = {
-                    k: np.asarray(v).tolist() for k, v in pr.metrics.items()
-                }
-                metrics.update(
-                    {"n_samples": len(y), "coverage": coverage, "std": float(np.std(folds))}
-                )
-                result = Result(
-                    model=model,
-                    task=task.name,
-                    protocol=PROTOCOL,
-                    metric=pr.metric,
-                    score=mean,
-                    suite=suite,
-                    probe=pr.probe,
-                    seed=seed,
-                    n_splits=cfg.n_splits,
-                    fold_scores=folds,
-                    q=q,
-                    metrics=metrics,
-                    timings={"read_s": read_s, "align_s": align_s, "probe_s": probe_s},
-                    versions=versions,
-                    config={**task_config, "probe_options": dict(pr.options)},
-                    config_hash=config_hash(task_config),
-                    input_sha256=sha,
-                    notes=notes,
-                    run_key=key,
-                )
-                rs.add(result)  # one row per task, so an interrupted evaluation resumes
-                new_results.append(result)
-                predictions[task.name] = _pooled_predictions(pr, y)
-                summaries[task.name] = TaskSummary(
-                    task=task.name,
-                    kind=task.kind,
-                    metric=pr.metric,
-                    probe=pr.probe,
-                    mean=mean,
-                    std=float(np.std(folds)),
-                    q=q,
-                    n_samples=len(y),
-                    fold_scores=folds,
-                    coverage=coverage,
-                    unreliable=unreliable,
-                    notes=notes,
-                    run_key=key,
-                )
-                bar.advance()
-
-    summary = EvaluationSummary(
-        name=model,
-        config=base_config,
-        tasks={n: summaries[n] for n in sorted(summaries)},
-        embeddings=emb_path,
-        input_sha256=sha,
-        suite=suite,
-        labels=Path(labels),
-        resumed=resumed,
-        results=new_results,
-        predictions=predictions,
+    cfg = EvaluationConfig.build(
+        embeddings, labels, name=name, suite=suite, config=config, out=out, plots=plots,
+        task_filter=task_filter, exclude_ids=exclude_ids, standardize=standardize,
+        normalize_labels=normalize_labels, n_jobs=n_jobs, progress=progress, **config_overrides,
     )
-    if out is not None:
-        run_dir = Path(out) / model
-        run_dir.mkdir(parents=True, exist_ok=True)
-        summary.summary_path = run_dir / "summary.json"
-        summary.summary_path.write_text(json.dumps(_json_safe(summary.to_dict()), indent=2))
-        if plots:
-            from planetbench.embedding.plots import write_embedding_plots
+    return run_evaluation(cfg, store)
 
-            summary.plot_paths = write_embedding_plots(summary, run_dir / "plots", store=rs)
+
+def run_evaluation(cfg: EvaluationConfig, store: str | ResultStore | None = None
+                   ) -> EvaluationSummary:
+    """Run a validated evaluation (see the module docstring for its steps)."""
+    rs = store if isinstance(store, ResultStore) else ResultStore(store)
+    all_tasks, tasks = _load_tasks(cfg)
+    plan = _plan(cfg, tasks, rs)
+    fresh: list[tuple[Result, TaskSummary, tuple[np.ndarray, np.ndarray]]] = []
+    if plan.todo:
+        prepared, read_s = _prepare(cfg, plan, all_tasks)
+        fresh = list(_probe_and_store(cfg, plan, prepared, read_s, rs))
+    summary = EvaluationSummary(
+        name=cfg.model,
+        config=plan.config,
+        tasks=dict(sorted({**plan.resumed, **{s.task: s for _, s, _ in fresh}}.items())),
+        embeddings=cfg.embeddings,
+        input_sha256=plan.sha256,
+        suite=cfg.suite,
+        labels=cfg.labels,
+        resumed=sorted(plan.resumed),
+        results=[r for r, _, _ in fresh],
+        predictions={s.task: p for _, s, p in fresh},
+    )
+    _write_outputs(cfg, summary, rs)
     return summary
 
 
-def _json_safe(value: Any) -> Any:
-    """Replace non-finite floats by None (strict JSON) and NumPy values by Python ones."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
+def _resolve_probe_config(config: ProbeConfig | None, overrides: dict[str, Any]) -> ProbeConfig:
+    if config is not None and not isinstance(config, ProbeConfig):
+        raise ConfigError(
+            f"config must be a planetbench.config.ProbeConfig or None; got {type(config).__name__}"
+        )
+    base = config.model_dump(exclude_unset=True) if config is not None else {}
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    if not clean and config is not None:
+        return config
+    resolved: ProbeConfig = validate_config(
+        ProbeConfig, {**base, **clean}, source="evaluate_embeddings arguments"
+    )
+    return resolved
+
+
+# ----------------------------------------------------------------------------- 2. label tasks
+
+
+def _load_tasks(cfg: EvaluationConfig) -> tuple[list[LabelTask], list[LabelTask]]:
+    """(every task of the label folder, the tasks to evaluate), excluded ids dropped."""
+    all_tasks = load_label_tasks(cfg.labels)
+    if cfg.exclude_ids:
+        excluded = np.array(cfg.exclude_ids, dtype=str)
+        all_tasks = [t.subset(~np.isin(t.ids, excluded)) for t in all_tasks]
+    if cfg.task_filter is None:
+        return all_tasks, all_tasks
+    names = [t.name for t in all_tasks]
+    unknown = [f for f in cfg.task_filter if f not in names]
+    if unknown:
+        from planetbench.errors import UnknownNameError
+
+        close = {u: did_you_mean(u, names, n=1) for u in unknown}
+        hints = "; ".join(f"{u!r}" + (f" ({c})" if c else "") for u, c in close.items())
+        raise UnknownNameError(
+            f"task filter names unknown task(s): {hints}. Tasks in the label folder: "
+            f"{', '.join(names)}"
+        )
+    return all_tasks, [t for t in all_tasks if t.name in set(cfg.task_filter)]
+
+
+# ----------------------------------------------------------------------------- 3. plan / resume
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One task's run: the task, its stored configuration and its run key."""
+
+    task: LabelTask
+    config: dict[str, Any]
+    key: str
+
+
+@dataclass
+class _Plan:
+    """The runs of an evaluation: those to compute and the summaries of those already stored."""
+
+    sha256: str
+    config: dict[str, Any]
+    todo: list[_Run]
+    resumed: dict[str, TaskSummary] = field(default_factory=dict)
+
+
+def _plan(cfg: EvaluationConfig, tasks: list[LabelTask], rs: ResultStore) -> _Plan:
+    """Run keys of every task; tasks whose run is already stored are resumed from the store."""
+    sha = file_sha256(cfg.embeddings)
+    base = cfg.run_config()
+    # One submission = one (embedding file, configuration); the leaderboard groups rows by it.
+    submission = config_hash({**base, "input_sha256": sha})
+    runs = []
+    for task in tasks:
+        task_config = {
+            **base,
+            "submission_hash": submission,
+            "labels_sha256": task.sha256,
+            "kind": task.kind,
+            "suite": cfg.suite,
+        }
+        key = run_key(model=cfg.model, task=task.name, protocol=PROTOCOL,
+                      config_hash=config_hash(task_config), seed=cfg.seed, input_sha256=sha)
+        runs.append(_Run(task, task_config, key))
+    done = rs.finished_keys([r.key for r in runs])
+    plan = _Plan(sha, base, [r for r in runs if r.key not in done])
+    if done:
+        stored = rs.query(run_key=sorted(done)).drop_duplicates("run_key", keep="last")
+        by_key = {row["run_key"]: row for row in stored.to_dict("records")}
+        for run in runs:
+            if run.key in done:
+                plan.resumed[run.task.name] = _from_row(by_key[run.key], run.task.kind)
+    return plan
+
+
+def _from_row(row: Any, kind: str) -> TaskSummary:
+    folds = [float(v) for v in row["fold_scores"]]
+    metrics = row["metrics"] or {}
+    q = float(row["q"]) if row["q"] is not None else float("nan")
+    return TaskSummary(
+        task=str(row["task"]),
+        kind=kind,
+        metric=str(row["metric"]),
+        probe=str(row["probe"]),
+        mean=float(np.mean(folds)),
+        std=float(np.std(folds)),
+        q=q,
+        n_samples=int(metrics.get("n_samples", 0)),
+        fold_scores=folds,
+        coverage=float(metrics.get("coverage", 1.0)),
+        unreliable=not np.isfinite(q) or q < 0,
+        notes=list(row["notes"] or []),
+        resumed=True,
+        run_key=str(row["run_key"]),
+    )
+
+
+# ----------------------------------------------------------------------------- 4. prepare
+
+
+@dataclass
+class _Prepared:
+    """One task ready to probe: aligned embeddings ``X`` (m, d), targets ``y``, coverage."""
+
+    run: _Run
+    X: np.ndarray
+    y: np.ndarray
+    coverage: float
+    align_s: float
+
+
+def _prepare(
+    cfg: EvaluationConfig, plan: _Plan, all_tasks: list[LabelTask]
+) -> tuple[list[_Prepared], float]:
+    """Read the embeddings once and align and validate every task to run; (tasks, read seconds).
+
+    Raises:
+        EmbeddingFileError, LabelFileError, ConfigError, InvalidInputError: the first invalid
+            task, before any probe runs.
+    """
+    t0 = time.perf_counter()
+    table = _read_table(cfg, plan.sha256, all_tasks)
+    read_s = time.perf_counter() - t0
+    return [_prepare_task(cfg, table, run) for run in plan.todo], read_s
+
+
+def _read_table(cfg: EvaluationConfig, sha: str, all_tasks: list[LabelTask]) -> EmbeddingTable:
+    """The embeddings, NeuCo-standardised over the labelled rows when ``cfg.standardize``."""
+    from planetbench.protocols.probes.neuco import scalar_zscore
+
+    table = read_embeddings(cfg.embeddings, dim=cfg.probe.dim)
+    if table.sha256 != sha:
+        raise EmbeddingFileError(
+            f"embedding file {str(cfg.embeddings)!r} changed while it was being read; run again"
+        )
+    if cfg.standardize:
+        # NeuCo-Bench: one mean and std over the rows whose id is labelled (after exclusions),
+        # applied to every row; excluded rows are never aligned to a task.
+        labelled = np.unique(np.concatenate([t.ids for t in all_tasks]))
+        scalar_zscore(table.matrix, rows=np.isin(table.ids, labelled), out=table.matrix)
+    return table
+
+
+def _prepare_task(cfg: EvaluationConfig, table: EmbeddingTable, run: _Run) -> _Prepared:
+    """Align one task and check that its probe can give finite scores."""
+    from planetbench.protocols.probes.base import resolve_probe, validate_targets
+    from planetbench.protocols.probes.neuco import minmax_labels
+
+    t0 = time.perf_counter()
+    task = run.task
+    X, y, coverage = align(table, task, allow_missing=cfg.probe.allow_missing)
+    scored = task if coverage == 1.0 else task.subset(np.isin(task.ids, table.ids))
+    check_splittable(scored, n_splits=cfg.probe.n_splits, test_size=cfg.test_size)
+    check_test_folds(scored, n_splits=cfg.probe.n_splits, test_size=cfg.test_size,
+                     seed=cfg.seed)
+    where = f"label file {task.path.name!r}"
+    try:
+        resolve_probe(cfg.probe.probe, task.kind)
+        validate_targets(y, len(y), task.kind)
+    except InvalidInputError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if cfg.normalize_labels and task.kind == "regression":
+        y = minmax_labels(y)[0]
+    return _Prepared(run, X, y, coverage, time.perf_counter() - t0)
+
+
+# ----------------------------------------------------------------------------- 5. probe + store
+
+
+def _probe_and_store(
+    cfg: EvaluationConfig,
+    plan: _Plan,
+    prepared: list[_Prepared],
+    read_s: float,
+    rs: ResultStore,
+) -> Iterator[tuple[Result, TaskSummary, tuple[np.ndarray, np.ndarray]]]:
+    """Probe every prepared task and store its result as soon as it is done (so an interrupted
+    evaluation resumes); yields (result, summary, pooled test (truth, prediction))."""
+    options: dict[str, Any] = {
+        "probe": cfg.probe.probe,
+        "n_splits": cfg.probe.n_splits,
+        "test_size": cfg.test_size,
+        "seed": cfg.seed,
+        "epochs": cfg.probe.neuco_epochs,
+        # NeuCo-Bench z-scores once per file: the probe must not z-score each task again.
+        "standardize": not cfg.standardize,
+    }
+    jobs: list[_Job] = [(p.X, p.y, str(p.run.task.kind), options) for p in prepared]
+    versions = library_versions()
+    with _Progress(cfg.progress, len(jobs)) as bar, _probe_runner(jobs, cfg.n_jobs) as outcomes:
+        for item, (pr, probe_s) in zip(prepared, outcomes, strict=True):
+            result, summary = _record(cfg, plan, item, pr, versions,
+                                      {"read_s": read_s, "align_s": item.align_s,
+                                       "probe_s": probe_s})
+            rs.add(result)
+            bar.advance()
+            yield result, summary, _pooled_predictions(pr, item.y)
+
+
+def _record(
+    cfg: EvaluationConfig,
+    plan: _Plan,
+    item: _Prepared,
+    pr: Any,
+    versions: dict[str, str],
+    timings: dict[str, float],
+) -> tuple[Result, TaskSummary]:
+    """The stored :class:`Result` and the :class:`TaskSummary` of one probed task."""
+    from planetbench.stats.qscore import q_score
+
+    task, n = item.run.task, len(item.y)
+    folds = [float(v) for v in np.asarray(pr.fold_scores, dtype=np.float64)]
+    q = float(q_score(np.asarray(folds), epsilon=cfg.probe.epsilon))
+    mean, std = float(np.mean(folds)), float(np.std(folds))
+    notes: list[str] = []
+    if item.coverage < 1.0:
+        notes.append(f"coverage {item.coverage:.3f}: scored on {n} of {task.n_samples} ids "
+                     "(allow_missing)")
+    unreliable = not np.isfinite(q) or q < 0
+    if unreliable:
+        notes.append(f"unreliable: negative Q (mean {pr.metric} = {mean:.4g})")
+    metrics: dict[str, Any] = {k: np.asarray(v).tolist() for k, v in pr.metrics.items()}
+    metrics.update({"n_samples": n, "coverage": item.coverage, "std": std})
+    result = Result(
+        model=cfg.model,
+        task=task.name,
+        protocol=PROTOCOL,
+        metric=pr.metric,
+        score=mean,
+        suite=cfg.suite,
+        probe=pr.probe,
+        seed=cfg.seed,
+        n_splits=cfg.probe.n_splits,
+        fold_scores=folds,
+        q=q,
+        metrics=metrics,
+        timings=timings,
+        versions=versions,
+        config={**item.run.config, "probe_options": dict(pr.options)},
+        config_hash=config_hash(item.run.config),
+        input_sha256=plan.sha256,
+        notes=notes,
+        run_key=item.run.key,
+    )
+    summary = TaskSummary(
+        task=task.name, kind=task.kind, metric=pr.metric, probe=pr.probe, mean=mean, std=std,
+        q=q, n_samples=n, fold_scores=folds, coverage=item.coverage, unreliable=unreliable,
+        notes=notes, run_key=item.run.key,
+    )
+    return result, summary
+
+
+def _pooled_predictions(pr: Any, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    truth = np.concatenate([y[test] for _, test in pr.splits])
+    pred = np.concatenate([np.asarray(p) for p in pr.test_predictions])
+    return truth, pred
+
+
+# ----------------------------------------------------------------------------- 6. outputs
+
+
+def _write_outputs(cfg: EvaluationConfig, summary: EvaluationSummary, rs: ResultStore) -> None:
+    """``OUT/MODEL/summary.json`` (strict JSON) and, with ``plots``, ``OUT/MODEL/plots/``."""
+    if cfg.out is None:
+        return
+    run_dir = output_path(cfg.out, cfg.model)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    summary.summary_path = write_json(run_dir / "summary.json", summary.to_dict())
+    if cfg.plots:
+        from planetbench.embedding.plots import write_embedding_plots
+
+        summary.plot_paths = write_embedding_plots(summary, run_dir / "plots", store=rs)
 
 
 _Job = tuple[np.ndarray, np.ndarray, str, dict[str, Any]]
@@ -459,7 +644,16 @@ class _Progress:
 
 def load_summary(path: str | Path) -> dict[str, Any]:
     """Read a ``summary.json`` written by :func:`evaluate_embeddings`."""
+    import json
+
     return dict(json.loads(Path(path).read_text()))
 
 
-__all__ = ["EvaluationSummary", "TaskSummary", "evaluate_embeddings", "load_summary"]
+__all__ = [
+    "EvaluationConfig",
+    "EvaluationSummary",
+    "TaskSummary",
+    "evaluate_embeddings",
+    "load_summary",
+    "run_evaluation",
+]

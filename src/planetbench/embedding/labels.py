@@ -35,7 +35,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from planetbench.errors import LabelFileError
+from planetbench.embedding.names import check_name
+from planetbench.errors import InvalidInputError, LabelFileError
 from planetbench.tasks.spec import TaskSpec
 
 LabelKind = Literal["regression", "classification", "multiclass", "multilabel"]
@@ -61,6 +62,10 @@ KIND_METRIC: dict[str, str] = {
 
 MULTILABEL_SEPARATOR = ";"
 MULTILABEL_PREFIX = "label_"
+#: Regression labels must lie within ±LABEL_MAX and vary by at least LABEL_MIN_RANGE: beyond,
+#: squared errors (R², MSE) leave float64's range and the scores cannot be finite.
+LABEL_MAX = 1e100
+LABEL_MIN_RANGE = 1e-100
 
 
 def _list_items(items: list[str], limit: int = 10) -> str:
@@ -138,6 +143,10 @@ def parse_label_file_name(path: Path) -> tuple[str, str]:
     name, spelling = stem.split("__", 1)
     if not name:
         raise LabelFileError(f"label file {str(path)!r}: the task name before '__' is empty")
+    try:
+        check_name(name, what=f"label file {path.name!r}: the task name")
+    except InvalidInputError as exc:
+        raise LabelFileError(str(exc)) from None
     kind = TYPE_SPELLINGS.get(spelling.lower())
     if kind is None:
         raise LabelFileError(
@@ -179,9 +188,13 @@ def _encode_classes(
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        what = "is a directory, not a file" if path.is_dir() else "does not exist"
+        raise LabelFileError(f"label file {str(path)!r} {what}; remove or rename it")
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            OSError) as exc:
         raise LabelFileError(f"label file {str(path)!r} cannot be read as CSV: {exc}") from exc
 
 
@@ -284,6 +297,7 @@ def read_label_file(path: str | Path) -> LabelTask:
                 f"label file {str(path)!r}: all {len(y)} labels equal {y[0]!r}; a constant target "
                 "cannot be probed"
             )
+        _check_label_scale(y, path)
         final_kind: LabelKind = "regression"
     elif kind == "multilabel":
         y, classes = _multilabel_targets(df, path)
@@ -325,6 +339,19 @@ def read_label_file(path: str | Path) -> LabelTask:
     )
 
 
+def _check_label_scale(y: np.ndarray, path: Path) -> None:
+    """Refuse regression labels whose squared errors would leave float64's range."""
+    biggest, spread = float(np.max(np.abs(y))), float(np.ptp(y))
+    if biggest > LABEL_MAX or spread < LABEL_MIN_RANGE:
+        what = (f"reach {biggest:.3g} in magnitude, beyond {LABEL_MAX:g}" if biggest > LABEL_MAX
+                else f"vary by only {spread:.3g}, below {LABEL_MIN_RANGE:g}")
+        raise LabelFileError(
+            f"label file {str(path)!r}: regression labels {what}: their squared errors (R², "
+            "MSE) would leave float64's range and no score could be finite; rescale the "
+            "labels (other units)"
+        )
+
+
 def check_splittable(task: LabelTask, *, n_splits: int, test_size: float) -> None:
     """Raise :class:`LabelFileError` when ``task`` has too few samples for the requested splits.
 
@@ -345,7 +372,7 @@ def check_splittable(task: LabelTask, *, n_splits: int, test_size: float) -> Non
     if math.comb(n, n_test) < n_splits:
         raise LabelFileError(
             f"{where}: {n} samples with test_size={test_size} allow only {math.comb(n, n_test)} "
-            f"distinct test sets, fewer than the {n_splits} splits requested; lower --splits or "
+            f"distinct test sets, fewer than the {n_splits} splits requested; lower --n-splits or "
             "add samples"
         )
     if task.kind == "multilabel":
@@ -375,6 +402,33 @@ def check_splittable(task: LabelTask, *, n_splits: int, test_size: float) -> Non
             )
 
 
+def check_test_folds(
+    task: LabelTask, *, n_splits: int, test_size: float, seed: int
+) -> None:
+    """Raise :class:`LabelFileError` when a split's test fold would make the score undefined.
+
+    The splits are the probes' own (:func:`~planetbench.protocols.probes.splits.make_splits`
+    with the same ``seed``). R² is undefined on a test fold whose labels are all equal, so every
+    regression test fold needs two distinct label values.
+    """
+    if task.kind != "regression":
+        return  # F1 is defined on any fold; stratification puts every class in each test fold
+    from planetbench.protocols.probes.splits import make_splits
+
+    splits = make_splits(task.y, kind=task.kind, n_splits=n_splits, test_size=test_size,
+                         seed=seed)
+    flat = [k for k, (_, test) in enumerate(splits) if np.ptp(task.y[test]) == 0]
+    if flat:
+        value = float(task.y[splits[flat[0]][1][0]])
+        shown = ", ".join(str(k) for k in flat[:10]) + (f" and {len(flat) - 10} more"
+                                                        if len(flat) > 10 else "")
+        raise LabelFileError(
+            f"label file {str(task.path)!r} (task {task.name!r}): the test fold of split(s) "
+            f"{shown} of {n_splits} holds only the label value {value!r}, where R² is "
+            "undefined; raise test_size, add samples with other labels, or change the seed"
+        )
+
+
 def load_label_tasks(
     folder: str | Path,
     *,
@@ -400,6 +454,12 @@ def load_label_tasks(
             "holding <task>__<type>.csv files"
         )
     files = sorted(folder.glob("*.csv"))
+    folders = [p.name for p in files if not p.is_file()]
+    if folders:
+        raise LabelFileError(
+            f"label folder {str(folder)!r}: {_list_items(folders)} named like label files "
+            "(<task>__<type>.csv) are not files; remove or rename them"
+        )
     if not files:
         raise LabelFileError(
             f"label folder {str(folder)!r} holds no .csv files; expected <task>__<type>.csv files"
@@ -422,9 +482,12 @@ def load_label_tasks(
 
 __all__ = [
     "KIND_METRIC",
+    "LABEL_MAX",
+    "LABEL_MIN_RANGE",
     "TYPE_SPELLINGS",
     "LabelTask",
     "check_splittable",
+    "check_test_folds",
     "load_label_tasks",
     "parse_label_file_name",
     "read_label_file",

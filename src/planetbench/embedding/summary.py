@@ -3,6 +3,8 @@ summary of one evaluated file."""
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,8 +105,9 @@ class EvaluationSummary:
 
     @property
     def mean_q(self) -> float:
-        """Mean Q over tasks."""
-        return float(np.mean([t.q for t in self.tasks.values()]))
+        """Mean Q over tasks (NaN when there is no task)."""
+        qs = [t.q for t in self.tasks.values()]
+        return float(np.mean(qs)) if qs else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
         """The content of ``summary.json``."""
@@ -120,4 +123,34 @@ class EvaluationSummary:
         }
 
 
-__all__ = ["SUITE", "EvaluationSummary", "TaskSummary"]
+def json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats as None (strict JSON) and NumPy values as Python ones."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    """Write ``data`` as strict JSON (NaN/inf written as null, never as NaN tokens; other
+    values JSON lacks, such as YAML dates, as text).
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    text = json.dumps(json_safe(data), indent=2, allow_nan=False, default=str)
+    path.write_text(text + "\n")
+    return path
+
+
+__all__ = ["SUITE", "EvaluationSummary", "TaskSummary", "json_safe", "write_json"]

@@ -57,7 +57,8 @@ def test_one_fold_matches_torch_adamw(kind: str) -> None:
     epochs = 3
     scores, opts = pn.fit_neuco(X, y, tr, te, kind=kind, seed=7, epochs=epochs)
     Xs = torch.from_numpy(pn.scalar_zscore(X))
-    ys_np, lo, span = pn.minmax_labels(y)
+    scaled, lo, span = pn.minmax_labels(y)
+    ys_np = scaled.astype(np.float32)  # the probe trains on float32 labels
     ys = torch.from_numpy(ys_np)
     w0, b0 = pn.initial_weights(7, 2, X.shape[1])
     perms = pn.epoch_permutations(7, X.shape[0], epochs)
@@ -141,3 +142,62 @@ def test_errors() -> None:
         pn.minmax_labels(np.ones(5))
     with pytest.raises(InvalidInputError, match="probe 'neuco' does not handle kind='multilabel'"):
         run_probe(X, np.stack([y, 1 - y], 1), kind="multilabel", probe="neuco")
+
+
+def test_scalar_moments_by_chunks_equal_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(103, 7)) * 5 + 2).astype(np.float32)
+    monkeypatch.setattr(pn, "_CHUNK_ROWS", 10)
+    mu, sigma = pn.scalar_moments(X)
+    X64 = X.astype(np.float64)
+    assert mu == pytest.approx(X64.mean(), rel=1e-12) and sigma == pytest.approx(X64.std(),
+                                                                                  rel=1e-12)
+    rows = np.arange(103) % 3 == 0
+    mu_r, sigma_r = pn.scalar_moments(X, rows)
+    assert mu_r == pytest.approx(X64[rows].mean(), rel=1e-12)
+    assert sigma_r == pytest.approx(X64[rows].std(), rel=1e-12)
+    out = X.copy()
+    pn.scalar_zscore(out, rows=rows, out=out)  # in place, moments of the chosen rows only
+    np.testing.assert_allclose(out, (X64 - mu_r) / sigma_r, rtol=1e-6, atol=1e-6)
+    assert pn.scalar_moments(np.full((4, 3), 2.5)) == (2.5, 1.0)  # constant: std 1 as NeuCo
+
+
+def test_minmax_labels_is_idempotent_and_refuses_overflow() -> None:
+    y = np.array([3.0, -1.5, 7.25, 0.1])
+    scaled, lo, span = pn.minmax_labels(y)
+    assert (lo, span) == (-1.5, 8.75) and scaled.min() == 0.0 and scaled.max() == 1.0
+    np.testing.assert_array_equal(pn.minmax_labels(scaled)[0], scaled)  # exactly unchanged
+    with pytest.raises(InvalidInputError, match="overflows float64"):
+        pn.minmax_labels(np.array([-1e308, 1e308]))
+
+
+@pytest.mark.parametrize("kind", ["regression", "classification"])
+def test_standardize_false_takes_the_given_zscore(kind: str) -> None:
+    X, y = _data(kind)
+    tr, te = _splits(y, kind)
+    inside, _ = pn.fit_neuco(X, y, tr, te, kind=kind, seed=3, epochs=2)
+    given, opts = pn.fit_neuco(pn.scalar_zscore(X), y, tr, te, kind=kind, seed=3, epochs=2,
+                               standardize=False)
+    np.testing.assert_array_equal(inside, given)
+    assert opts["standardize"] is False
+
+
+@pytest.mark.parametrize(
+    ("probe", "kind", "scale", "match"),
+    [
+        ("neuco", "regression", 1e160, "beyond float32's range"),
+        ("neuco", "regression", 1e-200, "below 1e-30"),
+        ("ridge", "regression", 1e160, "beyond 1e\\+150: standardising them overflows"),
+        ("ridge", "regression", 1e-200, "below 1e-150 in magnitude: standardising them underflows"),
+        ("logistic", "classification", 1e-200, "underflows"),
+    ],
+)
+def test_embeddings_whose_standardisation_under_or_overflows_are_refused(
+    probe: str, kind: str, scale: float, match: str
+) -> None:
+    """Otherwise they would be scored exactly like all-zero embeddings."""
+    X, y = _data(kind)
+    with pytest.raises(InvalidInputError, match=match):
+        run_probe(X * scale, y, kind=kind, probe=probe, n_splits=2, epochs=1)
+    zeros = run_probe(np.zeros_like(X), y, kind=kind, probe=probe, n_splits=2, epochs=1)
+    assert zeros.fold_scores.shape == (2,)  # all-zero embeddings stay allowed (a baseline)

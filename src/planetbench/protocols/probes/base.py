@@ -56,8 +56,9 @@ MAIN_METRIC = {
 class ProbeSpec:
     """A registered probe: its id, the task kinds it handles and its fitting function.
 
-    ``fit(X, y, train_idx, test_idx, *, kind, seed, epochs)`` returns test-fold scores (predictions
-    for regression, probabilities for classification) stacked over splits, and an options dict.
+    ``fit(X, y, train_idx, test_idx, *, kind, seed, epochs, standardize)`` returns test-fold
+    scores (predictions for regression, probabilities for classification) stacked over splits,
+    and an options dict. ``epochs`` and ``standardize`` concern the ``neuco`` probe only.
     """
 
     name: str
@@ -69,7 +70,7 @@ class ProbeSpec:
 #: Version of the probe implementations. Bump it whenever a probe can give other numbers for the
 #: same configuration (a new solver, another shuffling order): it enters every stored run's
 #: config hash, so a resumed evaluation never mixes rows of two implementations.
-IMPLEMENTATION_VERSION = 2
+IMPLEMENTATION_VERSION = 3
 
 PROBES: Registry[ProbeSpec] = Registry("probe")
 """Registered probes by id: ``ridge``, ``logistic``, ``neuco``."""
@@ -79,7 +80,9 @@ PROBES.register(
     ProbeSpec(
         "ridge",
         ("regression",),
-        lambda X, y, tr, te, *, kind, seed, epochs: fit_ridge(X, y, tr, te, seed=seed),
+        lambda X, y, tr, te, *, kind, seed, epochs, standardize: fit_ridge(
+            X, y, tr, te, seed=seed
+        ),
         "ridge regression on standardised embeddings, α chosen on inner validation",
     ),
 )
@@ -88,7 +91,7 @@ PROBES.register(
     ProbeSpec(
         "logistic",
         ("classification", "multiclass", "multilabel"),
-        lambda X, y, tr, te, *, kind, seed, epochs: fit_logistic(
+        lambda X, y, tr, te, *, kind, seed, epochs, standardize: fit_logistic(
             X, y, tr, te, kind=kind, seed=seed
         ),
         "L2 logistic regression on standardised embeddings, C chosen on inner validation",
@@ -99,8 +102,8 @@ PROBES.register(
     ProbeSpec(
         "neuco",
         ("regression", "classification"),
-        lambda X, y, tr, te, *, kind, seed, epochs: fit_neuco(
-            X, y, tr, te, kind=kind, seed=seed, epochs=epochs
+        lambda X, y, tr, te, *, kind, seed, epochs, standardize: fit_neuco(
+            X, y, tr, te, kind=kind, seed=seed, epochs=epochs, standardize=standardize
         ),
         "NeuCo-Bench v1.1 AdamW linear layer, best test epoch (optimistic)",
     ),
@@ -136,7 +139,59 @@ class ProbeResult:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def _validate_targets(y: Any, n: int, kind: str) -> np.ndarray:
+#: Largest magnitude accepted in embeddings: float32's (embedding files are read as float32, the
+#: neuco probe trains in float32, as NeuCo-Bench's does).
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: Embeddings whose largest magnitude is below this are refused: float32, whose normal numbers stop
+#: at 1.2e-38 (2^-24 below this), would lose their precision or round them to 0.
+SMALLEST_SCALE = 1e-30
+
+
+#: Column magnitudes the float64 probes (ridge, logistic) accept: their squares stay normal floats.
+FLOAT64_SCALES = (1e-150, 1e150)
+
+
+def _check_scale(X: np.ndarray, probe: str) -> None:
+    """Refuse embeddings whose standardisation would under- or overflow.
+
+    Beyond these limits the squares leave float64's range (ridge, logistic standardise each
+    column) or float32 holds the values as inf or 0 (neuco), and the probe would score the
+    embeddings like all-zero ones. Columns of zeros are fine.
+    """
+    fix = ("{}; {} every value by one constant (probes standardise, so a global scale does not "
+           "change their scores)")
+    magnitude = np.max(np.abs(X), axis=0)  # (d,)
+    biggest = float(magnitude.max())
+    if probe == "neuco":
+        if biggest > FLOAT32_MAX:
+            raise InvalidInputError(fix.format(
+                f"X holds values up to {biggest:.3g}, beyond float32's range "
+                f"({FLOAT32_MAX:.3g}) where the neuco probe trains", "divide"))
+        if 0.0 < biggest < SMALLEST_SCALE:
+            raise InvalidInputError(fix.format(
+                f"X's largest absolute value is {biggest:.3g}, below {SMALLEST_SCALE:g}: the "
+                "neuco probe's float32 would lose these values", "multiply"))
+        return
+    low, high = FLOAT64_SCALES
+    if biggest > high:
+        cols = np.flatnonzero(magnitude > high)
+        raise InvalidInputError(fix.format(
+            f"X holds values up to {biggest:.3g} (columns {cols[:10].tolist()}), beyond "
+            f"{high:g}: standardising them overflows float64", "divide"))
+    tiny = np.flatnonzero((magnitude > 0) & (magnitude < low))
+    if tiny.size:
+        raise InvalidInputError(fix.format(
+            f"X's columns {tiny[:10].tolist()} hold only values below {low:g} in magnitude: "
+            "standardising them underflows float64", "multiply"))
+
+
+def validate_targets(y: Any, n: int, kind: str) -> np.ndarray:
+    """``y`` checked for ``n`` rows of task ``kind`` (int64 class ids, float64 targets).
+
+    Raises:
+        InvalidInputError: wrong shape, NaN/inf, constant targets, labels that are not 0/1 or
+            0..C-1, or a class (label) without members.
+    """
     y = np.asarray(y)
     if y.shape[:1] != (n,):
         raise InvalidInputError(
@@ -263,6 +318,7 @@ def run_probe(
     test_size: float = 0.2,
     seed: int = 0,
     epochs: int = 20,
+    standardize: bool = True,
 ) -> ProbeResult:
     """Probe embeddings on K seeded random splits and score every test fold.
 
@@ -278,13 +334,19 @@ def run_probe(
         test_size: share of rows in each test fold.
         seed: seed of the splits (scikit-learn ``random_state``) and of the probe.
         epochs: training epochs of the ``neuco`` probe (ignored by the others).
+        standardize: the ``neuco`` probe z-scores ``X`` with one scalar mean and std first
+            (ignored by the others, which standardise each training split). Pass False when
+            ``X`` already holds NeuCo-Bench's file-wide standardisation.
 
     Returns:
         A :class:`ProbeResult`; ``fold_scores`` is the main metric per split.
 
     Raises:
-        InvalidInputError: bad shapes, NaN/inf, too few samples or classes for the splits, a
-            class with fewer than 2 members, or a probe that does not handle ``kind``.
+        InvalidInputError: bad shapes, NaN/inf, values whose standardisation under- or
+            overflows (neuco: outside float32's range or all below :data:`SMALLEST_SCALE`;
+            ridge and logistic: columns beyond :data:`FLOAT64_SCALES`), too few samples or
+            classes for the splits, a class with fewer than 2 members, or a probe that does not
+            handle ``kind``.
         UnknownNameError: unknown probe id (with a did-you-mean hint).
 
     Example:
@@ -307,13 +369,16 @@ def run_probe(
             f"X holds NaN/inf in {rows.size} rows (first: {rows[:5].tolist()}); "
             "drop or impute those rows"
         )
+    _check_scale(X, spec.name)
     if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
         raise InvalidInputError(f"epochs must be an integer ≥ 1; got {epochs!r}")
-    y = _validate_targets(y, X.shape[0], kind)
+    y = validate_targets(y, X.shape[0], kind)
     splits = make_splits(y, kind=kind, n_splits=n_splits, test_size=test_size, seed=seed)
     train_idx = np.stack([tr for tr, _ in splits])
     test_idx = np.stack([te for _, te in splits])
-    scores, options = spec.fit(X, y, train_idx, test_idx, kind=kind, seed=seed, epochs=epochs)
+    scores, options = spec.fit(
+        X, y, train_idx, test_idx, kind=kind, seed=seed, epochs=epochs, standardize=standardize
+    )
     metrics = _score(kind, y[test_idx], scores)
     main = MAIN_METRIC[kind]
     return ProbeResult(
@@ -330,4 +395,15 @@ def run_probe(
 
 
 __all__ = [
-    "IMPLEMENTATION_VERSION","MAIN_METRIC", "PROBES", "ProbeResult", "ProbeSpec", "resolve_probe", "run_probe"]
+    "FLOAT32_MAX",
+    "FLOAT64_SCALES",
+    "IMPLEMENTATION_VERSION",
+    "MAIN_METRIC",
+    "PROBES",
+    "SMALLEST_SCALE",
+    "ProbeResult",
+    "ProbeSpec",
+    "resolve_probe",
+    "run_probe",
+    "validate_targets",
+]

@@ -5,9 +5,11 @@ This reproduces the probe of NeuCo-Bench (Embed2Scale challenge 2025,
 github.com/embed2scale/NeuCo-Bench) for comparability with its published scores:
 
 * embeddings are z-scored with ONE scalar mean and standard deviation over all values of ``X``
-  (NeuCo-Bench does this over the whole submission file; pass that file's standardised values to
-  reproduce it exactly);
-* labels are min–max normalised per task over all rows (binary 0/1 labels are unchanged);
+  (:func:`scalar_zscore`). NeuCo-Bench does this once over the labelled rows of the whole
+  submission file: to reproduce it exactly, pass that file's standardised values with
+  ``standardize=False`` (``evaluate_embeddings(standardize=True)`` does);
+* labels are min–max normalised per task over all rows (:func:`minmax_labels`; binary 0/1
+  labels are unchanged);
 * splits: ``ShuffleSplit(test_size, random_state=seed)`` — NeuCo-Bench uses ``test_size=0.1`` and
   ``random_state=42`` (``ProbeConfig`` applies these defaults for ``probe="neuco"``);
 * one linear layer ``z = x·w + b`` initialised like ``torch.nn.Linear`` (uniform on
@@ -53,23 +55,110 @@ TEST_SIZE = 0.1
 SEED = 42
 
 
-def scalar_zscore(X: np.ndarray) -> np.ndarray:
-    """``(X - mean) / std`` with one mean and std over all values (std 0 → 1), as float32."""
-    X = np.asarray(X, dtype=np.float32)
-    mu, sigma = X.mean(dtype=np.float64), X.std(dtype=np.float64)
-    return ((X - mu) / (sigma if sigma != 0 else 1.0)).astype(np.float32)
+#: Rows per chunk when the scalar moments are accumulated (bounds the float64 temporaries).
+_CHUNK_ROWS = 4_096
+
+
+def scalar_moments(X: np.ndarray, rows: np.ndarray | None = None) -> tuple[float, float]:
+    """One mean and one standard deviation (ddof 0) over every value of ``X[rows]``.
+
+    The values are taken as float32, as NeuCo-Bench reads them, and accumulated in float64 by
+    chunks of rows (two passes: the mean, then the squared deviations from it): long sums lose no
+    digits, no float64 copy of the whole matrix is made, and no float32 value overflows or
+    underflows when squared in float64.
+
+    Args:
+        X: ``(n, d)`` embeddings (any float type).
+        rows: row indices (or a boolean mask of shape (n,)) of the values to use; all rows when
+            None or when it selects none.
+
+    Returns:
+        ``(mean, std)``; ``std`` is 1.0 when every value is equal (as NeuCo-Bench does).
+
+    Raises:
+        InvalidInputError: the values are not finite as float32 (|x| beyond 3.4e38).
+    """
+    X = np.asarray(X)
+    index = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
+    if index.dtype == bool:
+        index = np.flatnonzero(index)
+    if index.size == 0:
+        index = np.arange(X.shape[0])
+    count = index.size * (X.shape[1] if X.ndim == 2 else 1)
+    if count == 0:
+        return 0.0, 1.0
+    chunks = [index[i : i + _CHUNK_ROWS] for i in range(0, index.size, _CHUNK_ROWS)]
+    total = sum(float(_as_float32(X[c]).sum(dtype=np.float64)) for c in chunks)
+    mu = total / count
+    squares = 0.0
+    for c in chunks:
+        dev = _as_float32(X[c]).astype(np.float64) - mu
+        squares += float(np.vdot(dev, dev))
+    sigma = float(np.sqrt(squares / count))
+    if not np.isfinite(sigma):
+        raise InvalidInputError(
+            "the embeddings hold values that are not finite as float32 (|x| beyond 3.4e38, or "
+            "NaN/inf); divide every value by one constant: z-scoring removes any global scale"
+        )
+    return mu, sigma if sigma != 0 else 1.0
+
+
+def scalar_zscore(
+    X: np.ndarray, *, rows: np.ndarray | None = None, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``(X - mean) / std`` as float32, with one scalar mean and std over all values.
+
+    NeuCo-Bench's ``standardize_embeddings`` (Vinge et al. 2025): the moments come from the rows
+    whose id is labelled (``rows``) and apply to every row. The moments are computed in float64
+    (:func:`scalar_moments`); the result is float32, as NeuCo-Bench's probe reads it.
+
+    Args:
+        X: ``(n, d)`` embeddings.
+        rows: rows the moments come from (all rows when None).
+        out: float32 array of X's shape to write into (may be ``X`` itself).
+
+    Returns:
+        The standardised ``(n, d)`` float32 embeddings (``out`` when given).
+    """
+    X = np.asarray(X)
+    mu, sigma = scalar_moments(X, rows)
+    if out is None:
+        out = np.empty(X.shape, dtype=np.float32)
+    for start in range(0, X.shape[0], _CHUNK_ROWS):
+        part = slice(start, start + _CHUNK_ROWS)
+        out[part] = (_as_float32(X[part]).astype(np.float64) - mu) / sigma
+    return out
+
+
+def _as_float32(X: np.ndarray) -> np.ndarray:
+    """The values as NeuCo-Bench reads them: float32 (a no-op for float32 input)."""
+    return np.asarray(X, dtype=np.float32)
 
 
 def minmax_labels(y: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """Per-task min–max normalised labels as float32, with the minimum and range used."""
+    """Per-task min–max normalised labels (NeuCo-Bench's ``normalize_labels``) in float64.
+
+    Returns:
+        ``(scaled, minimum, range)`` with ``scaled = (y - minimum) / range`` in [0, 1]; scaling
+        scaled labels again changes nothing (their minimum is 0 and their range 1, exactly).
+
+    Raises:
+        InvalidInputError: the labels are constant, or their range overflows float64.
+    """
     y = np.asarray(y, dtype=np.float64)
-    lo, span = float(y.min()), float(y.max() - y.min())
+    lo, hi = float(y.min()), float(y.max())
+    span = hi - lo  # Python floats: an overflow gives inf without a warning
     if span == 0:
         raise InvalidInputError(
             "neuco probe: the labels are constant, so min–max normalisation is undefined; "
             "a task needs at least two distinct label values"
         )
-    return ((y - lo) / span).astype(np.float32), lo, span
+    if not np.isfinite(span):
+        raise InvalidInputError(
+            f"the labels' range ({y.min():.3g} to {y.max():.3g}) overflows float64; rescale "
+            "the labels (other units)"
+        )
+    return (y - lo) / span, lo, span
 
 
 def initial_weights(seed: int, n_splits: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
@@ -247,6 +336,7 @@ def fit_neuco(
     seed: int,
     epochs: int,
     batched: bool = True,
+    standardize: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """NeuCo-Bench linear probe on K splits (see the module docstring; optimistic by design).
 
@@ -260,6 +350,10 @@ def fit_neuco(
         epochs: training epochs; the best test epoch is kept.
         batched: train all splits in lock-step (fast) or one after the other (same streams and
             scores; used to check and benchmark the batched mode).
+        standardize: z-score ``X`` first (:func:`scalar_zscore`). False when the caller already
+            applied NeuCo-Bench's standardisation over the whole submission file (as
+            :func:`~planetbench.embedding.evaluate.evaluate_embeddings` does with
+            ``standardize=True``): NeuCo-Bench z-scores once per file, never again per task.
 
     Returns:
         ``(scores, options)``: best-epoch test predictions in label units ``(K, n_test)`` for
@@ -271,8 +365,9 @@ def fit_neuco(
             f"the neuco probe handles kind 'regression' and 'classification' (binary) only; "
             f"got {kind!r}. Use probe='logistic' for multiclass and multilabel tasks"
         )
-    Xs = scalar_zscore(X)
-    ys, lo, span = minmax_labels(y)
+    Xs = scalar_zscore(X) if standardize else np.asarray(X, dtype=np.float32)
+    scaled, lo, span = minmax_labels(y)
+    ys = scaled.astype(np.float32)
     w0, b0 = initial_weights(seed, train_idx.shape[0], Xs.shape[1])
     perms = epoch_permutations(seed, Xs.shape[0], epochs)
     if batched:
@@ -311,6 +406,7 @@ def fit_neuco(
         "label_min": lo,
         "label_range": span,
         "batched": batched,
+        "standardize": standardize,
     }
 
 
@@ -324,6 +420,7 @@ __all__ = [
     "fit_neuco",
     "initial_weights",
     "minmax_labels",
+    "scalar_moments",
     "scalar_zscore",
     "train_folds",
 ]
