@@ -372,7 +372,8 @@ def probe_timeseries(
     else:
         train, test = _site_splits(data.groups, n_splits, seed)
     chosen = resolve_probe(probe, spec.kind)
-    scores, options = chosen.fit(X, y, train, test, kind=spec.kind, seed=seed, epochs=20)
+    scores, options = chosen.fit(X, y, train, test, kind=spec.kind, seed=seed, epochs=20,
+                                 standardize=True)
     if spec.kind == "regression":
         fold = tabular.r2(y[test], scores)
     else:
