@@ -9,11 +9,11 @@ Policies (each is recorded in the Result through :meth:`BandAlignment.to_record`
 ``sar-rgb``
     SAR-only task, optical 3-band encoder: the SAR channels are replicated as an RGB image.
     Single polarisation → ``[p, p, p]``; dual polarisation → ``[co-pol, cross-pol, mean]``
-    (e.g. ``[HH, HV, (HH+HV)/2]``). Cryo-Bench feeds its SAR sea-ice tasks to RGB-only
-    encoders (RemoteCLIP, Scale-MAE, GFM-Swin) through a 3-channel "SAR-as-RGB proxy" raster
-    whose three channels it labels ``B4, B3, B2`` (configs ``sicd_rgb.yaml``,
-    ``ai4arctic_rgb.yaml``); its configs do not say how the third channel is derived, so we
-    use the mean of both polarisations, a common RGB composite, and record that choice.
+    (e.g. ``[HH, HV, (HH+HV)/2]``), a common RGB composite; the choice is recorded.
+    Cryo-Bench does otherwise (policy ``cryobench``): for optical encoders it names the first
+    three channels of its prepared sea-ice rasters ``B4, B3, B2`` (``ai4arctic_rgb.yaml``) and
+    repeats CaFFe's grey channel as ``B4, B3, B2`` (``zone_mapping_optical.yaml`` with
+    ``pangaea/datasets/zone_mapping_optical.py``).
 ``wavelength``
     Wavelength-conditioned encoders (DOFA) take the task's own bands with their centre
     wavelengths (µm). SAR bands get 3.75, the value PANGAEA and Cryo-Bench give DOFA for SAR

@@ -18,7 +18,8 @@ missing-data error names the layout and points at a matching sub-folder when the
 Channel identities: see :data:`GLD_BANDS` and :data:`GSDD_BANDS`. Where a published range
 identifies a layer (slope in degrees, elevation in metres) it is declared as such; the others are
 declared as non-optical ancillary channels, so band alignment never feeds them to an encoder as
-red-edge light.
+red-edge light, except under the band policy ``cryobench``, which names them as Cryo-Bench's
+configs do (:mod:`~planetbench.tasks.cryo.labels`).
 """
 
 from __future__ import annotations
