@@ -200,11 +200,11 @@ def test_cryobench_rasters_with_two_channels_warn_and_errors_name_the_fix(tmp_pa
         data = get_task("sicd").load(tmp_path / "two", "train", tile_size=None)
     assert data[0]["image"].shape[0] == 3 and (data[0]["image"][2] == 0).all()
     fake_sicd.write_cryobench(tmp_path / "c", n_per_split=1)
-    with pytest.raises(InvalidInputError, match="reader options .* are crop_size, tile_size"):
+    with pytest.raises(InvalidInputError, match=r"reader options .* are crop_size, tile_size"):
         get_task("sicd").load(tmp_path / "c", "train", tile=3)
     next((tmp_path / "c" / "test" / "masks").glob("*.tif")).unlink()
     with pytest.raises(DatasetNotFoundError, match="has no label raster"):
         get_task("sicd").load(tmp_path / "c", "test")
     fake_sicd.write(tmp_path / "nc", n_per_split=1)
-    with pytest.raises(InvalidInputError, match="crop_size .* applies to Cryo-Bench's prepared"):
+    with pytest.raises(InvalidInputError, match=r"crop_size .* applies to Cryo-Bench's prepared"):
         get_task("sicd").load(tmp_path / "nc", "train", crop_size=512)
