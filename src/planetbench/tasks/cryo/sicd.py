@@ -85,8 +85,8 @@ SICD_SPEC = TaskSpec(
     ignore_index=SICD_IGNORE,
     splits=("train", "val", "test"),
     # Not published for all three variables: Cryo-Bench's ai4arctic.yaml gives HH/HV (as VV/VH);
-    # ai4arctic_rgb.yaml adds -0.12 ± 0.12 for a third channel, a placeholder (kept in
-    # published_stats, which the cryobench preset normalises with).
+    # ai4arctic_rgb.yaml adds -0.12 ± 0.12 for a third channel, a placeholder (see
+    # published_stats).
     band_mean=None,
     band_std=None,
     licence="CC-BY-4.0",
@@ -125,16 +125,16 @@ SICD_SPEC = TaskSpec(
     ),
     checksum_note="MD5 only (published by torchgeo for each file); no SHA-256 is published",
     split_note=(
-        "torchgeo layout: not upstream (the challenge ships train and test only): the train "
-        f"scenes whose sha256(scene id) is 0 modulo {SICD_VAL_MODULUS}; cryobench layout: "
-        "Cryo-Bench's own val/ folder"
+        "not upstream (the challenge ships train and test only): in the torchgeo layout, the "
+        f"train scenes whose sha256(scene id) is 0 modulo {SICD_VAL_MODULUS}; the cryobench "
+        "layout has Cryo-Bench's own val/ folder"
     ),
     published_stats=PublishedStats(
-        source="Cryo-Bench pangaea-bench/configs/dataset/ai4arctic.yaml (HH, HV, named VV, VH) "
-        "and ai4arctic_rgb.yaml (third channel, -0.12 ± 0.12: a placeholder)",
-        band_names=("HH", "HV", "incidence_angle"),
-        mean=(-0.16381396, -0.22024433, -0.12),
-        std=(0.61435765, 0.37416646, 0.12),
+        source="Cryo-Bench pangaea-bench/configs/dataset/ai4arctic.yaml (HH, HV, named VV, VH; "
+        "ai4arctic_rgb.yaml repeats them and gives a third channel -0.12 ± 0.12, a placeholder)",
+        band_names=("HH", "HV"),
+        mean=(-0.16381396, -0.22024433),
+        std=(0.61435765, 0.37416646),
     ),
     evaluation_note=(
         f"whole scenes by sliding window: tiles of {SICD_TILE_SIZE} px by default "
