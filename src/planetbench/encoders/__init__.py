@@ -30,6 +30,7 @@ ENCODER_MODULES: tuple[str, ...] = (
     "planetbench.encoders.torchgeo",
     "planetbench.encoders.terratorch",
     "planetbench.encoders.timm",
+    "planetbench.encoders.cryobench",
 )
 
 

@@ -434,21 +434,24 @@ def _cryobench(task: Sequence[Band], spec: EncoderSpec) -> BandAlignment:
               f"{_cryobench_commit()[:7]})" if config.files else "the task's own band names")
     names = tuple(b.name for b in task)
     notes = [f"band names from {source}" + (f": {config.note}" if config.note else "")]
-    for named in config.bands:
-        if pangaea_name(task[named.channel]) != (named.modality, named.name):
-            notes.append(f"task channel {named.channel} {task[named.channel].name!r} is named "
-                         f"{named.modality} {named.name}")
+    for label in config.bands:
+        if pangaea_name(task[label.channel]) != (label.modality, label.name):
+            notes.append(f"task channel {label.channel} {task[label.channel].name!r} is named "
+                         f"{label.modality} {label.name}")
     if takes_task_bands:
-        index_map: tuple[ChannelSource, ...] = tuple(b.channel for b in config.bands)
-        enc_names = tuple(b.name for b in config.bands)
-        inputs = tuple(_label_band(b.modality, b.name) for b in config.bands)
+        # an encoder declaring its modalities reads only those keys (PANGAEA's ViT: 'optical')
+        keys = spec.architecture.modalities if spec.architecture is not None else ()
+        named = [b for b in config.bands if not keys or b.modality in keys]
+        index_map: tuple[ChannelSource, ...] = tuple(b.channel for b in named)
+        enc_names = tuple(b.name for b in named)
+        inputs = tuple(_label_band(b.modality, b.name) for b in named)
         if not index_map:
             _refuse(task, spec, "no task channel has a PANGAEA band name", ["match"])
         wavelengths = None
         if spec.wavelength_conditioned:
             wavelengths = tuple(
                 SAR_WAVELENGTH_UM if b.modality == "sar" else PANGAEA_WAVELENGTHS_UM[b.name]
-                for b in config.bands
+                for b in named
             )
         return BandAlignment("cryobench", names, enc_names, index_map, wavelengths,
                              tuple(notes), inputs)
