@@ -24,11 +24,20 @@ configs do (:mod:`~planetbench.tasks.cryo.labels`).
 
 from __future__ import annotations
 
-from planetbench.tasks.cryo.caffe import CAFFE, CAFFE_SPEC, CAFFE_ZONE_VALUES, CaFFe, read_caffe
+from planetbench.tasks.cryo.caffe import (
+    CAFFE,
+    CAFFE_CRYOBENCH_TILING,
+    CAFFE_SPEC,
+    CAFFE_ZONE_VALUES,
+    CaFFe,
+    read_caffe,
+)
 from planetbench.tasks.cryo.folders import FolderSegmentation, read_folder_split
 from planetbench.tasks.cryo.gld import GLD, GLD_BANDS, GLD_SPEC
 from planetbench.tasks.cryo.glid import GLID, GLID_SPEC
 from planetbench.tasks.cryo.gsdd import GSDD, GSDD_BANDS, GSDD_SPEC
+from planetbench.tasks.cryo.labels import CRYOBENCH_CONFIGS, cryobench_config
+from planetbench.tasks.cryo.scenes import SceneWindows, cryobench_crop
 from planetbench.tasks.cryo.sicd import (
     SICD,
     SICD_SPEC,
@@ -37,6 +46,7 @@ from planetbench.tasks.cryo.sicd import (
     SICDTiles,
     iter_scene_tiles,
     read_sicd,
+    read_sicd_rasters,
     read_sicd_scene,
     sicd_split_of,
 )
@@ -48,9 +58,11 @@ CRYO_TASKS: tuple[str, ...] = ("glid", "gld", "gsdd", "sicd", "caffe")
 
 __all__ = [
     "CAFFE",
+    "CAFFE_CRYOBENCH_TILING",
     "CAFFE_SPEC",
     "CAFFE_ZONE_VALUES",
     "CRYOBENCH_CITATION",
+    "CRYOBENCH_CONFIGS",
     "CRYO_TASKS",
     "GLD",
     "GLD_BANDS",
@@ -68,10 +80,14 @@ __all__ = [
     "FolderSegmentation",
     "SICDScenes",
     "SICDTiles",
+    "SceneWindows",
+    "cryobench_config",
+    "cryobench_crop",
     "iter_scene_tiles",
     "read_caffe",
     "read_folder_split",
     "read_sicd",
+    "read_sicd_rasters",
     "read_sicd_scene",
     "sicd_split_of",
     "sliding_windows",
