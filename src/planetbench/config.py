@@ -119,7 +119,9 @@ class DenseSettings(FrozenModel):
     augment: bool = Field(False, description="random flips (disables the frozen feature cache)")
     cache: str = Field("memory", description="frozen feature cache mode (memory, disk, none)")
     band_policy: str = Field(
-        "auto", description="band alignment policy (auto, match, sar-rgb, wavelength, zero-fill)"
+        "auto",
+        description="band alignment policy (auto, match, sar-rgb, wavelength, zero-fill, "
+        "cryobench)",
     )
     fraction_seed: int = Field(0, ge=0, description="seed of the label-fraction draw")
     latency_repeats: int = Field(10, ge=1, description="timed passes for latency")

@@ -78,3 +78,34 @@ def write(root: str | Path, *, n_per_split: int = 3, size: int = 32, seed: int =
                 rows.append(f"train/{name}.nc,train")
     (root / "metadata.csv").write_text("\n".join(rows) + "\n")
     return root
+
+
+def cryobench_shapes(size: int) -> tuple[tuple[int, int], ...]:
+    """(height, width) of the fake Cryo-Bench rasters of a split, in file-name order: taller and
+    wider than ``size`` (centre crop), then one with a side of exactly ``size`` (top-left crop)."""
+    return (size + 10, size + 7), (size + 3, size + 20), (size, size + 9)
+
+
+def write_cryobench(
+    root: str | Path, *, n_per_split: int = 3, size: int = 32, seed: int = 0, channels: int = 3
+) -> Path:
+    """Write Cryo-Bench's prepared SICD layout: ``root/<split>/{images,masks}/<scene>.tif``.
+
+    Images are float32 rasters of ``channels`` channels (HH, HV, then an incidence-angle ramp),
+    NaN in a corner; labels are uint8 stage-of-development classes 0-5 with 255 on the NaN corner.
+    Scene shapes cycle through :func:`cryobench_shapes`. Splits are train, val and test.
+    """
+    from planetbench.tasks.readers.geotiff import write_geotiff
+
+    root = Path(root)
+    shapes = cryobench_shapes(size)
+    for s, split in enumerate(SPLITS):
+        for i in range(n_per_split):
+            h, w = shapes[i % len(shapes)]
+            sar, charts = _scene(np.random.default_rng([seed, 7, s, i]), h, w)
+            stack = [sar["nersc_sar_primary"], sar["nersc_sar_secondary"],
+                     sar["sar_incidenceangle"]]
+            name = f"2019{s + 1:02d}{i + 1:02d}T101010_{_CENTRES[i % 2]}_prep.tif"
+            write_geotiff(root / split / "images" / name, np.stack(stack[:channels]))
+            write_geotiff(root / split / "masks" / name, charts["SOD"])
+    return root

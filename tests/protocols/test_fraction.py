@@ -178,3 +178,140 @@ def test_published_rows_match_by_image_bytes_when_ids_differ(tmp_path: Path) -> 
     idx = published_indices(train, part)
     assert [int(train[i]["label"]) for i in idx] == [int(part[j]["label"]) for j in
                                                      range(len(part))]
+
+
+# ------------------------------------------------------- the cryobench sampler (PANGAEA's code)
+
+
+def _pangaea_case() -> list[np.ndarray]:
+    """20 masks of 6 pixels over 3 classes whose PANGAEA strata are worked out by hand.
+
+    Proportions (ignored pixels dropped) and their bins (ceil(p / (1/3)) - 1):
+
+    * images 0-9: all class 0 → (1, 0, 0) → bins (2, -1, -1), stratum ``2-1-1`` (10 images)
+    * images 10-14: 4 × class 0, 2 × class 1 → (2/3, 1/3, 0) → (1, 0, -1), ``10-1`` (5)
+    * images 15-17: 3 × class 1, 3 × class 2 → (0, 1/2, 1/2) → (-1, 1, 1), ``-111`` (3)
+    * image 18: only ignored pixels → (0, 0, 0) → (-1, -1, -1), ``-1-1-1`` (1)
+    * image 19: one pixel of each class, 3 ignored → (1/3, 1/3, 1/3) → (0, 0, 0), ``000`` (1)
+    """
+    masks = [np.zeros((2, 3), np.int64) for _ in range(10)]
+    masks += [np.array([[0, 0, 0], [0, 1, 1]]) for _ in range(5)]
+    masks += [np.array([[1, 1, 1], [2, 2, 2]]) for _ in range(3)]
+    masks += [np.full((2, 3), IGNORE)]
+    masks += [np.array([[0, 1, 2], [IGNORE, IGNORE, IGNORE]])]
+    return masks
+
+
+class _Masks:
+    def __init__(self, masks: list[np.ndarray]) -> None:
+        self.masks = masks
+
+    def __len__(self) -> int:
+        return len(self.masks)
+
+    def __getitem__(self, i: int) -> dict[str, object]:
+        return {"image": np.zeros((1, 2, 3), np.float32), "mask": self.masks[i],
+                "id": f"img{i:03d}"}
+
+
+def test_cryobench_sampler_reproduces_pangaea_counts_worked_out_by_hand() -> None:
+    from planetbench.protocols.fraction import (
+        class_proportions,
+        draw_fraction,
+        pangaea_stratified_sample,
+        proportion_bins,
+    )
+
+    masks = _pangaea_case()
+    bins = proportion_bins(class_proportions(masks, 3, IGNORE))
+    assert bins[0].tolist() == [2, -1, -1] and bins[10].tolist() == [1, 0, -1]
+    assert bins[15].tolist() == [-1, 1, 1] and bins[18].tolist() == [-1, -1, -1]
+    assert bins[19].tolist() == [0, 0, 0]
+    chosen, names = pangaea_stratified_sample(bins, 0.1, seed=234)
+    # int(max(1, n * 0.1)) per stratum: 10 → 1, 5 → 1, 3 → 1, 1 → 1, 1 → 1
+    assert chosen.size == 5  # a quarter of the images, where round(0.1 * 20) = 2
+    assert sorted(names[i] for i in chosen) == sorted(["2-1-1", "10-1", "-111", "-1-1-1", "000"])
+    sub = draw_fraction(_Masks(masks), task="toy", fraction=0.25, seed=234, n_classes=3,
+                        ignore_index=IGNORE, sampler="cryobench")
+    # 10 → int(2.5) = 2, 5 → int(1.25) = 1, 3 → int(max(1, 0.75)) = 1, 1 → 1, 1 → 1
+    assert sub.strata == {"2-1-1": 2, "10-1": 1, "-111": 1, "-1-1-1": 1, "000": 1}
+    assert len(sub.ids) == 6 and sub.sampler == "cryobench" and sub.n_total == 20
+    default = draw_fraction(_Masks(masks), task="toy", fraction=0.25, seed=234, n_classes=3,
+                            ignore_index=IGNORE)
+    assert len(default.ids) == 5 and default.sampler == "default"  # round(0.25 * 20)
+
+
+def test_cryobench_sampler_draws_what_pangaea_global_numpy_generator_draws() -> None:
+    from planetbench.protocols.fraction import (
+        class_proportions,
+        pangaea_stratified_sample,
+        proportion_bins,
+    )
+
+    masks = _pangaea_case()
+    bins = proportion_bins(class_proportions(masks, 3, IGNORE))
+    chosen, _ = pangaea_stratified_sample(bins, 0.5, seed=7)
+    # PANGAEA seeds NumPy's global generator with cfg.seed, then calls np.random.choice once per
+    # stratum in the order strata first appear; strata are contiguous here: 0-9, 10-14, …
+    state = np.random.get_state()
+    try:
+        np.random.seed(7)
+        expected: list[int] = []
+        for members in (range(0, 10), range(10, 15), range(15, 18), [18], [19]):
+            k = int(max(1, len(members) * 0.5))
+            expected += np.random.choice(list(members), k, replace=False).tolist()
+    finally:
+        np.random.set_state(state)
+    assert chosen.tolist() == expected
+    assert len(expected) == 5 + 2 + 1 + 1 + 1
+
+
+def test_bins_follow_pangaea_edges() -> None:
+    from planetbench.protocols.fraction import bin_pattern, proportion_bins
+
+    edges = np.array([0.0, 1e-9, 1 / 3, 0.34, 2 / 3, 0.67, 1.0])
+    assert proportion_bins(edges).tolist() == [-1, 0, 0, 1, 1, 2, 2]
+    assert proportion_bins(np.array([0.5]), n_bins=2).tolist() == [0]
+    assert bin_pattern([-1, 2, 0]) == "-120"
+    with pytest.raises(InvalidInputError, match="n_bins must be a positive integer"):
+        proportion_bins(edges, n_bins=0)
+
+
+def test_select_fraction_by_sampler_name_is_saved_apart_and_recorded(tmp_path: Path) -> None:
+    from planetbench.errors import UnknownNameError
+
+    split = _Masks(_pangaea_case())
+    idx, sub = select_fraction(split, task="toy", fraction=0.1, seed=234, n_classes=3,
+                               ignore_index=IGNORE, directory=tmp_path, sampler="cryobench")
+    path = fraction_path(tmp_path, "toy", 0.1, 234, "cryobench")
+    assert path.name == "fraction-0.1-seed234-cryobench.json"
+    assert json.loads(path.read_text())["sampler"] == "cryobench"
+    assert len(idx) == 5 and FractionSubset.load(path) == sub
+    again, sub2 = select_fraction(split, task="toy", fraction=0.1, seed=234, n_classes=3,
+                                  ignore_index=IGNORE, directory=tmp_path, sampler="cryobench")
+    assert again == idx and sub2 == sub
+    plain, rec = select_fraction(split, task="toy", fraction=0.1, seed=234, n_classes=3,
+                                 ignore_index=IGNORE, directory=tmp_path)
+    assert len(plain) == 2 and rec.sampler == "default"
+    assert fraction_path(tmp_path, "toy", 0.1, 234).name == "fraction-0.1-seed234.json"
+    whole = select_fraction(split, task="toy", fraction=1.0, seed=0, n_classes=3,
+                            sampler="cryobench")[1]
+    assert whole.sampler == "cryobench" and len(whole.ids) == 20
+    # a file drawn by one sampler is never reused for another
+    data = json.loads(path.read_text())
+    data["sampler"] = "default"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InvalidInputError, match="drawn by sampler 'default', not 'cryobench'"):
+        select_fraction(split, task="toy", fraction=0.1, seed=234, n_classes=3,
+                        ignore_index=IGNORE, directory=tmp_path, sampler="cryobench")
+    with pytest.raises(UnknownNameError, match="did you mean 'cryobench'"):
+        select_fraction(split, task="toy", fraction=0.1, seed=0, n_classes=3,
+                        directory=tmp_path, sampler="cryobenc")
+
+
+def test_cryobench_sampler_refuses_other_task_kinds() -> None:
+    from planetbench.protocols.fraction import FRACTION_SAMPLERS
+
+    draw = FRACTION_SAMPLERS.get("cryobench").draw
+    with pytest.raises(InvalidInputError, match="reproduces PANGAEA's segmentation sampler"):
+        draw([np.int64(0), np.int64(1)], "classification", 2, None, 0.5, 0)

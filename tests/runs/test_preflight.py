@@ -62,8 +62,8 @@ def test_unknown_names_are_all_listed_with_near_misses(tmp_path: Path) -> None:
         "finetune, frozen",
         "head: unknown head 'unt'; did you mean 'unet' or 'upernet'? Available: linear, unet, "
         "upernet",
-        "band_policy: unknown band policy 'mach'; did you mean 'match'? Available: auto, match, "
-        "sar-rgb, wavelength, zero-fill",
+        "band_policy: unknown band policy 'mach'; did you mean 'match'? Available: auto, "
+        "cryobench, match, sar-rgb, wavelength, zero-fill",
     ]
     assert _problems(spec, tmp_path) == problems  # the runner checks the same first
 

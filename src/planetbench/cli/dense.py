@@ -93,8 +93,8 @@ def run_cmd(
     ] = None,
     band_policy: Annotated[
         str | None,
-        typer.Option(help="Band policy: auto, match, sar-rgb, wavelength, zero-fill or a "
-                     "plugin's \\[auto]."),
+        typer.Option(help="Band policy: auto, match, sar-rgb, wavelength, zero-fill, "
+                     "cryobench or a plugin's \\[auto]."),
     ] = None,
     cache: Annotated[
         str | None,

@@ -31,6 +31,7 @@ ENCODER_MODULES: tuple[str, ...] = (
     "planetbench.encoders.terratorch",
     "planetbench.encoders.timm",
     "planetbench.encoders.presto",
+    "planetbench.encoders.cryobench",
 )
 
 

@@ -9,11 +9,11 @@ Policies (each is recorded in the Result through :meth:`BandAlignment.to_record`
 ``sar-rgb``
     SAR-only task, optical 3-band encoder: the SAR channels are replicated as an RGB image.
     Single polarisation → ``[p, p, p]``; dual polarisation → ``[co-pol, cross-pol, mean]``
-    (e.g. ``[HH, HV, (HH+HV)/2]``). Cryo-Bench feeds its SAR sea-ice tasks to RGB-only
-    encoders (RemoteCLIP, Scale-MAE, GFM-Swin) through a 3-channel "SAR-as-RGB proxy" raster
-    whose three channels it labels ``B4, B3, B2`` (configs ``sicd_rgb.yaml``,
-    ``ai4arctic_rgb.yaml``); its configs do not say how the third channel is derived, so we
-    use the mean of both polarisations, a common RGB composite, and record that choice.
+    (e.g. ``[HH, HV, (HH+HV)/2]``), a common RGB composite; the choice is recorded.
+    Cryo-Bench does otherwise (policy ``cryobench``): for optical encoders it names the first
+    three channels of its prepared sea-ice rasters ``B4, B3, B2`` (``ai4arctic_rgb.yaml``) and
+    repeats CaFFe's grey channel as ``B4, B3, B2`` (``zone_mapping_optical.yaml`` with
+    ``pangaea/datasets/zone_mapping_optical.py``).
 ``wavelength``
     Wavelength-conditioned encoders (DOFA) take the task's own bands with their centre
     wavelengths (µm). SAR bands get 3.75, the value PANGAEA and Cryo-Bench give DOFA for SAR
@@ -23,6 +23,16 @@ Policies (each is recorded in the Result through :meth:`BandAlignment.to_record`
     Like ``match`` but encoder bands absent from the task are fed zeros; only when asked, with
     a ``UserWarning`` naming the filled bands that is also kept in ``BandAlignment.warnings``
     (recorded with the run). Refused when no band overlaps at all.
+``cryobench``
+    As Cryo-Bench (PANGAEA's ``BandFilter`` + ``BandPadding``) does it: channels carry the band
+    names of Cryo-Bench's dataset configs (:mod:`planetbench.tasks.cryo.labels`: GLD's and
+    GSDD's ancillary layers as B8A/B5/B6/B7, GLD's coherence as VV, SICD's HH/HV as VV/VH, and
+    SICD's and CaFFe's SAR as RGB for optical encoders); an encoder band is taken from the
+    channel of the same name and modality, and fed zeros when there is none (a ``UserWarning``,
+    also kept in ``BandAlignment.warnings``). Encoders built for the task's bands (the
+    from-scratch baselines) and DOFA take every named channel, optical first, DOFA with the
+    wavelengths of PANGAEA's ``configs/encoder/dofa.yaml``. Tasks outside the cryo suite keep
+    their own band names. Refused when no encoder band is found.
 ``auto``
     ``wavelength`` for wavelength-conditioned encoders, else ``match`` when every band matches,
     else ``sar-rgb`` when it applies; otherwise a :class:`BandAlignmentError` names the
@@ -35,16 +45,19 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, NoReturn, get_args
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, get_args
 
 import torch
 from torch import Tensor
 
 from planetbench.encoders.base import EncoderSpec
 from planetbench.errors import BandAlignmentError, InvalidInputError
-from planetbench.tasks.bands import Band
+from planetbench.tasks.bands import Band, get_band
 
-Policy = Literal["match", "sar-rgb", "wavelength", "zero-fill", "auto"]
+if TYPE_CHECKING:
+    from planetbench.tasks.cryo.labels import CryoBenchConfig
+
+Policy = Literal["match", "sar-rgb", "wavelength", "zero-fill", "cryobench", "auto"]
 POLICIES: tuple[str, ...] = get_args(Policy)
 
 #: A source for one encoder channel: a task channel index, the mean of several, or zeros.
@@ -70,6 +83,9 @@ class BandAlignment:
             wavelength-conditioned encoders; None otherwise.
         warnings: human-readable notes to record in the Result (zero-filled or dropped bands,
             wavelength matches across names).
+        input_bands: the bands of the encoder input channels, in order, for encoders that are
+            built for the bands they are given (from-scratch baselines, wavelength-conditioned
+            encoders): pass them as the factory's ``in_bands``. Empty for fixed-band encoders.
     """
 
     policy: str
@@ -78,6 +94,7 @@ class BandAlignment:
     index_map: tuple[ChannelSource, ...]
     wavelengths_um: tuple[float, ...] | None = None
     warnings: tuple[str, ...] = field(default=())
+    input_bands: tuple[Band, ...] = field(default=())
 
     @property
     def wavelengths(self) -> Tensor | None:
@@ -230,6 +247,7 @@ def _wavelength(task: Sequence[Band], spec: EncoderSpec) -> BandAlignment:
         index_map=tuple(keep),
         wavelengths_um=tuple(wavelengths),
         warnings=tuple(notes),
+        input_bands=tuple(task[i] for i in keep),
     )
 
 
@@ -245,7 +263,8 @@ def align_bands(
     Args:
         task_bands: the task's bands in channel order.
         encoder_spec: the encoder's spec (``bands`` empty means it takes any bands).
-        policy: ``match``, ``sar-rgb``, ``wavelength``, ``zero-fill`` or ``auto``.
+        policy: ``match``, ``sar-rgb``, ``wavelength``, ``zero-fill``, ``cryobench`` or
+            ``auto``.
         wavelength_tol_um: largest centre-wavelength gap (µm) for matching optical bands whose
             names differ.
 
@@ -265,6 +284,8 @@ def align_bands(
     if not task:
         raise InvalidInputError("task_bands is empty; a task must declare its bands")
     names = tuple(b.name for b in task)
+    if policy == "cryobench":
+        return _cryobench(task, encoder_spec)
 
     if encoder_spec.wavelength_conditioned:
         if policy in ("auto", "wavelength"):
@@ -283,7 +304,7 @@ def align_bands(
                 f"policy {policy!r} does not apply to an encoder built for the task's own bands",
                 ["match", "auto"],
             )
-        return BandAlignment("match", names, names, tuple(range(len(task))))
+        return BandAlignment("match", names, names, tuple(range(len(task))), input_bands=task)
     if policy == "wavelength":
         _refuse(
             task,
@@ -343,6 +364,121 @@ def _applicable(task: Sequence[Band], spec: EncoderSpec, tol: float) -> list[str
     return out
 
 
+# ----------------------------------------------------------------------- the cryobench policy
+
+#: Centre wavelength (µm) that PANGAEA's and Cryo-Bench's DOFA config (``configs/encoder/
+#: dofa.yaml``, ``wave_list``) gives each optical band name; every SAR band gets
+#: :data:`SAR_WAVELENGTH_UM`.
+PANGAEA_WAVELENGTHS_UM: dict[str, float] = {
+    "B1": 0.44, "B2": 0.49, "B3": 0.56, "B4": 0.665, "B5": 0.705, "B6": 0.74, "B7": 0.783,
+    "B8": 0.832, "B8A": 0.864, "B9": 0.945, "B10": 1.373, "B11": 1.61, "B12": 2.20,
+}  # fmt: skip
+
+#: Our RGB band names as PANGAEA's configs name them.
+_RGB_NAMES = {"RED": "B4", "GREEN": "B3", "BLUE": "B2"}
+
+
+def pangaea_name(band: Band) -> tuple[str, str] | None:
+    """The (modality key, band name) PANGAEA's configs would give ``band``, or None.
+
+    Optical bands go by their Sentinel-2 name (``B04`` → ``B4``; ``red``/``green``/``blue`` →
+    ``B4``/``B3``/``B2``), SAR bands by their polarisation; other layers have no PANGAEA name.
+
+    Example:
+        >>> pangaea_name(get_band("B08")), pangaea_name(get_band("red")), pangaea_name(get_band("HV"))
+        (('optical', 'B8'), ('optical', 'B4'), ('sar', 'HV'))
+        >>> pangaea_name(get_band("slope")) is None
+        True
+    """
+    if band.modality == "sar" and band.polarisation:
+        return "sar", band.polarisation.upper()
+    if band.modality == "optical":
+        name = _canonical(band.name)
+        return "optical", _RGB_NAMES.get(name, name)
+    return None
+
+
+def _label_band(modality: str, name: str) -> Band:
+    """Our Band for a PANGAEA band name (``B8A`` → B8A, ``B2`` → B02, ``VV`` → VV)."""
+    if modality == "sar":
+        return get_band(name)
+    m = re.fullmatch(r"B(\d+)(A?)", name)
+    return get_band(f"B{int(m.group(1)):02d}{m.group(2)}" if m and not m.group(2) else name)
+
+
+def _cryobench_config(task: Sequence[Band], sar_encoder: bool) -> CryoBenchConfig:
+    from planetbench.tasks.cryo.labels import CryoBenchBand, CryoBenchConfig, cryobench_config
+
+    config = cryobench_config(task, sar_encoder=sar_encoder)
+    if config is not None:
+        return config
+    own = []
+    for i, band in enumerate(task):
+        key = pangaea_name(band)
+        if key is not None:
+            own.append(CryoBenchBand(key[0], key[1], i))  # type: ignore[arg-type]
+    optical = [b for b in own if b.modality == "optical"]
+    return CryoBenchConfig("", (), tuple(optical + [b for b in own if b.modality == "sar"]))
+
+
+def _cryobench(task: Sequence[Band], spec: EncoderSpec) -> BandAlignment:
+    """The ``cryobench`` alignment (see the module docstring)."""
+    takes_task_bands = spec.wavelength_conditioned or not spec.bands
+    if spec.wavelength_conditioned and (spec.architecture is None
+                                        or spec.architecture.name != "DOFA"):
+        _refuse(task, spec, "policy 'cryobench' gives wavelength-conditioned encoders the "
+                "wavelengths PANGAEA gives DOFA, and Cryo-Bench runs no other", ["wavelength"])
+    sar_encoder = spec.wavelength_conditioned or any(b.modality == "sar" for b in spec.bands)
+    config = _cryobench_config(task, sar_encoder)
+    source = (f"Cryo-Bench's {' / '.join(config.files)} (commit "
+              f"{_cryobench_commit()[:7]})" if config.files else "the task's own band names")
+    names = tuple(b.name for b in task)
+    notes = [f"band names from {source}" + (f": {config.note}" if config.note else "")]
+    for label in config.bands:
+        if pangaea_name(task[label.channel]) != (label.modality, label.name):
+            notes.append(f"task channel {label.channel} {task[label.channel].name!r} is named "
+                         f"{label.modality} {label.name}")
+    if takes_task_bands:
+        # an encoder declaring its modalities reads only those keys (PANGAEA's ViT: 'optical')
+        keys = spec.architecture.modalities if spec.architecture is not None else ()
+        named = [b for b in config.bands if not keys or b.modality in keys]
+        index_map: tuple[ChannelSource, ...] = tuple(b.channel for b in named)
+        enc_names = tuple(b.name for b in named)
+        inputs = tuple(_label_band(b.modality, b.name) for b in named)
+        if not index_map:
+            _refuse(task, spec, "no task channel has a PANGAEA band name", ["match"])
+        wavelengths = None
+        if spec.wavelength_conditioned:
+            wavelengths = tuple(
+                SAR_WAVELENGTH_UM if b.modality == "sar" else PANGAEA_WAVELENGTHS_UM[b.name]
+                for b in named
+            )
+        return BandAlignment("cryobench", names, enc_names, index_map, wavelengths,
+                             tuple(notes), inputs)
+    found: list[int | None] = []
+    for band in spec.bands:
+        key = pangaea_name(band)
+        found.append(None if key is None else config.channel_of(*key))
+    enc_names = tuple(b.name for b in spec.bands)
+    if all(i is None for i in found):
+        _refuse(task, spec, "no encoder band has a channel of the same name under Cryo-Bench's "
+                f"band names ({', '.join(f'{b.modality} {b.name}' for b in config.bands)}), so "
+                "PANGAEA would refuse it too", [])
+    filled = [enc_names[j] for j, i in enumerate(found) if i is None]
+    if filled:
+        note = (f"zero-filled {len(filled)} of {len(found)} encoder bands missing from the task "
+                f"(as PANGAEA's BandPadding): {filled}")
+        notes.append(note)
+        warnings.warn(f"encoder {spec.name!r}: {note}", UserWarning, stacklevel=3)
+    return BandAlignment("cryobench", names, enc_names, tuple(found), warnings=tuple(notes))
+
+
+def _cryobench_commit() -> str:
+    from planetbench.tasks.cryo.labels import CRYOBENCH_COMMIT
+
+    return CRYOBENCH_COMMIT
+
+
 def apply(x: Tensor, alignment: BandAlignment) -> Tensor:
     """Rearrange a task batch into encoder input channels.
 
@@ -376,6 +512,7 @@ def apply(x: Tensor, alignment: BandAlignment) -> Tensor:
 
 
 __all__ = [
+    "PANGAEA_WAVELENGTHS_UM",
     "POLICIES",
     "SAR_WAVELENGTH_UM",
     "BandAlignment",
@@ -383,4 +520,5 @@ __all__ = [
     "Policy",
     "align_bands",
     "apply",
+    "pangaea_name",
 ]

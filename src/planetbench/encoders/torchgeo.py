@@ -43,6 +43,7 @@ from planetbench.encoders.scratch import (
     tokens_to_map,
 )
 from planetbench.encoders.weights import (
+    KeyMap,
     load_weights,
     pos_embed_key_map,
     prepare_weights,
@@ -537,6 +538,28 @@ def build_satlas_swin_b(
     **options: Any,
 ) -> SwinEncoder:
     """Satlas Swin-v2-B for 9 Sentinel-2 bands."""
+    return build_satlas(SATLAS_SWIN_B_SPEC, tiny=tiny, weights=weights, **options)
+
+
+def build_satlas(
+    spec: EncoderSpec,
+    *,
+    key_map: KeyMap | None = None,
+    in_bands: Sequence[Band] | None = None,
+    tiny: bool = False,
+    weights: str | Path | None = None,
+    **options: Any,
+) -> SwinEncoder:
+    """A Satlas Swin-v2-B of ``spec`` (its bands set the input channels), loaded strictly.
+
+    Args:
+        spec: a Satlas spec (:data:`SATLAS_SWIN_B_SPEC` or a variant of it).
+        key_map: converts the checkpoint's keys to torchvision's Swin keys (None: they match).
+        in_bands: ignored (the encoder's bands are fixed; align the task's bands first).
+        tiny: the 4-stage, 16-dim test variant (random weights unless a file is given).
+        weights: None (the spec's weights), or a local checkpoint.
+        **options: none are accepted.
+    """
     import torchvision
     from torchvision.models.swin_transformer import (
         PatchMergingV2,
@@ -544,7 +567,6 @@ def build_satlas_swin_b(
         SwinTransformerBlockV2,
     )
 
-    spec = SATLAS_SWIN_B_SPEC
     _no_options(options, spec.name)
     found = prepare_weights(spec, weights, tiny=tiny)
     if tiny:
@@ -564,7 +586,7 @@ def build_satlas_swin_b(
     inst = instance_spec(spec, tiny=tiny)
     encoder = SwinEncoder(model, inst)
     if found is not None:
-        encoder.load_report = load_weights(model, inst, source=found)
+        encoder.load_report = load_weights(model, inst, source=found, key_map=key_map)
     return encoder
 
 
@@ -881,6 +903,7 @@ __all__ = [
     "PanopticonEncoder",
     "SwinEncoder",
     "build_panopticon",
+    "build_satlas",
     "build_satlas_swin_b",
     "build_scalemae",
     "dofa_inputs",

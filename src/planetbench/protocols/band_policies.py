@@ -2,8 +2,8 @@
 
 A band policy is a function ``policy(task_bands, encoder_spec) -> BandAlignment`` (see
 :class:`planetbench.encoders.bands.BandAlignment`, which records what was done). The built-in
-policies ``auto``, ``match``, ``sar-rgb``, ``wavelength`` and ``zero-fill`` are those of
-:func:`planetbench.encoders.bands.align_bands`. A plugin adds one by registering a function in
+policies ``auto``, ``match``, ``sar-rgb``, ``wavelength``, ``zero-fill`` and ``cryobench`` are
+those of :func:`planetbench.encoders.bands.align_bands`. A plugin adds one by registering a function in
 :data:`BAND_POLICIES` (or under the entry-point group ``planetbench.band_policies``); an experiment
 file or ``--band-policy`` can then name it. ``planetbench run`` and ``planetbench embed`` both
 resolve the name here.

@@ -21,14 +21,28 @@ The subset file is JSON::
 
 ``source`` is ``planetbench`` for a drawn list and ``published: <file or split>`` for a subset
 read from the task's published files (those are never saved: the published file is the record).
+
+Two samplers draw the list, chosen by name (:data:`FRACTION_SAMPLERS`) and recorded in the subset
+(``"sampler"``):
+
+``default``
+    the stratified draw above: dominant-class strata, exactly ``max(1, round(f · N))`` images.
+``cryobench``
+    PANGAEA's ``stratified`` segmentation sampler as Cryo-Bench runs it
+    (``pangaea/utils/subset_sampler.py``, ``balance_seg_indices``): each image's class
+    proportions (ignore index excluded) are binned into 3 bins per class, the stratum is the joint
+    bin pattern, and every stratum gives ``int(max(1, n · f))`` images drawn by NumPy's legacy
+    generator seeded with ``seed`` (:func:`pangaea_stratified_sample`). Small strata keep at
+    least one image, so the subset can be much larger than ``f · N``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from planetbench.errors import InvalidInputError
+from planetbench.registry import Registry
 from planetbench.tasks.spec import SampleDataset, TaskKind
 
 CACHE_ENV = "PLANETBENCH_CACHE"
@@ -59,6 +74,8 @@ class FractionSubset:
         sha256: :func:`ids_sha256` of ``ids``.
         strata: stratum label → number of chosen images.
         source: ``planetbench`` (drawn here) or ``published: <file or split>``.
+        sampler: the :data:`FRACTION_SAMPLERS` entry that drew it (``default`` for published
+            subsets and whole splits, which no sampler draws).
     """
 
     task: str
@@ -69,6 +86,7 @@ class FractionSubset:
     sha256: str
     strata: dict[str, int] = field(default_factory=dict, compare=False)
     source: str = "planetbench"
+    sampler: str = "default"
 
     def save(self, path: str | Path) -> Path:
         """Write the subset as JSON to ``path`` (parents created)."""
@@ -98,6 +116,7 @@ class FractionSubset:
                 sha256=str(data["sha256"]),
                 strata=dict(data.get("strata", {})),
                 source=str(data.get("source", "planetbench")),
+                sampler=str(data.get("sampler", "default")),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise InvalidInputError(
@@ -225,12 +244,7 @@ def stratified_sample(strata: np.ndarray, fraction: float, seed: int) -> np.ndar
     """
     strata = np.asarray(strata)
     n = strata.size
-    if not 0.0 < fraction <= 1.0:
-        raise InvalidInputError(
-            f"fraction={fraction!r} is the share of the training split and must lie in (0, 1]"
-        )
-    if n == 0:
-        raise InvalidInputError("cannot draw a label fraction from an empty training split")
+    _check_fraction(fraction, n)
     if fraction == 1.0:
         return np.arange(n, dtype=np.int64)
     target = max(1, round(fraction * n))
@@ -250,6 +264,197 @@ def stratified_sample(strata: np.ndarray, fraction: float, seed: int) -> np.ndar
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
+# ----------------------------------------------------------------- PANGAEA's stratified sampler
+
+#: Bins per class proportion of PANGAEA's stratified sampler (``stratification_bins`` in
+#: Cryo-Bench's and PANGAEA's ``configs/train.yaml``).
+PANGAEA_BINS = 3
+
+
+def class_proportions(
+    masks: Sequence[np.ndarray], n_classes: int, ignore_index: int | None = None
+) -> np.ndarray:
+    """Share of each class among each mask's pixels, as PANGAEA computes it.
+
+    Pixels equal to ``ignore_index`` are dropped first; the share of class k is its pixel count
+    over the remaining pixels (so values that are neither a class nor the ignore index lower
+    every share). A mask with no remaining pixel gets all zeros.
+
+    Args:
+        masks: per-image label maps (H, W), int.
+        n_classes: number of classes K.
+        ignore_index: label excluded from the counts.
+
+    Returns:
+        float64 array of shape (n_images, K).
+
+    Example:
+        >>> class_proportions([np.array([[0, 0, 1, 255]])], 2, 255).tolist()
+        [[0.6666666666666666, 0.3333333333333333]]
+    """
+    out = np.zeros((len(masks), n_classes), dtype=np.float64)
+    for i, mask in enumerate(masks):
+        m = np.asarray(mask).ravel()
+        if ignore_index is not None:
+            m = m[m != ignore_index]
+        if m.size == 0:
+            continue
+        counts = np.array([np.count_nonzero(m == k) for k in range(n_classes)], dtype=np.float64)
+        out[i] = counts / m.size
+    return out
+
+
+def proportion_bins(proportions: np.ndarray, n_bins: int = PANGAEA_BINS) -> np.ndarray:
+    """PANGAEA's bin of each class proportion: ``ceil(p / (1 / n_bins)) - 1``.
+
+    With 3 bins: a proportion of 0 gets bin -1 (class absent), (0, 1/3] bin 0, (1/3, 2/3] bin 1
+    and (2/3, 1] bin 2. The bin width is ``np.linspace(0, 1, n_bins + 1)[1]`` in float64, as in
+    PANGAEA's ``bin_class_distributions``.
+
+    Args:
+        proportions: shares in [0, 1], any shape.
+        n_bins: bins over [0, 1].
+
+    Returns:
+        int64 array of the same shape.
+
+    Example:
+        >>> proportion_bins(np.array([0.0, 0.2, 1 / 3, 0.5, 0.9, 1.0])).tolist()
+        [-1, 0, 0, 1, 2, 2]
+    """
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
+        raise InvalidInputError(f"n_bins must be a positive integer; got {n_bins!r}")
+    width = np.linspace(0.0, 1.0, n_bins + 1)[1]
+    return np.ceil(np.asarray(proportions, dtype=np.float64) / width).astype(np.int64) - 1
+
+
+def bin_pattern(row: Sequence[int]) -> str:
+    """The stratum name of a row of bins: PANGAEA joins the bins' decimal strings.
+
+    Example:
+        >>> bin_pattern([2, -1, 0])
+        '2-10'
+    """
+    return "".join(str(int(b)) for b in row)
+
+
+def pangaea_stratified_sample(
+    bins: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, list[str]]:
+    """Draw PANGAEA's stratified subset from per-image bin rows.
+
+    Strata are the distinct rows of ``bins``, taken in the order of their first image. From a
+    stratum of ``n`` images, ``int(max(1, n · fraction))`` are drawn without replacement by
+    ``np.random.RandomState(seed).choice`` (one generator for all strata, in that order): the
+    calls PANGAEA's ``balance_seg_indices`` makes on NumPy's global generator after
+    ``np.random.seed(seed)``.
+
+    Args:
+        bins: int array (n_images, K) from :func:`proportion_bins`.
+        fraction: share to keep, in (0, 1].
+        seed: seed of the legacy NumPy generator (PANGAEA's ``cfg.seed``).
+
+    Returns:
+        ``(chosen, strata)``: image indices in the order drawn, and the stratum name
+        (:func:`bin_pattern`) of every image.
+
+    Raises:
+        InvalidInputError: ``fraction`` outside (0, 1], no images, or ``bins`` not 2-D.
+    """
+    bins = np.asarray(bins)
+    if bins.ndim != 2:
+        raise InvalidInputError(f"bins must have shape (n_images, n_classes); got {bins.shape}")
+    _check_fraction(fraction, bins.shape[0])
+    names = [bin_pattern(row) for row in bins.tolist()]
+    members: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        members.setdefault(name, []).append(i)
+    rng = np.random.RandomState(seed)
+    chosen: list[int] = []
+    for indices in members.values():
+        k = int(max(1, len(indices) * fraction))
+        chosen.extend(int(i) for i in rng.choice(np.asarray(indices, dtype=np.int64), k,
+                                                 replace=False))
+    return np.asarray(chosen, dtype=np.int64), names
+
+
+def _check_fraction(fraction: float, n: int) -> None:
+    if not 0.0 < fraction <= 1.0:
+        raise InvalidInputError(
+            f"fraction={fraction!r} is the share of the training split and must lie in (0, 1]"
+        )
+    if n == 0:
+        raise InvalidInputError("cannot draw a label fraction from an empty training split")
+
+
+# ---------------------------------------------------------------------------- named samplers
+
+SamplerDraw = Callable[
+    [Sequence[np.ndarray], TaskKind, int, int | None, float, int], tuple[np.ndarray, list[str]]
+]
+"""``draw(targets, kind, n_classes, ignore_index, fraction, seed) -> (chosen, strata)``: image
+indices of the subset and the stratum name of every image."""
+
+
+@dataclass(frozen=True)
+class FractionSampler:
+    """A named way to draw a label fraction.
+
+    Attributes:
+        name: registry id (recorded in :attr:`FractionSubset.sampler`).
+        description: what it does, in one sentence (shown in listings).
+        draw: the drawing function (see :data:`SamplerDraw`).
+    """
+
+    name: str
+    description: str
+    draw: SamplerDraw
+
+
+def _draw_default(
+    targets: Sequence[np.ndarray], kind: TaskKind, n_classes: int, ignore_index: int | None,
+    fraction: float, seed: int,
+) -> tuple[np.ndarray, list[str]]:
+    strata = sample_strata(targets, kind, n_classes, ignore_index)
+    return stratified_sample(strata, fraction, seed), [str(s) for s in strata.tolist()]
+
+
+def _draw_cryobench(
+    targets: Sequence[np.ndarray], kind: TaskKind, n_classes: int, ignore_index: int | None,
+    fraction: float, seed: int,
+) -> tuple[np.ndarray, list[str]]:
+    if kind != "segmentation":
+        raise InvalidInputError(
+            f"fraction sampler 'cryobench' reproduces PANGAEA's segmentation sampler; a {kind} "
+            "task needs sampler 'default'"
+        )
+    bins = proportion_bins(class_proportions(targets, n_classes, ignore_index))
+    return pangaea_stratified_sample(bins, fraction, seed)
+
+
+FRACTION_SAMPLERS: Registry[FractionSampler] = Registry("fraction sampler")
+"""The label-fraction samplers, by name (``default``, ``cryobench``)."""
+
+FRACTION_SAMPLERS.register(
+    "default",
+    FractionSampler(
+        "default",
+        "strata by dominant class (rarest label for multi-label/detection), exactly "
+        "max(1, round(f·N)) images apportioned by largest remainder",
+        _draw_default,
+    ),
+)
+FRACTION_SAMPLERS.register(
+    "cryobench",
+    FractionSampler(
+        "cryobench",
+        "PANGAEA/Cryo-Bench stratified segmentation sampler: 3 bins per class proportion, strata "
+        "= joint bin pattern, int(max(1, n·f)) images per stratum (legacy NumPy generator)",
+        _draw_cryobench,
+    ),
+)
+
+
 def draw_fraction(
     dataset: SampleDataset,
     *,
@@ -259,23 +464,27 @@ def draw_fraction(
     n_classes: int,
     ignore_index: int | None = None,
     kind: TaskKind = "segmentation",
+    sampler: str = "default",
 ) -> FractionSubset:
     """Draw a stratified label fraction of a training split (reads every target once).
 
     Args:
-        dataset: the training split (items with a target and ``id``).
+        dataset: the training split (items with a target and ``id``), in its reader's order
+            (the ``cryobench`` sampler depends on it, as PANGAEA's on its file order).
         task: task id recorded in the subset.
         fraction: share to keep, in (0, 1].
         seed: seed of the draw.
         n_classes: number of classes K.
         ignore_index: label excluded from the class proportions.
         kind: the task kind, which sets the strata (:func:`sample_strata`).
+        sampler: a :data:`FRACTION_SAMPLERS` name (did-you-mean on a miss).
     """
+    chosen_sampler = FRACTION_SAMPLERS.get(sampler)
     ids, targets = sample_targets(dataset)
-    strata = sample_strata(targets, kind, n_classes, ignore_index)
-    chosen = stratified_sample(strata, fraction, seed)
-    chosen_ids = tuple(sorted(ids[i] for i in chosen))
-    labels, counts = np.unique(strata[chosen], return_counts=True)
+    chosen, strata = chosen_sampler.draw(targets, kind, n_classes, ignore_index, fraction, seed)
+    chosen_ids = tuple(sorted(ids[i] for i in chosen.tolist()))
+    labels, counts = np.unique(np.asarray([strata[i] for i in chosen.tolist()]),
+                               return_counts=True)
     return FractionSubset(
         task=task,
         fraction=float(fraction),
@@ -284,6 +493,7 @@ def draw_fraction(
         ids=chosen_ids,
         sha256=ids_sha256(chosen_ids),
         strata={str(k): int(v) for k, v in zip(labels, counts, strict=True)},
+        sampler=chosen_sampler.name,
     )
 
 
@@ -353,9 +563,15 @@ def default_fraction_dir() -> Path:
     return Path(user_cache_dir("planetbench")) / "fractions"
 
 
-def fraction_path(directory: str | Path, task: str, fraction: float, seed: int) -> Path:
-    """Where the subset of (task, fraction, seed) is saved."""
-    return Path(directory) / task / f"fraction-{fraction:g}-seed{seed}.json"
+def fraction_path(
+    directory: str | Path, task: str, fraction: float, seed: int, sampler: str = "default"
+) -> Path:
+    """Where the subset of (task, fraction, seed, sampler) is saved.
+
+    The ``default`` sampler's files keep their original name; other samplers add their name.
+    """
+    suffix = "" if sampler == "default" else f"-{sampler}"
+    return Path(directory) / task / f"fraction-{fraction:g}-seed{seed}{suffix}.json"
 
 
 def select_fraction(
@@ -368,6 +584,7 @@ def select_fraction(
     ignore_index: int | None = None,
     directory: str | Path | None = None,
     kind: TaskKind = "segmentation",
+    sampler: str = "default",
 ) -> tuple[list[int], FractionSubset]:
     """Indices into ``dataset`` of the label fraction: the published one when the task publishes
     it, else the saved drawn list, drawn and saved the first time.
@@ -381,14 +598,18 @@ def select_fraction(
         ignore_index: label excluded from the class proportions.
         directory: folder of subset files (default :func:`default_fraction_dir`).
         kind: the task kind, which sets the strata (:func:`sample_strata`).
+        sampler: a :data:`FRACTION_SAMPLERS` name, recorded in the subset (at fraction 1 and for
+            published subsets nothing is drawn; the name is still recorded).
 
     Returns:
         ``(indices, subset)``: sorted dataset indices and the subset record.
 
     Raises:
-        InvalidInputError: a saved subset names ids that are not in ``dataset`` or was drawn from a
-            split of a different size.
+        UnknownNameError: ``sampler`` is not registered (did-you-mean).
+        InvalidInputError: a saved subset names ids that are not in ``dataset``, was drawn from a
+            split of a different size or by another sampler.
     """
+    sampler = FRACTION_SAMPLERS.get(sampler).name
     if fraction == 1.0:
         ids = tuple(sorted(dataset_ids(dataset)))
         return list(range(len(dataset))), FractionSubset(
@@ -398,13 +619,20 @@ def select_fraction(
             n_total=len(ids),
             ids=ids,
             sha256=ids_sha256(ids),
+            sampler=sampler,
         )
     published = published_fraction(dataset, task, fraction, seed)
     if published is not None:
-        return published
-    path = fraction_path(directory or default_fraction_dir(), task, fraction, seed)
+        indices, record = published
+        return indices, dataclasses.replace(record, sampler=sampler)
+    path = fraction_path(directory or default_fraction_dir(), task, fraction, seed, sampler)
     if path.exists():
         subset = FractionSubset.load(path)
+        if subset.sampler != sampler:
+            raise InvalidInputError(
+                f"label-fraction file {path} was drawn by sampler {subset.sampler!r}, not "
+                f"{sampler!r}; delete the file to draw the subset again"
+            )
     else:
         subset = draw_fraction(
             dataset,
@@ -414,6 +642,7 @@ def select_fraction(
             n_classes=n_classes,
             ignore_index=ignore_index,
             kind=kind,
+            sampler=sampler,
         )
         subset.save(path)
     position = {v: i for i, v in enumerate(dataset_ids(dataset))}

@@ -128,7 +128,9 @@ def encoder_options(job: RunJob, alignment: BandAlignment) -> dict[str, Any]:
             f"encoder_options of {run.encoder!r} may not set in_bands/wavelengths_um; they "
             "come from the task's bands and the band policy"
         )
-    options["in_bands"] = job.task.spec.bands
+    # the bands of the encoder's input channels when it is built for the bands it is given
+    # (baselines, DOFA: BandAlignment.input_bands); fixed-band encoders ignore in_bands
+    options["in_bands"] = alignment.input_bands or job.task.spec.bands
     if job.encoder.spec.wavelength_conditioned:
         options["wavelengths_um"] = alignment.wavelengths_um
     return options

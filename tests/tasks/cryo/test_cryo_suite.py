@@ -92,5 +92,5 @@ def test_reader_rejects_unknown_options_and_splits(tmp_path: Path) -> None:
         get_task("glid").load(tmp_path, "train", tile_size=8)
     with pytest.raises(InvalidInputError, match="has no split 'valid'"):
         get_task("sicd").load(tmp_path, "valid")
-    with pytest.raises(InvalidInputError, match="options are tile_size, stride and owned_only"):
+    with pytest.raises(InvalidInputError, match=r"options .*are .*tile_size, stride"):
         get_task("sicd").load(tmp_path, "train", size=8)

@@ -133,3 +133,78 @@ def test_sicd_default_tiles_and_stride_needs_tile_size(tmp_path: Path) -> None:
         get_task("sicd").load(tmp_path, "train", tile_size=None, stride=4)
     with pytest.raises(InvalidInputError, match=r"stride \(600\) must not exceed size \(512\)"):
         get_task("sicd").load(tmp_path, "train", stride=600)
+
+
+# ------------------------------------------------------- Cryo-Bench's prepared rasters (layout)
+
+
+def test_cryobench_rasters_are_picked_from_disk_with_their_own_val_split(tmp_path: Path) -> None:
+    from planetbench.tasks.cryo.scenes import SceneWindows
+
+    fake_sicd.write_cryobench(tmp_path)
+    task = get_task("sicd")
+    assert [layout.name for layout in task.spec.layouts] == ["torchgeo", "cryobench"]
+    for split in ("train", "val", "test"):
+        data = task.load(tmp_path, split, tile_size=None)
+        assert isinstance(data, SceneWindows) and len(data) == 3
+        on_disk = sorted(p.stem for p in (tmp_path / split / "images").glob("*.tif"))
+        assert [x["id"] for x in data] == on_disk
+    scene = task.load(tmp_path, "train", tile_size=None)[0]
+    h, w = fake_sicd.cryobench_shapes(32)[0]
+    assert scene["image"].shape == (3, h, w) and scene["mask"].shape == (h, w)
+    assert (scene["image"][:2, :3, :4] == 0).all()  # NaN → 0, as Cryo-Bench's loader
+    assert (scene["mask"][:3, :4] == SICD_IGNORE).all()  # the label raster says so itself
+
+
+def test_cryobench_crop_is_the_centre_or_the_top_left_corner(tmp_path: Path) -> None:
+    from planetbench.tasks.readers.geotiff import read_geotiff
+
+    fake_sicd.write_cryobench(tmp_path)
+    crop = 16
+    data = get_task("sicd").load(tmp_path, "test", crop_size=crop, tile_size=None)
+    files = sorted((tmp_path / "test" / "images").glob("*.tif"))
+    for k, (h, w) in enumerate(fake_sicd.cryobench_shapes(32)):
+        # worked out as pangaea/datasets/ai4arctic.py does: both sides longer → centre crop
+        top, left = ((h - crop) // 2, (w - crop) // 2) if min(h, w) > crop else (0, 0)
+        raw = np.nan_to_num(read_geotiff(files[k]), nan=0.0)
+        labels = read_geotiff(tmp_path / "test" / "masks" / files[k].name, dtype=np.int64)[0]
+        item = data[k]
+        np.testing.assert_array_equal(item["image"], raw[:, top : top + crop, left : left + crop])
+        np.testing.assert_array_equal(item["mask"], labels[top : top + crop, left : left + crop])
+        assert item["window"].tolist() == [top, left, top + crop, left + crop]
+    assert [tuple(data[k]["window"][:2]) for k in range(3)] == [(13, 11), (9, 18), (8, 12)]
+    # crop 32: the 32 x 41 scene has a side of at most 32, so its top-left corner is kept
+    wide = get_task("sicd").load(tmp_path, "test", crop_size=32, tile_size=None)
+    assert [wide[k]["window"].tolist() for k in range(3)] == [
+        [5, 3, 37, 35], [1, 10, 33, 42], [0, 0, 32, 32]
+    ]
+
+
+def test_cryobench_crop_tiles_and_tiles_cover_every_pixel_once(tmp_path: Path) -> None:
+    fake_sicd.write_cryobench(tmp_path, n_per_split=1)
+    one = get_task("sicd").load(tmp_path, "val", crop_size=16, tile_size=16)
+    assert len(one) == 1 and one[0]["image"].shape == (3, 16, 16)  # the crop is one tile
+    tiles = get_task("sicd").load(tmp_path, "val", tile_size=16)  # default: owned_only on val
+    h, w = fake_sicd.cryobench_shapes(32)[0]
+    counted = np.zeros((h, w), dtype=int)
+    for item in tiles:
+        y0, x0, y1, x1 = item["window"]
+        counted[y0:y1, x0:x1] += item["mask"][: y1 - y0, : x1 - x0] != SICD_IGNORE
+    whole = get_task("sicd").load(tmp_path, "val", tile_size=None)[0]["mask"]
+    np.testing.assert_array_equal(counted, (whole != SICD_IGNORE).astype(int))
+
+
+def test_cryobench_rasters_with_two_channels_warn_and_errors_name_the_fix(tmp_path: Path) -> None:
+    fake_sicd.write_cryobench(tmp_path / "two", n_per_split=1, channels=2)
+    with pytest.warns(UserWarning, match="incidence-angle channel is filled with zeros"):
+        data = get_task("sicd").load(tmp_path / "two", "train", tile_size=None)
+    assert data[0]["image"].shape[0] == 3 and (data[0]["image"][2] == 0).all()
+    fake_sicd.write_cryobench(tmp_path / "c", n_per_split=1)
+    with pytest.raises(InvalidInputError, match=r"reader options .* are crop_size, tile_size"):
+        get_task("sicd").load(tmp_path / "c", "train", tile=3)
+    next((tmp_path / "c" / "test" / "masks").glob("*.tif")).unlink()
+    with pytest.raises(DatasetNotFoundError, match="has no label raster"):
+        get_task("sicd").load(tmp_path / "c", "test")
+    fake_sicd.write(tmp_path / "nc", n_per_split=1)
+    with pytest.raises(InvalidInputError, match=r"crop_size .* applies to Cryo-Bench's prepared"):
+        get_task("sicd").load(tmp_path / "nc", "train", crop_size=512)

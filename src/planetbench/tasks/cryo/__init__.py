@@ -18,16 +18,26 @@ missing-data error names the layout and points at a matching sub-folder when the
 Channel identities: see :data:`GLD_BANDS` and :data:`GSDD_BANDS`. Where a published range
 identifies a layer (slope in degrees, elevation in metres) it is declared as such; the others are
 declared as non-optical ancillary channels, so band alignment never feeds them to an encoder as
-red-edge light.
+red-edge light, except under the band policy ``cryobench``, which names them as Cryo-Bench's
+configs do (:mod:`~planetbench.tasks.cryo.labels`).
 """
 
 from __future__ import annotations
 
-from planetbench.tasks.cryo.caffe import CAFFE, CAFFE_SPEC, CAFFE_ZONE_VALUES, CaFFe, read_caffe
+from planetbench.tasks.cryo.caffe import (
+    CAFFE,
+    CAFFE_CRYOBENCH_TILING,
+    CAFFE_SPEC,
+    CAFFE_ZONE_VALUES,
+    CaFFe,
+    read_caffe,
+)
 from planetbench.tasks.cryo.folders import FolderSegmentation, read_folder_split
 from planetbench.tasks.cryo.gld import GLD, GLD_BANDS, GLD_SPEC
 from planetbench.tasks.cryo.glid import GLID, GLID_SPEC
 from planetbench.tasks.cryo.gsdd import GSDD, GSDD_BANDS, GSDD_SPEC
+from planetbench.tasks.cryo.labels import CRYOBENCH_CONFIGS, cryobench_config
+from planetbench.tasks.cryo.scenes import SceneWindows, cryobench_crop
 from planetbench.tasks.cryo.sicd import (
     SICD,
     SICD_SPEC,
@@ -36,6 +46,7 @@ from planetbench.tasks.cryo.sicd import (
     SICDTiles,
     iter_scene_tiles,
     read_sicd,
+    read_sicd_rasters,
     read_sicd_scene,
     sicd_split_of,
 )
@@ -47,9 +58,11 @@ CRYO_TASKS: tuple[str, ...] = ("glid", "gld", "gsdd", "sicd", "caffe")
 
 __all__ = [
     "CAFFE",
+    "CAFFE_CRYOBENCH_TILING",
     "CAFFE_SPEC",
     "CAFFE_ZONE_VALUES",
     "CRYOBENCH_CITATION",
+    "CRYOBENCH_CONFIGS",
     "CRYO_TASKS",
     "GLD",
     "GLD_BANDS",
@@ -67,10 +80,14 @@ __all__ = [
     "FolderSegmentation",
     "SICDScenes",
     "SICDTiles",
+    "SceneWindows",
+    "cryobench_config",
+    "cryobench_crop",
     "iter_scene_tiles",
     "read_caffe",
     "read_folder_split",
     "read_sicd",
+    "read_sicd_rasters",
     "read_sicd_scene",
     "sicd_split_of",
     "sliding_windows",

@@ -31,14 +31,15 @@ GLD_BANDS: tuple[Band, ...] = (
 
 The dataset paper's abstract (Kaushik et al. 2022; EGU22-2904) lists ten layers: SAR coherence,
 thermal, visible (3), near infrared, shortwave infrared, ALOS DEM, slope and NDWI. Cryo-Bench's
-loader (``pangaea/encoders/glnet_dataset.py``) takes file channel 7 (index 6) out as the SAR
+loader (``pangaea/datasets/glnet_dataset.py``) takes file channel 7 (index 6) out as the SAR
 input and keeps the other nine as "optical", and its ``glnet_dataset.yaml`` lists statistics in
 that order (nine optical, then SAR). Put back in file order, the published ranges identify the
 layers: 1-5 reflectance (B2, B3, B4, B8, B11), 6 thermal digital numbers (11624-29958), 7 the SAR
 coherence channel Cryo-Bench feeds as SAR (128-253), 8 slope in degrees (0-88), 9 elevation in
 metres (2631-6809). Channel 10 (36-255) is by elimination the NDWI layer of the abstract; its
 scaling is not published, so it is declared as an unnamed ancillary layer. The config's names
-B8A/B5/B6/B7 for channels 6 and 8-10 are not used: their values are not reflectances.
+B8A/B5/B6/B7 for channels 6 and 8-10 (their values are not reflectances) and VV for channel 7 are
+used only by the band policy ``cryobench`` (:mod:`planetbench.tasks.cryo.labels`).
 """
 
 GLD_SPEC = TaskSpec(

@@ -30,7 +30,8 @@ GSDD_BANDS: tuple[Band, ...] = (
 Sentinel-2 bands, then four channels the config names B8A/B5/B6/B7 whose statistics do not fit
 reflectances (all ten are scaled to 0-1); the dataset paper lists slope, elevation and velocity as
 ancillary layers, without an order we could verify, so they are declared as unnamed ancillary
-layers."""
+layers; the config's names are used only by the band policy ``cryobench``
+(:mod:`planetbench.tasks.cryo.labels`)."""
 
 GSDD_SPEC = TaskSpec(
     name="gsdd",

@@ -1,19 +1,34 @@
 """SICD: sea-ice stage of development from Sentinel-1 EW HH/HV scenes (AI4Arctic).
 
-Layout: the AI4Arctic Sea Ice Challenge "ready-to-train" scenes as mirrored by torchgeo on
-Hugging Face: ``root/train/<scene>.nc`` holding the SAR variables and the ``SIC``/``SOD``/``FLOE``
-charts, and ``root/test/<scene>.nc`` with its charts in ``root/test/<scene>_reference.nc``.
-Upstream has no validation split; ``val`` is a fixed, hash-chosen tenth of the train scenes
-(:func:`sicd_split_of`). Scenes (about 5000 × 5000 px at 80 m) are yielded as sliding-window
-tiles of ``tile_size`` (default 512) px that together cover every pixel of every scene, and for
-val/test each scene pixel is scored by exactly one tile (see
-:mod:`planetbench.tasks.readers.tiling`), unlike the centre crop of Cryo-Bench's first loader;
-``tile_size=None`` yields whole scenes.
+Two layouts are read, picked from what is on disk:
+
+``torchgeo``
+    The AI4Arctic Sea Ice Challenge "ready-to-train" scenes as mirrored by torchgeo on Hugging
+    Face: ``root/train/<scene>.nc`` holding the SAR variables and the ``SIC``/``SOD``/``FLOE``
+    charts, and ``root/test/<scene>.nc`` with its charts in ``root/test/<scene>_reference.nc``.
+    Upstream has no validation split; ``val`` is a fixed, hash-chosen tenth of the train scenes
+    (:func:`sicd_split_of`).
+``cryobench``
+    The rasters Cryo-Bench prepared (read by its ``pangaea/datasets/ai4arctic.py``):
+    ``root/<split>/images/<scene>.tif`` with the label raster of the same name in
+    ``root/<split>/masks/``, for train, val and test (its own ``val/`` folder). Channels: HH, HV
+    and a third channel read as the incidence angle (Cryo-Bench's ``ai4arctic_rgb.yaml`` reads
+    three, its ``ai4arctic.yaml`` the first two); a 2-channel raster gets a zero third channel
+    with a warning. NaN pixels become 0 in the image (as Cryo-Bench's loader); labels are kept.
+
+Scenes (about 5000 × 5000 px at 80 m) are yielded as sliding-window tiles of ``tile_size``
+(default 512) px that together cover every pixel of every scene, and for val/test each scene
+pixel is scored by exactly one tile (see :mod:`planetbench.tasks.readers.tiling`);
+``tile_size=None`` yields whole scenes. With the ``cryobench`` layout, ``crop_size=512`` first
+keeps the one crop per scene Cryo-Bench keeps (:func:`~planetbench.tasks.cryo.scenes.
+cryobench_crop`: the centre, or the top-left corner of a scene with a side of at most 512 px),
+for train as well as val and test.
 """
 
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +38,7 @@ import numpy as np
 from planetbench.errors import DatasetNotFoundError, InvalidInputError, LabelFileError
 from planetbench.tasks import TASKS
 from planetbench.tasks.bands import get_band
+from planetbench.tasks.cryo.scenes import SceneWindows, cryobench_crop, tile_options
 from planetbench.tasks.cryo.suite import CRYOBENCH_CITATION, SUITE, check_mask, missing_data
 from planetbench.tasks.readers.tiling import SceneStitcher, Tiling, Window
 from planetbench.tasks.spec import Layout, PublishedStats, RemoteFile, Task, TaskSpec
@@ -68,8 +84,9 @@ SICD_SPEC = TaskSpec(
     bands=(get_band("HH"), get_band("HV"), get_band("incidence_angle")),
     ignore_index=SICD_IGNORE,
     splits=("train", "val", "test"),
-    # Not published for all three variables: Cryo-Bench's sicd_sar.yaml gives HH/HV only (kept in
-    # published_stats); its third value in sicd_rgb.yaml (-0.12 ± 0.12) is a placeholder.
+    # Not published for all three variables: Cryo-Bench's ai4arctic.yaml gives HH/HV (as VV/VH);
+    # ai4arctic_rgb.yaml adds -0.12 ± 0.12 for a third channel, a placeholder (see
+    # published_stats).
     band_mean=None,
     band_std=None,
     licence="CC-BY-4.0",
@@ -98,14 +115,23 @@ SICD_SPEC = TaskSpec(
             "torchgeo",
             "root/train/<scene>.nc, root/test/<scene>.nc + root/test/<scene>_reference.nc",
         ),
+        Layout(
+            "cryobench",
+            "root/<split>/images/<scene>.tif + root/<split>/masks/<scene>.tif for train, val, "
+            "test (Cryo-Bench's prepared AI4Arctic rasters)",
+            image_folder="images",
+            mask_folder="masks",
+        ),
     ),
     checksum_note="MD5 only (published by torchgeo for each file); no SHA-256 is published",
     split_note=(
-        "not upstream (the challenge ships train and test only): the train scenes whose "
-        f"sha256(scene id) is 0 modulo {SICD_VAL_MODULUS}"
+        "not upstream (the challenge ships train and test only): in the torchgeo layout, the "
+        f"train scenes whose sha256(scene id) is 0 modulo {SICD_VAL_MODULUS}; the cryobench "
+        "layout has Cryo-Bench's own val/ folder"
     ),
     published_stats=PublishedStats(
-        source="Cryo-Bench configs/dataset/sicd_sar.yaml (HH, HV only)",
+        source="Cryo-Bench pangaea-bench/configs/dataset/ai4arctic.yaml (HH, HV, named VV, VH; "
+        "ai4arctic_rgb.yaml repeats them and gives a third channel -0.12 ± 0.12, a placeholder)",
         band_names=("HH", "HV"),
         mean=(-0.16381396, -0.22024433),
         std=(0.61435765, 0.37416646),
@@ -113,7 +139,8 @@ SICD_SPEC = TaskSpec(
     evaluation_note=(
         f"whole scenes by sliding window: tiles of {SICD_TILE_SIZE} px by default "
         "(reader options tile_size, stride); on val/test each scene pixel is scored by "
-        "exactly one tile; tile_size=None yields whole scenes"
+        "exactly one tile; tile_size=None yields whole scenes. Cryo-Bench keeps one 512 px "
+        "crop per scene (cryobench layout, reader option crop_size=512)"
     ),
     benchmark_citation=CRYOBENCH_CITATION,
     # Reader option that sets the sliding-window tile side: the runner sets it to the run's
@@ -300,16 +327,113 @@ class SICDTiles:
         return SceneStitcher(self.tilings[scene_index], n_channels=n_channels)
 
 
-def read_sicd(root: Path, split: str, **options: Any) -> SICDScenes | SICDTiles:
-    """Read split ``split`` of SICD as sliding-window tiles (default) or whole scenes.
+def cryobench_layout(root: Path) -> bool:
+    """True when ``root`` holds Cryo-Bench's prepared rasters (``<split>/images`` folders)."""
+    return any((Path(root) / s / "images").is_dir() for s in SICD_SPEC.splits)
+
+
+def _raster_channels(path: Path, count: int) -> None:
+    if count < 2:
+        raise InvalidInputError(
+            f"task 'sicd': {path} has {count} channel(s); Cryo-Bench's rasters hold HH and HV "
+            "(and a third channel)"
+        )
+
+
+def read_sicd_rasters(root: Path, split: str, **options: Any) -> SceneWindows:
+    """Read split ``split`` of Cryo-Bench's prepared SICD rasters (see module docstring).
+
+    Args:
+        root: folder holding ``<split>/images`` and ``<split>/masks``.
+        split: ``train``, ``val`` or ``test``.
+        **options: ``crop_size`` (keep Cryo-Bench's one crop per scene first; default None),
+            ``tile_size`` (default :data:`SICD_TILE_SIZE`; None yields each scene or crop
+            whole), ``stride`` and ``owned_only`` (default True for val/test).
+
+    Raises:
+        DatasetNotFoundError: no rasters in ``root/<split>/images`` or a label raster missing.
+        InvalidInputError: unknown options, or a raster with fewer than 2 channels.
+        LabelFileError: a label raster of another size than its image.
+    """
+    from planetbench.tasks.readers.geotiff import geotiff_shape, read_geotiff
+
+    opts = tile_options(
+        "sicd", options, allowed=("crop_size", "tile_size", "stride", "owned_only"),
+        defaults={"crop_size": None, "tile_size": SICD_TILE_SIZE, "stride": None},
+    )
+    opts.setdefault("owned_only", split != "train" and opts["tile_size"] is not None)
+    root = Path(root)
+    images_dir, masks_dir = root / split / "images", root / split / "masks"
+    files = sorted(images_dir.glob("*.tif")) if images_dir.is_dir() else []
+    if not files:
+        raise missing_data(SICD_SPEC, root, f"Cryo-Bench's SICD rasters (*.tif) in "
+                           f"{str(images_dir)!r}", f"{split}/images")
+    masks, shapes = [], []
+    short: list[str] = []
+    for path in files:
+        mask = masks_dir / path.name
+        if not mask.is_file():
+            raise DatasetNotFoundError(
+                f"task 'sicd': raster {path} has no label raster {mask}; Cryo-Bench pairs "
+                "<split>/images/<name>.tif with <split>/masks/<name>.tif"
+            )
+        count, h, w = geotiff_shape(path)
+        _raster_channels(path, count)
+        if count == 2:
+            short.append(path.name)
+        if geotiff_shape(mask)[1:] != (h, w):
+            raise LabelFileError(f"task 'sicd': label raster {mask} is not {h}x{w} like {path}")
+        masks.append(mask)
+        shapes.append((h, w))
+    if short:
+        warnings.warn(
+            f"task 'sicd': {len(short)} raster(s) of split {split!r} hold 2 channels (e.g. "
+            f"{short[0]}): their incidence-angle channel is filled with zeros (Cryo-Bench's "
+            "ai4arctic.yaml reads only HH and HV)",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    def read(scene: int, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        image = read_geotiff(files[scene], window=window)[:3]
+        if image.shape[0] == 2:
+            image = np.concatenate([image, np.zeros_like(image[:1])])
+        image = np.nan_to_num(image, nan=0.0)
+        label = read_geotiff(masks[scene], window=window, dtype=np.int64)[0]
+        return image, check_mask(SICD_SPEC, label, str(masks[scene]))
+
+    crop = opts["crop_size"]
+    regions = None if crop is None else [cryobench_crop(h, w, int(crop)) for h, w in shapes]
+    return SceneWindows(
+        [p.stem for p in files], shapes, read, ignore_index=SICD_IGNORE, regions=regions,
+        tile_size=opts["tile_size"], stride=opts["stride"], owned_only=bool(opts["owned_only"]),
+    )
+
+
+def read_sicd(root: Path, split: str, **options: Any) -> SICDScenes | SICDTiles | SceneWindows:
+    """Read split ``split`` of SICD from the layout found under ``root``.
+
+    Cryo-Bench's prepared rasters (``<split>/images``) are read by :func:`read_sicd_rasters`;
+    otherwise the torchgeo netCDF scenes, as sliding-window tiles (default) or whole scenes.
 
     Args:
         root: folder holding ``train/`` and ``test/`` (see module docstring).
-        split: ``train``, ``val`` (a fixed tenth of the upstream train scenes) or ``test``.
+        split: ``train``, ``val`` (torchgeo layout: a fixed tenth of the upstream train scenes)
+            or ``test``.
         **options: ``tile_size`` (tile side in pixels, default :data:`SICD_TILE_SIZE`; None
             yields whole scenes), ``stride`` (step between tiles, default ``tile_size``) and
-            ``owned_only`` (default True for val/test, False for train; see :class:`SICDTiles`).
+            ``owned_only`` (default True for val/test, False for train; see :class:`SICDTiles`);
+            ``crop_size`` for the cryobench layout only.
     """
+    root = Path(root)
+    if cryobench_layout(root):
+        return read_sicd_rasters(root, split, **options)
+    if "crop_size" in options:
+        raise InvalidInputError(
+            "task 'sicd': crop_size (Cryo-Bench's one crop per scene) applies to Cryo-Bench's "
+            f"prepared rasters (layout {SICD_SPEC.layouts[1].pattern}); {root} holds the "
+            "torchgeo netCDF scenes"
+        )
     unknown = sorted(set(options) - {"tile_size", "stride", "owned_only"})
     if unknown:
         raise InvalidInputError(
@@ -321,7 +445,6 @@ def read_sicd(root: Path, split: str, **options: Any) -> SICDScenes | SICDTiles:
     owned_only = bool(options.get("owned_only", split != "train"))
     from planetbench.tasks.readers.netcdf import netcdf_variable_shape
 
-    root = Path(root)
     files = _scene_files(root, split)
     if tile_size is None:
         if stride is not None or "owned_only" in options:
@@ -338,7 +461,6 @@ def read_sicd(root: Path, split: str, **options: Any) -> SICDScenes | SICDTiles:
     return SICDTiles(files, split, tilings, owned_only=owned_only)
 
 
-
 SICD: Task = TASKS.register("sicd", Task(SICD_SPEC, read_sicd))
 
 __all__ = [
@@ -351,8 +473,10 @@ __all__ = [
     "SICD_VAL_MODULUS",
     "SICDScenes",
     "SICDTiles",
+    "cryobench_layout",
     "iter_scene_tiles",
     "read_sicd",
+    "read_sicd_rasters",
     "read_sicd_scene",
     "sicd_split_of",
 ]

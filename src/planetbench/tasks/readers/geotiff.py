@@ -66,8 +66,10 @@ def geotiff_shape(path: str | Path) -> tuple[int, int, int]:
     """Return (bands, height, width) of a GeoTIFF without reading its pixels."""
     rasterio = _rasterio()
     try:
-        with rasterio.open(Path(path)) as src:
-            return int(src.count), int(src.height), int(src.width)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with rasterio.open(Path(path)) as src:
+                return int(src.count), int(src.height), int(src.width)
     except rasterio.errors.RasterioIOError as exc:
         raise InvalidInputError(f"cannot read GeoTIFF {path}: {exc}") from exc
 

@@ -69,6 +69,22 @@ def read_label_image(path: str | Path) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def image_shape(path: str | Path) -> tuple[int, int]:
+    """(height, width) of a PNG/JPEG, read from its header only.
+
+    Raises:
+        InvalidInputError: if the file is not a readable image.
+    """
+    image_mod = _pil_image()
+    path = Path(path)
+    try:
+        with image_mod.open(path) as img:
+            width, height = img.size
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"cannot read image {path}: {exc}") from exc
+    return int(height), int(width)
+
+
 def write_png(path: str | Path, data: np.ndarray) -> Path:
     """Write an (H, W) or (H, W, 3) uint8 array as PNG (test fakes and tools)."""
     image_mod = _pil_image()

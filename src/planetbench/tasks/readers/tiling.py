@@ -1,12 +1,15 @@
 """Sliding-window tiling of scenes too large for one forward pass, and stitching predictions back.
 
-Whole-scene evaluation (Cryo-Bench scores every pixel of an AI4Arctic test scene, not a centre
-crop) cuts each scene into ``size`` × ``size`` windows that start every ``stride`` pixels, with the
-last row and column shifted to end exactly at the border (the edge-aligned tiling of Cryo-Bench's
-``SICDTiled`` and ``ZONE`` loaders). Windows may overlap; each window therefore also *owns* a
-sub-rectangle, and the owned rectangles partition the scene: every pixel is owned by exactly one
-window. Stitching writes only the owned part of each window's prediction, so every pixel of the
-scene receives exactly one prediction and is counted once by a metric.
+Whole-scene evaluation (every pixel of an AI4Arctic test scene, where Cryo-Bench's loader
+``pangaea/datasets/ai4arctic.py`` keeps one centre crop) cuts each scene into ``size`` × ``size``
+windows that start every ``stride`` pixels, with the last row and column shifted to end exactly at
+the border (the edge-aligned tiling of Cryo-Bench's CaFFe loader, ``ZONE`` in
+``pangaea/datasets/zone_mapping_optical.py`` and ``zone_mapping_sar.py``). Windows may overlap;
+each window therefore also *owns* a sub-rectangle, and the owned rectangles partition the scene:
+every pixel is owned by exactly one window. Stitching writes only the owned part of each window's
+prediction, so every pixel of the scene receives exactly one prediction and is counted once by a
+metric. (Cryo-Bench scores every CaFFe tile whole, so its pixels in the overlap of an
+edge-aligned tile are counted twice: ``Tiling.cut`` with ``owned_only=False``.)
 
 Ownership along one axis: window ``i`` starting at ``s_i`` owns ``[b_i, b_{i+1})`` where
 ``b_0 = 0``, ``b_{k+1} = n`` and ``b_i`` is the middle of the overlap of windows ``i - 1`` and
