@@ -6,8 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from planetbench.cli._app import StoreOption, app, console, handle_errors
+from planetbench.stats.bootstrap import DEFAULT_REPS
 
 
 @app.command("report")
@@ -17,10 +19,16 @@ def report_cmd(
     store: str | None = StoreOption,
     title: Annotated[str, typer.Option("--title", help="Page title.")] = "planetbench report",
     reps: Annotated[
-        int, typer.Option("--reps", min=1, help="Bootstrap replicates for confidence intervals.")
-    ] = 2000,
+        int, typer.Option("--reps", min=100, help="Bootstrap rounds of every interval.")
+    ] = DEFAULT_REPS,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Bootstrap seed.")] = 0,
 ) -> None:
     """Write one self-contained HTML report (images inline) of everything in the store.
+
+    One part per suite: leaderboards with intervals, the source's own board and published
+    aggregates beside ours (GEO-Bench-2, Cryo-Bench), per-task scores, curves over training
+    fraction, learning rate and compute, and a capability map. Sections of generated data are
+    marked SYNTHETIC (only they); warnings go to the report's Notes section.
 
     Example: planetbench report --store results.sqlite --out report.html
     """
@@ -28,7 +36,7 @@ def report_cmd(
     from planetbench.report.output_paths import check_output_file
 
     check_output_file(out, option="--out", example="report.html")
-    path = build_report(store, out, title=title, reps=reps)
+    path = build_report(store, out, title=title, reps=reps, seed=seed)
     console.print(f"wrote report to {path}", highlight=False, soft_wrap=True)
 
 
@@ -80,8 +88,10 @@ def audit_cmd(
         label=label,
     )
     if problems.empty:
-        console.print(f"{table}: every checked column agrees with the per-task values")
+        console.print(f"{table}: every checked column agrees with the per-task values",
+                      highlight=False, markup=False, soft_wrap=True)
         return
-    console.print(problems.to_string(index=False))
-    console.print(f"[bold red]{len(problems)} disagreement(s) in {table}[/]")
+    console.print(problems.to_string(index=False), highlight=False, markup=False)
+    console.print(f"[bold red]{len(problems)} disagreement(s)[/] in {escape(str(table))}",
+                  highlight=False, soft_wrap=True)
     raise typer.Exit(1)
