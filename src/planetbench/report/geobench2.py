@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from planetbench.errors import InvalidInputError
-from planetbench.report.leaderboards import BoardQuery, select_runs
+from planetbench.report.leaderboards import BoardQuery, frozen_choice, select_runs
 from planetbench.report.normaliser_files import NormaliserChoice, resolve_normaliser
 from planetbench.stats.aggregate import iqm
 from planetbench.stats.bootstrap import DEFAULT_REPS, bootstrap_cis
@@ -108,7 +108,7 @@ def geobench2_leaderboard(store: ResultStore, query: BoardQuery) -> pd.DataFrame
             f"GEO-Bench-2 publishes one board per protocol; the selection holds {protocols}: "
             f"choose one with --protocol ({' | '.join(protocols)})"
         )
-    tidy = geobench2_runs(runs, query.normaliser)
+    tidy = geobench2_runs(runs, frozen_choice(query))
     scores = dimension_scores(tidy)
     names = tidy.groupby(["submission", "backbone"])["model"].first()
     display = tidy.groupby(["submission", "backbone"])["details"].first().map(
@@ -168,7 +168,7 @@ def published_vs_ours(
     if board.empty:
         return pd.DataFrame(columns=list(COMPARISON_COLUMNS))
     dim = headline_dimension(board)
-    tidy = geobench2_runs(select_runs(store, query), query.normaliser)
+    tidy = geobench2_runs(select_runs(store, query), frozen_choice(query))
     tasks = DIMENSIONS[dim]
     part = tidy[tidy["task"].isin(tasks)]
     shown = board[board[dim].notna()]

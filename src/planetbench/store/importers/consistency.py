@@ -7,7 +7,7 @@ Two mistakes make a bad import look like new results:
   underscores are ignored is refused (rename it), and a close misspelling gets a warning;
 * **a score on another scale** — mIoU in percent (70.0) beside mIoU as a fraction (0.7). For
   metrics bounded by 1 (IoU, accuracy, F1, precision, recall, AUC, mAP, kappa, R²) a value above
-  1 means percent. Within one suite the scales must agree (its boards would rank 70 above 0.9):
+  1.5 means percent. Within one suite the scales must agree (its boards would rank 70 above 0.9):
   refused; across suites they may differ as each source published them (Cryo-Bench prints
   percent, GEO-Bench-2 fractions): a warning, since no board mixes suites.
 """
@@ -37,9 +37,15 @@ def is_bounded(metric: str) -> bool:
     return bool(_BOUNDED.match(str(metric).lower()))
 
 
+#: Largest value still read as a fraction: room for rounding above 1, far below any percentage
+#: table (whose best scores are tens of points).
+FRACTION_MAX = 1.5
+
+
 def scale_of(scores: pd.Series) -> str:
-    """``"percent"`` when a score of a bounded metric exceeds 1, else ``"fraction"``."""
-    return "percent" if float(pd.to_numeric(scores).abs().max()) > 1.0 else "fraction"
+    """``"percent"`` when a score of a bounded metric exceeds :data:`FRACTION_MAX`, else
+    ``"fraction"``."""
+    return "percent" if float(pd.to_numeric(scores).abs().max()) > FRACTION_MAX else "fraction"
 
 
 def _spelling(new: pd.DataFrame, stored_names: list[str]) -> list[str]:
@@ -132,4 +138,4 @@ def check_against_store(new: pd.DataFrame, stored: pd.DataFrame) -> list[str]:
     return notes
 
 
-__all__ = ["check_against_store", "is_bounded", "metric_key", "scale_of"]
+__all__ = ["FRACTION_MAX", "check_against_store", "is_bounded", "metric_key", "scale_of"]
