@@ -91,3 +91,26 @@ def test_cryobench_published_averages_beside_ours(shared_data: Path, store_url: 
     assert bad[["model", "check"]].values.tolist() == [["RAMEN", "avg_miou"]]
     assert bad["ours"].iloc[0] == pytest.approx(53.604)
     assert len(table) == 32
+
+
+def test_geobench_v1_boards_from_its_fraction_and_seed_structure(
+    shared_data: Path, store_url: str
+) -> None:
+    """GEO-Bench v1 draws seeds per dataset and repeats some within a cell: our default board
+    matches runs by position (no longer '0 seeds present on every task'), and the geobench-v1
+    preset pools every run of a cell, per training fraction, as GEO-Bench's plot_tools does."""
+    csv = shared_data / "geobench-v1-segmentation-results" / "baseline_segmentation_results.csv"
+    import_results(detect_and_read(csv), ResultStore(store_url))
+    ours = suite_leaderboard(store_url, suite="geobench-v1", fraction=1.0, reps=200)
+    assert len(ours) == 6 and (ours["n_runs"] >= 6).all()
+    assert any("per task" in n for n in ours.attrs["notes"])  # what was left out is said
+    own = suite_leaderboard(store_url, suite="geobench-v1", preset="geobench-v1", fraction=0.1,
+                            reps=1000)
+    assert len(own) == 6 and set(own["metric"]) == {"miou"}
+    assert (own["n_runs"] == 72).all()  # 12 runs x 6 datasets, repeated seeds kept
+    assert own["model"].iloc[0] == "ResNet101-U-Net-timm"
+    assert "GEO-Bench (v1) aggregation" in own.attrs["title"]
+    res = runner.invoke(app, ["leaderboard", "--store", store_url, "--suite", "geobench-v1",
+                              "--reps", "200"])
+    assert res.exit_code == 2  # seven fractions: the message names the flag and the values
+    assert "--fraction (0.01 | 0.02 | 0.05 | 0.1 | 0.2 | 0.5 | 1.0)" in " ".join(res.output.split())

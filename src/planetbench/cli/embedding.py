@@ -157,8 +157,9 @@ def leaderboard_cmd(
     ] = None,
     preset: Annotated[
         str | None,
-        typer.Option("--preset", help="Layout: intervals (default), cryo, mars (Mars-Bench's "
-                     "aggregation), neuco or geobench2 (GEO-Bench-2's own leaderboard)."),
+        typer.Option("--preset", help="Layout: intervals (default), cryo, neuco, mars "
+                     "(Mars-Bench's aggregation), geobench2 (GEO-Bench-2's own leaderboard) or "
+                     "geobench-v1 (GEO-Bench's aggregation per --fraction)."),
     ] = None,
     protocol: Annotated[
         str | None, typer.Option("--protocol", help="Only runs of this protocol.")

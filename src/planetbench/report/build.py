@@ -248,6 +248,19 @@ def _published_section(suite: str, runs: pd.DataFrame, ctx: _Context) -> Section
         wide["agrees"] = wide["model"].map(flags)
         section.tables.append(("published averages (as printed) vs ours (recomputed from the "
                                "published per-task scores)", wide))
+    if suite == "geobench-v1":
+        from planetbench.report.leaderboards import suite_leaderboard
+
+        try:
+            own = suite_leaderboard(ctx.store, suite=suite, preset="geobench-v1", reps=ctx.reps,
+                                    seed=ctx.seed)
+        except PlanetbenchError as exc:
+            ctx.skipped.append(f"GEO-Bench (v1)'s own aggregation: {exc}")
+        else:
+            section.paragraphs += [str(own.attrs.get("title", "")),
+                                   *map(str, own.attrs.get("notes", []))]
+            section.tables.append(("GEO-Bench (v1)'s aggregation at full training data: every "
+                                   "run of a cell pooled (no seed matching)", own))
     if suite == "geobench2":
         from planetbench.report.geobench2 import geobench2_leaderboard, published_vs_ours
 

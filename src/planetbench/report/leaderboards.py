@@ -20,7 +20,9 @@ Presets (:data:`PRESETS`, a registry; ``--preset``):
 * ``neuco``: NeuCo-Bench's Q scores with rank-then-aggregate
   (:mod:`planetbench.report.embedding_leaderboard`);
 * ``geobench2``: GEO-Bench-2's own leaderboard, its normalisation and aggregation reproduced
-  (:mod:`planetbench.report.geobench2`).
+  (:mod:`planetbench.report.geobench2`);
+* ``geobench-v1``: GEO-Bench (v1)'s aggregation (its ``plot_tools``, which Mars-Bench borrowed)
+  per training fraction, computed by :mod:`planetbench.report.mars`.
 
 Without a preset, a suite gets the preset of :data:`SUITE_PRESETS` (``cryo`` for ``cryo``,
 ``neuco`` for ``neuco``, ``mars`` for ``mars``) or ``intervals``.
@@ -58,11 +60,11 @@ Preset = str
 #: Columns of the interval board after ``model`` and the per-task columns, per layout.
 CRYO_LAYOUT: tuple[str, ...] = (
     "mean", "avg_rank", "iqm", "iqm_low", "iqm_high", "mean_rank", "mean_rank_low",
-    "mean_rank_high", "tied_with_leader", "reps",
+    "mean_rank_high", "tied_with_leader", "n_runs", "reps",
 )
 INTERVAL_LAYOUT: tuple[str, ...] = (
     "iqm", "iqm_low", "iqm_high", "mean_rank", "mean_rank_low", "mean_rank_high",
-    "tied_with_leader", "mean", "reps",
+    "tied_with_leader", "mean", "n_runs", "reps",
 )
 
 
@@ -510,6 +512,48 @@ def _mars_bench_board(store: ResultStore, query: BoardQuery) -> pd.DataFrame:
     )
 
 
+def _geobench_v1_board(store: ResultStore, query: BoardQuery) -> pd.DataFrame:
+    """GEO-Bench (v1)'s own aggregation, per training fraction (default the full data).
+
+    GEO-Bench's ``plot_tools`` (normaliser from the per-dataset min/max of the compared runs,
+    IQM of the runs pooled over datasets, stratified bootstrap within each model × dataset) is
+    the code Mars-Bench borrowed, so :mod:`planetbench.report.mars` computes it. GEO-Bench pools
+    every row of a cell, and its table repeats seeds within a cell (distinct runs), so runs are
+    numbered within their cell instead of matched by seed.
+    """
+    from planetbench.report import mars
+
+    if query.lr is not None or query.shots is not None:
+        raise InvalidInputError("the geobench-v1 preset compares GEO-Bench's runs as published: "
+                                "--lr and --shots do not apply")
+    suite = query.suite or "geobench-v1"
+    runs = mars.mars_runs(store.query(suite=suite, source=query.source))
+    if runs.empty:
+        raise InvalidInputError(f"no runs to rank: {_empty_suite_message(store, suite)}")
+    cell = ["model", "task", "protocol", "fraction"]
+    runs["seed"] = runs.groupby(cell, dropna=False, sort=False).cumcount()
+    selected = mars.select_runs(runs, metric=query.metric, protocol=query.protocol,
+                                fraction=query.fraction)
+    normaliser = mars.COMPARED if query.normaliser is None else query.normaliser
+    boards = [
+        mars.mars_board(part, normaliser=normaliser, reps=query.reps,  # type: ignore[arg-type]
+                        seed=query.seed)
+        for _, part in selected.groupby("metric", sort=True)
+    ]
+    table = mars.board_frame(boards)
+    fraction = 1.0 if query.fraction is None else query.fraction
+    table.attrs.update(
+        title=(f"GEO-Bench (v1) aggregation: suite {suite}, training fraction {fraction:g}; "
+               "normalised per dataset (min/max of the compared runs); IQM over seeds and "
+               f"datasets with a 95% CI from {query.reps:,} stratified-bootstrap rounds "
+               "(GEO-Bench drew 100 unseeded rounds and showed violins)"),
+        notes=[n for b in boards for n in b.notes(dropped=False)],
+        dropped_models=[m for b in boards for m in b.dropped],
+        reps=query.reps,
+    )
+    return table
+
+
 def _neuco_board(store: ResultStore, query: BoardQuery) -> pd.DataFrame:
     from planetbench.report.embedding_leaderboard import leaderboard
 
@@ -539,6 +583,9 @@ PRESETS.register("mars", LeaderboardPreset(
     "with a stratified-bootstrap CI, mean rank with its interval", _mars_bench_board))
 PRESETS.register("neuco", LeaderboardPreset(
     "neuco", "NeuCo-Bench's Q per task with rank-then-aggregate", _neuco_board))
+PRESETS.register("geobench-v1", LeaderboardPreset(
+    "geobench-v1", "GEO-Bench (v1)'s aggregation per training fraction: normalised IQM over "
+    "seeds and datasets, stratified bootstrap", _geobench_v1_board))
 PRESETS.register("geobench2", LeaderboardPreset(
     "geobench2", "GEO-Bench-2's own leaderboard: its normaliser and bootstrapped IQM per "
     "capability dimension", _geobench2_board))
