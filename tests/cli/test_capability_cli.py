@@ -193,13 +193,6 @@ def test_out_of_the_wrong_kind_exits_2(fitted: Path, tmp_path: Path, args: list[
     assert "Traceback" not in text
 
 
-@pytest.mark.parametrize("command", ["fit", "predict", "recommend", "map"])
-def test_every_help_ends_with_an_example(command: str) -> None:
-    result = runner.invoke(app, ["capability", command, "--help"], env={"COLUMNS": "200"})
-    assert result.exit_code == 0
-    assert f"Example: planetbench capability {command}" in result.output
-
-
 @pytest.mark.parametrize(
     "state",
     [

@@ -129,12 +129,6 @@ def test_audit_direction_flags(tmp_path: Path, flags: list[str], disagreements: 
         assert f"{disagreements} disagreement(s)" in res.output
 
 
-@pytest.mark.parametrize("command", ["report", "audit", "leaderboard"])
-def test_help_ends_with_an_example(command: str) -> None:
-    res = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
-    assert res.exit_code == 0 and f"Example: planetbench {command}" in res.output
-
-
 def test_suite_filters_without_a_suite_exit_2(store_url: str) -> None:
     _probe_rows(store_url)
     res = runner.invoke(app, ["leaderboard", "--store", store_url, "--protocol", "frozen"])
