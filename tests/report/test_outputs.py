@@ -152,3 +152,43 @@ def test_neuco_preset_honours_unweighted_and_select(store_url: str) -> None:
     unweighted = suite_leaderboard(store_url, preset="neuco", reps=200, unweighted=True)
     assert weighted.set_index("model")["rank"].to_dict() == {"a": 1, "b": 3, "c": 2}
     assert unweighted.set_index("model")["rank"].to_dict() == {"c": 1, "a": 2, "b": 3}
+
+
+def _wide_store(store_url: str) -> None:
+    """Eight tasks, long model names: the full board is about 200 characters wide."""
+    rng = np.random.default_rng(0)
+    ResultStore(store_url).add_many([
+        Result(model=name, task=f"task-number-{t}", protocol="frozen", metric="miou",
+               score=float(base + rng.normal(0, 0.01)), suite="s", seed=s, fraction=1.0)
+        for name, base in (("ssl4eos12_resnet50_sentinel2_all_decur", 0.6),
+                           ("satlas_resnet50_sentinel2_si_ms_satlas", 0.5), ("unet", 0.4))
+        for t in range(8) for s in range(3)
+    ])
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120])
+def test_text_table_fits_the_terminal(store_url: str, columns: int) -> None:
+    _wide_store(store_url)
+    res = runner.invoke(app, ["leaderboard", "--store", store_url, "--suite", "s", "--reps",
+                              "200"], env={"COLUMNS": str(columns)})
+    assert res.exit_code == 0, res.output
+    table = [line for line in res.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and max(len(line) for line in table) <= columns
+    assert "…" not in res.stdout  # names wrap, never cut into look-alikes
+    assert "not shown (too wide):" in res.stdout and "--wide" in res.stdout
+    assert "mean_rank [95% CI]" in res.stdout  # the ranking statistic is kept longest
+    wide = runner.invoke(app, ["leaderboard", "--store", store_url, "--suite", "s", "--reps",
+                               "200", "--wide"], env={"COLUMNS": str(columns)})
+    assert "not shown" not in wide.stdout and "task-number-7" in wide.stdout
+    assert "ssl4eos12_resnet50_sentinel2_all_decur" in wide.stdout
+    assert "200 rounds" in res.stdout  # the bootstrap rounds are recorded in the output
+
+
+def test_json_and_csv_record_the_rounds_and_keep_notes_off_stdout(store_url: str) -> None:
+    _wide_store(store_url)
+    res = runner.invoke(app, ["leaderboard", "--store", store_url, "--suite", "s", "--reps",
+                              "300", "--format", "json"])
+    assert res.exit_code == 0
+    rows = json.loads(res.stdout)
+    assert {r["reps"] for r in rows} == {300}
+    assert all("tied_with_leader" in r for r in rows)
