@@ -286,9 +286,10 @@ def results_leaderboard(
         )
     for col in ("protocol", "fraction"):
         if col in runs and runs[col].nunique(dropna=False) > 1:
+            values = sorted(map(str, runs[col].unique()))
             raise InvalidInputError(
-                f"the selected runs mix several {col} values "
-                f"({sorted(map(str, runs[col].unique()))}); pick one with --{col}"
+                f"the selected runs mix several {col} values; choose one with --{col} "
+                f"({' | '.join(values)})"
             )
     metrics = sorted(runs["metric"].unique())
     runs, notes = choose_learning_rates(runs)
@@ -442,7 +443,7 @@ def interval_board(
     try:
         table = results_leaderboard(runs, normaliser=normaliser, reps=query.reps, seed=query.seed)
     except InvalidInputError as exc:
-        raise InvalidInputError(f"{exc}{_selection_hint(runs, query)}") from exc
+        raise InvalidInputError(f"{exc}{_selection_hint(runs, query, str(exc))}") from exc
     tasks = table.attrs["tasks"]
     out = table[["model", *tasks, *layout]]
     out.attrs.update(table.attrs)
@@ -476,12 +477,12 @@ def frozen_choice(query: BoardQuery) -> NormaliserChoice | None:
     return read_normaliser(chosen)
 
 
-def _selection_hint(runs: pd.DataFrame, query: BoardQuery) -> str:
-    """Which flags narrow a selection that mixes conditions."""
+def _selection_hint(runs: pd.DataFrame, query: BoardQuery, told: str = "") -> str:
+    """Which flags narrow a selection that mixes conditions (those ``told`` does not name)."""
     hints = []
     for col in ("protocol", "fraction"):
         values = sorted(map(str, runs[col].dropna().unique()))
-        if len(values) > 1 and getattr(query, col) is None:
+        if len(values) > 1 and getattr(query, col) is None and f"--{col}" not in told:
             hints.append(f"--{col} ({' | '.join(values)})")
     return f"; choose with {' and '.join(hints)}" if hints else ""
 
