@@ -42,3 +42,19 @@ def test_fit_refuses_disconnected_blocks() -> None:
     restored = CapabilityEncoder.from_dict(enc.to_dict())
     assert restored.metrics_ == enc.metrics_
     assert set(restored.predict()["metric"]) == {"miou"}
+
+
+def test_map_axes_state_the_explained_variance() -> None:
+    from planetbench.capability import map_coordinates
+    from planetbench.capability.plot import map_projection, plot_map
+
+    cells = _cells([f"m{i}" for i in range(6)], [f"t{j}" for j in range(5)], seed=3)
+    enc = CapabilityEncoder(dim=4, min_results=2, n_ensemble=1).fit(cells)
+    models, tasks, explained = map_projection(enc)
+    assert explained is not None and 1.0 >= explained[0] >= explained[1] >= 0.0
+    assert np.allclose(models, map_coordinates(enc)[0])
+    ax = plot_map(enc).axes[0]
+    assert ax.get_xlabel().startswith("PC1 (") and "% of the variance" in ax.get_xlabel()
+    assert ax.get_ylabel().startswith("PC2 (")
+    flat = CapabilityEncoder(dim=2, min_results=2, n_ensemble=1).fit(cells)
+    assert map_projection(flat)[2] is None and plot_map(flat).axes[0].get_xlabel() == "dim 1"

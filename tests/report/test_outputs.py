@@ -192,3 +192,33 @@ def test_json_and_csv_record_the_rounds_and_keep_notes_off_stdout(store_url: str
     rows = json.loads(res.stdout)
     assert {r["reps"] for r in rows} == {300}
     assert all("tied_with_leader" in r for r in rows)
+
+
+def test_one_default_number_of_bootstrap_rounds_everywhere() -> None:
+    """leaderboard and report (CLI and Python) default to the same rounds, so the same
+    question gets the same interval."""
+    import inspect
+
+    from planetbench.report.build import build_report
+    from planetbench.report.leaderboards import results_leaderboard, suite_leaderboard
+    from planetbench.stats.bootstrap import DEFAULT_REPS
+
+    assert DEFAULT_REPS == 10_000
+    for fn in (build_report, results_leaderboard, suite_leaderboard):
+        assert inspect.signature(fn).parameters["reps"].default == DEFAULT_REPS
+    for command in ("leaderboard", "report"):
+        res = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+        text = " ".join(res.output.split())
+        assert "Bootstrap rounds" in text and "[default: 10000" in text
+
+
+def test_report_and_leaderboard_give_the_same_interval(store_url: str, tmp_path: Path) -> None:
+    from planetbench.report.build import build_report
+
+    _wide_store(store_url)
+    board = json.loads(runner.invoke(app, ["leaderboard", "--store", store_url, "--suite", "s",
+                                           "--reps", "500", "--format", "json"]).stdout)
+    page = build_report(store_url, tmp_path / "r.html", reps=500).read_text()
+    top = board[0]
+    text = f"{top['iqm']:.3f} [{top['iqm_low']:.3f}, {top['iqm_high']:.3f}]"
+    assert text in page
