@@ -50,7 +50,7 @@ def test_map_axes_state_the_explained_variance() -> None:
 
     cells = _cells([f"m{i}" for i in range(6)], [f"t{j}" for j in range(5)], seed=3)
     enc = CapabilityEncoder(dim=4, min_results=2, n_ensemble=1).fit(cells)
-    models, tasks, explained = map_projection(enc)
+    models, _tasks, explained = map_projection(enc)
     assert explained is not None and 1.0 >= explained[0] >= explained[1] >= 0.0
     assert np.allclose(models, map_coordinates(enc)[0])
     ax = plot_map(enc).axes[0]
