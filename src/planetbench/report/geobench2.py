@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from planetbench.errors import InvalidInputError
-from planetbench.report.leaderboards import BoardQuery, frozen_choice, select_runs
 from planetbench.report.normaliser_files import NormaliserChoice, resolve_normaliser
+from planetbench.report.runs_selection import BoardQuery, frozen_choice, select_runs
 from planetbench.stats.aggregate import iqm
 from planetbench.stats.bootstrap import DEFAULT_REPS, bootstrap_cis
 from planetbench.stats.geobench2 import (
@@ -74,7 +74,7 @@ def geobench2_runs(
         )
     frozen = resolve_normaliser(normaliser, out)
     if frozen is None:
-        from planetbench.report.leaderboards import published_normaliser
+        from planetbench.report.runs_selection import published_normaliser
 
         frozen = published_normaliser(out, name="GEO-Bench-2's published")
         if frozen is None:

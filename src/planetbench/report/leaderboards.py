@@ -34,18 +34,26 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from planetbench.errors import InvalidInputError, PlanetbenchError, UnknownNameError
+from planetbench.errors import InvalidInputError, UnknownNameError
 from planetbench.registry import Registry
 from planetbench.report.normaliser_files import (
     NormaliserChoice,
     PublishedRanges,
-    read_normaliser,
     resolve_normaliser,
+)
+from planetbench.report.runs_selection import (
+    SYNTHETIC_SUITES,
+    BoardQuery,
+    empty_suite_message,
+    frozen_choice,
+    published_normaliser,
+    runs_frame,
+    select_runs,
 )
 from planetbench.stats.aggregate import score_matrices
 from planetbench.stats.bootstrap import DEFAULT_REPS, bootstrap_cis
@@ -66,41 +74,6 @@ INTERVAL_LAYOUT: tuple[str, ...] = (
     "iqm", "iqm_low", "iqm_high", "mean_rank", "mean_rank_low", "mean_rank_high",
     "tied_with_leader", "mean", "n_runs", "reps",
 )
-
-
-@dataclass(frozen=True)
-class BoardQuery:
-    """What a leaderboard is asked for: the selection of stored runs and the statistics.
-
-    Attributes:
-        suite: suite of the runs (None: every suite).
-        protocol: only runs of this protocol.
-        fraction: only runs at this training fraction.
-        source: only runs of this source.
-        metric: only runs scored with this metric.
-        lr: only runs at this learning rate.
-        shots: ``mars`` preset: few-shot runs with this many images per class.
-        normaliser: frozen normaliser putting tasks of different metrics on one scale (or
-            published ``[low, high]`` ranges, given their metrics by the runs), or the path of
-            its file; the ``mars`` preset also takes ``"compared"``.
-        reps: bootstrap rounds.
-        seed: bootstrap seed.
-        unweighted: NeuCo board: equal task weights.
-        select: NeuCo board: ``best`` or ``last`` submission of a model.
-    """
-
-    suite: str | None = None
-    protocol: str | None = None
-    fraction: float | None = None
-    source: str | None = None
-    metric: str | None = None
-    lr: float | None = None
-    shots: int | None = None
-    normaliser: NormaliserChoice | str | Path | None = None
-    reps: int = DEFAULT_REPS
-    seed: int = 0
-    unweighted: bool = False
-    select: Literal["best", "last"] = "best"
 
 
 @dataclass(frozen=True)
@@ -140,48 +113,6 @@ def preset_names() -> tuple[str, ...]:
     return tuple(PRESETS.list())
 
 
-def runs_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    """Stored rows (``ResultStore.query``) as a tidy run table for :mod:`planetbench.stats`.
-
-    Columns: id, model, task, metric, score, seed, protocol, fraction, lr, suite, source,
-    gflops, details (the ``config["details"]`` dict of imported rows, else ``{}``), file_row
-    (an imported row's line in its file, else NaN), synthetic (the row's data was generated
-    by planetbench) and val_score (the run's score on its validation split, when recorded:
-    ``metrics["val_<metric>"]``, ``metrics["val_miou"]`` or an import's
-    ``details["val_metric"]``; else NaN). Rows without a score are dropped;
-    a missing seed (published single numbers) becomes 0.
-    """
-    cols = ["id", "model", "task", "metric", "score", "seed", "protocol", "fraction", "lr",
-            "suite", "source", "gflops", "details", "file_row", "synthetic", "val_score"]
-    if rows.empty:
-        return pd.DataFrame(columns=cols)
-    df = rows.copy()
-    df = df[df["score"].notna()]
-    df["seed"] = df["seed"].fillna(0).astype(int)
-    df["gflops"] = df["efficiency"].map(lambda e: e.get("gflops") if isinstance(e, dict) else None)
-    configs = df["config"].map(lambda c: c if isinstance(c, dict) else {})
-    df["details"] = configs.map(lambda c: c.get("details") if isinstance(c.get("details"), dict)
-                                else {})
-    df["file_row"] = configs.map(lambda c: c.get("row")).astype(float)
-    df["val_score"] = [
-        _validation_score(m, d, metric)
-        for m, d, metric in zip(df["metrics"], df["details"], df["metric"], strict=True)
-    ]
-    df["synthetic"] = df["suite"].isin(SYNTHETIC_SUITES) | configs.map(
-        lambda c: bool(c.get("synthetic"))
-    )
-    return df[cols].reset_index(drop=True)
-
-
-def _validation_score(metrics: Any, details: Any, metric: str) -> float:
-    for source, key in ((metrics, f"val_{metric}"), (metrics, "val_miou"),
-                        (details, "val_metric")):
-        value = source.get(key) if isinstance(source, dict) else None
-        if isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value):
-            return float(value)
-    return float("nan")
-
-
 def choose_learning_rates(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """One learning rate per (model, task): the one with the best mean validation score.
 
@@ -219,10 +150,6 @@ def choose_learning_rates(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     note = (f"{len(swept)} (model, task) cell(s) hold runs at several learning rates: each keeps "
             "the rate with the best mean validation score (a sweep is not averaged)")
     return runs[keep], [note]
-
-
-#: Suites whose data planetbench generates; their rows are labelled synthetic wherever shown.
-SYNTHETIC_SUITES: frozenset[str] = frozenset({"demo"})
 
 
 def _mixed_metrics_error(metrics: list[str]) -> InvalidInputError:
@@ -396,37 +323,6 @@ def tied_with_leader(table: pd.DataFrame, *, higher_is_better: bool = True) -> l
     ]
 
 
-def select_runs(store: ResultStore, query: BoardQuery) -> pd.DataFrame:
-    """The stored runs a board of ``query`` ranks (tidy, see :func:`runs_frame`)."""
-    rows = store.query(suite=query.suite, protocol=query.protocol, source=query.source,
-                       metric=query.metric)
-    runs = runs_frame(rows)
-    if query.fraction is not None:
-        runs = runs[np.isclose(runs["fraction"].astype(float).fillna(1.0), query.fraction)]
-    if query.lr is not None:
-        runs = runs[np.isclose(runs["lr"].astype(float), query.lr)]
-    return runs
-
-
-def published_normaliser(runs: pd.DataFrame, *, name: str = "published") -> Normaliser | None:
-    """The normaliser the source published with the runs (``details["normalizer"]`` ranges).
-
-    Returns:
-        A frozen normaliser over the runs' tasks when every run carries a ``[low, high]`` range
-        (GEO-Bench-2's ``normalizer.json``, kept by the importer), else None.
-    """
-    if runs.empty or "details" not in runs.columns:
-        return None
-    ranges: dict[str, Any] = {}
-    for task, details in zip(runs["task"], runs["details"], strict=True):
-        pair = details.get("normalizer") if isinstance(details, dict) else None
-        if pair is None:
-            return None
-        ranges[str(task)] = pair
-    metrics = runs.groupby("task")["metric"].first().astype(str).to_dict()
-    return Normaliser.from_ranges(ranges, metrics, version=f"{name} normaliser")
-
-
 def interval_board(
     store: ResultStore, query: BoardQuery, *, layout: tuple[str, ...] = INTERVAL_LAYOUT
 ) -> pd.DataFrame:
@@ -434,7 +330,7 @@ def interval_board(
     chosen = frozen_choice(query)
     runs = select_runs(store, query)
     if runs.empty:
-        raise InvalidInputError(f"no runs to rank: {_empty_suite_message(store, query.suite)}")
+        raise InvalidInputError(f"no runs to rank: {empty_suite_message(store, query.suite)}")
     normaliser = resolve_normaliser(chosen, runs)
     if normaliser is None and runs["metric"].nunique() > 1:
         normaliser = published_normaliser(runs, name=f"{query.suite or 'source'}'s published")
@@ -451,30 +347,6 @@ def interval_board(
         out.attrs["notes"] = ["SYNTHETIC data: generated by planetbench, not a measurement "
                               "of real-world quality", *out.attrs["notes"]]
     return out
-
-
-def frozen_choice(query: BoardQuery) -> NormaliserChoice | None:
-    """The frozen normaliser of a board of a preset other than ``mars`` (its file read).
-
-    Raises:
-        InvalidInputError: ``shots`` given or ``normaliser`` ``compared`` (they belong to the
-            ``mars`` preset), or a normaliser file that cannot be read.
-    """
-    if query.shots is not None:
-        raise InvalidInputError(
-            "--shots select(s) the runs of the mars preset's board; add --preset mars"
-        )
-    chosen = query.normaliser
-    if chosen is None or not isinstance(chosen, str | Path):
-        return chosen
-    from planetbench.report.mars import COMPARED
-
-    if str(chosen) == COMPARED:
-        raise InvalidInputError(
-            f"--normaliser {COMPARED} (Mars-Bench's, built from the compared runs) belongs to "
-            "--preset mars; other boards take a frozen normaliser file"
-        )
-    return read_normaliser(chosen)
 
 
 def _selection_hint(runs: pd.DataFrame, query: BoardQuery, told: str = "") -> str:
@@ -530,7 +402,7 @@ def _geobench_v1_board(store: ResultStore, query: BoardQuery) -> pd.DataFrame:
     suite = query.suite or "geobench-v1"
     runs = mars.mars_runs(store.query(suite=suite, source=query.source))
     if runs.empty:
-        raise InvalidInputError(f"no runs to rank: {_empty_suite_message(store, suite)}")
+        raise InvalidInputError(f"no runs to rank: {empty_suite_message(store, suite)}")
     cell = ["model", "task", "protocol", "fraction"]
     runs["seed"] = runs.groupby(cell, dropna=False, sort=False).cumcount()
     selected = mars.select_runs(runs, metric=query.metric, protocol=query.protocol,
@@ -693,19 +565,8 @@ def stored_leaderboard(
         unweighted=unweighted, select=select,
     )
     if board.empty:
-        board.attrs["empty_message"] = _empty_suite_message(store, suite)
+        board.attrs["empty_message"] = empty_suite_message(store, suite)
     return board
-
-
-def _empty_suite_message(store: str | ResultStore | None, suite: str | None) -> str:
-    rs = store if isinstance(store, ResultStore) else ResultStore(store)
-    try:
-        suites = sorted(set(rs.query()["suite"].dropna().astype(str)))
-    except PlanetbenchError:
-        suites = []
-    held = (f"; it holds suite(s) {', '.join(suites)} (choose with --suite)" if suites
-            else "; import results (planetbench import FILE) or run an evaluation first")
-    return f"no results for suite {suite!r} with this selection in the store {rs.url}{held}"
 
 
 def neuco_layout(board: pd.DataFrame, *, reps: int = DEFAULT_REPS, seed: int = 0) -> pd.DataFrame:
