@@ -119,10 +119,16 @@ def readme_snippets(text: str) -> list[Snippet]:
             out.append(Snippet(start, "python", body))
         elif lang in ("bash", "sh", ""):
             joined = body.replace("\\\n", " ")
+            variables: dict[str, str] = {}  # NAME=value lines of the block, as the shell sets
             for offset, line in enumerate(joined.splitlines()):
                 for part in line.split("&&"):
                     command = part.strip()
-                    if re.match(r"^(planetbench|pip|python)\b", command):
+                    assignment = re.match(r"^([A-Za-z_]\w*)=(\S+)$", command)
+                    if assignment:
+                        variables[assignment.group(1)] = assignment.group(2)
+                    elif re.match(r"^(planetbench|pip|python)\b", command):
+                        for name, value in variables.items():
+                            command = re.sub(rf"\$\{{{name}\}}|\${name}\b", value, command)
                         out.append(Snippet(start + offset, "shell", command))
     return out
 
@@ -185,6 +191,8 @@ def test_readme_snippets_are_found_and_rules_apply() -> None:
         "planetbench capability predict cap.json")
     assert _rule(SKIPS, "planetbench data download glid --root /data/cryo") is not None
     assert _rule(SKIPS, "planetbench leaderboard") is None
+    block = "```bash\nR=../data\nplanetbench embed --root $R --x ${R}/y\n```\n"
+    assert readme_snippets(block)[0].text == "planetbench embed --root ../data --x ../data/y"
 
 
 def test_every_readme_command_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -221,3 +221,32 @@ def test_a_learning_rate_sweep_is_never_averaged_into_a_cell() -> None:
     without = pd.DataFrame(rows).drop(columns="val_score")
     with pytest.raises(InvalidInputError, match="choose one rate with --lr"):
         results_leaderboard(without, reps=100)
+
+
+def test_normaliser_command_writes_the_file_the_message_names(
+    store_url: str, tmp_path: Path
+) -> None:
+    """The mixed-metrics message sends to `planetbench normaliser`: it exists and its file
+    ranks the board."""
+    from typer.testing import CliRunner
+
+    import planetbench.cli.embedding
+    import planetbench.cli.report  # noqa: F401
+    from planetbench.cli import app
+
+    runner = CliRunner()
+    _store_mixed(store_url)
+    mixed = runner.invoke(app, ["leaderboard", "--store", store_url, "--suite", "s", "--reps",
+                                "100"])
+    assert mixed.exit_code == 2 and "planetbench normaliser" in " ".join(mixed.output.split())
+    out = tmp_path / "norm.json"
+    res = runner.invoke(app, ["normaliser", "--store", store_url, "--suite", "s",
+                              "--reference-model", "weak", "--reference-model", "strong",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    board = runner.invoke(app, ["leaderboard", "--store", store_url, "--suite", "s", "--reps",
+                                "100", "--normaliser", str(out), "--format", "json"])
+    assert board.exit_code == 0, board.output
+    bad = runner.invoke(app, ["normaliser", "--store", store_url, "--suite", "s",
+                              "--reference-model", "nope", "--out", str(out)])
+    assert bad.exit_code == 2 and "--reference-model" in " ".join(bad.output.split())

@@ -167,10 +167,44 @@ def empty_suite_message(store: str | ResultStore | None, suite: str | None) -> s
 
 
 
+def fit_stored_normaliser(
+    store: ResultStore,
+    query: BoardQuery,
+    *,
+    reference_models: list[str],
+    version: str,
+    low_pct: float = 0.0,
+    high_pct: float = 100.0,
+) -> Normaliser:
+    """A frozen normaliser fitted on the stored runs a board of ``query`` would rank.
+
+    The anchors of each (task, metric) are the ``low_pct``/``high_pct`` percentiles of the
+    runs of ``reference_models`` (:meth:`~planetbench.stats.normalise.Normaliser.fit`).
+
+    Raises:
+        InvalidInputError: nothing selected, or what :meth:`Normaliser.fit` refuses (a reference
+            model without runs, a task without reference runs, equal anchors …).
+    """
+    runs = select_runs(store, query)
+    if runs.empty:
+        raise InvalidInputError(f"no runs to fit a normaliser on: "
+                                f"{empty_suite_message(store, query.suite)}")
+    tidy = runs[["model", "task", "metric", "score", "seed"]].reset_index(drop=True)
+    try:
+        return Normaliser.fit(tidy, reference_models=reference_models, version=version,
+                              low_pct=low_pct, high_pct=high_pct)
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            f"{str(exc).replace(' in df', ' in the selected runs')} (the reference models are "
+            "named by --reference-model, the runs selected by --suite/--protocol/--fraction)"
+        ) from exc
+
+
 __all__ = [
     "SYNTHETIC_SUITES",
     "BoardQuery",
     "empty_suite_message",
+    "fit_stored_normaliser",
     "frozen_choice",
     "published_normaliser",
     "runs_frame",
