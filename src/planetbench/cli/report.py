@@ -135,7 +135,7 @@ def normaliser_cmd(
     (high - s) / (high - low) for lower-is-better metrics, on every later board: normalising a
     new model never moves the others.
 
-    Example: planetbench normaliser --suite cryo --protocol frozen --reference-model U-Net
+    Example: planetbench normaliser --suite cryo --protocol frozen --reference-model TerraMind
     --reference-model DOFA --out cryo-normaliser.json
     """
     from planetbench.report.output_paths import check_output_file
