@@ -72,7 +72,8 @@ def test_fit_predict_recommend_map(fitted: Path, tmp_path: Path) -> None:
         env={"COLUMNS": "200"},
     )
     assert result.exit_code == 0, result.output
-    assert "predicted scores (6 pairs)" in result.output
+    assert "predicted scores (6 pairs" in result.output
+    assert "metric" in result.output
     result = runner.invoke(app, ["capability", "predict", str(fitted), "--model", "m1"])
     assert result.exit_code == 0 and "every requested pair is measured" in result.output
     # recommend: the unmeasured pairs, most uncertain first.
@@ -192,13 +193,6 @@ def test_out_of_the_wrong_kind_exits_2(fitted: Path, tmp_path: Path, args: list[
     assert "Traceback" not in text
 
 
-@pytest.mark.parametrize("command", ["fit", "predict", "recommend", "map"])
-def test_every_help_ends_with_an_example(command: str) -> None:
-    result = runner.invoke(app, ["capability", command, "--help"], env={"COLUMNS": "200"})
-    assert result.exit_code == 0
-    assert f"Example: planetbench capability {command}" in result.output
-
-
 @pytest.mark.parametrize(
     "state",
     [
@@ -222,3 +216,54 @@ def test_malformed_encoding_file_exits_2(tmp_path: Path, state: dict) -> None:
         result = runner.invoke(app, ["capability", *argv])
         assert result.exit_code == 2, result.output
         assert "malformed" in result.output.replace("\n", " ")
+
+
+def test_fit_refuses_disconnected_blocks_and_names_the_flag(tmp_path: Path, store_url: str) -> None:
+    """Two suites whose models and tasks do not overlap (as Cryo-Bench and GEO-Bench-2 with
+    protocol frozen): fitting them as one matrix would place the blocks arbitrarily."""
+    planted = pd.read_csv(_long_csv(tmp_path))
+    other = planted.assign(model="x" + planted["model"], suite="other")
+    # The same task names in both suites are different datasets: they do not join the blocks.
+    both = pd.concat([planted, other])
+    both.to_csv(tmp_path / "both.csv", index=False)
+    assert runner.invoke(app, ["import", str(tmp_path / "both.csv"), "--store",
+                               store_url]).exit_code == 0
+    out = tmp_path / "enc.json"
+    res = runner.invoke(app, ["capability", "fit", "--out", str(out), "--store", store_url,
+                              "--protocol", "frozen", *FIT])
+    assert res.exit_code == 2, res.output
+    text = " ".join(res.output.split())
+    assert "2 disconnected blocks" in text
+    assert "--suite demo" in text and "--suite other" in text
+    assert not out.exists()
+    ok = runner.invoke(app, ["capability", "fit", "--out", str(out), "--store", store_url,
+                             "--suite", "other", *FIT])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_predict_shows_the_metric_and_never_cuts_names_into_look_alikes(
+    tmp_path: Path, store_url: str
+) -> None:
+    planted = pd.read_csv(_long_csv(tmp_path))
+    long = "a_very_long_backbone_name_patch16_224"
+    planted["model"] = planted["model"].map({"m0": long, "m1": long + "+s1s2"}).fillna(
+        planted["model"])
+    planted.to_csv(tmp_path / "long.csv", index=False)
+    assert runner.invoke(app, ["import", str(tmp_path / "long.csv"), "--store",
+                               store_url]).exit_code == 0
+    enc = tmp_path / "enc.json"
+    assert runner.invoke(app, ["capability", "fit", "--out", str(enc), "--store", store_url,
+                               *FIT]).exit_code == 0
+    res = runner.invoke(app, ["capability", "predict", str(enc), "--include-measured", "--model",
+                              long, long + "+s1s2"], env={"COLUMNS": "60"})
+    assert res.exit_code == 0, res.output
+    assert "…" not in res.output  # wrapped, never truncated with an ellipsis
+    lines = res.output.splitlines()
+    assert max(len(line) for line in lines if line[:1] in "┏┃┡│└") <= 60  # the table fits
+    flat = "".join(line.split("│")[1].strip() for line in lines if line.count("│") > 2)
+    assert flat.count(long + "+s1s2") == 6 and flat.count(long) == 12
+    csv = tmp_path / "pred.csv"
+    runner.invoke(app, ["capability", "predict", str(enc), "--include-measured", "--out",
+                        str(csv)])
+    pred = pd.read_csv(csv)
+    assert {long, long + "+s1s2"} <= set(pred["model"]) and set(pred["metric"]) == {"miou"}

@@ -108,3 +108,64 @@ def test_format_did_you_mean_and_help_example(tmp_path: Path, store_url: str) ->
     assert "did you mean 'cryobench'?" in result.output
     helped = runner.invoke(app, ["import", "--help"])
     assert "Example: planetbench import" in helped.output
+
+
+def _import_id(output: str) -> str:
+    match = re.search(r"import id (\S+)", output)
+    assert match is not None, output
+    return match.group(1)
+
+
+def test_a_bad_import_is_retracted_and_recorded(tmp_path: Path, store_url: str) -> None:
+    """`mIoU` beside `miou` is refused; a wrong scale in another suite is imported with a
+    warning, then retracted: its rows leave `runs`, the retraction and the rows are recorded."""
+    import planetbench.cli.store  # noqa: F401  (registers the store commands)
+
+    good = runner.invoke(app, ["import", str(_csv(tmp_path, LONG)), "--store", store_url])
+    first = _import_id(good.output)
+    spelled = _csv(tmp_path, "model,task,metric,score,suite\nc,glid,mIoU,0.7,cryo\n", "s.csv")
+    res = runner.invoke(app, ["import", str(spelled), "--store", store_url])
+    assert res.exit_code == 2 and "differ only in case" in " ".join(res.output.split())
+    percent = _csv(tmp_path, "model,task,metric,score,suite\nc,glid,miou,70.0,other\n", "p.csv")
+    res = runner.invoke(app, ["import", str(percent), "--store", store_url])
+    assert res.exit_code == 0 and "warning: metric 'miou' is stored on different scales" in (
+        " ".join(res.output.split()))
+    bad = _import_id(res.output)
+    assert bad != first and len(ResultStore(store_url)) == 5
+    out = runner.invoke(app, ["store", "retract", "--import", bad, "--reason", "percent",
+                              "--store", store_url])
+    assert out.exit_code == 0, out.output
+    assert "retracted 1 row(s)" in out.output and "retraction 1" in out.output
+    store = ResultStore(store_url)
+    assert len(store) == 4 and "c" not in set(store.query()["model"])
+    log = store.retractions()
+    assert log[["selector", "value", "reason", "n_rows"]].values.tolist() == [
+        ["import", bad, "percent", 1]]
+    listed = runner.invoke(app, ["store", "retractions", "--store", store_url])
+    assert listed.exit_code == 0 and bad in listed.output
+    key = store.query()["run_key"].iloc[0]
+    one = runner.invoke(app, ["store", "retract", "--run-key", key, "--store", store_url])
+    assert one.exit_code == 0 and len(ResultStore(store_url)) == 3
+    for args, message in ((["--import", bad], "no stored row has import"),
+                          ([], "exactly one of --import"),
+                          (["--import", first, "--run-key", key], "exactly one of --import")):
+        res = runner.invoke(app, ["store", "retract", *args, "--store", store_url])
+        assert res.exit_code == 2 and message in " ".join(res.output.split())
+    assert len(ResultStore(store_url).retractions()) == 2  # refusals record nothing
+
+
+def test_a_retraction_keeps_the_removed_rows(tmp_path: Path, store_url: str) -> None:
+    import sqlalchemy as sa
+
+    runner.invoke(app, ["import", str(_csv(tmp_path, LONG)), "--store", store_url])
+    store = ResultStore(store_url)
+    before = store.query()
+    summary = store.retract(selector="import", value=before["config"].iloc[0]["import_id"])
+    assert summary.n_rows == 4 and len(store) == 0
+    with store.engine.connect() as conn:
+        kept = conn.execute(sa.text("SELECT rows, run_keys FROM retractions")).one()
+    import json
+
+    rows = json.loads(kept[0]) if isinstance(kept[0], str) else kept[0]
+    assert [r["run_key"] for r in rows] == before["run_key"].tolist()
+    assert [r["score"] for r in rows] == before["score"].tolist()

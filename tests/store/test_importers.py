@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from planetbench.errors import InvalidInputError
+from planetbench.stats.normalise import metric_higher_is_better
 from planetbench.store import ResultStore
 from planetbench.store.importers import (
     FORMATS,
@@ -167,9 +168,16 @@ def test_geobench2_real(shared_data: Path) -> None:
     ]
     assert df["protocol"].value_counts().to_dict() == {"finetune": 1915, "frozen": 750}
     assert (df["fraction"] == 1.0).all()
-    assert set(df.loc[df["task"] == "biomassters", "metric"]) == {"rmse"}
+    # biomassters' "RMSE" is submitted as the higher-is-better 1 - 0.2538 RMSE (scale_rmse):
+    # its values lie in the normaliser's range [0.948, 0.960], so it is not stored as an RMSE.
+    biomass = df[df["task"] == "biomassters"]
+    assert set(biomass["metric"]) == {"rmse_skill"}
+    assert biomass["score"].between(0.948, 0.961).all()
+    assert metric_higher_is_better("rmse_skill")
     assert set(df.loc[df["task"] == "caffe", "metric"]) == {"miou"}
-    assert set(df["metric"]) == {"miou", "accuracy", "f1_multilabel", "map", "map_segm", "rmse"}
+    assert set(df["metric"]) == {
+        "miou", "accuracy", "f1_multilabel", "map", "map_segm", "rmse_skill"
+    }
     first = df.iloc[0]
     assert first["model"] == "satlas_resnet50_sentinel2_si_ms_satlas"
     assert first["task"] == "treesatai" and first["seed"] == 205
@@ -293,3 +301,55 @@ def test_a_folder_given_to_a_file_format(tmp_path: Path) -> None:
     for fmt in ("long", "cryobench", "geobench-v1"):
         with pytest.raises(InvalidInputError, match="is a folder; this format reads one CSV"):
             detect_and_read(tmp_path, format=fmt)
+
+
+def test_metric_spelled_differently_from_a_stored_one_is_refused(
+    tmp_path: Path, store_url: str
+) -> None:
+    store = ResultStore(store_url)
+    import_results(read_long_csv(_write(tmp_path, "model,task,metric,score\na,t,miou,0.7\n")),
+                   store)
+    for name in ("mIoU", "MIOU", "Miou"):
+        clash = _write(tmp_path, f"model,task,metric,score\nb,t,{name},0.6\n", "clash.csv")
+        with pytest.raises(InvalidInputError, match=f"\\['{name}'\\] differ only in case .*'miou'"):
+            import_results(read_long_csv(clash), store)
+    assert len(store) == 1  # nothing written
+    within = _write(tmp_path, "model,task,metric,score\nb,t,F1_macro,0.6\nc,t,f1_macro,0.5\n")
+    with pytest.raises(InvalidInputError, match="differ only in case"):
+        import_results(read_long_csv(within), store)
+    near = _write(tmp_path, "model,task,metric,score\nb,t,mious,0.6\n", "near.csv")
+    summary = import_results(read_long_csv(near), store)
+    assert summary.n_written == 1 and "close to the stored 'miou'" in summary.notes[0]
+
+
+def test_scores_on_another_scale_are_refused_within_a_suite(tmp_path: Path, store_url: str) -> None:
+    store = ResultStore(store_url)
+    first = "model,task,metric,score,suite\na,t,miou,0.7,s\n"
+    import_results(read_long_csv(_write(tmp_path, first)), store)
+    percent = _write(tmp_path, "model,task,metric,score,suite\nb,t,miou,70.0,s\n", "p.csv")
+    with pytest.raises(InvalidInputError, match=r"percent scale .*store holds them on a fraction"):
+        import_results(read_long_csv(percent), store)
+    mixed = _write(tmp_path, "model,task,metric,score,suite\nb,u,miou,70,z\nc,v,miou,0.6,z\n",
+                   "m.csv")
+    with pytest.raises(InvalidInputError, match=r"mixes percent .* and fraction"):
+        import_results(read_long_csv(mixed), store)
+    assert len(store) == 1
+    # Another suite may keep its published scale: a warning, not a refusal.
+    other = _write(tmp_path, "model,task,metric,score,suite\nb,t,miou,70.0,cryo\n", "o.csv")
+    summary = import_results(read_long_csv(other), store)
+    assert summary.n_written == 1 and "different scales by suite" in summary.notes[0]
+    # RMSE has no upper bound: any value is fine.
+    rmse = _write(tmp_path, "model,task,metric,score,suite\nb,r,rmse,0.5,s\nc,r,rmse,12,s\n",
+                  "r.csv")
+    assert import_results(read_long_csv(rmse), store).notes == ()
+
+
+def test_cryobench_and_geobench2_live_in_one_store(shared_data: Path, store_url: str) -> None:
+    store = ResultStore(store_url)
+    cryo = shared_data / "cryobench-published-results" / "cryobench_frozen_upernet_100pct_miou.csv"
+    assert import_results(detect_and_read(cryo), store).n_written == 80
+    frozen = (shared_data / "geobench2-leaderboard-results" / "submissions"
+              / "80100fc6-dc1a-4514-b946-341157eaf816")
+    summary = import_results(detect_and_read(frozen), store)
+    assert summary.n_written == 750
+    assert any("'miou'" in n and "cryo: percent" in n for n in summary.notes)

@@ -16,6 +16,7 @@ import planetbench.cli.store  # noqa: F401  (registers the commands)
 from planetbench.cli import app
 from planetbench.errors import InvalidInputError, StoreError
 from planetbench.store import Result, ResultStore
+from planetbench.store.migrations import HEAD
 
 runner = CliRunner()
 
@@ -62,7 +63,7 @@ def test_store_info_shows_where_revision_and_runs(store_url: str) -> None:
     result = runner.invoke(app, ["store-info", "--store", store_url], env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     assert store_url in result.output and "runs: 2" in result.output
-    assert "schema: 0002" in result.output
+    assert f"schema: {HEAD}" in result.output
 
 
 def test_writable_store_passes_the_check(backend_url: str) -> None:

@@ -3,6 +3,7 @@
 Pure NumPy/SciPy/pandas; importable without torch.
 """
 
+from planetbench.capability.blocks import Block, connected_blocks
 from planetbench.capability.encoding import (
     DISTANCES,
     CapabilityEncoder,
@@ -20,10 +21,12 @@ from planetbench.capability.validate import (
 
 __all__ = [
     "DISTANCES",
+    "Block",
     "CapabilityEncoder",
     "ValidationReport",
     "aggregate_cells",
     "bootstrap_mae",
+    "connected_blocks",
     "holdout_cells",
     "leave_one_model_out",
     "leave_one_task_out",

@@ -49,6 +49,7 @@ import pandas as pd
 from scipy import optimize, sparse
 from threadpoolctl import threadpool_limits
 
+from planetbench.capability.blocks import connected_blocks
 from planetbench.errors import InvalidInputError, UnknownNameError
 from planetbench.stats.normalise import (
     denormalise_scores,
@@ -186,6 +187,16 @@ def aggregate_cells(df: pd.DataFrame, *, where: str = "results") -> pd.DataFrame
     return cells
 
 
+def _task_metrics(results: pd.DataFrame, tasks: list[str]) -> dict[str, str]:
+    """Task → its metric name(s) (joined with "/" when several), or "" without a metric column."""
+    if "metric" not in results.columns:
+        return {t: "" for t in tasks}
+    names = results.assign(task=results["task"].astype(str)).groupby("task")["metric"].agg(
+        lambda m: "/".join(sorted(set(map(str, m))))
+    )
+    return {t: str(names.get(t, "")) for t in tasks}
+
+
 def filter_cells(
     cells: pd.DataFrame, min_results: int
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
@@ -272,6 +283,7 @@ class CapabilityEncoder:
         task_params_: array (n_ensemble, n_tasks, dim) of raw task parameters.
         best_: dict task -> best mean score; worst_: dict task -> worst mean score.
         higher_is_better_: dict task -> bool.
+        metrics_: dict task -> metric name ("" when the results gave only the direction).
         observed_: DataFrame of the fitted cells (model, task, score, gap, n_runs).
         losses_: array (n_ensemble,) of final training losses.
         point_model_params_: array (n_models, dim), model parameters of the point fit.
@@ -389,8 +401,9 @@ class CapabilityEncoder:
             self, fitted.
 
         Raises:
-            InvalidInputError: bad parameters or input, or fewer than two models or tasks left
-                after filtering.
+            InvalidInputError: bad parameters or input, fewer than two models or tasks left
+                after filtering, or results in disconnected blocks that share no model and no
+                task (:func:`~planetbench.capability.blocks.connected_blocks`).
         """
         self._validate_params()
         cells = aggregate_cells(results, where="fit results")
@@ -415,6 +428,16 @@ class CapabilityEncoder:
                 stacklevel=2,
             )
         n_models, n_tasks = kept["model"].nunique(), kept["task"].nunique()
+        blocks = connected_blocks(kept)
+        if len(blocks) > 1:
+            shown = "; ".join(f"block {i}: {b.describe()}" for i, b in enumerate(blocks[:3], 1))
+            raise InvalidInputError(
+                f"the results form {len(blocks)} disconnected blocks that share no model and no "
+                f"task ({shown}{' …' if len(blocks) > 3 else ''}); nothing ties one block's "
+                "models to another's, so one encoding of them all would place the blocks "
+                "arbitrarily. Fit one block: select its results (on the command line with "
+                "--suite, --source or --protocol, or a --from-csv file of one block)"
+            )
         if n_models < 2 or n_tasks < 2:
             raise InvalidInputError(
                 f"too few results to fit a capability encoding: after keeping models with >= "
@@ -428,6 +451,7 @@ class CapabilityEncoder:
         smax = kept.groupby("task")["score"].max()
         smin = kept.groupby("task")["score"].min()
         self.higher_is_better_ = {t: bool(hib[t]) for t in self.tasks_}
+        self.metrics_ = _task_metrics(results, self.tasks_)
         self.best_ = {t: float(smax[t] if hib[t] else smin[t]) for t in self.tasks_}
         self.worst_ = {t: float(smin[t] if hib[t] else smax[t]) for t in self.tasks_}
         kept = kept.copy()
@@ -655,6 +679,7 @@ class CapabilityEncoder:
                 f"normalisation; got {len(cells)} model(s) with scores {scores.tolist()}"
             )
         self.higher_is_better_[name] = bool(higher_is_better)
+        self.metrics_ = {**getattr(self, "metrics_", {}), name: ""}
         self.best_[name] = float(scores.max() if higher_is_better else scores.min())
         self.worst_[name] = float(scores.min() if higher_is_better else scores.max())
         gap = self._gap_of([name] * len(cells), scores)
@@ -725,8 +750,9 @@ class CapabilityEncoder:
                 tuples, or None for every fitted model x task.
 
         Returns:
-            One row per pair: ``model, task, gap_mean`` (the gap predicted by the point fit to
-            all cells), ``gap_std`` (standard deviation of the gap over the ensemble members),
+            One row per pair: ``model, task, metric`` (the task's metric name; empty when the
+            results gave only ``higher_is_better``), ``gap_mean`` (the gap predicted by the
+            point fit to all cells), ``gap_std`` (standard deviation of the gap over the ensemble members),
             ``score_mean, score_std`` (the same in the task's metric units), ``measured`` (the cell was fitted) and ``score_measured`` (its mean score, or
             NaN).
 
@@ -749,6 +775,8 @@ class CapabilityEncoder:
         gap_mean = point
         gap_std = gaps.std(axis=0, ddof=1) if gaps.shape[0] > 1 else np.zeros_like(gap_mean)
         out = frame.copy()
+        metrics = getattr(self, "metrics_", {})
+        out.insert(2, "metric", [metrics.get(t, "") for t in tasks])
         out["gap_mean"] = gap_mean
         out["gap_std"] = gap_std
         out["score_mean"] = self._score(gap_mean, best, worst, hib)
@@ -774,6 +802,7 @@ class CapabilityEncoder:
                 "best": self.best_,
                 "worst": self.worst_,
                 "higher_is_better": self.higher_is_better_,
+                "metrics": getattr(self, "metrics_", {}),
                 "observed": self.observed_.to_dict(orient="list"),
                 "losses": self.losses_.tolist(),
                 "point_model_params": self.point_model_params_.tolist(),
@@ -814,6 +843,7 @@ class CapabilityEncoder:
         self.best_ = {k: float(v) for k, v in fitted["best"].items()}
         self.worst_ = {k: float(v) for k, v in fitted["worst"].items()}
         self.higher_is_better_ = {k: bool(v) for k, v in fitted["higher_is_better"].items()}
+        self.metrics_ = {str(k): str(v) for k, v in (fitted.get("metrics") or {}).items()}
         self.observed_ = pd.DataFrame(fitted["observed"])
         self.losses_ = np.asarray(fitted["losses"], dtype=float)
         self.point_model_params_ = np.asarray(fitted["point_model_params"], dtype=float)

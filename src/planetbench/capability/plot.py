@@ -13,31 +13,8 @@ from planetbench.errors import InvalidInputError
 PROJECTIONS: tuple[str, ...] = ("pca", "first")
 
 
-def map_coordinates(
-    encoder: CapabilityEncoder, *, projection: str = "pca", member: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """2-D coordinates of models and tasks.
-
-    Fits are not aligned with each other (distances are invariant to rotations), so one fit is
-    drawn: by default the point fit (all cells), or one ensemble member.
-
-    Args:
-        encoder: a fitted encoder.
-        projection: ``pca`` (principal axes of the joint model + task point cloud, via SVD) or
-            ``first`` (the first two dimensions as they are).
-        member: ensemble member to draw; default (None) the point fit.
-
-    Returns:
-        ``(model_xy, task_xy)`` of shapes (n_models, 2) and (n_tasks, 2); a 1-D encoding gets
-        a zero second coordinate.
-
-    Raises:
-        InvalidInputError: unknown projection or member, unfitted encoder.
-    """
-    if projection not in PROJECTIONS:
-        raise InvalidInputError(
-            f"projection {projection!r} is unknown; choose one of {list(PROJECTIONS)}"
-        )
+def _points(encoder: CapabilityEncoder, member: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Model and task points of the point fit (``member`` None) or of one ensemble member."""
     if not hasattr(encoder, "model_params_"):
         raise InvalidInputError("the encoder is not fitted; fit or load it before drawing a map")
     n_members = encoder.model_params_.shape[0]
@@ -54,15 +31,60 @@ def map_coordinates(
     if encoder.distance == "cosine":  # only directions matter
         u = u / np.linalg.norm(u, axis=1, keepdims=True).clip(1e-12)
         v = v / np.linalg.norm(v, axis=1, keepdims=True).clip(1e-12)
+    return u, v
+
+
+def map_projection(
+    encoder: CapabilityEncoder, *, projection: str = "pca", member: int | None = None
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
+    """2-D coordinates of models and tasks, and the share of variance each axis shows.
+
+    Args:
+        encoder: a fitted encoder.
+        projection: ``pca`` (principal axes of the joint model + task point cloud, via SVD) or
+            ``first`` (the first two dimensions as they are).
+        member: ensemble member to draw; default (None) the point fit.
+
+    Returns:
+        ``(model_xy, task_xy, explained)``: arrays of shapes (n_models, 2) and (n_tasks, 2) (a
+        1-D encoding gets a zero second coordinate), and for a PCA of more than two dimensions
+        the fractions of the point cloud's variance along the two axes (else None).
+
+    Raises:
+        InvalidInputError: unknown projection or member, unfitted encoder.
+    """
+    if projection not in PROJECTIONS:
+        raise InvalidInputError(
+            f"projection {projection!r} is unknown; choose one of {list(PROJECTIONS)}"
+        )
+    u, v = _points(encoder, member)
     joint = np.concatenate([u, v])
+    explained: tuple[float, float] | None = None
     if projection == "pca" and joint.shape[1] > 2:
         centred = joint - joint.mean(axis=0)
-        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        _, sv, vt = np.linalg.svd(centred, full_matrices=False)
         joint = centred @ vt[:2].T
+        share = sv**2 / max(float(np.sum(sv**2)), 1e-300)
+        explained = (float(share[0]), float(share[1]))
     joint = joint[:, :2]
     if joint.shape[1] == 1:
         joint = np.concatenate([joint, np.zeros_like(joint)], axis=1)
-    return joint[: len(u)], joint[len(u):]
+    return joint[: len(u)], joint[len(u):], explained
+
+
+def map_coordinates(
+    encoder: CapabilityEncoder, *, projection: str = "pca", member: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """2-D coordinates of models and tasks (see :func:`map_projection`).
+
+    Fits are not aligned with each other (distances are invariant to rotations), so one fit is
+    drawn: by default the point fit (all cells), or one ensemble member.
+
+    Returns:
+        ``(model_xy, task_xy)`` of shapes (n_models, 2) and (n_tasks, 2).
+    """
+    model_xy, task_xy, _ = map_projection(encoder, projection=projection, member=member)
+    return model_xy, task_xy
 
 
 def plot_map(
@@ -88,28 +110,35 @@ def plot_map(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    model_xy, task_xy = map_coordinates(encoder, projection=projection, member=member)
-    fig = Figure(figsize=(7, 6))
+    model_xy, task_xy, explained = map_projection(encoder, projection=projection, member=member)
+    fig = Figure(figsize=(8.5, 7.5))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     ax.scatter(model_xy[:, 0], model_xy[:, 1], marker="o", color="tab:blue", label="model")
     ax.scatter(task_xy[:, 0], task_xy[:, 1], marker="^", color="tab:orange", label="task")
-    for name, (x, y) in zip(encoder.models_, model_xy, strict=True):
-        ax.annotate(name, (x, y), fontsize=7, color="tab:blue", xytext=(3, 3),
-                    textcoords="offset points")
-    for name, (x, y) in zip(encoder.tasks_, task_xy, strict=True):
-        ax.annotate(name, (x, y), fontsize=7, color="tab:orange", xytext=(3, -8),
-                    textcoords="offset points")
+    texts = [ax.text(x, y, name, fontsize=7, color="tab:blue")
+             for name, (x, y) in zip(encoder.models_, model_xy, strict=True)]
+    texts += [ax.text(x, y, name, fontsize=7, color="tab:orange")
+              for name, (x, y) in zip(encoder.tasks_, task_xy, strict=True)]
     if encoder.distance == "poincare" and encoder.dim == 2 and projection == "first":
         theta = np.linspace(0.0, 2.0 * np.pi, 256)
         ax.plot(np.cos(theta), np.sin(theta), color="grey", lw=0.8)
-    axis = "PC" if projection == "pca" and encoder.dim > 2 else "dim "
-    ax.set_xlabel(f"{axis}1")
-    ax.set_ylabel(f"{axis}2")
+    if explained is not None:
+        ax.set_xlabel(f"PC1 ({explained[0]:.0%} of the variance of the {encoder.dim}-D points)")
+        ax.set_ylabel(f"PC2 ({explained[1]:.0%} of the variance)")
+    else:
+        ax.set_xlabel("dim 1")
+        ax.set_ylabel("dim 2")
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend(loc="best", fontsize=8)
     ax.set_title(title or f"capability map ({encoder.distance}, d={encoder.dim}); "
                  "near = model does well on task")
+    fig.tight_layout()
+    if len(texts) > 1:
+        from adjustText import adjust_text
+
+        # Labels moved apart, with a thin leader line to their point when moved.
+        adjust_text(texts, ax=ax, arrowprops={"arrowstyle": "-", "color": "grey", "lw": 0.5})
     if path is not None:
         try:
             fig.savefig(Path(path), dpi=120, bbox_inches="tight")
@@ -118,4 +147,4 @@ def plot_map(
     return fig
 
 
-__all__ = ["PROJECTIONS", "map_coordinates", "plot_map"]
+__all__ = ["PROJECTIONS", "map_coordinates", "map_projection", "plot_map"]

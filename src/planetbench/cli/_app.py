@@ -13,13 +13,42 @@ from rich.markup import escape
 
 from planetbench.errors import PlanetbenchError
 
+#: Settings of every command: ``-h`` as well as ``--help``, help wrapped to the terminal.
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
 app = typer.Typer(
     name="planetbench",
-    help="Benchmark geospatial and planetary foundation models honestly, quickly, reproducibly.",
+    help="Benchmark geospatial and planetary foundation models honestly, quickly, reproducibly."
+    "\n\nExample: planetbench demo --quick",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help text: option names never truncated, flags without a "<bool>" placeholder,
+    # every line wrapped to the terminal ($COLUMNS).
+    rich_markup_mode=None,
+    context_settings=CONTEXT_SETTINGS,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from planetbench import __version__
+
+        typer.echo(f"planetbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True,
+        help="Show the planetbench version and exit.",
+    ),
+) -> None:
+    """Benchmark geospatial and planetary foundation models honestly, quickly, reproducibly.
+
+    Example: planetbench demo --quick
+    """
 
 console = Console(emoji=False)  # ":x:" in user data stays text
 err_console = Console(stderr=True, emoji=False)

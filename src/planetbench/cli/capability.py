@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich.table import Table
 from typer.core import TyperCommand
 
 from planetbench.capability.encoding import DISTANCES, CapabilityEncoder
@@ -64,13 +63,11 @@ class SeveralValuesCommand(TyperCommand):
         return super().parse_args(ctx, spread_values(list(args), self.several))
 
 
-def _print_frame(df: pd.DataFrame, title: str) -> None:
-    table = Table(title=title)
-    for col in df.columns:
-        table.add_column(str(col))
-    for rec in df.itertuples(index=False):
-        table.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in rec])
-    console.print(table)
+def _print_frame(df: pd.DataFrame, title: str, *, wide: bool = False) -> None:
+    """A table fitted to the terminal: names wrap (never cut into look-alikes)."""
+    from planetbench.report.formats import format_leaderboard
+
+    typer.echo(format_leaderboard(df, "table", title=title, wide=wide).rstrip("\n"))
 
 
 @capability_app.command("fit")
@@ -151,6 +148,9 @@ def predict_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the predictions to this CSV.")
     ] = None,
+    wide: Annotated[
+        bool, typer.Option("--wide/--no-wide", help="Table: every column, however wide.")
+    ] = False,
     place: Annotated[
         Path | None,
         typer.Option(
@@ -187,8 +187,9 @@ def predict_cmd(
         )
     else:
         _print_frame(
-            pred[["model", "task", "score_mean", "score_std", "score_measured"]],
-            f"predicted scores ({len(pred)} pairs)",
+            pred[["model", "task", "metric", "score_mean", "score_std", "score_measured"]],
+            f"predicted scores ({len(pred)} pairs; score_std: spread of the ensemble)",
+            wide=wide,
         )
 
 

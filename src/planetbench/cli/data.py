@@ -32,7 +32,10 @@ def _bands_text(names: tuple[str, ...], limit: int = 6) -> str:
 def list_cmd(
     suite: str | None = typer.Option(None, help="Only tasks of this suite (cryo, demo, …)."),
 ) -> None:
-    """Show every registered task with its suite, kind, bands and licence."""
+    """Show every registered task with its suite, kind, bands and licence.
+
+    Example: planetbench data list --suite cryo
+    """
     names = list_tasks(suite)
     if not names:
         suites = sorted({get_task(n).spec.suite for n in list_tasks()})
@@ -51,7 +54,10 @@ def list_cmd(
 @data_app.command("info")
 @handle_errors
 def info_cmd(task: str = typer.Argument(..., help="Task id, e.g. glid.")) -> None:
-    """Show a task's full specification and the files it is downloaded as."""
+    """Show a task's full specification and the files it is downloaded as.
+
+    Example: planetbench data info sicd
+    """
     spec = get_task(task).spec
     table = Table("field", "value", show_header=False)
     table.add_row("name", spec.name)

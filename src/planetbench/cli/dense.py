@@ -140,6 +140,8 @@ def run_cmd(
 
     The whole grid is checked first (names, data folders, options): every problem is listed
     and nothing runs until they are fixed.
+
+    Example: planetbench run experiment.yaml --store results.sqlite
     """
     from rich.markup import escape
 

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from planetbench.cli._app import StoreOption, app, console, err_console, handle_errors
 from planetbench.errors import ConfigError
+from planetbench.stats.bootstrap import DEFAULT_REPS
 
 if TYPE_CHECKING:
     from planetbench.embedding.evaluate import EvaluationSummary
@@ -155,7 +156,10 @@ def leaderboard_cmd(
         str | None, typer.Option("--suite", help="Rank the stored runs of this suite.")
     ] = None,
     preset: Annotated[
-        str | None, typer.Option("--preset", help="Layout: cryo, mars or neuco.")
+        str | None,
+        typer.Option("--preset", help="Layout: intervals (default), cryo, neuco, mars "
+                     "(Mars-Bench's aggregation), geobench2 (GEO-Bench-2's own leaderboard) or "
+                     "geobench-v1 (GEO-Bench's aggregation per --fraction)."),
     ] = None,
     protocol: Annotated[
         str | None, typer.Option("--protocol", help="Only runs of this protocol.")
@@ -166,10 +170,13 @@ def leaderboard_cmd(
     source: Annotated[
         str | None, typer.Option("--source", help="Only runs of this source (e.g. literature).")
     ] = None,
-    reps: Annotated[int, typer.Option("--reps", min=100, help="Bootstrap replicates.")] = 10_000,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="Bootstrap seed.")] = 0,
     metric: Annotated[
-        str | None, typer.Option("--metric", help="mars preset: only this metric's board.")
+        str | None, typer.Option("--metric", help="Only runs scored with this metric.")
+    ] = None,
+    lr: Annotated[
+        float | None,
+        typer.Option("--lr", help="Only runs at this learning rate (default: per model and "
+                     "task, the rate with the best validation score)."),
     ] = None,
     shots: Annotated[
         int | None,
@@ -179,20 +186,33 @@ def leaderboard_cmd(
         str | None,
         typer.Option(
             "--normaliser",
-            help="A frozen normaliser JSON file, or 'compared' (mars preset, the default there: "
-            "Mars-Bench's per-dataset min/max over the compared runs).",
+            help="A frozen normaliser putting tasks of different metrics on one 0-1 scale: a "
+            "file written by `planetbench normaliser`, or a published normalizer.json "
+            "({task: [low, high]}); or 'compared' (mars preset, the default there: Mars-Bench's "
+            "per-dataset min/max over the compared runs).",
         ),
     ] = None,
+    reps: Annotated[
+        int, typer.Option("--reps", min=100, help="Bootstrap rounds of the intervals.")
+    ] = DEFAULT_REPS,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Bootstrap seed.")] = 0,
+    wide: Annotated[
+        bool, typer.Option("--wide/--no-wide", help="Table: every column, however wide.")
+    ] = False,
 ) -> None:
     """Rank stored results: one row per model.
 
     Without --suite/--preset: the NeuCo-Bench board of probe results (Q per task,
     rank-then-aggregate). With --suite/--preset: per-task scores, mean, IQM with a bootstrap CI,
-    mean rank with its interval and ties with the leader (presets cryo, mars, neuco). The mars
-    preset (and --suite mars) aggregates as Mars-Bench: normalised per-dataset IQM, IQM over seeds
-    and datasets with a stratified-bootstrap CI (>= 1,000 rounds), constant datasets excluded.
+    mean rank with its interval and tied_with_leader (the model's mean-rank interval overlaps
+    the leader's). Tasks with different metrics need --normaliser FILE (GEO-Bench-2 rows carry
+    their published one). --preset geobench2 shows GEO-Bench-2's own leaderboard; the mars preset
+    (and --suite mars) aggregates as Mars-Bench: normalised per-dataset IQM, IQM over seeds and
+    datasets with a stratified-bootstrap CI (>= 1,000 rounds), constant datasets excluded. The
+    table fits the terminal ($COLUMNS): columns that do not fit are named under it; --wide shows
+    them all.
 
-    Example: planetbench leaderboard --suite mars --preset mars --normaliser compared --format md
+    Example: planetbench leaderboard --suite cryo --preset cryo --format md
     """
     from planetbench.report.embedding_leaderboard import check_select
     from planetbench.report.formats import check_format, format_leaderboard
@@ -203,22 +223,17 @@ def leaderboard_cmd(
     if preset is not None:
         check_preset(preset, option="--preset")
     board = stored_leaderboard(
-        store, suite=suite, preset=preset, protocol=protocol,  # type: ignore[arg-type]
-        fraction=fraction, source=source, unweighted=unweighted,
+        store, suite=suite, preset=preset, protocol=protocol, fraction=fraction, source=source,
+        metric=metric, lr=lr, shots=shots, normaliser=normaliser, unweighted=unweighted,
         select=select, reps=reps, seed=seed,  # type: ignore[arg-type]
-        metric=metric, shots=shots, normaliser=normaliser,
     )
     if board.empty:
         err_console.print(board.attrs["empty_message"], highlight=False, soft_wrap=True)
         return
-    typer.echo(format_leaderboard(board, fmt).rstrip("\n"))  # type: ignore[arg-type]
-    dropped = board.attrs.get("dropped_models") or []
-    if dropped:
-        err_console.print(
-            f"not ranked (missing tasks): {', '.join(map(str, dropped))}", highlight=False
-        )
-    for note in board.attrs.get("notes") or []:
-        err_console.print(note, highlight=False, soft_wrap=True)
+    typer.echo(format_leaderboard(board, fmt, wide=wide).rstrip("\n"))  # type: ignore[arg-type]
+    if fmt in ("json", "csv"):  # machine-readable output: the notes go to stderr
+        for note in board.attrs.get("notes") or []:
+            err_console.print(str(note), highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command("neuco")

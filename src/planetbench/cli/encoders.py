@@ -30,7 +30,10 @@ def encoders_cmd(
                      "registered encoder)."),
     ] = False,
 ) -> None:
-    """List encoders with availability (dependencies, cached weights, unavailable reason)."""
+    """List encoders with availability (dependencies, cached weights, unavailable reason).
+
+    Example: planetbench encoders --format json
+    """
     if fmt not in ("table", "json"):
         raise InvalidInputError(f"--format {fmt!r} is not supported; use 'table' or 'json'")
     from planetbench.encoders.availability import list_availability

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from planetbench.cli._app import StoreOption, app, console, handle_errors
+from planetbench.cli._app import StoreOption, app, console, err_console, handle_errors
 from planetbench.store import ResultStore
 from planetbench.store.importers import (
     AUTO,
@@ -47,7 +47,10 @@ def import_cmd(
     source (default --source) and lr. The metric must be a name whose direction is known
     (miou, accuracy, f1_*, r2, rmse, mae …). Every row is checked before anything is written,
     and all new rows are written in one transaction. Rows already in the store (same content)
-    are skipped, so importing a file twice stores it once.
+    are skipped, so importing a file twice stores it once. A metric spelled differently from a
+    stored one (mIoU beside miou), or scores on another scale than the stored ones of the same
+    suite (70.0 beside 0.7), is refused; each import gets an id to retract it with
+    `planetbench store retract --import ID`.
 
     Example: planetbench import ../shared/data/geobench2-leaderboard-results --store r.sqlite
     """
@@ -68,3 +71,12 @@ def import_cmd(
     )
     for note in df.attrs.get("notes", []):
         console.print(f"note: {note}", highlight=False, soft_wrap=True)
+    if summary.import_id:
+        console.print(
+            f"import id {summary.import_id} (undo with: planetbench store retract --import "
+            f"{summary.import_id})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    for note in summary.notes:
+        err_console.print(f"warning: {note}", highlight=False, soft_wrap=True, markup=False)

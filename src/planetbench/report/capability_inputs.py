@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from planetbench.capability.blocks import connected_blocks
 from planetbench.errors import InvalidInputError
 from planetbench.store import ResultStore
 
@@ -32,11 +33,13 @@ def stored_capability_results(
         fraction: only rows at this training fraction.
 
     Returns:
-        One row per stored run with a score (seeds are averaged by the encoder).
+        One row per stored run with a score (seeds are averaged by the encoder); when the
+        selection spans several suites, tasks are named ``suite/task``.
 
     Raises:
-        InvalidInputError: nothing matches, or a (model, task) mixes several suites, sources,
-            protocols, fractions or metrics (the message names the filters that fix it).
+        InvalidInputError: nothing matches, a (model, task) mixes several suites, sources,
+            protocols, fractions or metrics, or the results fall into blocks that share no model
+            and no task (the message names the filters that select each block).
     """
     rs = store if isinstance(store, ResultStore) else ResultStore(store)
     filters = {"suite": suite, "source": source, "protocol": protocol, "fraction": fraction}
@@ -48,6 +51,10 @@ def stored_capability_results(
             "`planetbench import FILE` or loosen the filters"
         )
     rows = rows[rows["score"].notna()]
+    if rows["suite"].nunique() > 1:
+        # A task id means one dataset only within its suite (Cryo-Bench's and GEO-Bench-2's
+        # "caffe" differ in split, preprocessing and scale): qualify it with the suite.
+        rows = rows.assign(task=rows["suite"].astype(str) + "/" + rows["task"].astype(str))
     conditions = rows.assign(fraction=rows["fraction"].fillna(-1.0)).groupby(
         ["model", "task"]
     )[list(CONDITION_COLUMNS)].nunique()
@@ -61,7 +68,35 @@ def stored_capability_results(
             "must be one experimental condition: choose one with --suite, --source, --protocol "
             "and --fraction"
         )
+    _refuse_disconnected(rows, shown)
     return rows[["model", "task", "metric", "score"]]
+
+
+def _refuse_disconnected(rows: pd.DataFrame, shown: str) -> None:
+    """Refuse results in blocks that share no model and no task, naming the flags per block."""
+    blocks = connected_blocks(rows)
+    if len(blocks) < 2:
+        return
+    singles: list[dict[str, str]] = []
+    for block in blocks:
+        inside = rows[rows["model"].astype(str).isin(block.models)]
+        values = {col: sorted(map(str, inside[col].dropna().unique()))
+                  for col in ("suite", "source", "protocol")}
+        singles.append({col: v[0] for col, v in values.items() if len(v) == 1})
+    # Name only the filters whose value tells the blocks apart.
+    telling = [col for col in ("suite", "source", "protocol")
+               if len({s.get(col) for s in singles}) == len(singles)
+               and all(col in s for s in singles)]
+    parts = []
+    for i, (block, single) in enumerate(zip(blocks[:4], singles, strict=False), 1):
+        flags = " ".join(f"--{col} {single[col]}" for col in telling[:1])
+        how = f" — select it with {flags}" if flags else ""
+        parts.append(f"block {i}: {block.describe()}{how}")
+    raise InvalidInputError(
+        f"the results ({shown}) form {len(blocks)} disconnected blocks that share no model and "
+        "no task, so one capability encoding cannot place them relative to each other; fit one "
+        f"block at a time. {'; '.join(parts)}{' …' if len(blocks) > 4 else ''}"
+    )
 
 
 def read_results_csv(

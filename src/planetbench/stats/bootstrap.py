@@ -38,6 +38,10 @@ from planetbench.stats.aggregate import AGGREGATES
 Statistic = str | Callable[[np.ndarray], np.ndarray]
 CIMethod = Literal["percentile", "bca"]
 
+#: The one default number of bootstrap rounds of planetbench (statistics, leaderboards, report and
+#: CLI): 10,000, rliable's and Agarwal et al.'s (2021) choice. Every output records the number used.
+DEFAULT_REPS = 10_000
+
 #: Upper bound on the number of float64 values drawn per chunk (about 64 MB).
 CHUNK_ELEMENTS = 8_000_000
 
@@ -136,7 +140,7 @@ def bootstrap_distribution(
     scores: ArrayLike,
     statistics: Sequence[Statistic],
     *,
-    reps: int = 10_000,
+    reps: int = DEFAULT_REPS,
     task_bootstrap: bool = False,
     seed: SeedLike = 0,
 ) -> np.ndarray:
@@ -220,7 +224,7 @@ def bootstrap_ci(
     scores: ArrayLike,
     statistic: Statistic = "iqm",
     *,
-    reps: int = 10_000,
+    reps: int = DEFAULT_REPS,
     confidence: float = 0.95,
     method: CIMethod = "percentile",
     task_bootstrap: bool = False,
@@ -263,7 +267,7 @@ def bootstrap_cis(
     score_dict: Mapping[str, ArrayLike],
     statistics: Sequence[Statistic] = ("iqm", "mean"),
     *,
-    reps: int = 10_000,
+    reps: int = DEFAULT_REPS,
     confidence: float = 0.95,
     method: CIMethod = "percentile",
     task_bootstrap: bool = False,

@@ -31,6 +31,7 @@ from planetbench.stats._validate import (
 )
 from planetbench.stats.bootstrap import (
     CHUNK_ELEMENTS,
+    DEFAULT_REPS,
     Interval,
     percentile_interval,
     stratified_resample,
@@ -91,7 +92,7 @@ def probability_of_improvement_ci(
     scores_x: ArrayLike,
     scores_y: ArrayLike,
     *,
-    reps: int = 10_000,
+    reps: int = DEFAULT_REPS,
     confidence: float = 0.95,
     seed: SeedLike = 0,
 ) -> Interval:
@@ -128,7 +129,7 @@ def is_tied(interval: Interval) -> bool:
 def pairwise_improvement(
     score_dict: Mapping[str, ArrayLike],
     *,
-    reps: int = 10_000,
+    reps: int = DEFAULT_REPS,
     confidence: float = 0.95,
     seed: SeedLike = 0,
 ) -> pd.DataFrame:
@@ -183,7 +184,7 @@ def mean_rank(
     score_dict: Mapping[str, ArrayLike],
     *,
     higher_is_better: bool = True,
-    reps: int = 10_000,
+    reps: int = DEFAULT_REPS,
     confidence: float = 0.95,
     seed: SeedLike = 0,
     task_bootstrap: bool = False,

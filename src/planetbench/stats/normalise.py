@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,8 @@ JSON_SCHEMA = "planetbench.normaliser/1"
 
 _HIGHER_EXACT = {
     "r2",
+    # GEO-Bench-2's biomassters score: 1 − 0.2538·RMSE, submitted in place of the RMSE.
+    "rmse_skill",
     "miou",
     "iou",
     "accuracy",
@@ -59,7 +61,8 @@ def metric_higher_is_better(metric: str) -> bool:
     """Direction of a metric from its name.
 
     Higher is better: ``r2``, ``miou``/``iou*``, ``f1*`` (``f1_macro``…), ``accuracy*``,
-    ``precision``, ``recall``, ``auc``/``roc_auc*``, ``map*``, ``kappa``. Lower is better:
+    ``precision``, ``recall``, ``auc``/``roc_auc*``, ``map*``, ``kappa`` and ``rmse_skill``
+    (GEO-Bench-2's 1 − 0.2538·RMSE of biomassters). Lower is better:
     ``rmse*``, ``mse*``, ``mae*``, ``loss*``, ``error*``, ``nll``.
 
     Args:
@@ -281,6 +284,52 @@ class Normaliser:
                 Anchor(str(task), str(metric), float(low), float(high), bool(hib.iloc[0]))
             )
         return cls(version.strip(), refs, float(low_pct), float(high_pct), tuple(anchors))
+
+    @classmethod
+    def from_ranges(
+        cls,
+        ranges: Mapping[str, Sequence[float]],
+        metrics: Mapping[str, str],
+        *,
+        version: str,
+    ) -> Normaliser:
+        """A frozen normaliser from published per-task ``[low, high]`` anchors.
+
+        GEO-Bench-2's and Mars-Bench's ``normalizer.json`` hold ``{task: [low, high]}``; the
+        metric of each task (and so its direction) comes from the runs it will normalise.
+
+        Args:
+            ranges: task → ``[low, high]`` (finite, ``low < high``).
+            metrics: task → metric name, for the tasks to keep (tasks of ``ranges`` not in it
+                are left out).
+            version: version label, e.g. ``"geobench2 normalizer.json"``.
+
+        Raises:
+            InvalidInputError: a task of ``metrics`` without a range, a malformed range, or a
+                metric of unknown direction.
+        """
+        anchors = []
+        for task, metric in sorted(metrics.items()):
+            if task not in ranges:
+                raise InvalidInputError(
+                    f"the normaliser {version!r} has no [low, high] range for task {task!r}; it "
+                    f"covers {sorted(ranges)}"
+                )
+            pair = ranges[task]
+            try:
+                low, high = (float(v) for v in pair)
+            except (TypeError, ValueError) as exc:
+                raise InvalidInputError(
+                    f"the normaliser {version!r} range of task {task!r} must be [low, high]; "
+                    f"got {pair!r}"
+                ) from exc
+            if not (math.isfinite(low) and math.isfinite(high) and high > low):
+                raise InvalidInputError(
+                    f"the normaliser {version!r} range of task {task!r} needs finite low < high; "
+                    f"got [{low}, {high}]"
+                )
+            anchors.append(Anchor(task, metric, low, high, metric_higher_is_better(metric)))
+        return cls(version, (), 0.0, 100.0, tuple(anchors))
 
     def _lookup(self) -> dict[tuple[str, str], Anchor]:
         return {(a.task, a.metric): a for a in self.anchors}

@@ -4,6 +4,7 @@ from planetbench.store.result import Result, run_key
 from planetbench.store.store import (
     AddSummary,
     ResultStore,
+    RetractSummary,
     StoreUpgradeWarning,
     default_store_url,
     open_store,
@@ -13,6 +14,7 @@ __all__ = [
     "AddSummary",
     "Result",
     "ResultStore",
+    "RetractSummary",
     "StoreUpgradeWarning",
     "default_store_url",
     "open_store",

@@ -69,6 +69,23 @@ runs_table = sa.Table(
 
 _JSON_COLUMNS = ("fold_scores", "metrics", "efficiency", "timings", "versions", "config", "notes")
 
+retractions_table = sa.Table(
+    "retractions",
+    _metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("retracted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("selector", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("n_rows", sa.Integer, nullable=False),
+    sa.Column("run_keys", sa.JSON, nullable=False),
+    sa.Column("rows", sa.JSON, nullable=False),
+)
+"""The record of every retraction (revision 0003): what was removed, why, and the rows."""
+
+#: What a retraction selects rows by.
+RETRACT_SELECTORS: tuple[str, ...] = ("import", "run_key")
+
 
 class StoreUpgradeWarning(UserWarning):
     """Opening a store upgraded its schema and collapsed duplicate rows (see the message)."""
@@ -86,6 +103,23 @@ class AddSummary:
 
     n_new: int
     n_present: int
+
+
+@dataclass(frozen=True)
+class RetractSummary:
+    """What :meth:`ResultStore.retract` did.
+
+    Attributes:
+        retraction_id: the ``id`` of the row recording it in table ``retractions``.
+        selector: ``import`` or ``run_key``.
+        value: the import id or run key.
+        n_rows: rows removed from ``runs``.
+    """
+
+    retraction_id: int
+    selector: str
+    value: str
+    n_rows: int
 
 
 def default_store_url() -> str:
@@ -394,6 +428,73 @@ class ResultStore:
             # Round-trip through JSON text so NaN/inf become null and numpy scalars plain numbers.
             row[col] = json.loads(json.dumps(getattr(r, col), default=_json_default))
         return row
+
+    def retract(self, *, selector: str, value: str, reason: str = "") -> RetractSummary:
+        """Remove the rows of one import or of one run key, and record it.
+
+        In one transaction the rows leave ``runs`` and a row of ``retractions`` records the
+        selector, the reason, the time, the run keys and the removed rows themselves (as
+        stored), so a retraction is never silent and loses nothing.
+
+        Args:
+            selector: ``import`` (rows whose ``config["import_id"]`` is ``value``, as printed
+                by ``planetbench import``) or ``run_key``.
+            value: the import id or the run key.
+            reason: why, recorded with the retraction.
+
+        Returns:
+            The :class:`RetractSummary`.
+
+        Raises:
+            InvalidInputError: unknown selector, empty value, or no row matches (nothing is
+                recorded).
+            StoreError: the store could not be written (nothing changes).
+        """
+        if selector not in RETRACT_SELECTORS:
+            raise InvalidInputError(
+                f"retract selector {selector!r} is unknown; use one of {list(RETRACT_SELECTORS)}"
+            )
+        if not str(value).strip():
+            raise InvalidInputError(f"retract --{selector.replace('_', '-')} needs a value")
+        try:
+            with _write_transaction(self.engine) as conn:
+                rows = [dict(r._mapping) for r in conn.execute(
+                    sa.select(runs_table).order_by(runs_table.c.id)
+                    if selector == "import"
+                    else sa.select(runs_table).where(runs_table.c.run_key == value)
+                )]
+                if selector == "import":
+                    rows = [r for r in rows if isinstance(r["config"], dict)
+                            and r["config"].get("import_id") == value]
+                if not rows:
+                    raise InvalidInputError(
+                        f"no stored row has {selector} {value!r}; import ids are printed by "
+                        "`planetbench import` and kept in each row's config.import_id, run keys "
+                        "in column run_key (planetbench export runs.csv)"
+                    )
+                ids = [r["id"] for r in rows]
+                conn.execute(runs_table.delete().where(runs_table.c.id.in_(ids)))
+                kept = [{k: (v.isoformat() if isinstance(v, datetime) else v)
+                         for k, v in r.items()} for r in rows]
+                result = conn.execute(retractions_table.insert().values(
+                    retracted_at=datetime.now(timezone.utc), selector=selector,
+                    value=str(value), reason=reason, n_rows=len(rows),
+                    run_keys=[r["run_key"] for r in rows],
+                    rows=json.loads(json.dumps(kept, default=_json_default)),
+                ))
+                key = result.inserted_primary_key
+                retraction_id = int(key[0]) if key is not None else -1
+        except SQLAlchemyError as exc:
+            raise StoreError(f"retracting from {self.where} failed: {_reason(exc)}") from exc
+        return RetractSummary(retraction_id, selector, str(value), len(rows))
+
+    def retractions(self) -> pd.DataFrame:
+        """The recorded retractions (without the removed rows), oldest first."""
+        cols = [c for c in retractions_table.c if c.name != "rows"]
+        with self.engine.connect() as conn:
+            out = [dict(r._mapping) for r in conn.execute(
+                sa.select(*cols).order_by(retractions_table.c.id))]
+        return pd.DataFrame(out, columns=[c.name for c in cols])
 
     # ------------------------------------------------------------------------------------ read
 

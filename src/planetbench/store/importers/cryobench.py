@@ -15,12 +15,22 @@ from planetbench.store.importers.schema import validate_long
 #: Cryo-Bench task columns, in the order of the published table.
 CRYOBENCH_TASKS: tuple[str, ...] = ("glid", "gld", "sicd", "caffe", "gsdd")
 
+#: The table's derived columns: mean mIoU over the tasks and mean competition rank (all rows).
+PUBLISHED_COLUMNS: tuple[str, ...] = ("avg_miou", "avg_rank")
+
+
+def _number(value: object) -> float | None:
+    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    return None if pd.isna(number) else float(number)
+
 
 def read_cryobench(csv: str | Path) -> pd.DataFrame:
     """Read the Cryo-Bench published table (wide, one mIoU column per task) into the long schema.
 
     The table has ``model, kind, glid, gld, sicd, caffe, gsdd, avg_miou, avg_rank``; mIoU is in
-    percent and kept as published. The averages are not imported (they are derived numbers).
+    percent and kept as published. The averages are derived numbers, not results: they are kept
+    in ``details["published"]`` (``avg_miou``, ``avg_rank`` over every row of the table) so that
+    reports can set them beside the averages recomputed from the per-task scores.
     Rows of kind ``frozen_gfm`` get protocol ``frozen``; rows of kind ``baseline_from_scratch``
     (U-Net, ViT trained from scratch, no frozen encoder) get protocol ``from-scratch`` so that
     they are not mistaken for frozen encoders. fraction = 1.0, suite = ``cryo``, metric =
@@ -45,8 +55,12 @@ def read_cryobench(csv: str | Path) -> pd.DataFrame:
             f"{', '.join(CRYOBENCH_TASKS)}"
         )
     rows = []
+    published = [c for c in PUBLISHED_COLUMNS if c in raw.columns]
     for i, r in enumerate(raw.to_dict(orient="records"), start=1):
         kind = str(r["kind"])
+        details: dict[str, object] = {"kind": kind, "decoder": "UPerNet", "unit": "percent"}
+        if published:
+            details["published"] = {c: _number(r[c]) for c in published}
         for task in CRYOBENCH_TASKS:
             rows.append(
                 {
@@ -59,7 +73,7 @@ def read_cryobench(csv: str | Path) -> pd.DataFrame:
                     "suite": "cryo",
                     "file": csv.name,
                     "row": i,
-                    "details": json.dumps({"kind": kind, "decoder": "UPerNet", "unit": "percent"}),
+                    "details": json.dumps(details, sort_keys=True),
                 }
             )
     return validate_long(pd.DataFrame(rows), where=str(csv))
@@ -77,4 +91,4 @@ FORMAT = TableFormat(
     priority=30,
 )
 
-__all__ = ["CRYOBENCH_TASKS", "FORMAT", "read_cryobench"]
+__all__ = ["CRYOBENCH_TASKS", "FORMAT", "PUBLISHED_COLUMNS", "read_cryobench"]

@@ -15,14 +15,17 @@ from planetbench.store.importers.schema import validate_long
 
 #: GEO-Bench-2 metric names (TerraTorch logger keys) -> planetbench metric names, whose direction
 #: :func:`planetbench.stats.normalise.metric_higher_is_better` knows. The upstream name is kept in
-#: ``details["metric_upstream"]``.
+#: ``details["metric_upstream"]``. The leaderboard's ``RMSE`` rows (biomassters) do not hold an
+#: RMSE: submitters convert it with the leaderboard's ``scale_rmse`` into 1 − 0.2538·RMSE, a
+#: higher-is-better score (values 0.948–0.960, the range of its ``normalizer.json``), stored as
+#: ``rmse_skill``.
 GEOBENCH2_METRICS: dict[str, str] = {
     "Multiclass_Jaccard_Index": "miou",
     "Overall_Accuracy": "accuracy",
     "Multilabel_F1_Score": "f1_multilabel",
     "test_test_map": "map",
     "test_test_segm_map": "map_segm",
-    "RMSE": "rmse",
+    "RMSE": "rmse_skill",
 }
 
 #: GEO-Bench-2 ``frozen_or_full_ft`` values -> planetbench protocols.
@@ -65,7 +68,7 @@ def read_geobench2(folder: str | Path) -> pd.DataFrame:
     Mapping: model = ``backbone`` (plus the suffix of :data:`GEOBENCH2_VARIANTS` for submissions
     that re-run a backbone under another input setting), task = ``dataset``, metric = ``Metric``
     renamed by :data:`GEOBENCH2_METRICS` (``Multiclass_Jaccard_Index`` -> ``miou``, ``RMSE`` ->
-    ``rmse`` …), score = ``test metric``, seed = ``Seed``, protocol = ``frozen_or_full_ft`` mapped by
+    ``rmse_skill``, the higher-is-better 1 − 0.2538·RMSE the leaderboard receives …), score = ``test metric``, seed = ``Seed``, protocol = ``frozen_or_full_ft`` mapped by
     :data:`GEOBENCH2_PROTOCOLS` (``full_ft`` -> ``finetune``), fraction = ``data_percentages`` /
     100, lr = ``lr``, suite = ``geobench2``; ``details`` keeps the submission id, the backbone,
     the upstream metric name, decoder, display name, the normaliser range of the dataset and the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ import pandas as pd
 
 from planetbench.config import config_hash
 from planetbench.errors import InvalidInputError
+from planetbench.store.importers.consistency import check_against_store
 from planetbench.store.importers.schema import validate_long
 from planetbench.store.result import Result, run_key
 from planetbench.store.store import ResultStore
@@ -31,6 +33,10 @@ class ImportSummary:
         n_skipped: rows skipped because the same result is already stored.
         n_models: distinct models in the table.
         n_tasks: distinct tasks in the table.
+        notes: warnings about the import (a metric name close to a stored one, a metric on
+            another scale in another suite), as sentences.
+        import_id: the identifier of this import, recorded in every row it wrote
+            (``config["import_id"]``), to retract it later.
     """
 
     n_rows: int
@@ -38,6 +44,8 @@ class ImportSummary:
     n_skipped: int
     n_models: int
     n_tasks: int
+    notes: tuple[str, ...] = ()
+    import_id: str = ""
 
 
 def _optional(value: Any, kind: type) -> Any:
@@ -107,13 +115,22 @@ def _with_source(df: pd.DataFrame, source: str) -> pd.DataFrame:
     return df
 
 
-def _result(rec: dict[str, Any], key: str) -> Result:
+def new_import_id() -> str:
+    """A fresh import identifier: UTC time and a random suffix (``20261207T013000-3f9a``)."""
+    from datetime import datetime, timezone
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def _result(rec: dict[str, Any], key: str, import_id: str) -> Result:
     """The stored form of one validated row."""
     details = json.loads(rec["details"])
     config = {
         "file": rec["file"],
         "row": _optional(rec["row"], int),
         "imported_from": "literature",
+        "import_id": import_id,
         **({"details": details} if details else {}),
     }
     return Result(
@@ -152,14 +169,19 @@ def import_results(
         The :class:`ImportSummary`. Either every new row is written or, on error, none.
 
     Raises:
-        InvalidInputError: the table violates the schema (nothing is written).
+        InvalidInputError: the table violates the schema, or clashes with the store (a metric
+            spelled differently from a stored one, scores on another scale than the stored
+            ones of the same suite; :func:`~planetbench.store.importers.consistency.check_against_store`);
+            nothing is written.
         StoreError: the store could not be written (nothing is written).
     """
     clean = validate_long(_with_source(df, source))
+    notes = check_against_store(clean, store.query())
     keys = literature_run_keys(clean)
     stored = store.finished_keys(keys)
+    import_id = new_import_id()
     results = [
-        _result(rec, key)
+        _result(rec, key, import_id)
         for key, rec in zip(keys, clean.to_dict(orient="records"), strict=True)
         if key not in stored
     ]
@@ -170,7 +192,15 @@ def import_results(
         n_skipped=len(clean) - len(results),
         n_models=int(clean["model"].nunique()),
         n_tasks=int(clean["task"].nunique()),
+        notes=tuple(notes),
+        import_id=import_id if results else "",
     )
 
 
-__all__ = ["IDENTITY_COLUMNS", "ImportSummary", "import_results", "literature_run_keys"]
+__all__ = [
+    "IDENTITY_COLUMNS",
+    "ImportSummary",
+    "import_results",
+    "literature_run_keys",
+    "new_import_id",
+]

@@ -7,6 +7,8 @@ Revisions (``versions/``):
 - ``0002``: column ``method`` renamed ``model``; text columns unbounded on every back-end;
   ``run_key`` unique. Duplicate rows of a run are collapsed to the first stored one; the others
   move to the table ``runs_duplicates`` and are reported in :class:`SchemaUpgrade`.
+- ``0003``: table ``retractions``, the record of every ``planetbench store retract`` (what was
+  removed, why, when, and the removed rows themselves).
 
 :func:`upgrade` runs on a connection the caller has opened inside a transaction that holds the
 store's migration lock (see :class:`planetbench.store.ResultStore`), so concurrent openers of one
@@ -22,13 +24,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 #: The newest schema revision this version of planetbench writes.
-HEAD = "0002"
+HEAD = "0003"
 #: The revision a store written by planetbench 0.1 (no version table) is stamped at.
 BASELINE = "0001"
 #: Table that receives the duplicate rows collapsed by revision 0002.
 DUPLICATES_TABLE = "runs_duplicates"
 #: Every revision this version knows, oldest first.
-REVISIONS = ("0001", "0002")
+REVISIONS = ("0001", "0002", "0003")
 
 
 @dataclass(frozen=True)
