@@ -20,7 +20,7 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-ProbeName = Literal["auto", "ridge", "logistic", "neuco"]
+ProbeName = Literal["auto", "ridge", "logistic", "neuco", "neuco-svm"]
 
 
 class FrozenModel(BaseModel):
@@ -37,8 +37,8 @@ class ProbeConfig(FrozenModel):
     """How embeddings are probed: probe family, number of random splits, Q-score ε.
 
     ``probe="auto"`` picks ``ridge`` for regression and ``logistic`` for classification tasks.
-    ``test_size`` and ``seed`` default to NeuCo-Bench's (0.1, 42) when ``probe="neuco"`` and they
-    are not given.
+    ``test_size`` and ``seed`` default to NeuCo-Bench's (0.1, 42) for its probes ``neuco`` and
+    ``neuco-svm`` when they are not given.
     """
 
     probe: ProbeName = "auto"
@@ -52,7 +52,7 @@ class ProbeConfig(FrozenModel):
 
     @model_validator(mode="after")
     def _protocol_defaults(self) -> ProbeConfig:
-        neuco = self.probe == "neuco"
+        neuco = self.probe in ("neuco", "neuco-svm")
         if self.test_size is None:
             object.__setattr__(self, "test_size", 0.1 if neuco else 0.2)
         if self.seed is None:
