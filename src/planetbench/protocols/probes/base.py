@@ -99,7 +99,7 @@ def _fit_logistic(X: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, 
 
 
 #: Settings of the ``neuco`` probe that ``options`` may carry (NeuCo-Bench's ``probe_params``).
-NEUCO_OPTIONS = ("batch_size", "lr", "normalize_labels", "keep_train_outputs")
+NEUCO_OPTIONS = ("batch_size", "lr", "normalize_labels", "keep_train_outputs", "refit")
 
 
 def _fit_neuco(X: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, *, kind: str,

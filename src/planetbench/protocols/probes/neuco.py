@@ -484,6 +484,7 @@ def fit_neuco(
     lr: float = LR,
     normalize_labels: bool = True,
     keep_train_outputs: bool = False,
+    refit: bool = False,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """NeuCo-Bench linear probe on K splits (see the module docstring; optimistic by design).
 
@@ -506,6 +507,8 @@ def fit_neuco(
         normalize_labels: min-max scale the targets first (NeuCo's ``normalize_labels``); when
             False the probe trains on the raw targets.
         keep_train_outputs: keep the best epoch's training-batch outputs (NeuCo's plots).
+        refit: also train one probe on every row (:func:`train_full`, NeuCo's ``store_probes``):
+            ``options["probe_weight"]`` (d,) and ``options["probe_bias"]``.
 
     Returns:
         ``(scores, options)``: best-epoch test predictions in label units ``(K, n_test)`` for
@@ -572,6 +575,9 @@ def fit_neuco(
     if keep_train_outputs:
         options["train_outputs"] = run.train_outputs
         options["train_targets"] = run.train_targets
+    if refit:
+        options["probe_weight"], options["probe_bias"] = train_full(
+            Xs, ys, kind=kind, seed=seed, epochs=epochs, batch_size=int(batch_size), lr=float(lr))
     return scores, options
 
 

@@ -381,6 +381,7 @@ def fit_neuco_svm(
     if refit:
         with _quiet():
             options["model"] = best_model.fit(X64, y_svm)
+            options["all_predictions"] = np.asarray(best_model.predict(X64), dtype=np.float64)
     return np.stack(outputs), options
 
 
