@@ -474,7 +474,7 @@ def _prepare(
 
 def _read_table(cfg: EvaluationConfig, sha: str, all_tasks: list[LabelTask]) -> EmbeddingTable:
     """The embeddings, NeuCo-standardised over the labelled rows when ``cfg.standardize``."""
-    from planetbench.protocols.probes.neuco import scalar_zscore
+    from planetbench.protocols.probes.neuco import neuco_zscore, scalar_zscore
 
     table = read_embeddings(cfg.embeddings, dim=cfg.probe.dim)
     if table.sha256 != sha:
@@ -482,13 +482,18 @@ def _read_table(cfg: EvaluationConfig, sha: str, all_tasks: list[LabelTask]) -> 
             f"embedding file {str(cfg.embeddings)!r} changed while it was being read; run again"
         )
     dim = cfg.probe.dim
-    if cfg.neuco is not None and cfg.neuco.pad_to_dim and dim is not None and dim > table.dim:
+    padded = (cfg.neuco is not None and cfg.neuco.pad_to_dim and dim is not None
+              and dim > table.dim)
+    if padded and dim is not None:
         table = pad_embeddings(table, dim)
     if cfg.standardize:
         # NeuCo-Bench: one mean and std over the rows whose id is labelled (after exclusions),
         # applied to every row; excluded rows are never aligned to a task.
-        labelled = np.unique(np.concatenate([t.ids for t in all_tasks]))
-        scalar_zscore(table.matrix, rows=np.isin(table.ids, labelled), out=table.matrix)
+        labelled = np.isin(table.ids, np.unique(np.concatenate([t.ids for t in all_tasks])))
+        if cfg.neuco is not None:
+            neuco_zscore(table.matrix, labelled, padded=padded)
+        else:
+            scalar_zscore(table.matrix, rows=labelled, out=table.matrix)
     return table
 
 
@@ -623,7 +628,8 @@ def _record(
         metrics=metrics,
         timings=timings,
         versions=versions,
-        config={**item.run.config, "probe_options": dict(pr.options)},
+        config={**item.run.config,
+                "probe_options": {k: v for k, v in pr.options.items() if k not in _NOT_STORED}},
         config_hash=config_hash(item.run.config),
         input_sha256=plan.sha256,
         notes=notes,
@@ -635,6 +641,12 @@ def _record(
         notes=notes, run_key=item.run.key,
     )
     return result, summary
+
+
+#: Probe details kept for NeuCo's output files but not stored with the result (models, per-row
+#: arrays).
+_NOT_STORED = frozenset({"model", "train_outputs", "train_targets", "all_predictions",
+                         "probe_weight", "probe_bias"})
 
 
 def neuco_task_statistics(folds: list[float], *, epsilon: float = 0.02

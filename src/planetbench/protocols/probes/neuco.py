@@ -140,6 +140,39 @@ def scalar_zscore(
     return out
 
 
+def neuco_zscore(X: np.ndarray, rows: np.ndarray, *, padded: bool) -> np.ndarray:
+    """NeuCo-Bench's own ``standardize_embeddings``, float for float, in place on ``X``.
+
+    NeuCo-Bench takes one mean and standard deviation of the float32 matrix of the labelled rows
+    (in file order) with NumPy's float32 reductions, and ``(X - mean) / std`` in float32. NumPy's
+    pairwise sums depend on the memory order of that matrix, which pandas hands over
+    column-major (row-major once NeuCo has zero-padded it); the same reductions over the same
+    layout give the same two float32 numbers here, so the standardised values are NeuCo's
+    exactly. (:func:`scalar_zscore`, planetbench's own, accumulates in float64 instead.)
+
+    Args:
+        X: ``(n, d)`` float32 embeddings, overwritten.
+        rows: boolean mask ``(n,)`` of the labelled rows the moments come from.
+        padded: the matrix was zero-padded to ``embedding_dim`` (row-major in NeuCo).
+
+    Returns:
+        ``X``, standardised.
+    """
+    sub = X[np.asarray(rows)] if np.asarray(rows).any() else X
+    if not padded:
+        sub = np.asfortranarray(sub)
+    mu, sigma = sub.mean(), sub.std()
+    if not np.isfinite(sigma):
+        raise InvalidInputError(
+            "the embeddings hold values whose float32 standard deviation overflows (|x| near "
+            "3.4e38); divide every value by one constant: z-scoring removes any global scale"
+        )
+    sigma = sigma if sigma != 0 else np.float32(1.0)
+    X -= mu
+    X /= sigma
+    return X
+
+
 def _as_float32(X: np.ndarray) -> np.ndarray:
     """The values as NeuCo-Bench reads them: float32 (a no-op for float32 input)."""
     return np.asarray(X, dtype=np.float32)
@@ -593,6 +626,7 @@ __all__ = [
     "fit_neuco",
     "initial_weights",
     "minmax_labels",
+    "neuco_zscore",
     "scalar_moments",
     "scalar_zscore",
     "train_folds",
