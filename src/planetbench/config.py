@@ -20,7 +20,10 @@ def config_hash(config: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-ProbeName = Literal["auto", "ridge", "logistic", "neuco", "neuco-svm"]
+ProbeName = Literal["auto", "ridge", "logistic", "neuco"]
+#: Probes of an embedding evaluation: also NeuCo-Bench's SVM (``planetbench neuco``, probe_type
+#: svm), which hosted challenges do not offer.
+EvaluationProbeName = Literal["auto", "ridge", "logistic", "neuco", "neuco-svm"]
 
 
 class FrozenModel(BaseModel):
@@ -41,7 +44,7 @@ class ProbeConfig(FrozenModel):
     ``neuco-svm`` when they are not given.
     """
 
-    probe: ProbeName = "auto"
+    probe: EvaluationProbeName = "auto"
     n_splits: int = Field(10, ge=2, le=10_000, description="K random train/test splits per task")
     test_size: float | None = Field(None, gt=0.0, lt=1.0, description="test share of each split")
     seed: int | None = Field(None, ge=0, description="seed of the splits and probes")

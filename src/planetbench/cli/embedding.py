@@ -70,7 +70,7 @@ def probe_cmd(
     ] = None,
     splits: Annotated[int | None, typer.Option("--splits", hidden=True)] = None,
     probe: Annotated[
-        str | None, typer.Option("--probe", help="auto, ridge, logistic or neuco.")
+        str | None, typer.Option("--probe", help="auto, ridge, logistic, neuco or neuco-svm.")
     ] = None,
     epsilon: Annotated[
         float | None, typer.Option("--epsilon", help="ε of the Q score (0.02).")

@@ -53,7 +53,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    StrictFloat,
     StrictInt,
     ValidationError,
     field_validator,
@@ -68,7 +67,8 @@ from planetbench.registry import did_you_mean
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_LEARNING_RATE = 0.001
 
-Number = StrictInt | StrictFloat
+#: A number; YAML's ``1e-3`` (a string to PyYAML, which wants ``1.0e-3``) is read as 0.001.
+Number = float
 
 
 def _check_device(v: str | None) -> str | None:
@@ -291,7 +291,7 @@ def _message(source: str, exc: ValidationError, prefix: str = "") -> str:
     unknown = [".".join(map(str, e["loc"])) for e in exc.errors() if e["type"] == "extra_forbidden"]
     seen: set[str] = set()
     for err in exc.errors():
-        key = prefix + ".".join(str(p) for p in err["loc"] if isinstance(p, str))
+        key = prefix + (str(err["loc"][0]) if err["loc"] else "")
         if err["type"] == "extra_forbidden" or key in seen:
             continue
         seen.add(key)
