@@ -20,7 +20,8 @@ for comparability with its published scores:
   decay 0.01 on weights and bias), batches of ``batch_size`` (default 64) with the last, smaller
   batch kept, for ``epochs`` epochs over a fresh random order of the training rows each epoch;
   loss MSE (regression) or BCE-with-logits (binary);
-* after every epoch the test fold is scored — R² for regression; for binary tasks the F1 of
+* after every epoch the test fold is scored — R² for regression, with torchmetrics' rules for
+  near-zero sums of squares (:func:`neuco_r2`); for binary tasks the F1 of
   torchmetrics' ``BinaryF1Score`` as NeuCo-Bench calls it on the raw outputs, which reads them as
   probabilities when they all lie in [0, 1] and as logits otherwise
   (:func:`binary_probabilities`) — and the fold score is the BEST epoch's score (an epoch replaces
@@ -250,14 +251,41 @@ def binary_probabilities(z: np.ndarray) -> np.ndarray:
     return np.where(as_probability, z, 1.0 / (1.0 + np.exp(-z)))
 
 
+#: torchmetrics' R2Score treats a residual or total sum of squares within this of 0 as 0.
+R2_ATOL = 1e-4
+
+
+def neuco_r2(y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """R² per split as torchmetrics' ``R2Score`` (NeuCo-Bench's metric) computes it.
+
+    ``1 - rss / tss``, except: a residual sum of squares within :data:`R2_ATOL` of 0 scores 1,
+    and otherwise a total sum of squares within it scores 0 (a near-constant test fold). These
+    rules matter for targets on a small scale (``normalize_labels: false``).
+
+    Args:
+        y: ``(K, m)`` targets; z: ``(K, m)`` predictions.
+        z: see ``y``.
+
+    Returns:
+        ``(K,)`` float64 scores.
+    """
+    y = y.astype(np.float64)
+    rss = np.sum(np.square(y - z.astype(np.float64)), axis=1)
+    tss = np.sum(np.square(y), axis=1) - np.sum(y, axis=1) ** 2 / y.shape[1]
+    rss_zero, tss_zero = np.abs(rss) <= R2_ATOL, np.abs(tss) <= R2_ATOL
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = np.where(tss_zero, 0.0, 1.0 - rss / np.where(tss_zero, 1.0, tss))
+    return np.where(rss_zero, 1.0, score)
+
+
 def _fold_score(kind: str, y: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Per-split score of outputs ``z`` ``(K, m)`` against labels ``y`` ``(K, m)``: R², or the
-    binary F1 of NeuCo-Bench's class decision (:func:`binary_probabilities` > 0.5)."""
-    from planetbench.metrics.tabular import f1, r2
+    """Per-split score of outputs ``z`` ``(K, m)`` against labels ``y`` ``(K, m)``: R² as
+    torchmetrics computes it (:func:`neuco_r2`), or the binary F1 of NeuCo-Bench's class decision
+    (:func:`binary_probabilities` > 0.5)."""
+    from planetbench.metrics.tabular import f1
 
     if kind == "regression":
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return r2(y.astype(np.float64), z.astype(np.float64))
+        return neuco_r2(y, z)
     pred = (binary_probabilities(z) > 0.5).astype(np.int64)
     return f1(np.rint(y).astype(np.int64), pred, average="binary")
 
@@ -626,6 +654,7 @@ __all__ = [
     "fit_neuco",
     "initial_weights",
     "minmax_labels",
+    "neuco_r2",
     "neuco_zscore",
     "scalar_moments",
     "scalar_zscore",
