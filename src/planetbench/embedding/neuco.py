@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -58,6 +59,7 @@ from planetbench.embedding.neuco_config import (
     parse_neuco_config,
 )
 from planetbench.embedding.neuco_outputs import (
+    LossCurveWriter,
     new_run_folder,
     results_summary,
     svm_hyperparameters,
@@ -65,7 +67,6 @@ from planetbench.embedding.neuco_outputs import (
     timestamped_file,
     write_linear_plots,
     write_linear_probe,
-    write_loss_curves,
     write_svm_plots,
     write_svm_probe,
 )
@@ -244,7 +245,7 @@ def _check_extras(cfg: NeucoConfig) -> None:
 
 
 def _task_files(run_dir: Path, cfg: NeucoConfig, summary: EvaluationSummary, name: str,
-                stem: str, type_suffix: str) -> list[Path]:
+                stem: str, type_suffix: str, curves: LossCurveWriter) -> list[Path]:
     """NeuCo's files of one task: result JSON, loss curves, plots, probe."""
     task = summary.tasks[name]
     details = summary.details.get(name, {})
@@ -257,12 +258,11 @@ def _task_files(run_dir: Path, cfg: NeucoConfig, summary: EvaluationSummary, nam
         task.q, task.mean, task.std, hyper,
         list(task.fold_scores) if cfg.output_fold_results else None))]
     if linear:
-        files += write_loss_curves(task_dir, name, opts["train_loss"], opts["val_loss"], "Epoch")
+        files += curves.write(task_dir, name, opts["train_loss"], opts["val_loss"], "Epoch")
     else:
-        files += write_loss_curves(task_dir, name, -opts["train_scoring"]
-                                   if task.kind == "regression" else opts["train_scoring"],
-                                   -opts["test_scoring"] if task.kind == "regression"
-                                   else opts["test_scoring"], "Hyperparameter setting")
+        # NeuCo plots its search's objective (accuracy, or negative MSE) under "Loss".
+        files += curves.write(task_dir, name, opts["train_scoring"], opts["test_scoring"],
+                              "Hyperparameter setting")
     if cfg.plots:
         files += (write_linear_plots(task_dir, name, stem, task.kind, details) if linear
                   else write_svm_plots(task_dir, name, stem, task.kind, details))
@@ -338,8 +338,10 @@ def run_neuco(
     warnings += summary.warnings
     files: list[Path] = []
     stems = _type_suffixes(summary)
+    curves = LossCurveWriter()
     for name in summary.tasks:
-        files += _task_files(run_dir, cfg, summary, name, submission.stem, stems.get(name, ""))
+        files += _task_files(run_dir, cfg, summary, name, submission.stem, stems.get(name, ""),
+                             curves)
     q = {n: t.q for n, t in summary.tasks.items()}
     acc = {n: t.mean for n, t in summary.tasks.items()}
     results = write_json(run_dir / "results_summary.json",

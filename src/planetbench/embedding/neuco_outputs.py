@@ -186,17 +186,59 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
+class LossCurveWriter:
+    """Writes NeuCo's loss-curve PNGs, reusing one figure for every plot of a run.
+
+    Drawing a fresh figure per plot costs most of the time of a quick NeuCo run; the curves of
+    every plot share the axes, labels and style, so one figure is kept and only its lines,
+    limits and title change.
+    """
+
+    def __init__(self) -> None:
+        self._fig: Any = None
+        self._ax: Any = None
+        self._lines: list[Any] = []
+
+    def _axes(self, n: int) -> tuple[Any, Any, list[Any]]:
+        if self._fig is None:
+            import matplotlib.style
+            from matplotlib.figure import Figure
+
+            with matplotlib.style.context("ggplot"):
+                self._fig = Figure(figsize=(6, 4))
+                self._ax = self._fig.subplots()
+                self._ax.set_ylabel("Loss")
+                self._ax.grid(True)
+        while len(self._lines) < n:
+            self._lines.append(self._ax.plot([], [], label=f"Curve {len(self._lines) + 1}")[0])
+        return self._fig, self._ax, self._lines
+
+    def write(self, task_dir: Path, task: str, train: np.ndarray, val: np.ndarray,
+              xlabel: str) -> list[Path]:
+        """``loss_curves/<task>_{train,validation}_loss_curves.png``: one curve per split."""
+        paths = []
+        for kind, curves in (("train", train), ("validation", val)):
+            curves = np.asarray(curves, dtype=float)
+            fig, ax, lines = self._axes(len(curves))
+            for i, line in enumerate(lines):
+                data = curves[i] if i < len(curves) else np.empty(0)
+                line.set_data(np.arange(data.size), data)
+                line.set_visible(i < len(curves))
+            ax.relim(visible_only=True)
+            ax.autoscale_view()
+            ax.set_title(f"Loss Curves - {task} ({kind})")
+            ax.set_xlabel(xlabel)
+            path = task_dir / "loss_curves" / f"{task}_{kind}_loss_curves.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=DPI, pil_kwargs={"compress_level": 1})
+            paths.append(path)
+        return paths
+
+
 def write_loss_curves(task_dir: Path, task: str, train: np.ndarray, val: np.ndarray,
                       xlabel: str) -> list[Path]:
     """``loss_curves/<task>_{train,validation}_loss_curves.png``: one curve per split."""
-    paths = []
-    for kind, curves in (("train", train), ("validation", val)):
-        fig, ax = _figure(f"Loss Curves - {task} ({kind})", xlabel, "Loss")
-        for k, curve in enumerate(np.asarray(curves, dtype=float), start=1):
-            ax.plot(curve, label=f"Curve {k}")
-        ax.grid(True)
-        paths.append(_save(fig, task_dir / "loss_curves" / f"{task}_{kind}_loss_curves.png"))
-    return paths
+    return LossCurveWriter().write(task_dir, task, train, val, xlabel)
 
 
 def _confusion(path: Path, cm: np.ndarray, title: str) -> Path:
@@ -314,6 +356,7 @@ def svm_hyperparameters(details: dict[str, Any]) -> dict[str, Any]:
 
 __all__ = [
     "DPI",
+    "LossCurveWriter",
     "new_run_folder",
     "results_summary",
     "task_result",
