@@ -128,17 +128,28 @@ def read_phase_runs(phase_dir: str | Path) -> tuple[list[PhaseRun], list[str]]:
     return runs, skipped
 
 
+def _is_phase_folder(path: Path) -> bool:
+    return any((p / SUMMARY_FILE).is_file() for p in path.iterdir() if p.is_dir())
+
+
+def phase_folders(output_dir: Path) -> list[Path]:
+    """The phase folders of a NeuCo-Bench ``--output_dir`` (folders of run folders), sorted."""
+    return sorted(p for p in output_dir.iterdir() if p.is_dir() and _is_phase_folder(p))
+
+
 def is_neuco_folder(path: Path) -> bool:
-    """A run folder (holding ``results_summary.json``) or a phase folder of run folders."""
+    """A run folder (holding ``results_summary.json``), a phase folder of run folders, or an
+    output folder (``--output_dir``) of phase folders."""
     if not path.is_dir():
         return False
-    return (path / SUMMARY_FILE).is_file() or any(
-        (p / SUMMARY_FILE).is_file() for p in path.iterdir() if p.is_dir())
+    return ((path / SUMMARY_FILE).is_file() or _is_phase_folder(path)
+            or bool(phase_folders(path)))
 
 
 def read_neuco(path: str | Path) -> pd.DataFrame:
-    """A NeuCo-Bench phase folder (or one run folder, or one ``results_summary.json``) in the long
-    schema (see the module docstring).
+    """A NeuCo-Bench phase folder (or one run folder, one ``results_summary.json``, or an
+    ``--output_dir`` holding phase folders: every phase, each its own source) in the long schema
+    (see the module docstring).
 
     Raises:
         InvalidInputError: nothing readable at ``path``; a corrupt summary in a phase folder is
@@ -149,16 +160,19 @@ def read_neuco(path: str | Path) -> pd.DataFrame:
     if path.is_file() or (path / SUMMARY_FILE).is_file():
         file = path if path.is_file() else path / SUMMARY_FILE
         try:
-            runs = [read_run(file)]
+            runs = [(file.parent.parent.name, read_run(file))]
         except ValueError as exc:
             raise InvalidInputError(f"cannot read {str(file)!r}: {exc}") from None
-        phase = file.parent.parent.name
     else:
-        runs, skipped = read_phase_runs(path)
-        notes += [f"skipped {s}" for s in skipped]
-        phase = path.name
+        phases = ([path] if not path.is_dir() or _is_phase_folder(path)
+                  else phase_folders(path) or [path])
+        runs = []
+        for phase_dir in phases:
+            found, skipped = read_phase_runs(phase_dir)
+            runs += [(phase_dir.name, run) for run in found]
+            notes += [f"skipped {s}" for s in skipped]
     rows = []
-    for run in runs:
+    for phase, run in runs:
         for metric, scores in (("q", run.q), ("acc", run.acc)):
             for task, score in scores.items():
                 if not math.isfinite(score):
@@ -188,9 +202,10 @@ FORMAT = TableFormat(
     read=read_neuco,
     recognises_file=lambda path, header: False,
     recognises_folder=is_neuco_folder,
-    folder_hint="a NeuCo-Bench phase folder (run folders holding results_summary.json)",
+    folder_hint="a NeuCo-Bench phase folder (run folders holding results_summary.json) or its "
+                "--output_dir",
     priority=40,
 )
 
-__all__ = ["FORMAT", "SUMMARY_FILE", "PhaseRun", "is_neuco_folder", "read_neuco",
-           "read_phase_runs", "read_run"]
+__all__ = ["FORMAT", "SUMMARY_FILE", "PhaseRun", "is_neuco_folder", "phase_folders",
+           "read_neuco", "read_phase_runs", "read_run"]
