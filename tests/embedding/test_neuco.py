@@ -269,6 +269,41 @@ def test_plots_and_stored_linear_probes(tmp_path: Path, store_url: str) -> None:
     assert out.shape == (3,) and torch.allclose(out, model.linear.bias.expand(3))
 
 
+def test_svm_run_writes_neucos_files_and_a_loadable_probe(tmp_path: Path, store_url: str) -> None:
+    pytest.importorskip("skopt")
+    labels, emb = _case(tmp_path)
+    cfg = _config(tmp_path, (
+        "k_folds: 2\nprobe_type: svm\nprobe_params:\n  C_start_end: [0.1, 10]\n"
+        "  epsilon_list: [0.05, 0.1]\n  kernel_degree_list: [2]\n"
+        "  kernel_gamma_start_end: [0.01, 1]\n  kernel_coef0_start_end: [0, 1]\n"
+        "  opt_params:\n    n_iter: 2\n    n_jobs: 1\n    n_points: 1\n"
+        "    optimizer_kwargs:\n      base_estimator: RF\n      n_initial_points: 2\n"
+        "output_fold_results: true\nenable_plots: true\nstore_probes: true\n"))
+    run = run_neuco(submission_file=emb, annotation_path=labels, config=cfg,
+                    output_dir=tmp_path / "out", store=store_url, method_name="m")
+    names = {p.relative_to(run.run_dir).as_posix() for p in run.run_dir.rglob("*") if p.is_file()}
+    assert {"crops/confusion_matrices/emb_crops_cm.png",
+            "biomass/regression_scatter/emb_biomass_scatter.png",
+            "biomass/loss_curves/biomass_train_loss_curves.png",
+            "crops/loss_curves/crops_validation_loss_curves.png",
+            "crops/probe/probe.pkl", "crops/probe/metadata.json",
+            "crops/probe/load_probe.py"} <= names
+    result = json.loads((run.run_dir / "biomass" / "biomass_result.json").read_text())
+    assert set(result) == {"q_stat", "mean_score", "std_dev", "hyperparamaters", "q_t"}
+    assert len(result["q_t"]) == 2 and result["hyperparamaters"]["kernel"] == "poly"
+    assert result["mean_score"] == pytest.approx(float(np.nanmean(result["q_t"])))
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("svm_loader",
+                                                  run.run_dir / "crops/probe/load_probe.py")
+    assert spec is not None and spec.loader is not None
+    loader = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loader)
+    model, task_type = loader.load_probe(run.run_dir / "crops" / "probe")
+    assert task_type == "cls" and type(model).__name__ == "SVC"
+    assert set(model.predict(np.zeros((3, 6)))) <= {-1, 1}
+
+
 # ----------------------------------------------------------------------------- phase leaderboard
 
 
