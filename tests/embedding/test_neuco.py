@@ -367,7 +367,7 @@ def test_rank_phase_single_run_and_ties() -> None:
 
 def test_phase_without_readable_summaries(tmp_path: Path) -> None:
     _write(tmp_path / "out" / "dev" / "x", "[1, 2]")
-    with pytest.raises(InvalidInputError, match="no readable results_summary.json.*skipped"):
+    with pytest.raises(InvalidInputError, match=r"no readable results_summary\.json.*skipped"):
         write_neuco_leaderboard(tmp_path / "out", "dev")
     runs, skipped = read_phase_runs(tmp_path / "out" / "dev")
     assert runs == [] and "not a NeuCo-Bench summary" in skipped[0]
@@ -457,7 +457,7 @@ def test_missing_ids_and_empty_labels_are_scored_around_with_a_warning(
                   output_dir=tmp_path / "out", store=store_url)
     reg.loc[5, "label"] = 1.0
     reg.to_csv(labels / "biomass__regr.csv", index=False)
-    with pytest.raises(EmbeddingFileError, match="lacks 2 of the 60 ids.*--require_complete"):
+    with pytest.raises(EmbeddingFileError, match=r"lacks 2 of the 60 ids.*--require_complete"):
         run_neuco(submission_file=emb, annotation_path=labels, config=cfg,
                   output_dir=tmp_path / "out", store=store_url, require_complete=True)
 

@@ -69,9 +69,9 @@ def test_output_dir_reads_every_phase_each_its_own_source(tmp_path: Path) -> Non
 
 def test_nothing_readable_is_an_error(tmp_path: Path) -> None:
     _write(tmp_path / "D" / "dev" / "x", "[1, 2]")
-    with pytest.raises(InvalidInputError, match="no readable NeuCo-Bench result.*skipped"):
+    with pytest.raises(InvalidInputError, match=r"no readable NeuCo-Bench result.*skipped"):
         read_neuco(tmp_path / "D" / "dev")
-    with pytest.raises(InvalidInputError, match="phase folder .* does not exist"):
+    with pytest.raises(InvalidInputError, match=r"phase folder .* does not exist"):
         read_neuco(tmp_path / "nowhere")
 
 

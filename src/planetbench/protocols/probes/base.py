@@ -83,8 +83,6 @@ class ProbeSpec:
 #: config hash, so a resumed evaluation never mixes rows of two implementations.
 IMPLEMENTATION_VERSION = 4
 
-PROBES: Registry[ProbeSpec] = Registry("probe")
-"""Registered probes by id: ``ridge``, ``logistic``, ``neuco``."""
 
 def _fit_ridge(X: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, *, kind: str,
                seed: int, epochs: int, standardize: bool,

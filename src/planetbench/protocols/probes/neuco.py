@@ -607,11 +607,12 @@ def fit_neuco(
                         b0[k : k + 1], perms, **settings)  # type: ignore[arg-type]
             for k in range(train_idx.shape[0])
         ]
-        run = FoldTraining(*(
-            None if getattr(parts[0], f) is None
+        joined: dict[str, Any] = {
+            f: None if getattr(parts[0], f) is None
             else np.concatenate([getattr(p, f) for p in parts])
             for f in FoldTraining.__dataclass_fields__
-        ))
+        }
+        run = FoldTraining(**joined)
     logits64 = run.best_logits.astype(np.float64)
     if kind == "regression":
         scores = logits64 * span + lo
@@ -645,10 +646,10 @@ def fit_neuco(
 __all__ = [
     "BATCH_SIZE",
     "LR",
-    "FoldTraining",
     "SEED",
     "TEST_SIZE",
     "WEIGHT_DECAY",
+    "FoldTraining",
     "binary_probabilities",
     "epoch_permutations",
     "fit_neuco",

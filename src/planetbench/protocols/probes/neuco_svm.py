@@ -305,8 +305,8 @@ def fit_neuco_svm(
             fit fails while ``error_score`` is ``"raise"``.
     """
     skopt = _skopt()
-    from skopt.utils import dimensions_aslist, point_asdict
     from sklearn.utils import check_random_state
+    from skopt.utils import dimensions_aslist, point_asdict
 
     if kind not in ("regression", "classification"):
         raise InvalidInputError(
