@@ -14,7 +14,7 @@ agree statistically, not float for float).
 splits and settings take their kernel from it) side by side with the same search fitting
 scikit-learn's polynomial kernel on the raw embeddings for every split and setting (what
 NeuCo-Bench's ``BayesSearchCV`` does), and NeuCo-Bench's own run when given; the SVM fold scores
-must agree float for float with NeuCo's (same settings, same splits, same standardisation).
+must agree with NeuCo's to rounding (same settings, same splits, same standardisation).
 
 NeuCo-Bench is not a dependency: pass ``--neuco-src`` (its ``benchmark/`` folder, e.g. a checkout
 of github.com/embed2scale/NeuCo-Bench at a89ba06) and ``--neuco-python`` (a Python with its
