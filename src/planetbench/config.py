@@ -21,6 +21,9 @@ def config_hash(config: dict[str, Any]) -> str:
 
 
 ProbeName = Literal["auto", "ridge", "logistic", "neuco"]
+#: Probes of an embedding evaluation: also NeuCo-Bench's SVM (``planetbench neuco``, probe_type
+#: svm), which hosted challenges do not offer.
+EvaluationProbeName = Literal["auto", "ridge", "logistic", "neuco", "neuco-svm"]
 
 
 class FrozenModel(BaseModel):
@@ -37,11 +40,11 @@ class ProbeConfig(FrozenModel):
     """How embeddings are probed: probe family, number of random splits, Q-score ε.
 
     ``probe="auto"`` picks ``ridge`` for regression and ``logistic`` for classification tasks.
-    ``test_size`` and ``seed`` default to NeuCo-Bench's (0.1, 42) when ``probe="neuco"`` and they
-    are not given.
+    ``test_size`` and ``seed`` default to NeuCo-Bench's (0.1, 42) for its probes ``neuco`` and
+    ``neuco-svm`` when they are not given.
     """
 
-    probe: ProbeName = "auto"
+    probe: EvaluationProbeName = "auto"
     n_splits: int = Field(10, ge=2, le=10_000, description="K random train/test splits per task")
     test_size: float | None = Field(None, gt=0.0, lt=1.0, description="test share of each split")
     seed: int | None = Field(None, ge=0, description="seed of the splits and probes")
@@ -52,7 +55,7 @@ class ProbeConfig(FrozenModel):
 
     @model_validator(mode="after")
     def _protocol_defaults(self) -> ProbeConfig:
-        neuco = self.probe == "neuco"
+        neuco = self.probe in ("neuco", "neuco-svm")
         if self.test_size is None:
             object.__setattr__(self, "test_size", 0.1 if neuco else 0.2)
         if self.seed is None:

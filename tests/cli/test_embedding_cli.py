@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,13 @@ def test_leaderboard_points_to_the_suites_the_store_holds(tmp_path: Path, store_
     assert shown.exit_code == 0 and shown.stdout.splitlines()[1].startswith("emb,")
 
 
+def _run_dir(out: Path, phase: str, method: str) -> Path:
+    """The one timestamped run folder of ``method`` under ``out/phase`` (NeuCo's layout)."""
+    runs = [p for p in (out / phase).iterdir() if re.fullmatch(rf"{method}_\d{{8}}_\d{{6}}", p.name)]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
 @pytest.mark.parametrize("layout", ["flat", "probe_params"])
 def test_neuco_command(tmp_path: Path, store_url: str, layout: str) -> None:
     labels, emb = _case(tmp_path)
@@ -102,6 +110,7 @@ def test_neuco_command(tmp_path: Path, store_url: str, layout: str) -> None:
                        "enable_plots: false\nupdate_leaderboard: true\ntask_filter: null\n")
     else:
         cfg.write_text("k_folds: 3\nprobe_type: linear\nupdate_leaderboard: true\n"
+                       "enable_plots: false\n"
                        "probe_params:\n  batch_size: 64\n  epochs: 2\n  learning_rate: 0.001\n")
     out = tmp_path / "results"
     res = runner.invoke(app, [
@@ -110,34 +119,55 @@ def test_neuco_command(tmp_path: Path, store_url: str, layout: str) -> None:
         "--store", store_url,
     ])
     assert res.exit_code == 0, res.output
-    results = json.loads((out / "dev" / "m" / "results_summary.json").read_text())
-    assert results["experiment"] == "m" and set(results["task_results"]) == {"height", "wet"}
-    qs = list(results["task_results"].values())
-    assert results["overall_score"] == pytest.approx(np.mean(qs))
-    assert (out / "dev" / "m" / "summary.json").is_file()
+    run = _run_dir(out, "dev", "m")
+    results = json.loads((run / "results_summary.json").read_text())
+    assert results["experiment"] == run.name and set(results["task_q_scores"]) == {"height", "wet"}
+    qs = list(results["task_q_scores"].values())
+    assert results["overall_q_score"] == pytest.approx(np.mean(qs))
+    assert (run / "summary.json").is_file()
     boards = list((out / "leaderboards" / "dev").glob("leaderboard_*.csv"))
     assert len(boards) == 1
     board = pd.read_csv(boards[0])
-    assert board.columns.tolist()[:4] == ["experiment", "mean_score", "weighted_score",
-                                          "aggregated_rank"]
+    assert board.columns.tolist() == [
+        "experiment", "mean_score", "weighted_score", "aggregated_rank", "q::height", "q::wet",
+        "acc::height", "acc::wet", "overall_q_score", "overall_acc_score"]
     row = ResultStore(store_url).query().iloc[0]
     assert row["probe"] == "neuco" and row["n_splits"] == 3
     assert row["config"]["neuco_epochs"] == 2 and row["config"]["standardize"] is True
 
 
+def test_neuco_flag_defaults_are_neucos(tmp_path: Path, store_url: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    labels, emb = _case(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.yaml").write_text("k_folds: 3\nepochs: 1\nenable_plots: false\n")
+    res = runner.invoke(app, ["neuco", "--annotation_path", str(labels), "--submission_file",
+                              str(emb), "--exclude_file", "nowhere.txt", "--store", store_url])
+    assert res.exit_code == 0, res.output
+    _run_dir(tmp_path / "results", "results", "emb")  # --output_dir results, --phase results
+    assert "exclude file 'nowhere.txt' does not exist: nothing excluded" in \
+        " ".join(res.stderr.split())
+    (tmp_path / "config.yaml").unlink()
+    res = runner.invoke(app, ["neuco", "--annotation_path", str(labels), "--submission_file",
+                              str(emb), "--store", store_url])
+    assert res.exit_code == 2 and "config file 'config.yaml' does not exist" in res.stderr
+    assert "--config" in res.stderr
+
+
 @pytest.mark.parametrize(
     ("yaml_text", "match"),
     [
-        ("k_folds: 3\nfolds: 2\n", "unknown NeuCo-Bench config key\\(s\\) 'folds'"),
+        ("k_folds: 3\nfolds: 2\n", "unknown NeuCo-Bench config key\\(s\\) 'folds' \\(did you mean"),
         ("epochs: 3\n", "required key 'k_folds'"),
-        ("k_folds: 3\nbatch_size: 32\n", "batch_size=32 is not supported"),
-        ("k_folds: 3\nlearning_rate: 0.01\n", "learning_rate=0.01 is not supported"),
-        ("k_folds: 3\nprobe_type: svm\n", "probe_type 'svm' is not supported"),
         ("k_folds: 3\nenable_plots: 1\n", "'enable_plots' must be true or false"),
-        ("k_folds: 1\n", "n_splits"),
+        ("k_folds: 1\n", "'k_folds': input should be greater than or equal to 2"),
         ("k_folds: 3\nprobe_params:\n  momentum: 0.9\n", "unknown probe_params key"),
-        ("k_folds: 3\nstandardize_embeddings: false\n", "false is not supported.*z-scores"),
-        ("k_folds: 3\ndevice: cuda\n", "device='cuda' is not supported"),
+        ("k_folds: 3\ndevice: gpu\n", "device='gpu' is not a torch device"),
+        ("k_folds: 3\nprobe_type: svm\nprobe_params:\n  C_start_end: [1, 10]\n"
+         "  kernel_degree_list: [1, 2]\n  kernel_gamma_start_end: [0.1, 1]\n",
+         "kernel_degree_list holds 1"),
+        ("k_folds: 3\nprobe_type: svm\nprobe_params:\n  C_start_end: [1, 10]\n"
+         "  kernel_degree_list: 2\n  opt_params:\n    cv: 5\n", "opt_params.cv must not be given"),
         ("k_folds: 3\ntask_filter: [nope]\n", "unknown task"),
     ],
 )
@@ -150,10 +180,9 @@ def test_neuco_config_errors(tmp_path: Path, store_url: str, yaml_text: str, mat
         "--config", str(cfg), "--method_name", "m", "--output_dir", str(tmp_path / "r"),
         "--store", store_url,
     ])
-    assert res.exit_code == 2
-    import re
-
-    assert re.search(match, res.stderr), res.stderr
+    assert res.exit_code == 2, res.output
+    assert re.search(match, " ".join(res.stderr.split())), res.stderr
+    assert len(ResultStore(store_url)) == 0
 
 
 def _two_models(tmp_path: Path, store_url: str) -> None:
@@ -341,12 +370,13 @@ def test_corrupt_results_summary_is_named_and_skipped(tmp_path: Path, store_url:
     (out / "dev" / "corrupt").mkdir(parents=True)
     (out / "dev" / "corrupt" / "results_summary.json").write_text("{not json")
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("k_folds: 3\nepochs: 1\nupdate_leaderboard: true\n")
+    cfg.write_text("k_folds: 3\nepochs: 1\nupdate_leaderboard: true\nenable_plots: false\n")
     res = runner.invoke(app, _neuco_args(labels, emb, cfg, out, store_url))
     assert res.exit_code == 0, res.output
     assert "not ranked, unreadable:" in res.stderr and "corrupt/results_summary.json" in \
         "".join(res.stderr.split())
     board = pd.read_csv(next((out / "leaderboards" / "dev").glob("leaderboard_*.csv")))
-    assert board["experiment"].tolist() == ["m"]
-    text = (out / "dev" / "m" / "results_summary.json").read_text()
-    assert "NaN" not in text and json.loads(text)["experiment"] == "m"
+    run = _run_dir(out, "dev", "m")
+    assert board["experiment"].tolist() == [run.name]
+    text = (run / "results_summary.json").read_text()
+    assert "NaN" not in text and json.loads(text)["experiment"] == run.name

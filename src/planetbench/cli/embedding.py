@@ -70,7 +70,7 @@ def probe_cmd(
     ] = None,
     splits: Annotated[int | None, typer.Option("--splits", hidden=True)] = None,
     probe: Annotated[
-        str | None, typer.Option("--probe", help="auto, ridge, logistic or neuco.")
+        str | None, typer.Option("--probe", help="auto, ridge, logistic, neuco or neuco-svm.")
     ] = None,
     epsilon: Annotated[
         float | None, typer.Option("--epsilon", help="ε of the Q score (0.02).")
@@ -239,35 +239,47 @@ def leaderboard_cmd(
 @app.command("neuco")
 @handle_errors
 def neuco_cmd(
-    annotation_path: Annotated[Path, typer.Option("--annotation_path", help="Label folder.")],
     submission_file: Annotated[
         Path, typer.Option("--submission_file", help="Embedding file (.csv/.parquet).")
     ],
-    config: Annotated[Path, typer.Option("--config", help="NeuCo-Bench YAML configuration.")],
-    method_name: Annotated[
-        str,
-        typer.Option("--method_name", help="Method name: the model stored and the folder "
-                     "OUTPUT_DIR/PHASE/METHOD_NAME (no path separators, at most 128 characters)."),
+    annotation_path: Annotated[
+        Path, typer.Option("--annotation_path", help="Folder of <task>__<type>.csv label files.")
     ],
+    config: Annotated[
+        Path, typer.Option("--config", help="NeuCo-Bench YAML configuration.")
+    ] = Path("config.yaml"),
+    method_name: Annotated[
+        str | None,
+        typer.Option("--method_name", help="Method name: the model stored and the run folder "
+                     "OUTPUT_DIR/PHASE/METHOD_NAME_<time> (default: the submission file's stem)."),
+    ] = None,
     phase: Annotated[
         str, typer.Option("--phase", help="Phase label (a folder name under output_dir).")
-    ] = "all",
+    ] = "results",
     output_dir: Annotated[
         Path, typer.Option("--output_dir", help="Output folder (created if missing).")
     ] = Path("results"),
     exclude_file: Annotated[
         Path | None,
-        typer.Option("--exclude_file", help="Text file of ids to exclude (one per line)."),
+        typer.Option("--exclude_file", help="Text file of ids to exclude, one per line "
+                     "(ignored with a warning when it does not exist, as in NeuCo-Bench)."),
+    ] = None,
+    require_complete: Annotated[
+        bool | None,
+        typer.Option("--require_complete/--no-require_complete",
+                     help="Make labelled ids without an embedding and empty label cells errors "
+                     "(default: the YAML's require_complete; NeuCo-Bench scores around them)."),
     ] = None,
     store: Annotated[str | None, typer.Option("--store", help=StoreOption.help)] = None,
 ) -> None:
-    """Run with NeuCo-Bench's own flags and YAML config (probe 'neuco').
+    """Run NeuCo-Bench v1.1's evaluation with its own flags, YAML config and output layout.
 
-    Writes OUTPUT_DIR/PHASE/METHOD_NAME/results_summary.json and, with update_leaderboard, the
+    Writes OUTPUT_DIR/PHASE/METHOD_NAME_<YYYYmmdd_HHMMSS>/ (results_summary.json, per-task
+    <task>/<task>_result.json, loss curves, plots, probes) and, with update_leaderboard, the
     phase's leaderboard CSV; results also go to the store.
 
     Example: planetbench neuco --annotation_path labels/ --submission_file emb.csv
-    --config config.yaml --method_name my-model --phase dev --output_dir results
+    --config sample_config_linear.yaml --phase dev --output_dir results
     """
     from planetbench.embedding.neuco import run_neuco
     from planetbench.store import ResultStore
@@ -281,13 +293,21 @@ def neuco_cmd(
         phase=phase,
         output_dir=output_dir,
         exclude_file=exclude_file,
+        require_complete=require_complete,
         store=store,
+        progress=True,
     )
+    for warning in run.warnings:
+        err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
     console.print(_summary_table(run.summary))
-    console.print(f"overall score (mean Q): {run.summary.mean_q:.2f}")
+    console.print(f"overall Q score (mean over tasks): {run.summary.mean_q:.2f}")
     console.print(f"results: {run.results_path}")
     if run.leaderboard is not None:
         for skipped in run.leaderboard.skipped:
             err_console.print(f"warning: not ranked, unreadable: {skipped}", highlight=False,
                               soft_wrap=True, markup=False)
-        console.print(f"leaderboard: {run.leaderboard.path}")
+        if run.leaderboard.path is None:
+            err_console.print("no complete runs (each lacks a task's Q); nothing to rank",
+                              highlight=False)
+        else:
+            console.print(f"leaderboard: {run.leaderboard.path}")

@@ -42,12 +42,37 @@ from planetbench.embedding.labels import (
 )
 from planetbench.embedding.names import check_name, check_output_folder, output_path
 from planetbench.embedding.summary import SUITE, EvaluationSummary, TaskSummary, write_json
-from planetbench.errors import ConfigError, EmbeddingFileError, InvalidInputError
+from planetbench.errors import ConfigError, EmbeddingFileError, InvalidInputError, LabelFileError
 from planetbench.registry import did_you_mean
 from planetbench.store import Result, ResultStore
 from planetbench.store.result import library_versions, run_key
 
 PROTOCOL = "probe"
+
+
+@dataclass(frozen=True)
+class NeucoRules:
+    """NeuCo-Bench v1.1's handling of a submission, applied under ``planetbench neuco``.
+
+    Attributes:
+        pad_to_dim: zero-pad the embeddings to ``embedding_dim`` columns before the file-wide
+            standardisation (which the zero columns change, as in NeuCo-Bench).
+        score_around_missing: score each task on the ids that have an embedding and a non-empty
+            label, warning with the ids left out (NeuCo-Bench does so silently); False makes
+            them errors (``require_complete``).
+        missing_fix: how to make missing ids an error or accept them, for the messages.
+        run_tag: identity of this run (NeuCo's timestamped experiment); part of the run key, so
+            a NeuCo run is always computed afresh, never resumed from the store.
+        keep_train_outputs: keep the best epoch's training outputs (NeuCo's plots).
+        refit: keep a probe trained on all rows (NeuCo's ``store_probes``).
+    """
+
+    pad_to_dim: bool = True
+    score_around_missing: bool = True
+    missing_fix: str = ""
+    run_tag: str = ""
+    keep_train_outputs: bool = False
+    refit: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +93,10 @@ class EvaluationConfig:
         normalize_labels: NeuCo-Bench's per-task min-max scaling of regression targets.
         n_jobs: tasks probed at once (None: automatic).
         progress: show a progress bar.
+        neuco: NeuCo-Bench v1.1's own handling where it changes what is scored (set by
+            ``planetbench neuco``; see :class:`NeucoRules`), or None for planetbench's.
+        probe_options: settings passed to the probe (NeuCo's ``batch_size``, ``lr``, SVM search
+            …); part of the run configuration.
     """
 
     embeddings: Path
@@ -83,6 +112,8 @@ class EvaluationConfig:
     normalize_labels: bool = False
     n_jobs: int | None = None
     progress: bool = False
+    neuco: NeucoRules | None = None
+    probe_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -101,6 +132,8 @@ class EvaluationConfig:
         normalize_labels: bool = False,
         n_jobs: int | None = None,
         progress: bool = False,
+        neuco: NeucoRules | None = None,
+        probe_options: dict[str, Any] | None = None,
         **config_overrides: Any,
     ) -> EvaluationConfig:
         """Validate the arguments of :func:`evaluate_embeddings` (nothing is read or written).
@@ -146,6 +179,8 @@ class EvaluationConfig:
             normalize_labels=normalize_labels,
             n_jobs=n_jobs,
             progress=progress,
+            neuco=neuco,
+            probe_options=dict(probe_options or {}),
         )
 
     @property
@@ -168,6 +203,14 @@ class EvaluationConfig:
             "normalize_labels": self.normalize_labels,
             "probe_implementation": IMPLEMENTATION_VERSION,
         }
+        if self.probe_options:
+            config["probe_options"] = dict(self.probe_options)
+        if self.neuco is not None:
+            config["neuco_rules"] = {
+                "pad_to_dim": self.neuco.pad_to_dim,
+                "score_around_missing": self.neuco.score_around_missing,
+                "run": self.neuco.run_tag,
+            }
         if self.exclude_ids:
             config["exclude_ids_sha256"] = hashlib.sha256(
                 "\n".join(self.exclude_ids).encode()
@@ -246,24 +289,38 @@ def run_evaluation(cfg: EvaluationConfig, store: str | ResultStore | None = None
     rs = store if isinstance(store, ResultStore) else ResultStore(store)
     all_tasks, tasks = _load_tasks(cfg)
     plan = _plan(cfg, tasks, rs)
-    fresh: list[tuple[Result, TaskSummary, tuple[np.ndarray, np.ndarray]]] = []
+    fresh: list[tuple[Result, TaskSummary, tuple[np.ndarray, np.ndarray], dict[str, Any]]] = []
+    warnings = [
+        f"label file {t.path.name!r}: {len(t.skipped_ids)} row(s) with an empty label cell left "
+        f"out, as NeuCo-Bench does: {_listed(t.skipped_ids)}"
+        + (f"; {cfg.neuco.missing_fix}" if cfg.neuco is not None else "")
+        for t in tasks if t.skipped_ids
+    ]
     if plan.todo:
         prepared, read_s = _prepare(cfg, plan, all_tasks)
+        warnings += [p.warning for p in prepared if p.warning]
         fresh = list(_probe_and_store(cfg, plan, prepared, read_s, rs))
     summary = EvaluationSummary(
         name=cfg.model,
         config=plan.config,
-        tasks=dict(sorted({**plan.resumed, **{s.task: s for _, s, _ in fresh}}.items())),
+        tasks=dict(sorted({**plan.resumed, **{s.task: s for _, s, _, _ in fresh}}.items())),
         embeddings=cfg.embeddings,
         input_sha256=plan.sha256,
         suite=cfg.suite,
         labels=cfg.labels,
         resumed=sorted(plan.resumed),
-        results=[r for r, _, _ in fresh],
-        predictions={s.task: p for _, s, p in fresh},
+        results=[r for r, _, _, _ in fresh],
+        predictions={s.task: p for _, s, p, _ in fresh},
+        details={s.task: d for _, s, _, d in fresh if d},
+        warnings=warnings,
     )
     _write_outputs(cfg, summary, rs)
     return summary
+
+
+def _listed(ids: tuple[str, ...] | list[str], limit: int = 10) -> str:
+    shown = ", ".join(repr(i) for i in ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 def _resolve_probe_config(config: ProbeConfig | None, overrides: dict[str, Any]) -> ProbeConfig:
@@ -286,7 +343,13 @@ def _resolve_probe_config(config: ProbeConfig | None, overrides: dict[str, Any])
 
 def _load_tasks(cfg: EvaluationConfig) -> tuple[list[LabelTask], list[LabelTask]]:
     """(every task of the label folder, the tasks to evaluate), excluded ids dropped."""
-    all_tasks = load_label_tasks(cfg.labels)
+    lenient = cfg.neuco is not None and cfg.neuco.score_around_missing
+    try:
+        all_tasks = load_label_tasks(cfg.labels, skip_empty=lenient)
+    except LabelFileError as exc:
+        if cfg.neuco is None or "missing (NaN/empty) label" not in str(exc):
+            raise
+        raise LabelFileError(f"{exc}; {cfg.neuco.missing_fix}") from None
     if cfg.exclude_ids:
         excluded = np.array(cfg.exclude_ids, dtype=str)
         all_tasks = [t.subset(~np.isin(t.ids, excluded)) for t in all_tasks]
@@ -391,6 +454,7 @@ class _Prepared:
     y: np.ndarray
     coverage: float
     align_s: float
+    warning: str = ""
 
 
 def _prepare(
@@ -410,19 +474,36 @@ def _prepare(
 
 def _read_table(cfg: EvaluationConfig, sha: str, all_tasks: list[LabelTask]) -> EmbeddingTable:
     """The embeddings, NeuCo-standardised over the labelled rows when ``cfg.standardize``."""
-    from planetbench.protocols.probes.neuco import scalar_zscore
+    from planetbench.protocols.probes.neuco import neuco_zscore, scalar_zscore
 
     table = read_embeddings(cfg.embeddings, dim=cfg.probe.dim)
     if table.sha256 != sha:
         raise EmbeddingFileError(
             f"embedding file {str(cfg.embeddings)!r} changed while it was being read; run again"
         )
+    dim = cfg.probe.dim
+    padded = (cfg.neuco is not None and cfg.neuco.pad_to_dim and dim is not None
+              and dim > table.dim)
+    if padded and dim is not None:
+        table = pad_embeddings(table, dim)
     if cfg.standardize:
         # NeuCo-Bench: one mean and std over the rows whose id is labelled (after exclusions),
         # applied to every row; excluded rows are never aligned to a task.
-        labelled = np.unique(np.concatenate([t.ids for t in all_tasks]))
-        scalar_zscore(table.matrix, rows=np.isin(table.ids, labelled), out=table.matrix)
+        labelled = np.isin(table.ids, np.unique(np.concatenate([t.ids for t in all_tasks])))
+        if cfg.neuco is not None:
+            neuco_zscore(table.matrix, labelled, padded=padded)
+        else:
+            scalar_zscore(table.matrix, rows=labelled, out=table.matrix)
     return table
+
+
+def pad_embeddings(table: EmbeddingTable, dim: int) -> EmbeddingTable:
+    """``table`` with zero columns appended up to ``dim`` columns (NeuCo-Bench's zero-padding to
+    ``embedding_dim``; the new columns are named ``d``, ``d+1`` …)."""
+    padded = np.zeros((table.matrix.shape[0], dim), dtype=np.float32)
+    padded[:, : table.dim] = table.matrix
+    names = table.columns + tuple(str(i) for i in range(table.dim, dim))
+    return EmbeddingTable(table.path, table.ids, padded, names, table.sha256)
 
 
 def _prepare_task(cfg: EvaluationConfig, table: EmbeddingTable, run: _Run) -> _Prepared:
@@ -432,7 +513,19 @@ def _prepare_task(cfg: EvaluationConfig, table: EmbeddingTable, run: _Run) -> _P
 
     t0 = time.perf_counter()
     task = run.task
-    X, y, coverage = align(table, task, allow_missing=cfg.probe.allow_missing)
+    rules = cfg.neuco
+    if rules is None:
+        X, y, coverage = align(table, task, allow_missing=cfg.probe.allow_missing)
+    else:
+        X, y, coverage = align(table, task, fix=rules.missing_fix,
+                               allow_missing=cfg.probe.allow_missing
+                               or rules.score_around_missing)
+    warning = ""
+    if coverage < 1.0 and rules is not None:
+        missing = [str(i) for i in task.ids[~np.isin(task.ids, table.ids)]]
+        warning = (f"task {task.name!r}: {len(missing)} of {task.n_samples} labelled ids have no "
+                   f"embedding in {table.path.name!r} and were left out, as NeuCo-Bench does: "
+                   f"{_listed(missing)}; {rules.missing_fix}")
     scored = task if coverage == 1.0 else task.subset(np.isin(task.ids, table.ids))
     check_splittable(scored, n_splits=cfg.probe.n_splits, test_size=cfg.test_size)
     check_test_folds(scored, n_splits=cfg.probe.n_splits, test_size=cfg.test_size,
@@ -445,7 +538,7 @@ def _prepare_task(cfg: EvaluationConfig, table: EmbeddingTable, run: _Run) -> _P
         raise ConfigError(f"{where}: {exc}") from None
     if cfg.normalize_labels and task.kind == "regression":
         y = minmax_labels(y)[0]
-    return _Prepared(run, X, y, coverage, time.perf_counter() - t0)
+    return _Prepared(run, X, y, coverage, time.perf_counter() - t0, warning)
 
 
 # ----------------------------------------------------------------------------- 5. probe + store
@@ -457,18 +550,26 @@ def _probe_and_store(
     prepared: list[_Prepared],
     read_s: float,
     rs: ResultStore,
-) -> Iterator[tuple[Result, TaskSummary, tuple[np.ndarray, np.ndarray]]]:
+) -> Iterator[tuple[Result, TaskSummary, tuple[np.ndarray, np.ndarray], dict[str, Any]]]:
     """Probe every prepared task and store its result as soon as it is done (so an interrupted
-    evaluation resumes); yields (result, summary, pooled test (truth, prediction))."""
+    evaluation resumes); yields (result, summary, pooled test (truth, prediction), details) with
+    the probe's details (options, splits, predictions, targets) under ``neuco`` rules only."""
     options: dict[str, Any] = {
         "probe": cfg.probe.probe,
         "n_splits": cfg.probe.n_splits,
         "test_size": cfg.test_size,
         "seed": cfg.seed,
         "epochs": cfg.probe.neuco_epochs,
-        # NeuCo-Bench z-scores once per file: the probe must not z-score each task again.
-        "standardize": not cfg.standardize,
+        # NeuCo-Bench z-scores once per file: the probe must not z-score each task again; under
+        # NeuCo's own rules the file-wide choice (standardize_embeddings) is final.
+        "standardize": not cfg.standardize and cfg.neuco is None,
     }
+    probe_options = dict(cfg.probe_options)
+    if cfg.neuco is not None:
+        probe_options.update(keep_train_outputs=cfg.neuco.keep_train_outputs,
+                             refit=cfg.neuco.refit)
+    if probe_options:
+        options["options"] = probe_options
     jobs: list[_Job] = [(p.X, p.y, str(p.run.task.kind), options) for p in prepared]
     versions = library_versions()
     with _Progress(cfg.progress, len(jobs)) as bar, _probe_runner(jobs, cfg.n_jobs) as outcomes:
@@ -478,7 +579,10 @@ def _probe_and_store(
                                        "probe_s": probe_s})
             rs.add(result)
             bar.advance()
-            yield result, summary, _pooled_predictions(pr, item.y)
+            details = ({"options": pr.options, "splits": pr.splits,
+                        "test_predictions": pr.test_predictions, "y": item.y}
+                       if cfg.neuco is not None else {})
+            yield result, summary, _pooled_predictions(pr, item.y), details
 
 
 def _record(
@@ -494,12 +598,16 @@ def _record(
 
     task, n = item.run.task, len(item.y)
     folds = [float(v) for v in np.asarray(pr.fold_scores, dtype=np.float64)]
-    q = float(q_score(np.asarray(folds), epsilon=cfg.probe.epsilon))
-    mean, std = float(np.mean(folds)), float(np.std(folds))
+    if cfg.neuco is not None:
+        mean, std, q = neuco_task_statistics(folds, epsilon=cfg.probe.epsilon)
+    else:
+        q = float(q_score(np.asarray(folds), epsilon=cfg.probe.epsilon))
+        mean, std = float(np.mean(folds)), float(np.std(folds))
     notes: list[str] = []
     if item.coverage < 1.0:
+        why = "allow_missing" if cfg.neuco is None else "NeuCo-Bench's leniency"
         notes.append(f"coverage {item.coverage:.3f}: scored on {n} of {task.n_samples} ids "
-                     "(allow_missing)")
+                     f"({why})")
     unreliable = not np.isfinite(q) or q < 0
     if unreliable:
         notes.append(f"unreliable: negative Q (mean {pr.metric} = {mean:.4g})")
@@ -520,7 +628,8 @@ def _record(
         metrics=metrics,
         timings=timings,
         versions=versions,
-        config={**item.run.config, "probe_options": dict(pr.options)},
+        config={**item.run.config,
+                "probe_options": {k: v for k, v in pr.options.items() if k not in _NOT_STORED}},
         config_hash=config_hash(item.run.config),
         input_sha256=plan.sha256,
         notes=notes,
@@ -532,6 +641,39 @@ def _record(
         notes=notes, run_key=item.run.key,
     )
     return result, summary
+
+
+#: Probe details kept for NeuCo's output files but not stored with the result (models, per-row
+#: arrays).
+_NOT_STORED = frozenset({"model", "train_outputs", "train_targets", "all_predictions",
+                         "probe_weight", "probe_bias"})
+
+
+def neuco_task_statistics(folds: list[float], *, epsilon: float = 0.02
+                          ) -> tuple[float, float, float]:
+    """NeuCo-Bench's ``(mean_score, std_dev, q_stat)`` of one task's fold scores.
+
+    Failed folds (NaN) are left out of the mean and the standard deviation (``nanmean``,
+    ``nanstd`` with ddof 0), and ``Q = mean / (ε + std) · 100ε`` (NeuCo: ε = 0.02, so the factor
+    is 2), evaluated in NeuCo-Bench's order. NaN when every fold failed; a fold of ``-inf``
+    (NeuCo's start value, kept when no epoch had a score) makes the mean ``-inf`` and Q NaN.
+    """
+    arr = np.asarray(folds, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings_ignored():
+        mean = float(np.nanmean(arr)) if not np.isnan(arr).all() else float("nan")
+        std = float(np.nanstd(arr)) if not np.isnan(arr).all() else float("nan")
+        q = mean / (epsilon + std) * (100.0 * epsilon)
+    return mean, std, float(q)
+
+
+@contextlib.contextmanager
+def warnings_ignored() -> Iterator[None]:
+    """Silence Python warnings (NumPy's RuntimeWarnings of all-NaN reductions)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _pooled_predictions(pr: Any, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

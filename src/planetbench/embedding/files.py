@@ -557,7 +557,8 @@ def read_embeddings(path: str | Path, *, dim: int | None = None) -> EmbeddingTab
 
 
 def align(
-    table: EmbeddingTable, task: LabelTask, *, allow_missing: bool = False
+    table: EmbeddingTable, task: LabelTask, *, allow_missing: bool = False,
+    fix: str = "add embeddings for them or pass --allow-missing to score on the covered ids",
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Embeddings and targets of ``task``'s samples, in the task's order.
 
@@ -565,6 +566,8 @@ def align(
         table: validated embeddings (may hold ids of other tasks too).
         task: the label task.
         allow_missing: score on the covered ids when the file lacks some task ids.
+        fix: how to fix missing ids, said when ``allow_missing`` is False (it names the
+            option of the command at hand).
 
     Returns:
         ``(X, y, coverage)``: X (m, d) float32, y (m,) or (m, C), coverage = m / n in (0, 1].
@@ -578,10 +581,8 @@ def align(
     n_missing = int((~covered).sum())
     if n_missing and (not allow_missing or not covered.any()):
         missing = [str(i) for i in task.ids[~covered]]
-        fix = (
-            "add embeddings for them or pass --allow-missing to score on the covered ids"
-            if not allow_missing
-            else "no task id is covered: check that the ids match the label file"
+        fix = fix if not allow_missing else (
+            "no task id is covered: check that the ids match the label file"
         )
         raise EmbeddingFileError(
             f"embedding file {str(table.path)!r} lacks {n_missing} of the {task.n_samples} ids "

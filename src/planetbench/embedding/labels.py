@@ -87,6 +87,8 @@ class LabelTask:
         classes: class names in encoded order (empty for regression).
         path: the label file.
         sha256: checksum of the label file (part of the run identity).
+        skipped_ids: ids whose label cell was empty and which were left out
+            (``read_label_file(skip_empty=True)``, NeuCo-Bench's reading); empty otherwise.
     """
 
     name: str
@@ -96,6 +98,12 @@ class LabelTask:
     classes: tuple[str, ...]
     path: Path
     sha256: str = ""
+    skipped_ids: tuple[str, ...] = ()
+
+    @property
+    def type_suffix(self) -> str:
+        """The type as the file name spells it, lower-case (``regr``, ``cls`` …)."""
+        return self.path.stem.split("__", 1)[1].strip().lower()
 
     @property
     def metric(self) -> str:
@@ -129,6 +137,7 @@ class LabelTask:
             classes=self.classes,
             path=self.path,
             sha256=self.sha256,
+            skipped_ids=self.skipped_ids,
         )
 
 
@@ -232,8 +241,14 @@ def _multilabel_targets(df: pd.DataFrame, path: Path) -> tuple[np.ndarray, tuple
     return block.to_numpy(dtype=np.int64), classes
 
 
-def read_label_file(path: str | Path) -> LabelTask:
+def read_label_file(path: str | Path, *, skip_empty: bool = False) -> LabelTask:
     """Read and validate one ``<task>__<type>.csv`` label file.
+
+    Args:
+        path: the label file.
+        skip_empty: leave out rows whose label cell is empty (NeuCo-Bench's reading), recording
+            their ids in :attr:`LabelTask.skipped_ids`; otherwise an empty cell is an error. A
+            cell holding ``NaN`` or any other non-numeric text stays an error either way.
 
     Raises:
         LabelFileError: bad name or type, missing ``id``/``label`` columns, duplicate ids, missing
@@ -268,6 +283,11 @@ def read_label_file(path: str | Path) -> LabelTask:
         c for c in df.columns if c.startswith(MULTILABEL_PREFIX)
     ]
     nan_rows = df[label_cols].isna().any(axis=1).to_numpy()
+    skipped: tuple[str, ...] = ()
+    if nan_rows.any() and skip_empty and not nan_rows.all():
+        skipped = tuple(ids[nan_rows].tolist())
+        df, ids = df.loc[~nan_rows].reset_index(drop=True), ids[~nan_rows].reset_index(drop=True)
+        nan_rows = np.zeros(len(df), dtype=bool)
     if nan_rows.any():
         bad = ids[nan_rows].tolist()
         raise LabelFileError(
@@ -336,6 +356,7 @@ def read_label_file(path: str | Path) -> LabelTask:
         classes=classes,
         path=path,
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        skipped_ids=skipped,
     )
 
 
@@ -434,6 +455,7 @@ def load_label_tasks(
     *,
     n_splits: int | None = None,
     test_size: float | None = None,
+    skip_empty: bool = False,
 ) -> list[LabelTask]:
     """Read every ``<task>__<type>.csv`` of a NeuCo-Bench annotation folder, sorted by task name.
 
@@ -442,6 +464,7 @@ def load_label_tasks(
         n_splits: when given with ``test_size``, also check each task has enough samples for
             that many random splits (see :func:`check_splittable`).
         test_size: test share of each split.
+        skip_empty: leave out rows with an empty label cell (see :func:`read_label_file`).
 
     Raises:
         LabelFileError: the folder is missing or holds no CSV, two files share a task name, or a
@@ -473,7 +496,7 @@ def load_label_tasks(
                 f"{seen[name].name!r} and {path.name!r}; keep one"
             )
         seen[name] = path
-    tasks = [read_label_file(seen[name]) for name in sorted(seen)]
+    tasks = [read_label_file(seen[name], skip_empty=skip_empty) for name in sorted(seen)]
     if n_splits is not None and test_size is not None:
         for task in tasks:
             check_splittable(task, n_splits=n_splits, test_size=test_size)

@@ -88,6 +88,10 @@ class EvaluationSummary:
         plot_paths: PNG files written (empty without ``plots``).
         results: the stored :class:`Result` rows of this evaluation (new ones only).
         predictions: pooled test ``(y_true, y_pred)`` per freshly run task (not serialised).
+        details: per freshly run task under NeuCo's rules, the probe's details (``options``,
+            ``splits``, ``test_predictions``, targets ``y``) for NeuCo's outputs (not serialised).
+        warnings: what was scored around (NeuCo's leniency: empty label cells, ids without an
+            embedding), one message each.
     """
 
     name: str
@@ -102,6 +106,8 @@ class EvaluationSummary:
     plot_paths: list[Path] = field(default_factory=list)
     results: list[Result] = field(default_factory=list)
     predictions: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    details: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def mean_q(self) -> float:
@@ -119,6 +125,7 @@ class EvaluationSummary:
             "input_sha256": self.input_sha256,
             "mean_q": self.mean_q,
             "resumed": list(self.resumed),
+            "warnings": list(self.warnings),
             "tasks": {name: t.to_dict() for name, t in self.tasks.items()},
         }
 

@@ -51,6 +51,7 @@ _HIGHER_EXACT = {
     "auc",
     "map",
     "kappa",
+    "q",  # NeuCo-Bench's quality score (stats.qscore)
 }
 _HIGHER_PREFIX = ("f1", "accuracy", "miou", "iou", "roc_auc", "auc", "map", "precision", "recall")
 _LOWER_EXACT = {"rmse", "mse", "mae", "loss", "error", "nll"}

@@ -201,3 +201,81 @@ def test_embeddings_whose_standardisation_under_or_overflows_are_refused(
         run_probe(X * scale, y, kind=kind, probe=probe, n_splits=2, epochs=1)
     zeros = run_probe(np.zeros_like(X), y, kind=kind, probe=probe, n_splits=2, epochs=1)
     assert zeros.fold_scores.shape == (2,)  # all-zero embeddings stay allowed (a baseline)
+
+
+def test_binary_outputs_are_read_as_torchmetrics_reads_them() -> None:
+    z = np.array([[0.2, 0.7, 0.9], [-0.2, 0.7, 3.0]])
+    p = pn.binary_probabilities(z)
+    # Row 0 lies in [0, 1]: probabilities, class 1 where > 0.5. Row 1 does not: logits.
+    np.testing.assert_array_equal(p[0], z[0])
+    np.testing.assert_allclose(p[1], 1 / (1 + np.exp(-z[1])))
+    assert (p[0] > 0.5).tolist() == [False, True, True]
+    assert (p[1] > 0.5).tolist() == [False, True, True]
+
+
+def test_r2_follows_torchmetrics_rules_for_near_zero_sums() -> None:
+    torchmetrics = pytest.importorskip("torchmetrics")
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    cases = [
+        (rng.normal(size=20), rng.normal(size=20)),  # ordinary
+        (np.full(20, 0.5), rng.normal(size=20)),  # constant target: 0
+        (np.full(20, 0.5), np.full(20, 0.5 + 1e-4)),  # near-perfect: 1
+        (rng.normal(size=20) * 1e-3, rng.normal(size=20) * 1e-2),  # tiny scale: tss ~ 0
+    ]
+    for y, z in cases:
+        want = torchmetrics.functional.r2_score(torch.tensor(z), torch.tensor(y)).item()
+        assert pn.neuco_r2(y[None], z[None])[0] == pytest.approx(want, abs=1e-9)
+
+
+def test_a_constant_test_fold_scores_zero_as_in_neuco() -> None:
+    X, y = _data("regression")
+    tr, te = _splits(y, "regression")
+    y_flat = y.copy()
+    y_flat[te[0]] = 20.0
+    _, opts = pn.fit_neuco(X, y_flat, tr, te, kind="regression", seed=1, epochs=3)
+    assert (opts["epoch_scores"][0] == 0.0).all() and opts["fold_scores"][0] == 0.0
+    assert opts["best_epoch"][0] == 0  # later epochs are not strictly higher
+
+
+@pytest.mark.parametrize(("batch_size", "lr"), [(7, 0.01), (200, 0.0005)])
+def test_batch_size_and_learning_rate_match_torch(batch_size: int, lr: float) -> None:
+    torch = pytest.importorskip("torch")
+    X, y = _data("regression", n=60, d=4)
+    tr, te = _splits(y, "regression", k=1)
+    _, opts = pn.fit_neuco(X, y, tr, te, kind="regression", seed=3, epochs=2,
+                           batch_size=batch_size, lr=lr, normalize_labels=False)
+    Xs = torch.from_numpy(pn.scalar_zscore(X))
+    ys = torch.from_numpy(y.astype(np.float32))
+    w0, b0 = pn.initial_weights(3, 1, 4)
+    layer = torch.nn.Linear(4, 1)
+    with torch.no_grad():
+        layer.weight.copy_(torch.from_numpy(w0))
+        layer.bias.copy_(torch.from_numpy(b0))
+    opt = torch.optim.AdamW(layer.parameters(), lr=lr)
+    perms = pn.epoch_permutations(3, 60, 2)
+    train = set(tr[0].tolist())
+    losses = []
+    for perm in perms:
+        order = [i for i in perm if i in train]
+        batch_losses = []
+        for s in range(0, len(order), batch_size):
+            idx = torch.tensor(order[s : s + batch_size])
+            loss = torch.nn.functional.mse_loss(layer(Xs[idx]).view(-1), ys[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            batch_losses.append(loss.item())
+        losses.append(np.mean(batch_losses))
+    np.testing.assert_allclose(opts["train_loss"][0], losses, rtol=1e-4)
+    assert opts["batch_size"] == batch_size and opts["lr"] == lr
+
+
+def test_refit_trains_on_every_row_in_order() -> None:
+    X, y = _data("classification", n=50, d=3)
+    tr, te = _splits(y, "classification", k=2)
+    _, opts = pn.fit_neuco(X, y, tr, te, kind="classification", seed=0, epochs=2, refit=True)
+    w, b = pn.train_full(pn.scalar_zscore(X), y.astype(np.float32), kind="classification",
+                         seed=0, epochs=2)
+    np.testing.assert_array_equal(opts["probe_weight"], w)
+    assert opts["probe_bias"] == b and w.shape == (3,)

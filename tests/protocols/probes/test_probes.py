@@ -246,7 +246,7 @@ def test_result_metrics_per_kind() -> None:
 
 
 def test_registry_lists_probes_and_suggests() -> None:
-    assert PROBES.list() == ["logistic", "neuco", "ridge"]
+    assert PROBES.list() == ["logistic", "neuco", "neuco-svm", "ridge"]
     X, y = _data("regression")
     with pytest.raises(UnknownNameError, match="unknown probe 'rigde'; did you mean 'ridge'"):
         run_probe(X, y, kind="regression", probe="rigde")

@@ -29,7 +29,7 @@ negatives) is absent from that split's test fold.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,58 +56,105 @@ MAIN_METRIC = {
 class ProbeSpec:
     """A registered probe: its id, the task kinds it handles and its fitting function.
 
-    ``fit(X, y, train_idx, test_idx, *, kind, seed, epochs, standardize)`` returns test-fold
-    scores (predictions for regression, probabilities for classification) stacked over splits,
-    and an options dict. ``epochs`` and ``standardize`` concern the ``neuco`` probe only.
+    ``fit(X, y, train_idx, test_idx, *, kind, seed, epochs, standardize, options=None)``
+    returns test-fold scores (predictions for regression, probabilities for classification)
+    stacked over splits, and an options dict. ``epochs``, ``standardize`` and ``options`` (probe
+    settings such as NeuCo's ``batch_size``) concern the NeuCo-Bench probes only. When the returned
+    options hold ``fold_scores``, those are the probe's own fold scores (NeuCo's best epoch or
+    best setting) and replace the main metric recomputed from the returned scores.
+
+    Attributes:
+        name: probe id.
+        kinds: task kinds it handles.
+        fit: the fitting function.
+        description: one line for listings.
+        stratified: whether (multi)class splits are stratified (NeuCo-Bench's probes: no).
     """
 
     name: str
     kinds: tuple[str, ...]
     fit: Callable[..., tuple[np.ndarray, dict[str, Any]]]
     description: str
+    stratified: bool = True
 
 
 #: Version of the probe implementations. Bump it whenever a probe can give other numbers for the
 #: same configuration (a new solver, another shuffling order): it enters every stored run's
 #: config hash, so a resumed evaluation never mixes rows of two implementations.
-IMPLEMENTATION_VERSION = 3
+IMPLEMENTATION_VERSION = 4
+
+
+def _fit_ridge(X: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, *, kind: str,
+               seed: int, epochs: int, standardize: bool,
+               options: Mapping[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    return fit_ridge(X, y, tr, te, seed=seed)
+
+
+def _fit_logistic(X: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, *, kind: str,
+                  seed: int, epochs: int, standardize: bool,
+                  options: Mapping[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    return fit_logistic(X, y, tr, te, kind=kind, seed=seed)
+
+
+#: Settings of the ``neuco`` probe that ``options`` may carry (NeuCo-Bench's ``probe_params``).
+NEUCO_OPTIONS = ("batch_size", "lr", "normalize_labels", "keep_train_outputs", "refit")
+
+
+def _fit_neuco(X: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, *, kind: str,
+               seed: int, epochs: int, standardize: bool,
+               options: Mapping[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    extra = {k: v for k, v in (options or {}).items() if k in NEUCO_OPTIONS}
+    return fit_neuco(X, y, tr, te, kind=kind, seed=seed, epochs=epochs, standardize=standardize,
+                     **extra)
+
+
+def _fit_neuco_svm(X: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, *, kind: str,
+                   seed: int, epochs: int, standardize: bool,
+                   options: Mapping[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    from planetbench.protocols.probes.neuco import minmax_labels, scalar_zscore
+    from planetbench.protocols.probes.neuco_svm import (
+        SvmSearch,
+        fit_neuco_svm,
+        svm_search_from_params,
+    )
+
+    opts = dict(options or {})
+    search = opts.get("search")
+    if not isinstance(search, SvmSearch):
+        search = svm_search_from_params(search or {"C_start_end": [0.001, 1000],
+                                                   "kernel_degree_list": [2, 3]})
+    Xs = scalar_zscore(X) if standardize else X
+    ys = minmax_labels(y)[0] if opts.get("normalize_labels", True) else y
+    scores, out = fit_neuco_svm(Xs, ys, tr, te, kind=kind, search=search,
+                                refit=bool(opts.get("refit", False)))
+    if kind == "regression" and opts.get("normalize_labels", True):
+        _, lo, span = minmax_labels(y)
+        scores = scores * span + lo
+    return scores, out
+
 
 PROBES: Registry[ProbeSpec] = Registry("probe")
-"""Registered probes by id: ``ridge``, ``logistic``, ``neuco``."""
+"""Registered probes by id: ``ridge``, ``logistic``, ``neuco``, ``neuco-svm``."""
 
-PROBES.register(
-    "ridge",
-    ProbeSpec(
-        "ridge",
-        ("regression",),
-        lambda X, y, tr, te, *, kind, seed, epochs, standardize: fit_ridge(
-            X, y, tr, te, seed=seed
-        ),
-        "ridge regression on standardised embeddings, α chosen on inner validation",
-    ),
-)
-PROBES.register(
-    "logistic",
-    ProbeSpec(
-        "logistic",
-        ("classification", "multiclass", "multilabel"),
-        lambda X, y, tr, te, *, kind, seed, epochs, standardize: fit_logistic(
-            X, y, tr, te, kind=kind, seed=seed
-        ),
-        "L2 logistic regression on standardised embeddings, C chosen on inner validation",
-    ),
-)
-PROBES.register(
-    "neuco",
-    ProbeSpec(
-        "neuco",
-        ("regression", "classification"),
-        lambda X, y, tr, te, *, kind, seed, epochs, standardize: fit_neuco(
-            X, y, tr, te, kind=kind, seed=seed, epochs=epochs, standardize=standardize
-        ),
-        "NeuCo-Bench v1.1 AdamW linear layer, best test epoch (optimistic)",
-    ),
-)
+PROBES.register("ridge", ProbeSpec(
+    "ridge", ("regression",), _fit_ridge,
+    "ridge regression on standardised embeddings, α chosen on inner validation",
+))
+PROBES.register("logistic", ProbeSpec(
+    "logistic", ("classification", "multiclass", "multilabel"), _fit_logistic,
+    "L2 logistic regression on standardised embeddings, C chosen on inner validation",
+))
+PROBES.register("neuco", ProbeSpec(
+    "neuco", ("regression", "classification"), _fit_neuco,
+    "NeuCo-Bench v1.1 AdamW linear layer, best test epoch (optimistic; unstratified splits)",
+    stratified=False,
+))
+PROBES.register("neuco-svm", ProbeSpec(
+    "neuco-svm", ("regression", "classification"), _fit_neuco_svm,
+    "NeuCo-Bench v1.1 polynomial SVM, Bayesian search, best test setting per split "
+    "(optimistic; unstratified splits; needs scikit-optimize)",
+    stratified=False,
+))
 
 
 @dataclass
@@ -319,6 +366,7 @@ def run_probe(
     seed: int = 0,
     epochs: int = 20,
     standardize: bool = True,
+    options: Mapping[str, Any] | None = None,
 ) -> ProbeResult:
     """Probe embeddings on K seeded random splits and score every test fold.
 
@@ -334,9 +382,13 @@ def run_probe(
         test_size: share of rows in each test fold.
         seed: seed of the splits (scikit-learn ``random_state``) and of the probe.
         epochs: training epochs of the ``neuco`` probe (ignored by the others).
-        standardize: the ``neuco`` probe z-scores ``X`` with one scalar mean and std first
+        standardize: the ``neuco`` probes z-score ``X`` with one scalar mean and std first
             (ignored by the others, which standardise each training split). Pass False when
             ``X`` already holds NeuCo-Bench's file-wide standardisation.
+        options: settings of the NeuCo-Bench probes: ``batch_size``, ``lr``,
+            ``normalize_labels`` and ``keep_train_outputs`` (``neuco``); ``search`` (an
+            :class:`~planetbench.protocols.probes.neuco_svm.SvmSearch` or NeuCo's
+            ``probe_params`` mapping), ``normalize_labels`` and ``refit`` (``neuco-svm``).
 
     Returns:
         A :class:`ProbeResult`; ``fold_scores`` is the main metric per split.
@@ -373,14 +425,18 @@ def run_probe(
     if isinstance(epochs, bool) or not isinstance(epochs, int | np.integer) or epochs < 1:
         raise InvalidInputError(f"epochs must be an integer ≥ 1; got {epochs!r}")
     y = validate_targets(y, X.shape[0], kind)
-    splits = make_splits(y, kind=kind, n_splits=n_splits, test_size=test_size, seed=seed)
+    splits = make_splits(y, kind=kind, n_splits=n_splits, test_size=test_size, seed=seed,
+                         stratify=spec.stratified, sort=spec.name != "neuco-svm")
     train_idx = np.stack([tr for tr, _ in splits])
     test_idx = np.stack([te for _, te in splits])
-    scores, options = spec.fit(
-        X, y, train_idx, test_idx, kind=kind, seed=seed, epochs=epochs, standardize=standardize
+    scores, probe_options = spec.fit(
+        X, y, train_idx, test_idx, kind=kind, seed=seed, epochs=epochs, standardize=standardize,
+        options=options,
     )
     metrics = _score(kind, y[test_idx], scores)
     main = MAIN_METRIC[kind]
+    if "fold_scores" in probe_options:
+        metrics[main] = np.asarray(probe_options["fold_scores"], dtype=np.float64)
     return ProbeResult(
         probe=spec.name,
         kind=kind,
@@ -390,7 +446,7 @@ def run_probe(
         splits=splits,
         test_predictions=list(scores),
         seed=seed,
-        options=options,
+        options=probe_options,
     )
 
 
@@ -399,6 +455,7 @@ __all__ = [
     "FLOAT64_SCALES",
     "IMPLEMENTATION_VERSION",
     "MAIN_METRIC",
+    "NEUCO_OPTIONS",
     "PROBES",
     "SMALLEST_SCALE",
     "ProbeResult",

@@ -3,7 +3,9 @@
 Regression uses :class:`~sklearn.model_selection.ShuffleSplit`; binary and multiclass tasks use
 :class:`~sklearn.model_selection.StratifiedShuffleSplit` on the class ids; multilabel tasks are
 stratified on the *first label* (a 0/1 column), because label combinations are usually too many and
-too rare for every combination to have two members. Every split of one call has the same train and
+too rare for every combination to have two members. The NeuCo-Bench probes (``neuco``,
+``neuco-svm``) ask for plain ``ShuffleSplit`` for every kind (``stratify=False``), as NeuCo-Bench
+splits; our own probes keep stratification. Every split of one call has the same train and
 test sizes, so probes can stack the K splits into arrays.
 """
 
@@ -43,6 +45,8 @@ def make_splits(
     n_splits: int,
     test_size: float,
     seed: int,
+    stratify: bool = True,
+    sort: bool = True,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """K seeded random train/test splits of the rows of ``y``.
 
@@ -53,10 +57,15 @@ def make_splits(
         n_splits: number of splits K (≥ 1).
         test_size: share of rows in each test fold, in (0, 1).
         seed: ``random_state`` of the scikit-learn splitter.
+        stratify: stratify (multi)class and multilabel splits; False gives plain
+            ``ShuffleSplit`` for every kind, as NeuCo-Bench splits (its probes ``neuco`` and
+            ``neuco-svm`` ask for this).
+        sort: sort each fold's indices; False keeps the splitter's own order (scikit-learn fits
+            rows in that order, which the ``neuco-svm`` probe reproduces).
 
     Returns:
-        K pairs ``(train_idx, test_idx)`` of sorted int64 row indices; all train folds have the
-        same size, and so do all test folds.
+        K pairs ``(train_idx, test_idx)`` of int64 row indices (sorted unless ``sort=False``);
+        all train folds have the same size, and so do all test folds.
 
     Raises:
         InvalidInputError: unknown kind, bad sizes, or a class with fewer than 2 members.
@@ -72,7 +81,7 @@ def make_splits(
     y = np.asarray(y)
     n = y.shape[0]
     n_test, n_train = _n_test(n, float(test_size))
-    strat = stratification_labels(y, kind)
+    strat = stratification_labels(y, kind) if stratify else None
     n_groups = 1 if strat is None else len(np.unique(strat))
     if n_test < n_groups or n_train < max(n_groups, 2):
         raise InvalidInputError(
@@ -94,6 +103,8 @@ def make_splits(
             )
         splitter = StratifiedShuffleSplit(n_splits=n_splits, test_size=test_size, random_state=seed)
         raw = splitter.split(np.zeros((n, 1)), strat)
+    if not sort:
+        return [(tr.astype(np.int64), te.astype(np.int64)) for tr, te in raw]
     return [(np.sort(tr).astype(np.int64), np.sort(te).astype(np.int64)) for tr, te in raw]
 
 

@@ -61,6 +61,7 @@ FORMAT_MODULES: tuple[str, ...] = (
     "planetbench.store.importers.geobench_v1",
     "planetbench.store.importers.cryobench",
     "planetbench.store.importers.marsbench",
+    "planetbench.store.importers.neuco",
 )
 
 
