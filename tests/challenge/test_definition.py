@@ -97,6 +97,19 @@ def test_a_phase_too_small_for_its_k_is_refused(tmp_path: Path) -> None:
         check_definition(d)
 
 
+def test_a_fixed_seed_phase_with_a_flat_regression_test_fold_is_refused(tmp_path: Path) -> None:
+    path = write_challenge(tmp_path, phases=[phase(k=5)])
+    ids = (tmp_path / "public" / "ids.txt").read_text().split()
+    # One label differs from all others: most test folds miss it and hold one value (R² undefined).
+    (tmp_path / "hidden" / "labels" / "biomass__regr.csv").write_text(
+        "id,label\n" + "\n".join(f"{i},{1.0 if k == 0 else 0.0}" for k, i in enumerate(ids)))
+    with pytest.raises(ConfigError, match=r"phase 'dev'.*holds only the label value 0.0.*R² is "
+                                          r"undefined"):
+        check_definition(load_definition(path))
+    random_seed = _edit(path, phases=[phase(k=5, seed="random")])
+    check_definition(load_definition(random_seed))  # seeds drawn per submission: not checkable here
+
+
 def test_neuco_refuses_multiclass_tasks_at_creation(tmp_path: Path) -> None:
     path = write_challenge(tmp_path, probe="neuco")
     ids = (tmp_path / "public" / "ids.txt").read_text().split()

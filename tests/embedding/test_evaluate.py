@@ -250,13 +250,14 @@ def test_automatic_fork_workers_in_a_torch_free_process(tmp_path: Path, store_ur
     other = tmp_path / "auto.sqlite"
     code = (
         "import sys, planetbench.embedding.evaluate as ev\n"
-        "ev._PARALLEL_MIN_WORK = 0\n"
+        "import planetbench.protocols.probes.pool as pool\n"
+        "pool.PARALLEL_MIN_WORK = 0\n"
         f"s = ev.evaluate_embeddings({str(good)!r}, {str(labels)!r}, "
         f"store={'sqlite:///' + str(other)!r}, n_splits=3)\n"
         "assert 'torch' not in sys.modules\n"
         "import os, numpy as np\n"
         "X = np.zeros((10, 4))\n"
-        "plan = ev._resolve_jobs([(X, X[:, 0], 'regression', {'n_splits': 3})] * 2, None)\n"
+        "plan = pool.plan_workers([(X, X[:, 0], 'regression', {'n_splits': 3})] * 2, None)\n"
         "want = (2, 'fork') if (os.cpu_count() or 1) > 1 else (1, None)\n"
         "assert plan == want, plan\n"
     )

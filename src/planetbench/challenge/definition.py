@@ -393,11 +393,12 @@ def check_definition(definition: ChallengeDefinition) -> tuple[list[LabelTask], 
 
     Raises:
         ConfigError: the ids file is unusable, a scored id is not public, a phase's tasks cannot
-            be split K times, or the probe does not handle a task's kind.
+            be split K times (or, with a fixed seed, a regression test fold holds one label
+            value), or the probe does not handle a task's kind.
         LabelFileError: the label folder is missing or invalid.
         UnknownNameError: a phase names an unknown task.
     """
-    from planetbench.embedding.labels import check_splittable, load_label_tasks
+    from planetbench.embedding.labels import check_splittable, check_test_folds, load_label_tasks
     from planetbench.errors import InvalidInputError
     from planetbench.protocols.probes.base import resolve_probe
 
@@ -421,6 +422,9 @@ def check_definition(definition: ChallengeDefinition) -> tuple[list[LabelTask], 
             try:
                 check_splittable(pt.task, n_splits=phase.k,
                                  test_size=definition.split_test_size)
+                if phase.seed == "fixed":  # random seeds are drawn per submission, later
+                    check_test_folds(pt.task, n_splits=phase.k,
+                                     test_size=definition.split_test_size, seed=phase.fixed_seed)
             except LabelFileError as exc:
                 raise ConfigError(
                     f"phase {phase.name!r} (k={phase.k}, sample_fraction="

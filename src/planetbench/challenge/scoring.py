@@ -20,6 +20,7 @@ import numpy as np
 from planetbench.challenge.definition import ChallengeDefinition, PhaseDefinition, PhaseTask
 from planetbench.config import config_hash
 from planetbench.embedding.files import EmbeddingTable, align, read_embeddings
+from planetbench.protocols.probes.pool import ProbeJob, probe_pool
 from planetbench.store import Result
 
 PROTOCOL = "probe"
@@ -115,48 +116,6 @@ def result_key(definition: ChallengeDefinition, phase: PhaseDefinition, pt: Phas
                    seed=sub.seed, input_sha256=sub.file_sha256)
 
 
-#: Below this much work (Σ over tasks of rows × dims × K) worker processes cost more than they
-#: save.
-PARALLEL_MIN_WORK = 20_000_000
-
-_Job = tuple[np.ndarray, np.ndarray, str, dict[str, Any]]
-
-
-def _probe(job: _Job) -> tuple[Any, float]:
-    """One task's probe (in a child process or inline); returns (ProbeResult, seconds)."""
-    from planetbench.protocols.probes.base import run_probe
-
-    X, y, kind, options = job
-    t0 = time.perf_counter()
-    return run_probe(X, y, kind=kind, **options), time.perf_counter() - t0
-
-
-def _n_processes(jobs: list[_Job], n_jobs: int | None) -> int:
-    """Processes to probe ``jobs`` with: ``n_jobs``, or (None) as many as tasks and cores when
-    the work is large enough and ``fork`` is available (children inherit the matrices)."""
-    import multiprocessing
-    import os
-    import sys
-
-    if n_jobs is None:
-        work = sum(X.shape[0] * X.shape[1] * int(o["n_splits"]) for X, _, _, o in jobs)
-        fork = "fork" in multiprocessing.get_all_start_methods() and "torch" not in sys.modules
-        n_jobs = (os.cpu_count() or 1) if fork and work >= PARALLEL_MIN_WORK else 1
-    return max(1, min(n_jobs, len(jobs)))
-
-
-def _run_probes(jobs: list[_Job], n_jobs: int | None) -> list[tuple[Any, float]]:
-    n = _n_processes(jobs, n_jobs)
-    if n == 1:
-        return [_probe(job) for job in jobs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context(method)) as pool:
-        return list(pool.map(_probe, jobs))
-
-
 def score_table(
     table: EmbeddingTable,
     definition: ChallengeDefinition,
@@ -189,13 +148,15 @@ def score_table(
     options = {"probe": definition.probe, "n_splits": phase.k,
                "test_size": definition.split_test_size, "seed": sub.seed,
                "epochs": definition.neuco_epochs}
-    jobs: list[_Job] = []
+    jobs: list[ProbeJob] = []
     for pt in tasks:
         X, y, _ = align(table, pt.task)
         jobs.append((X, y, str(pt.task.kind), options))
+    with probe_pool(jobs, n_jobs) as outcomes:
+        probed = list(outcomes)
     scores: list[TaskScore] = []
     results: list[Result] = []
-    for pt, (pr, probe_s) in zip(tasks, _run_probes(jobs, n_jobs), strict=True):
+    for pt, (pr, probe_s) in zip(tasks, probed, strict=True):
         folds = [float(v) for v in np.asarray(pr.fold_scores, dtype=np.float64)]
         q = float(q_score(np.asarray(folds), epsilon=definition.epsilon))
         ts = TaskScore(task=pt.task.name, label=pt.label, kind=pt.task.kind, metric=pr.metric,

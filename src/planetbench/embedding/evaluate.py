@@ -43,6 +43,7 @@ from planetbench.embedding.labels import (
 from planetbench.embedding.names import check_name, check_output_folder, output_path
 from planetbench.embedding.summary import SUITE, EvaluationSummary, TaskSummary, write_json
 from planetbench.errors import ConfigError, EmbeddingFileError, InvalidInputError, LabelFileError
+from planetbench.protocols.probes.pool import ProbeJob, probe_pool
 from planetbench.registry import did_you_mean
 from planetbench.store import Result, ResultStore
 from planetbench.store.result import library_versions, run_key
@@ -570,9 +571,9 @@ def _probe_and_store(
                              refit=cfg.neuco.refit)
     if probe_options:
         options["options"] = probe_options
-    jobs: list[_Job] = [(p.X, p.y, str(p.run.task.kind), options) for p in prepared]
+    jobs: list[ProbeJob] = [(p.X, p.y, str(p.run.task.kind), options) for p in prepared]
     versions = library_versions()
-    with _Progress(cfg.progress, len(jobs)) as bar, _probe_runner(jobs, cfg.n_jobs) as outcomes:
+    with _Progress(cfg.progress, len(jobs)) as bar, probe_pool(jobs, cfg.n_jobs) as outcomes:
         for item, (pr, probe_s) in zip(prepared, outcomes, strict=True):
             result, summary = _record(cfg, plan, item, pr, versions,
                                       {"read_s": read_s, "align_s": item.align_s,
@@ -696,63 +697,6 @@ def _write_outputs(cfg: EvaluationConfig, summary: EvaluationSummary, rs: Result
         from planetbench.embedding.plots import write_embedding_plots
 
         summary.plot_paths = write_embedding_plots(summary, run_dir / "plots", store=rs)
-
-
-_Job = tuple[np.ndarray, np.ndarray, str, dict[str, Any]]
-"""One task's probe: (embeddings X, targets y, task kind, run_probe options)."""
-
-#: Below this much work in all (sum over tasks of rows × dims × splits) worker processes cost
-#: more than they save.
-_PARALLEL_MIN_WORK = 20_000_000
-
-
-def _probe_one(job: _Job) -> tuple[Any, float]:
-    """Run one task's probe (in a worker process or inline); returns (ProbeResult, seconds)."""
-    from planetbench.protocols.probes.base import run_probe
-
-    X, y, kind, options = job
-    t0 = time.perf_counter()
-    result = run_probe(X, y, kind=kind, **options)
-    return result, time.perf_counter() - t0
-
-
-def _resolve_jobs(jobs: list[_Job], n_jobs: int | None) -> tuple[int, str | None]:
-    """(number of worker processes, multiprocessing start method or None for inline)."""
-    import multiprocessing
-    import os
-    import sys
-
-    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int)
-                               or n_jobs < 1):
-        raise ConfigError(f"n_jobs must be a positive integer or None; got {n_jobs!r}")
-    methods = multiprocessing.get_all_start_methods()
-    if n_jobs is None:
-        work = sum(X.shape[0] * X.shape[1] * int(o["n_splits"]) for X, _, _, o in jobs)
-        safe_fork = "fork" in methods and "torch" not in sys.modules
-        if not safe_fork or work < _PARALLEL_MIN_WORK:
-            return 1, None
-        n_jobs = os.cpu_count() or 1
-    n = min(n_jobs, len(jobs))
-    if n <= 1:
-        return 1, None
-    return n, "fork" if "fork" in methods and "torch" not in sys.modules else "spawn"
-
-
-@contextlib.contextmanager
-def _probe_runner(
-    jobs: list[_Job], n_jobs: int | None
-) -> Iterator[Iterator[tuple[Any, float]]]:
-    """Yield the (ProbeResult, seconds) of every job, in job order, computed inline or by a pool
-    of worker processes; each result is yielded as soon as it and all earlier ones are done."""
-    n, method = _resolve_jobs(jobs, n_jobs)
-    if method is None:
-        yield (_probe_one(job) for job in jobs)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context(method)) as pool:
-        yield pool.map(_probe_one, jobs)
 
 
 class _Progress:
