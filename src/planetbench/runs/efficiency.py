@@ -424,3 +424,126 @@ def model_efficiency(
     for key in ("params", "encoder_params", "decoder_params"):
         eff[f"{key}_m"] = None if eff[key] is None else eff[key] / 1e6
     return eff
+
+
+#: The ``--protocol`` value of ``planetbench efficiency`` meaning our default dense protocols
+#: (``frozen`` and ``finetune`` build the same model).
+DEFAULT_PROTOCOL = "default"
+
+#: Keys of :func:`efficiency_of`'s answer that every output shows, in order.
+EFFICIENCY_KEYS: tuple[str, ...] = (
+    "encoder", "task", "protocol", "params_m", "encoder_params_m", "decoder_params_m", "gflops",
+    "gflops_convention", "latency_ms", "device",
+)
+
+
+def efficiency_of(
+    encoder: str,
+    task: str,
+    *,
+    protocol: str = DEFAULT_PROTOCOL,
+    input_size: int | None = None,
+    device: str | torch.device | None = None,
+    n_warmup: int = 3,
+    n_repeats: int = 10,
+) -> dict[str, Any]:
+    """Parameters, GFLOPs and latency of ``encoder`` + the protocol's decoder on ``task``, built
+    with random weights (counting needs no weights, so it works offline; nothing is scored).
+
+    The model is the one a run of ``protocol`` trains: the protocol's decoder for the encoder
+    (UperNet, or Cryo-Bench's under ``cryobench``), the task's bands fed by the protocol's band
+    policy, one image at the protocol's input size (512 px for ``default``; the encoder's input
+    size under ``cryobench``) unless ``input_size`` is given. Measured by
+    :func:`model_efficiency`, the function every run's stored efficiency comes from.
+
+    Args:
+        encoder: encoder id.
+        task: task id (a segmentation task: its bands and classes size the model).
+        protocol: ``default`` (``frozen``/``finetune``), ``cryobench`` or another dense protocol.
+        input_size: image side in pixels (default: the protocol's, see above).
+        device: where to measure (default: CUDA when present, else CPU).
+        n_warmup: warm-up passes before timing (not timed).
+        n_repeats: timed passes of batch 1 (median reported).
+
+    Returns:
+        :data:`EFFICIENCY_KEYS` (millions of parameters; GFLOPs in fvcore's convention, named in
+        ``gflops_convention``; milliseconds per image; the device named), then ``input_size``,
+        ``decoder``, ``band_policy``, ``weights`` (how they were initialised),
+        ``attention_gflops``, ``gflops_2_per_mac`` with its convention, ``peak_memory_mb`` and
+        ``flags``.
+
+    Raises:
+        UnknownNameError: an unknown encoder, task or protocol (did-you-mean).
+        InvalidInputError: the task is not a segmentation task, or the input size does not suit
+            the encoder.
+        MissingDependencyError: the encoder's code is not installed.
+    """
+    from functools import partial
+
+    from planetbench.encoders import get_encoder
+    from planetbench.encoders.bands import apply
+    from planetbench.encoders.base import default_device
+    from planetbench.encoders.weights import random_weights_for_counting
+    from planetbench.errors import InvalidInputError
+    from planetbench.heads import build_head
+    from planetbench.protocols.band_policies import BAND_POLICIES
+    from planetbench.protocols.dense import DENSE_PROTOCOLS
+    from planetbench.runs.jobs import check_available
+    from planetbench.tasks import get_task
+
+    registered = get_encoder(encoder)
+    spec = get_task(task).spec
+    if spec.kind != "segmentation":
+        raise InvalidInputError(
+            f"task {task!r} is a {spec.kind} task; `planetbench efficiency` measures an encoder "
+            "with a segmentation decoder: give a segmentation task (planetbench data list)"
+        )
+    check_available(registered)
+    if protocol != DEFAULT_PROTOCOL and protocol not in DENSE_PROTOCOLS:
+        from planetbench.errors import UnknownNameError
+        from planetbench.registry import did_you_mean
+
+        choices = [DEFAULT_PROTOCOL, *DENSE_PROTOCOLS.list()]
+        hint = did_you_mean(protocol, choices)
+        raise UnknownNameError(
+            f"unknown protocol {protocol!r}{'; ' + hint if hint else ''} Available: "
+            f"{', '.join(choices)}"
+        )
+    cls = DENSE_PROTOCOLS.get("frozen" if protocol == DEFAULT_PROTOCOL else protocol)
+    settings = cls.run_defaults(encoder)
+    size = input_size or settings["input_size"] or registered.spec.input_size
+    if size < 8:
+        raise InvalidInputError(f"--input-size must be at least 8 px, got {size}")
+    alignment = BAND_POLICIES.get(settings["band_policy"])(spec.bands, registered.spec)
+    options: dict[str, Any] = {"in_bands": getattr(alignment, "input_bands", None) or spec.bands}
+    if registered.spec.wavelength_conditioned:
+        options["wavelengths_um"] = alignment.wavelengths_um
+    target = torch.device(device) if device is not None else default_device()
+    with random_weights_for_counting(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = registered.factory(**options).to(target).eval()
+        head = build_head(settings["head"], in_channels=model.spec.feature_channels,
+                          in_strides=model.spec.feature_strides,
+                          n_classes=spec.n_classes).to(target).eval()
+    identity = alignment.index_map == tuple(range(len(spec.bands)))
+    transform = None if identity else partial(apply, alignment=alignment)
+
+    def forward(x: Tensor) -> Any:
+        return head(model.features(x if transform is None else transform(x)), tuple(x.shape[-2:]))
+
+    x = torch.zeros(1, len(spec.bands), size, size, device=target)
+    eff = model_efficiency(model, head, x, forward=forward, n_warmup=n_warmup,
+                           n_repeats=n_repeats)
+    out: dict[str, Any] = {
+        "encoder": encoder, "task": task, "protocol": protocol,
+        "params_m": eff["params_m"], "encoder_params_m": eff["encoder_params_m"],
+        "decoder_params_m": eff["decoder_params_m"], "gflops": eff["gflops"],
+        "gflops_convention": eff["gflops_convention"], "latency_ms": eff["latency_ms"],
+        "device": eff["device"],
+        "input_size": size, "decoder": settings["head"], "band_policy": alignment.policy,
+        "weights": "random (counting parameters and FLOPs needs no weights)",
+        "attention_gflops": eff["attention_gflops"], "gflops_2_per_mac": eff["gflops_2_per_mac"],
+        "gflops_2_per_mac_convention": GFLOPS_2_PER_MAC_CONVENTION,
+        "peak_memory_mb": eff["peak_memory_mb"], "flags": eff["flags"],
+    }
+    return out
