@@ -371,13 +371,25 @@ class CryoBenchProtocol(DenseProtocol):
 
     def _window(self, train: SampleDataset, idx: Sequence[int]) -> int:
         """The crop/window side: the given input size, the encoder's, or (native-size
-        encoders) the first training image's shorter side."""
+        encoders) the first training image's shorter side.
+
+        Raises:
+            InvalidInputError: the first training image is smaller than the window.
+        """
+        side = int(min(np.asarray(train[idx[0]]["image"]).shape[-2:]))
         if self.input_size is not None:
-            return int(self.input_size)
-        if self.encoder.spec.name in NATIVE_SIZE_ENCODERS:
-            shape = np.asarray(train[idx[0]]["image"]).shape
-            return int(min(shape[-2:]))
-        return int(self.encoder.spec.input_size)
+            window = int(self.input_size)
+        elif self.encoder.spec.name in NATIVE_SIZE_ENCODERS:
+            window = side
+        else:
+            window = int(self.encoder.spec.input_size)
+        if side < window:
+            raise InvalidInputError(
+                f"the training images are {side} px on their shorter side, smaller than the "
+                f"{window} px crop (the encoder's input size); Cryo-Bench's RandomCropToEncoder "
+                "refuses them too: give a smaller --input-size"
+            )
+        return window
 
     # ------------------------------------------------------------------ fit
 
