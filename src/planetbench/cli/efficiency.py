@@ -38,6 +38,11 @@ def efficiency_cmd(
         typer.Option(help="Image side in px \\[the protocol's: 512, or the encoder's input size "
                      "under cryobench]."),
     ] = None,
+    band_policy: Annotated[
+        str | None,
+        typer.Option(help="How the task's bands feed the encoder \\[the protocol's; zero-fill, "
+                     "noted, when it cannot apply: the cost is the same]."),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="Output format: table or json.")] = "table",
     repeats: Annotated[
         int, typer.Option(help="Timed forward passes (median reported; 3 warm-up passes first).")
@@ -56,7 +61,7 @@ def efficiency_cmd(
     from planetbench.runs.efficiency import efficiency_of
 
     result = efficiency_of(encoder, task, protocol=protocol, input_size=input_size,
-                           n_repeats=repeats)
+                           band_policy=band_policy, n_repeats=repeats)
     if fmt == "json":
         typer.echo(json.dumps(result, indent=2))
         return

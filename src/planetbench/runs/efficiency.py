@@ -443,6 +443,7 @@ def efficiency_of(
     *,
     protocol: str = DEFAULT_PROTOCOL,
     input_size: int | None = None,
+    band_policy: str | None = None,
     device: str | torch.device | None = None,
     n_warmup: int = 3,
     n_repeats: int = 10,
@@ -461,6 +462,9 @@ def efficiency_of(
         task: task id (a segmentation task: its bands and classes size the model).
         protocol: ``default`` (``frozen``/``finetune``), ``cryobench`` or another dense protocol.
         input_size: image side in pixels (default: the protocol's, see above).
+        band_policy: how the task's bands feed the encoder (default: the protocol's; when that
+            one cannot apply to these bands, ``zero-fill``, noted in ``flags``: an encoder with
+            fixed bands has the same cost either way).
         device: where to measure (default: CUDA when present, else CPU).
         n_warmup: warm-up passes before timing (not timed).
         n_repeats: timed passes of batch 1 (median reported).
@@ -486,7 +490,6 @@ def efficiency_of(
     from planetbench.encoders.weights import random_weights_for_counting
     from planetbench.errors import InvalidInputError
     from planetbench.heads import build_head
-    from planetbench.protocols.band_policies import BAND_POLICIES
     from planetbench.protocols.dense import DENSE_PROTOCOLS
     from planetbench.runs.jobs import check_available
     from planetbench.tasks import get_task
@@ -514,7 +517,8 @@ def efficiency_of(
     size = input_size or settings["input_size"] or registered.spec.input_size
     if size < 8:
         raise InvalidInputError(f"--input-size must be at least 8 px, got {size}")
-    alignment = BAND_POLICIES.get(settings["band_policy"])(spec.bands, registered.spec)
+    alignment, flags = _aligned(spec.bands, registered.spec, band_policy or
+                                settings["band_policy"], fallback=band_policy is None)
     options: dict[str, Any] = {"in_bands": getattr(alignment, "input_bands", None) or spec.bands}
     if registered.spec.wavelength_conditioned:
         options["wavelengths_um"] = alignment.wavelengths_um
@@ -544,6 +548,30 @@ def efficiency_of(
         "weights": "random (counting parameters and FLOPs needs no weights)",
         "attention_gflops": eff["attention_gflops"], "gflops_2_per_mac": eff["gflops_2_per_mac"],
         "gflops_2_per_mac_convention": GFLOPS_2_PER_MAC_CONVENTION,
-        "peak_memory_mb": eff["peak_memory_mb"], "flags": eff["flags"],
+        "peak_memory_mb": eff["peak_memory_mb"], "flags": [*flags, *eff["flags"]],
     }
     return out
+
+
+def _aligned(task_bands: Any, encoder_spec: Any, policy: str, *, fallback: bool) -> Any:
+    """The band alignment under ``policy`` (or ``zero-fill`` when it cannot apply and
+    ``fallback``), and the notes saying so."""
+    import warnings
+
+    from planetbench.errors import BandAlignmentError
+    from planetbench.protocols.band_policies import BAND_POLICIES
+
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            alignment = BAND_POLICIES.get(policy)(task_bands, encoder_spec)
+        except BandAlignmentError as exc:
+            if not fallback or policy == "zero-fill":
+                raise
+            notes.append(f"band policy {policy!r} does not apply to these bands ({exc}); "
+                         "counted with 'zero-fill' (the encoder's input channels, hence its "
+                         "cost, are the same)")
+            alignment = BAND_POLICIES.get("zero-fill")(task_bands, encoder_spec)
+    notes.extend(str(w.message) for w in caught)
+    return alignment, notes

@@ -59,14 +59,26 @@ class MemoryEstimate:
         return self.activations + self.transient + self.weights + self.cache
 
     def describe(self) -> str:
-        """``about 33.1 GiB (activations 31.9, largest operator 2.1, weights and optimiser 0.1,
-        feature cache 0.0 GiB)``."""
-        parts = [f"activations {self.activations / GIB:.1f}",
-                 f"largest operator {self.transient / GIB:.1f}",
-                 f"weights and optimiser {self.weights / GIB:.1f}"]
+        """``about 33.1 GiB (activations 31.9 GiB, largest operator 1.0 GiB, weights and
+        optimiser 215 MiB)``."""
+        parts = [f"activations {size_text(self.activations)}",
+                 f"largest operator {size_text(self.transient)}",
+                 f"weights and optimiser {size_text(self.weights)}"]
         if self.cache:
-            parts.append(f"feature cache {self.cache / GIB:.1f}")
-        return f"about {self.total / GIB:.1f} GiB ({', '.join(parts)} GiB)"
+            parts.append(f"feature cache {size_text(self.cache)}")
+        return f"about {size_text(self.total)} ({', '.join(parts)})"
+
+
+def size_text(n_bytes: float) -> str:
+    """``31.9 GiB`` from 1 GiB up, else ``215 MiB``.
+
+    Example:
+        >>> size_text(3 * GIB / 2), size_text(5 * 1024**2)
+        ('1.5 GiB', '5.0 MiB')
+    """
+    if n_bytes >= GIB:
+        return f"{n_bytes / GIB:.1f} GiB"
+    return f"{n_bytes / 1024**2:.1f} MiB"
 
 
 class _LargestTensor(TorchDispatchMode):
@@ -132,13 +144,15 @@ def estimate_training_memory(
 
     x = torch.empty(batch_size, n_channels, side, side, device="meta")
     saved: dict[int, int] = {}
+    enc_state, head_state = _on_meta(encoder), _on_meta(head)
+    weights_ids = {t.untyped_storage()._cdata for t in (*enc_state.values(), *head_state.values())}
 
     def pack(t: Tensor) -> Tensor:
         storage = t.untyped_storage()
-        saved[storage._cdata] = storage.nbytes()
+        if storage._cdata not in weights_ids:  # weights are counted once, in ``weights``
+            saved[storage._cdata] = storage.nbytes()
         return t
 
-    enc_state, head_state = _on_meta(encoder), _on_meta(head)
     largest = _LargestTensor()
     with largest:
         grad_ctx = torch.enable_grad() if trains_encoder else torch.no_grad()
@@ -241,6 +255,7 @@ __all__ = [
     "MemoryEstimate",
     "available_memory",
     "estimate_training_memory",
+    "size_text",
     "smaller_settings",
 ]
 

@@ -410,7 +410,7 @@ def _run_side(job: RunJob, encoder: Encoder, image_side: Callable[[], int]) -> i
 def _check_memory(job: RunJob, encoder: Encoder, facts: _DataFacts, problems: _Problems) -> None:
     """Refuse a run whose training step would not fit, naming settings that would."""
     from planetbench.encoders.base import default_device
-    from planetbench.runs.memory import GIB, available_memory, smaller_settings
+    from planetbench.runs.memory import available_memory, size_text, smaller_settings
 
     budget, what = available_memory(default_device())
     if budget is None:
@@ -434,14 +434,14 @@ def _check_memory(job: RunJob, encoder: Encoder, facts: _DataFacts, problems: _P
         # the window of a cryobench run is the encoder's input size unless one is given
         vary_side=run.input_size is not None,
     )
-    hints = [f"--{key.replace('_', '-')} {value} (≈ {e.total / GIB:.1f} GiB)"
+    hints = [f"--{key.replace('_', '-')} {value} (≈ {size_text(e.total)})"
              for key, value, e in fixes]
     advice = (f"it fits with {' or '.join(hints)}" if hints else
               "no smaller input size or batch size fits either; use a machine with more memory")
     problems.add(
         f"encoder {run.encoder!r} on task {run.task!r} (protocol {run.protocol}, batch "
         f"{run.batch_size} × {need.side} px): a training step needs {need.describe()}, more than "
-        f"the {budget / GIB:.1f} GiB of {what} here; {advice} (or --no-memory-check to try "
+        f"the {size_text(budget)} of {what} here; {advice} (or --no-memory-check to try "
         "anyway)"
     )
 
