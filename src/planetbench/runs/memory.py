@@ -144,10 +144,12 @@ def estimate_training_memory(
 
     x = torch.empty(batch_size, n_channels, side, side, device="meta")
     saved: dict[int, int] = {}
+    kept: list[Tensor] = []  # every saved tensor stays alive, so storage addresses stay unique
     enc_state, head_state = _on_meta(encoder), _on_meta(head)
     weights_ids = {t.untyped_storage()._cdata for t in (*enc_state.values(), *head_state.values())}
 
     def pack(t: Tensor) -> Tensor:
+        kept.append(t)
         storage = t.untyped_storage()
         if storage._cdata not in weights_ids:  # weights are counted once, in ``weights``
             saved[storage._cdata] = storage.nbytes()
