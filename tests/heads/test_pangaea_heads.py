@@ -119,7 +119,7 @@ def test_feature2pyramid_rescales_follow_the_map_index() -> None:
     outs = neck([torch.randn(1, 6, 4, 4) for _ in range(4)])
     assert [tuple(o.shape) for o in outs] == [(1, 6, 16, 16), (1, 6, 8, 8), (1, 6, 4, 4),
                                               (1, 6, 2, 2)]
-    with pytest.raises(InvalidInputError, match="rescale factors are 4, 2, 1, 0.5 or 0.25"):
+    with pytest.raises(InvalidInputError, match=r"rescale factors are 4, 2, 1, 0\.5 or 0\.25"):
         Feature2Pyramid([6], rescales=[3])
     with pytest.raises(InvalidInputError, match="2 rescale factors for 1 maps"):
         Feature2Pyramid([6], rescales=[4, 2])

@@ -150,7 +150,7 @@ def test_lr_steps_per_batch_with_drops_at_60_and_90_percent(
         return step(self, images, masks, optimiser, *args)
 
     monkeypatch.setattr(CryoBenchProtocol, "_step", recording)
-    train, val, test = _splits(task, data)
+    train, val, _ = _splits(task, data)
     proto = _proto(task).fit(train, val)
     # 5 images, batch 2, the incomplete batch dropped: 2 steps × 6 epochs; drops after 7, 10
     assert proto.total_steps_ == 12 and len(lrs) == 12

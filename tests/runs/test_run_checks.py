@@ -183,8 +183,8 @@ def test_the_cryo_leaderboard_never_mixes_protocols(tmp_path: Path) -> None:
     store.add_many([_stored("a", "glid", 0.8, "frozen"), _stored("b", "glid", 0.7, "frozen"),
                     _stored("a", "glid", 0.6, "cryobench"), _stored("b", "glid", 0.9,
                                                                     "cryobench")])
-    with pytest.raises(InvalidInputError, match="mix several protocol values .* pick one with "
-                                                "--protocol"):
+    with pytest.raises(InvalidInputError, match=r"mix several protocol values .* pick one with "
+                                                r"--protocol"):
         stored_leaderboard(store, suite="cryo", preset="cryo")
     board = stored_leaderboard(store, suite="cryo", preset="cryo", protocol="cryobench")
     assert list(board["model"]) == ["b", "a"]

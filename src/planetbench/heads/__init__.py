@@ -119,7 +119,7 @@ def build_head(
     if neck not in NECKS:
         raise InvalidInputError(f"neck {neck!r} is not one of {', '.join(NECKS)}")
     plain = len(set(in_strides)) == 1
-    chosen = neck
+    chosen: str = neck
     if neck == "auto":
         preferred = getattr(factory, "default_neck", "none" if name == "linear" else
                             "simple-pyramid")

@@ -184,7 +184,7 @@ def _other_flops(name: str, args: Sequence[Any], out: Any) -> int:
     return 0
 
 
-class FvcoreFlopCounter(TorchDispatchMode):
+class FvcoreFlopCounter(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Counts the operations of the code run inside it, in fvcore's convention.
 
     Every ATen operator that reaches dispatch is counted once (its inner calls are not seen).
@@ -194,7 +194,7 @@ class FvcoreFlopCounter(TorchDispatchMode):
     """
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.count = FlopCount()
 
     def __torch_dispatch__(

@@ -35,7 +35,7 @@ def lr_tuning(rows: pd.DataFrame) -> pd.DataFrame:
         One row per group with two or more rates (:data:`LR_TUNING_COLUMNS`); scores are means
         over seeds; empty when no group has several rates. ``attrs["title"]`` says what it shows.
     """
-    out = []
+    out: list[dict[str, object]] = []
     needed = {"model", "task", "protocol", "fraction", "metric", "lr", "score", "metrics"}
     if rows.empty or not needed <= set(rows.columns):
         return _frame(out)

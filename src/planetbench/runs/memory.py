@@ -81,11 +81,11 @@ def size_text(n_bytes: float) -> str:
     return f"{n_bytes / 1024**2:.1f} MiB"
 
 
-class _LargestTensor(TorchDispatchMode):
+class _LargestTensor(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """Records the largest tensor any operator returns."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.largest = 0
 
     def __torch_dispatch__(

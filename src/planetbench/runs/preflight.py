@@ -423,7 +423,7 @@ def _check_memory(job: RunJob, encoder: Encoder, facts: _DataFacts, problems: _P
 
     try:
         need = need_at()
-    except Exception:  # noqa: BLE001 - a model the meta device cannot run, an unreadable image:
+    except Exception:  # a model the meta device cannot run, an unreadable image:
         return  # no estimate, no refusal (the run itself reports real errors)
     if need.total <= budget:
         return

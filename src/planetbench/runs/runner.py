@@ -141,7 +141,7 @@ def _select_fraction(job: RunJob, train: Any) -> tuple[list[int], FractionSubset
 
     run, spec = job.run, job.task.spec
     sampler = job.protocol.fraction_sampler
-    extra = {} if sampler == "default" else {"sampler": sampler}
+    extra: dict[str, Any] = {} if sampler == "default" else {"sampler": sampler}
     indices, subset = select_fraction(
         train, task=spec.name, fraction=run.fraction, seed=run.fraction_seed,
         n_classes=spec.n_classes, ignore_index=spec.ignore_index, directory=run.fraction_dir,
