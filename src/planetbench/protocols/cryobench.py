@@ -39,6 +39,8 @@ metric                       ``miou_cryobench`` (IoU = TP / (union + 1e-6), ever
                              absent class scores 0) ranks the run and selects the checkpoint; our
                              ``miou`` is stored beside it
 bands, fractions             the band policy ``cryobench`` and the fraction sampler ``cryobench``
+data                         SICD's prepared rasters cropped once per scene, CaFFe's full images in
+                             1024 px tiles (:func:`cryobench_reader_options`)
 ============================ ===========================================================================
 
 Every result of this protocol says so (``protocol = "cryobench"``, its notes, its configuration).
@@ -50,6 +52,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -93,6 +96,27 @@ def decoder_of(encoder: str) -> str:
     """The head Cryo-Bench trains on ``encoder``: ``unet-pangaea`` for the UNet baseline,
     ``upernet-pangaea`` for every other encoder."""
     return "unet-pangaea" if encoder in UNET_DECODER_ENCODERS else "upernet-pangaea"
+
+
+def cryobench_reader_options(task: str, root: str | Path | None) -> dict[str, Any]:
+    """The reader options that read ``task`` as Cryo-Bench's datasets do, for the layout in
+    ``root``: SICD's prepared rasters with one 512 px crop per scene (``ai4arctic.yaml``:
+    ``img_size: 512``), CaFFe's full images in Cryo-Bench's 1024 px tiles
+    (:data:`~planetbench.tasks.cryo.CAFFE_CRYOBENCH_TILING`); nothing for other layouts and tasks
+    (their readers' defaults; the experiment's ``data_options`` override either way)."""
+    if root is None:
+        return {}
+    if task == "sicd":
+        from planetbench.tasks.cryo.sicd import cryobench_layout
+
+        return {"crop_size": 512} if cryobench_layout(Path(root)) else {}
+    if task == "caffe":
+        from planetbench.tasks.cryo import CAFFE_CRYOBENCH_TILING
+        from planetbench.tasks.cryo.caffe import caffe_layout
+
+        full_images = caffe_layout(Path(root)) in ("cryobench", "pangaea-raw")
+        return dict(CAFFE_CRYOBENCH_TILING) if full_images else {}
+    return {}
 
 
 def window_starts(length: int, window: int) -> list[int]:
@@ -313,10 +337,12 @@ class CryoBenchProtocol(DenseProtocol):
         return problems
 
     @classmethod
-    def reader_options(cls, task: TaskSpec, input_size: int | None) -> dict[str, Any]:
-        """No tiling at the window size: tasks are read at their native resolution (a task
-        that tiles large scenes keeps its reader's own default tiles)."""
-        return {}
+    def reader_options(
+        cls, task: TaskSpec, input_size: int | None, root: str | None = None
+    ) -> dict[str, Any]:
+        """Cryo-Bench's reading of the data found in ``root`` (:func:`cryobench_reader_options`);
+        never tiles at the window size: the windows slide over the images as read."""
+        return cryobench_reader_options(task.name, root)
 
     def _hyper_parameter_checks(self) -> list[tuple[str, Any, bool, str]]:
         own = decoder_of(self.encoder.spec.name)
@@ -634,6 +660,7 @@ __all__ = [
     "CryoBenchProtocol",
     "ImageDataset",
     "Validation",
+    "cryobench_reader_options",
     "decoder_of",
     "multistep_milestones",
     "validation_epochs",

@@ -318,9 +318,12 @@ class DenseProtocol:
         return []
 
     @classmethod
-    def reader_options(cls, task: TaskSpec, input_size: int | None) -> dict[str, Any]:
-        """Reader options a run of this protocol passes for ``task`` unless the experiment's
-        ``data_options`` set them: sliding-window tasks are tiled at the run's input size."""
+    def reader_options(
+        cls, task: TaskSpec, input_size: int | None, root: str | None = None
+    ) -> dict[str, Any]:
+        """Reader options a run of this protocol passes for ``task`` (data in ``root``) unless
+        the experiment's ``data_options`` set them: sliding-window tasks are tiled at the run's
+        input size."""
         if task.tile_option and input_size is not None:
             return {task.tile_option: input_size}
         return {}

@@ -101,7 +101,8 @@ def reader_options(job: RunJob) -> dict[str, Any]:
     the run's input size under ``frozen``/``finetune``; native resolution under ``cryobench``),
     overridden by the experiment's ``data_options`` of the task."""
     run = job.run
-    options = dict(job.protocol.reader_options(job.task.spec, run.input_size))
+    root = run.roots.get(run.task, run.root)
+    options = dict(job.protocol.reader_options(job.task.spec, run.input_size, root))
     options.update(run.data_options.get(run.task, {}))
     return options
 

@@ -140,12 +140,10 @@ def _select_fraction(job: RunJob, train: Any) -> tuple[list[int], FractionSubset
     from planetbench.protocols.fraction import select_fraction
 
     run, spec = job.run, job.task.spec
-    sampler = job.protocol.fraction_sampler
-    extra: dict[str, Any] = {} if sampler == "default" else {"sampler": sampler}
     indices, subset = select_fraction(
         train, task=spec.name, fraction=run.fraction, seed=run.fraction_seed,
         n_classes=spec.n_classes, ignore_index=spec.ignore_index, directory=run.fraction_dir,
-        **extra,
+        sampler=job.protocol.fraction_sampler,
     )
     return list(indices), subset
 
@@ -177,6 +175,11 @@ def _notes(job: RunJob, trained: _Trained) -> list[str]:
             notes.append(text)
     if job.task.spec.synthetic:
         notes.append("synthetic task data (not a real benchmark result)")
+    from planetbench.runs.jobs import reader_options
+
+    options = reader_options(job)
+    if options:
+        notes.append(f"task read with options {options}")
     notes.extend(protocol.notes())
     if trained.metrics[job.protocol.score_metric] is None:
         notes.append("test mIoU undefined: no class present in the test targets or predictions")
