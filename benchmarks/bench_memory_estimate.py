@@ -8,7 +8,7 @@ cost does not depend on the values).
 
 Usage::
 
-    python benchmarks/bench_memory_estimate.py [--threads 1]
+    python benchmarks/bench_memory_estimate.py [--threads 1] [--quick]
 """
 
 from __future__ import annotations
@@ -81,15 +81,22 @@ print(json.dumps({"estimate": est.total, "activations": est.activations,
 """
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+#: The ``--quick`` case (a smoke test).
+QUICK: tuple[tuple[str, str, bool, int, int], ...] = (("unet", "upernet", True, 2, 32),)
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, float]]:
+    """Print the table; return one dict (estimate, measured … in bytes) per case."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    parser.add_argument("--quick", action="store_true", help="one tiny case (smoke test)")
+    args = parser.parse_args(argv)
     src = Path(__file__).resolve().parents[1] / "src"
     print("memory of one training step, estimated before the run vs measured (peak RSS growth)")
     print(f"{'encoder + head':32s} {'encoder':>8s} {'batch × px':>11s} {'estimate':>10s} "
           f"{'measured':>10s} {'ratio':>6s}")
-    for name, head, trains, batch, side in CASES:
+    rows: list[dict[str, float]] = []
+    for name, head, trains, batch, side in QUICK if args.quick else CASES:
         out = subprocess.run(
             [sys.executable, "-c", CHILD, name, head, "1" if trains else "0", str(batch),
              str(side), str(args.threads)],
@@ -100,10 +107,12 @@ def main() -> None:
             print(f"{name} + {head}: failed: {out.stderr.strip().splitlines()[-1:]}")
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(r)
         gib = 1024**3
         print(f"{name + ' + ' + head:32s} {'trained' if trains else 'frozen':>8s} "
               f"{f'{batch} × {side}':>11s} {r['estimate'] / gib:9.2f}G {r['measured'] / gib:9.2f}G "
-              f"{r['estimate'] / r['measured']:6.2f}")
+              f"{r['estimate'] / max(r['measured'], 1):6.2f}")
+    return rows
 
 
 if __name__ == "__main__":
