@@ -93,3 +93,21 @@ def test_cryobench_efficiency_is_cryobenchs_model_at_the_encoders_input_size() -
                          n_warmup=0, n_repeats=1)
     assert unet["decoder"] == "unet-pangaea" and unet["band_policy"] == "cryobench"
     assert unet["params_m"] * 1e6 == pytest.approx(14_788_994, abs=1)  # GLID: 3 bands, 2 classes
+
+
+#: One encoder per family and source of weights (timm, torchgeo, terratorch, torchvision, HF),
+#: counted on the meta device: built without weights, offline (the tests refuse the network).
+FAMILIES = ["dofa-base-cryobench", "prithvi-eo-v1-100-cryobench", "terramind-v1-large-cryobench",
+            "resnet50-cryobench", "satlas-swin-b-cryobench", "ssl4eo-moco-vits16",
+            "remoteclip-vit-b32", "gfm-swin", "scalemae-large", "vit-b16-cryobench"]
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_every_family_is_counted_offline_without_weights(name: str) -> None:
+    out = efficiency_of(name, "glid", protocol="cryobench", device="meta", latency=False)
+    assert out["params_m"] > out["encoder_params_m"] > 1
+    assert out["gflops"] is not None and out["gflops"] > 0
+    assert out["latency_ms"] is None
+    if name == "vit-b16-cryobench":  # Cryo-Bench: 125.1 M; 61.27 G + attention 0.72 G
+        assert out["params_m"] == pytest.approx(125.14, abs=0.01)
+        assert out["gflops"] == pytest.approx(61.98, abs=0.01)

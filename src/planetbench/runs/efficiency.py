@@ -447,6 +447,7 @@ def efficiency_of(
     device: str | torch.device | None = None,
     n_warmup: int = 3,
     n_repeats: int = 10,
+    latency: bool = True,
 ) -> dict[str, Any]:
     """Parameters, GFLOPs and latency of ``encoder`` + the protocol's decoder on ``task``, built
     with random weights (counting needs no weights, so it works offline; nothing is scored).
@@ -465,9 +466,11 @@ def efficiency_of(
         band_policy: how the task's bands feed the encoder (default: the protocol's; when that
             one cannot apply to these bands, ``zero-fill``, noted in ``flags``: an encoder with
             fixed bands has the same cost either way).
-        device: where to measure (default: CUDA when present, else CPU).
+        device: where to measure (default: CUDA when present, else CPU; ``meta`` counts
+            parameters and FLOPs without memory or arithmetic, with ``latency=False``).
         n_warmup: warm-up passes before timing (not timed).
         n_repeats: timed passes of batch 1 (median reported).
+        latency: time the passes and measure peak memory (False: counts only).
 
     Returns:
         :data:`EFFICIENCY_KEYS` (millions of parameters; GFLOPs in fvcore's convention, named in
@@ -523,7 +526,7 @@ def efficiency_of(
     if registered.spec.wavelength_conditioned:
         options["wavelengths_um"] = alignment.wavelengths_um
     target = torch.device(device) if device is not None else default_device()
-    with random_weights_for_counting(), torch.random.fork_rng(devices=[]):
+    with random_weights_for_counting(), torch.random.fork_rng(devices=[]), target:
         torch.manual_seed(0)
         model = registered.factory(**options).to(target).eval()
         head = build_head(settings["head"], in_channels=model.spec.feature_channels,
@@ -537,7 +540,7 @@ def efficiency_of(
 
     x = torch.zeros(1, len(spec.bands), size, size, device=target)
     eff = model_efficiency(model, head, x, forward=forward, n_warmup=n_warmup,
-                           n_repeats=n_repeats)
+                           n_repeats=n_repeats, latency=latency, peak_memory=latency)
     out: dict[str, Any] = {
         "encoder": encoder, "task": task, "protocol": protocol,
         "params_m": eff["params_m"], "encoder_params_m": eff["encoder_params_m"],
