@@ -177,17 +177,26 @@ def _stored(model: str, task: str, score: float, protocol: str, **kw: Any) -> Re
 
 
 def test_the_cryo_leaderboard_never_mixes_protocols(tmp_path: Path) -> None:
+    from planetbench.report.formats import format_leaderboard
     from planetbench.report.leaderboards import stored_leaderboard
 
     store = _store(tmp_path)
     store.add_many([_stored("a", "glid", 0.8, "frozen"), _stored("b", "glid", 0.7, "frozen"),
                     _stored("a", "glid", 0.6, "cryobench"), _stored("b", "glid", 0.9,
                                                                     "cryobench")])
-    with pytest.raises(InvalidInputError, match=r"mix several protocol values .* pick one with "
-                                                r"--protocol"):
+    with pytest.raises(InvalidInputError, match=r"mix several protocol values; choose one with "
+                                                r"--protocol \(cryobench \| frozen\)"):
         stored_leaderboard(store, suite="cryo", preset="cryo")
     board = stored_leaderboard(store, suite="cryo", preset="cryo", protocol="cryobench")
     assert list(board["model"]) == ["b", "a"]
+    assert board.attrs["protocol"] == "cryobench"
+    (tmp_path / "frozen").mkdir()
+    only_frozen = _store(tmp_path / "frozen")
+    only_frozen.add_many([_stored("a", "glid", 0.8, "frozen"), _stored("b", "glid", 0.7, "frozen")])
+    board = stored_leaderboard(only_frozen, suite="cryo", preset="cryo")  # protocol not given:
+    assert board.attrs["title"].endswith("preset cryo, protocol frozen")  # the board names it
+    assert board.attrs["notes"][0] == "protocol: frozen (every run of this board)"
+    assert "protocol: frozen" in format_leaderboard(board, "md")
 
 
 def test_lr_tuning_reports_the_validation_choice_and_the_optimistic_test_max() -> None:
