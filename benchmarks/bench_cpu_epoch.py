@@ -9,6 +9,7 @@ also builds its feature cache, so it is reported apart from the later epochs.
 Usage::
 
     python benchmarks/bench_cpu_epoch.py [--epochs 2] [--sizes 64 128] [--quick]
+    python benchmarks/bench_cpu_epoch.py --case unet:finetune:64 --case vit:frozen:128
 """
 
 from __future__ import annotations
@@ -70,12 +71,17 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--case", action="append", default=[], metavar="ENCODER:PROTOCOL:PX",
+                        help="measure only these (repeatable); default: every case × --sizes")
     parser.add_argument("--quick", action="store_true",
                         help="tiny unet, 30 scenes, 32 px, 1 epoch (smoke test)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     cases = (("unet", "finetune"),) if args.quick else CASES
     sizes = [32] if args.quick else args.sizes
+    grid = [(e, p, size) for e, p in cases for size in sizes]
+    if args.case and not args.quick:
+        grid = [(c.split(":")[0], c.split(":")[1], int(c.split(":")[2])) for c in args.case]
     epochs = 1 if args.quick else args.epochs
     options: dict[str, Any] = {"tiny": True} if args.quick else {}
     rows: list[dict[str, Any]] = []
@@ -86,23 +92,22 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         write_demo_data(work / "data", n_images=30 if args.quick else 300, size=32, seed=0)
-        for encoder, protocol in cases:
-            for size in sizes:
-                history = measure(encoder, protocol, size, root=work / "data", work=work,
-                                  epochs=epochs, options=options)
-                first, later = history[0], history[1:]
-                row = {
-                    "encoder": encoder, "protocol": protocol, "size": size,
-                    "first_s": first["seconds"], "first_train_s": first["train_seconds"],
-                    "later_s": (sum(h["seconds"] for h in later) / len(later)) if later else None,
-                    "later_train_s": (sum(h["train_seconds"] for h in later) / len(later))
-                    if later else None,
-                }
-                rows.append(row)
-                later_s = f"{row['later_s']:8.1f}" if later else f"{'-':>8s}"
-                later_t = f"{row['later_train_s']:8.1f}" if later else f"{'-':>8s}"
-                print(f"{encoder:10s} {protocol:9s} {size:4d} {row['first_s']:10.1f} "
-                      f"{row['first_train_s']:8.1f} {later_s} {later_t}", flush=True)
+        for encoder, protocol, size in grid:
+            history = measure(encoder, protocol, size, root=work / "data", work=work,
+                              epochs=epochs, options=options)
+            first, later = history[0], history[1:]
+            row = {
+                "encoder": encoder, "protocol": protocol, "size": size,
+                "first_s": first["seconds"], "first_train_s": first["train_seconds"],
+                "later_s": (sum(h["seconds"] for h in later) / len(later)) if later else None,
+                "later_train_s": (sum(h["train_seconds"] for h in later) / len(later))
+                if later else None,
+            }
+            rows.append(row)
+            later_s = f"{row['later_s']:8.1f}" if later else f"{'-':>8s}"
+            later_t = f"{row['later_train_s']:8.1f}" if later else f"{'-':>8s}"
+            print(f"{encoder:10s} {protocol:9s} {size:4d} {row['first_s']:10.1f} "
+                  f"{row['first_train_s']:8.1f} {later_s} {later_t}", flush=True)
     return rows
 
 

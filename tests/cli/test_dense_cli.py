@@ -202,7 +202,8 @@ def test_renamed_flags_keep_their_old_spelling_hidden(tmp_path: Path, data: Path
     assert "--num-threads" in shown and "--no-fail-fast" in shown
     assert "--threads " not in shown and "--keep-going" not in shown  # hidden aliases
     assert "Examples:" in shown and "planetbench run experiment.yaml" in shown
-    assert "[upernet;" in shown and "[8]" in shown  # defaults in brackets are not eaten as markup
+    assert "[upernet;" in shown and "[8]" in shown  # defaults in brackets shown as written
+    assert "\\[" not in shown  # plain help (no rich markup): no escape characters shown
 
 
 def test_weights_flag_takes_encoder_path_or_a_bare_path_for_one_encoder(

@@ -104,26 +104,26 @@ def run_cmd(
     root: Annotated[str | None, typer.Option(help="Data folder of the task(s).")] = None,
     input_size: Annotated[
         int | None,
-        typer.Option(help="Side (px) images are resized to \\[512; cryobench: the encoder's "
+        typer.Option(help="Side (px) images are resized to [512; cryobench: the encoder's "
                      "input size, the window of its crops and sliding windows]."),
     ] = None,
     epochs: Annotated[
-        int | None, typer.Option(help="Maximum epochs \\[50; cryobench: 80].")
+        int | None, typer.Option(help="Maximum epochs [50; cryobench: 80].")
     ] = None,
     patience: Annotated[
         int | None,
-        typer.Option(help="Early-stopping patience \\[10; cryobench: none, not allowed]."),
+        typer.Option(help="Early-stopping patience [10; cryobench: none, not allowed]."),
     ] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Batch size \\[8].")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Batch size [8].")] = None,
     head: Annotated[
         str | None,
-        typer.Option(help="Head: upernet, unet, linear or a plugin's \\[upernet; cryobench: "
+        typer.Option(help="Head: upernet, unet, linear or a plugin's [upernet; cryobench: "
                      "Cryo-Bench's decoder, not to be changed]."),
     ] = None,
     band_policy: Annotated[
         str | None,
         typer.Option(help="Band policy: auto, match, sar-rgb, wavelength, zero-fill, cryobench or "
-                     "a plugin's \\[auto; cryobench: cryobench]."),
+                     "a plugin's [auto; cryobench: cryobench]."),
     ] = None,
     weights: Annotated[
         list[str] | None,
@@ -142,7 +142,7 @@ def run_cmd(
     cache: Annotated[
         str | None,
         typer.Option(help="Frozen feature cache mode: memory, disk, none or a plugin's "
-                     "\\[memory]."),
+                     "[memory]."),
     ] = None,
     num_threads: Annotated[
         int | None,
@@ -155,7 +155,7 @@ def run_cmd(
         str | None,
         typer.Option(
             help="Where runs execute: local (this process, one after another) or ray (Ray tasks "
-            "on a cluster; needs pip install 'planetbench\\[ray]'). Default: the experiment "
+            "on a cluster; needs pip install 'planetbench[ray]'). Default: the experiment "
             "file's executor, else local.",
         ),
     ] = None,
@@ -165,11 +165,11 @@ def run_cmd(
                      "start Ray here."),
     ] = None,
     cpus_per_run: Annotated[
-        float | None, typer.Option(help="CPUs each Ray task reserves \\[1].")
+        float | None, typer.Option(help="CPUs each Ray task reserves [1].")
     ] = None,
     gpus_per_run: Annotated[
         float | None,
-        typer.Option(help="GPUs each Ray task reserves \\[0]; > 0 places runs on GPU nodes, "
+        typer.Option(help="GPUs each Ray task reserves [0]; > 0 places runs on GPU nodes, "
                      "where they use CUDA."),
     ] = None,
     fail_fast: Annotated[

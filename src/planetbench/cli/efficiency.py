@@ -35,12 +35,12 @@ def efficiency_cmd(
     ] = "default",
     input_size: Annotated[
         int | None,
-        typer.Option(help="Image side in px \\[the protocol's: 512, or the encoder's input size "
+        typer.Option(help="Image side in px [the protocol's: 512, or the encoder's input size "
                      "under cryobench]."),
     ] = None,
     band_policy: Annotated[
         str | None,
-        typer.Option(help="How the task's bands feed the encoder \\[the protocol's; zero-fill, "
+        typer.Option(help="How the task's bands feed the encoder [the protocol's; zero-fill, "
                      "noted, when it cannot apply: the cost is the same]."),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="Output format: table or json.")] = "table",
