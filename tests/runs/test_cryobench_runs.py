@@ -72,5 +72,6 @@ def test_one_grid_two_protocols_each_with_its_own_defaults_never_one_board(
     assert by_protocol["cryobench"].config["head"] == "unet-pangaea"
     assert by_protocol["cryobench"].config["patience"] is None
     assert by_protocol["finetune"].metric == "miou"
-    with pytest.raises(InvalidInputError, match="pick one with --protocol"):
+    with pytest.raises(InvalidInputError,
+                       match="mix several protocol values; choose one with --protocol"):
         stored_leaderboard(store, suite="test", preset="cryo")
