@@ -53,6 +53,8 @@ def efficiency_cmd(
     The model is built with random weights (counting needs no weights, so this works offline);
     GFLOPs follow fvcore's convention (1 multiply-add = 1 FLOP), as Cryo-Bench reports them.
     Latency is per image at batch 1, warm-up excluded, on the device named.
+
+    Example: planetbench efficiency --encoder dofa-base --task glid --protocol cryobench
     """
     if fmt not in ("table", "json"):
         raise InvalidInputError(f"--format {fmt!r} is not supported; use 'table' or 'json'")

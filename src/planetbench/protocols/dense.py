@@ -829,16 +829,16 @@ class FinetuneProtocol(DenseProtocol):
     trains_encoder: ClassVar[bool] = True
 
 
-#: Dense protocols by name: ``frozen``, ``finetune`` and any plugin's (a :class:`DenseProtocol`
+#: Dense protocols by name: ``frozen``, ``finetune``, the Cryo-Bench preset (``cryobench``,
+#: ``cryobench-finetune``: :mod:`planetbench.protocols.cryobench` builds on the classes above and
+#: registers itself, imported on the first lookup) and any plugin's (a :class:`DenseProtocol`
 #: subclass registered here or under the entry-point group ``planetbench.protocols``).
 DENSE_PROTOCOLS: Registry[type[DenseProtocol]] = Registry(
-    "dense protocol", entry_point_group="planetbench.protocols"
+    "dense protocol", entry_point_group="planetbench.protocols",
+    modules=("planetbench.protocols.cryobench",),
 )
 DENSE_PROTOCOLS.register("frozen", FrozenProtocol)
 DENSE_PROTOCOLS.register("finetune", FinetuneProtocol)
-# The Cryo-Bench preset registers itself (``cryobench``, ``cryobench-finetune``); imported last
-# because it builds on the classes above.
-import planetbench.protocols.cryobench  # noqa: E402, F401
 
 
 def get_protocol(name: str) -> type[DenseProtocol]:
