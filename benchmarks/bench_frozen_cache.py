@@ -35,8 +35,8 @@ import torch
 def _flops(fn: Any, x: torch.Tensor) -> float | None:
     from planetbench.runs.efficiency import count_flops
 
-    flops, _ = count_flops(fn, x)
-    return None if flops is None else flops / 1e9
+    count, _ = count_flops(fn, x)  # fvcore's convention: 1 multiply-add = 1 FLOP
+    return None if count is None else count.flops / 1e9
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -133,8 +133,8 @@ def report(figures: dict[str, Any]) -> str:
     )
     g = figures["gflops"]
     lines.append(
-        f"GFLOPs per image (forward): encoder {g['encoder']:.3g}, head {g['head']:.3g} "
-        "(a cached epoch still runs the head forward + backward, about 3x its forward)"
+        f"GFLOPs per image (forward, fvcore convention): encoder {g['encoder']:.3g}, head "
+        f"{g['head']:.3g} (a cached epoch still runs the head forward + backward, about 3x its forward)"
     )
     return "\n".join(lines)
 

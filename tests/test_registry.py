@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from importlib.metadata import EntryPoint
+from pathlib import Path
 
 import pytest
 
@@ -171,3 +172,22 @@ def test_alias_rules() -> None:
         reg.register("old", "x")
     with pytest.raises(UnknownNameError, match="did you mean 'old'"):
         reg.get("olde")  # aliases are suggested too
+
+
+def test_modules_register_themselves_on_the_first_lookup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    reg: Registry[int] = Registry("widget", modules=("pb_selfregistering_widgets",))
+    reg.register("base", 1)
+    (tmp_path / "pb_selfregistering_widgets.py").write_text(
+        "import tests.test_registry as t\nt.LAZY.register('extra', 2)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys.modules[__name__], "LAZY", reg, raising=False)
+    monkeypatch.delitem(sys.modules, "pb_selfregistering_widgets", raising=False)
+    assert "pb_selfregistering_widgets" not in sys.modules  # nothing imported at construction
+    assert reg.list() == ["base", "extra"] and reg.get("extra") == 2
+    assert "pb_selfregistering_widgets" in sys.modules
+    with pytest.raises(UnknownNameError, match="did you mean 'extra'"):
+        reg.get("extr")

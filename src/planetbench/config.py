@@ -86,11 +86,17 @@ def validate_config(model: type[FrozenModel], data: dict[str, Any], *, source: s
 
 
 class DenseSettings(FrozenModel):
-    """Training settings shared by every run of a dense experiment (Cryo-Bench defaults).
+    """Training settings shared by every run of a dense experiment.
 
     ``root`` is the data folder of every task; ``roots`` overrides it per task id,
-    ``data_options`` passes reader options per task id and ``encoder_options`` factory options per
-    encoder id.
+    ``data_options`` passes reader options per task id, ``encoder_options`` factory options per
+    encoder id and ``weights`` a local weights file per encoder id.
+
+    Settings left at None take the run's protocol's own default (``input_size``, ``epochs``,
+    ``patience``, ``head``, ``band_policy``): 512 px, 50 epochs, patience 10, ``upernet``,
+    ``auto`` for ``frozen``/``finetune``; the encoder's input size, 80 epochs, no early stopping,
+    Cryo-Bench's decoder and band policy for ``cryobench``. Each run records the values it used
+    (:func:`planetbench.runs.identity.resolve_run`).
 
     ``head``, ``band_policy``, ``cache`` (and the protocols of a run) are names in their
     registries (heads, band policies, feature cache modes, dense protocols), so a plugin's entry
@@ -111,26 +117,39 @@ class DenseSettings(FrozenModel):
     fraction_dir: str | None = Field(
         None, description="folder of the saved label-fraction id lists (default: user cache)"
     )
-    input_size: int = Field(512, ge=8, description="side (px) images are resized to")
-    epochs: int = Field(50, ge=1, description="maximum epochs")
-    patience: int = Field(10, ge=1, description="early-stopping patience (epochs)")
+    weights: dict[str, str] = Field(
+        default_factory=dict,
+        description="encoder id → local weights file, loaded strictly instead of the cache or a "
+        "download (the file's sha256 enters the run's identity)",
+    )
+    input_size: int | None = Field(
+        None, ge=8, description="side (px) images are resized to (default: the protocol's)"
+    )
+    epochs: int | None = Field(None, ge=1, description="epochs (default: the protocol's)")
+    patience: int | None = Field(
+        None, ge=1, description="early-stopping patience in epochs (default: the protocol's)"
+    )
     batch_size: int = Field(8, ge=2, description="images per step")
     weight_decay: float = Field(0.05, ge=0.0, description="AdamW weight decay")
-    head: str = Field("upernet", description="head id (upernet, unet, linear or a plugin's)")
+    head: str | None = Field(
+        None, description="head id (upernet, unet, linear or a plugin's; default: the protocol's)"
+    )
     head_options: dict[str, Any] = Field(default_factory=dict, description="head factory options")
     dice_weight: float = Field(0.0, ge=0.0, description="weight of the Dice loss added to CE")
     augment: bool = Field(False, description="random flips (disables the frozen feature cache)")
     cache: str = Field("memory", description="frozen feature cache mode (memory, disk, none)")
-    band_policy: str = Field(
-        "auto",
-        description="band alignment policy (auto, match, sar-rgb, wavelength, zero-fill, "
-        "cryobench)",
+    band_policy: str | None = Field(
+        None, description="band alignment policy (auto, match, sar-rgb, wavelength, zero-fill, "
+        "cryobench or a plugin's; default: the protocol's)"
     )
     fraction_seed: int = Field(0, ge=0, description="seed of the label-fraction draw")
     latency_repeats: int = Field(10, ge=1, description="timed passes for latency")
     num_workers: int = Field(0, ge=0, description="DataLoader workers")
     num_threads: int | None = Field(
         None, ge=1, description="torch CPU threads during each run (default: torch's own)"
+    )
+    memory_check: bool = Field(
+        True, description="refuse a grid whose first run would not fit in this machine's memory"
     )
 
 
@@ -139,7 +158,9 @@ class DenseRunConfig(DenseSettings):
 
     encoder: str
     task: str
-    protocol: str = Field("frozen", description="dense protocol (frozen, finetune or a plugin's)")
+    protocol: str = Field(
+        "frozen", description="dense protocol (frozen, finetune, cryobench or a plugin's)"
+    )
     fraction: float = Field(1.0, gt=0.0, le=1.0, description="share of the training split")
     lr: float = Field(1e-4, gt=0.0, description="AdamW learning rate")
     seed: int = Field(0, ge=0)
@@ -199,6 +220,7 @@ class ExperimentSpec(DenseSettings):
                 raise ValueError(f"{name} lists a name twice: {values}")
         keyed = (
             ("encoder_options", self.encoder_options, self.encoders, "encoders"),
+            ("weights", self.weights, self.encoders, "encoders"),
             ("roots", self.roots, self.tasks, "tasks"),
             ("data_options", self.data_options, self.tasks, "tasks"),
         )

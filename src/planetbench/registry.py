@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import difflib
+import importlib
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -71,6 +72,9 @@ class Registry(Generic[T]):
         entry_point_group: Python entry-point group scanned for plugins, e.g. ``planetbench.encoders``.
             A plugin registers an object under the entry point's name; a plugin that fails to
             load, or whose name is already taken, is skipped with a ``RuntimeWarning``.
+        modules: dotted names of modules that register their objects here when imported,
+            imported on the first lookup (before the plugins): built-in entries that build on the
+            module defining the registry, without an import cycle.
 
     Example:
         >>> probes: Registry[int] = Registry("probe")
@@ -86,9 +90,12 @@ class Registry(Generic[T]):
         ['ridge']
     """
 
-    def __init__(self, kind: str, entry_point_group: str | None = None) -> None:
+    def __init__(
+        self, kind: str, entry_point_group: str | None = None, *, modules: Iterable[str] = ()
+    ) -> None:
         self.kind = kind
         self.entry_point_group = entry_point_group
+        self.modules = tuple(modules)
         self._items: dict[str, T] = {}
         self._aliases: dict[str, Alias] = {}
         self._warned: set[str] = set()
@@ -221,9 +228,13 @@ class Registry(Generic[T]):
         )
 
     def _load_plugins(self) -> None:
-        if self._plugins_loaded or self.entry_point_group is None:
+        if self._plugins_loaded:
             return
         self._plugins_loaded = True
+        for module in self.modules:  # built-in entries that register themselves on import
+            importlib.import_module(module)
+        if self.entry_point_group is None:
+            return
         for ep in entry_points(group=self.entry_point_group):
             where = f"plugin {ep.name!r} ({ep.value}) of entry-point group {ep.group!r}"
             if ep.name in self._items or ep.name in self._aliases:

@@ -202,4 +202,58 @@ def test_renamed_flags_keep_their_old_spelling_hidden(tmp_path: Path, data: Path
     assert "--num-threads" in shown and "--no-fail-fast" in shown
     assert "--threads " not in shown and "--keep-going" not in shown  # hidden aliases
     assert "Examples:" in shown and "planetbench run experiment.yaml" in shown
-    assert "[upernet]" in shown  # defaults in brackets are not eaten as Rich markup
+    assert "[upernet;" in shown and "[8]" in shown  # defaults in brackets shown as written
+    assert "\\[" not in shown  # plain help (no rich markup): no escape characters shown
+
+
+def test_weights_flag_takes_encoder_path_or_a_bare_path_for_one_encoder(
+    store_url: str, tmp_path: Path, data: Path
+) -> None:
+    import torch
+
+    from planetbench.encoders import build_encoder
+    from planetbench.tasks.bands import RGB
+
+    path = tmp_path / "unet.pt"
+    torch.save(build_encoder("unet", in_bands=RGB, tiny=True, seed=1).state_dict(), path)
+    args = ["run", "--encoder", "unet", "--task", "tiny-seg", "--root", str(data),
+            "--protocol", "finetune", "--input-size", "32", "--epochs", "1", "--batch-size", "2",
+            "--head", "linear", "--no-progress"]
+    tiny = tmp_path / "tiny.yaml"  # the tiny unet needs its option: an experiment file
+    tiny.write_text(
+        f"encoders: [unet]\nencoder_options: {{unet: {{tiny: true}}}}\ntasks: [tiny-seg]\n"
+        f"protocols: [finetune]\nroot: {data}\ninput_size: 32\nepochs: 1\nbatch_size: 2\n"
+        f"head: linear\nlatency_repeats: 1\nfraction_dir: {tmp_path / 'f'}\n")
+    bare = runner.invoke(app, ["run", str(tiny), "--weights", str(path), "--no-progress"], env=ENV)
+    assert bare.exit_code == 0, bare.output
+    (row,) = ResultStore(store_url).query().to_dict(orient="records")
+    assert row["metrics"]["weights"]["origin"] == "file"
+    twice = runner.invoke(app, [*args, "--weights", f"unet={path}", "--weights", f"unet={path}"],
+                          env=ENV)
+    assert twice.exit_code == 2 and "--weights gives 'unet' twice" in twice.output
+    several = tmp_path / "two.yaml"
+    several.write_text(tiny.read_text().replace("encoders: [unet]", "encoders: [unet, vit]"))
+    ambiguous = runner.invoke(app, ["run", str(several), "--weights", str(path)], env=ENV)
+    assert ambiguous.exit_code == 2
+    assert "does not say which encoder it is for" in ambiguous.output
+    assert "--weights ENCODER=PATH" in ambiguous.output
+    missing = runner.invoke(app, [*args, "--weights", f"unet={tmp_path / 'no.pt'}"], env=ENV)
+    assert missing.exit_code == 2 and "fix the path given with --weights unet=PATH" in (
+        missing.output)
+
+
+def test_memory_check_refuses_and_can_be_switched_off(
+    store_url: str, tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import planetbench.runs.memory as memory
+
+    monkeypatch.setattr(memory, "available_memory", lambda device: (1024, "available RAM"))
+    args = ["run", str(_yaml(tmp_path, data)), "--no-progress"]
+    refused = runner.invoke(app, args, env=ENV)
+    assert refused.exit_code == 2
+    assert "a training step needs about" in refused.output and "--no-memory-check" in (
+        refused.output)
+    assert len(ResultStore(store_url)) == 0
+    allowed = runner.invoke(app, [*args, "--no-memory-check"], env=ENV)
+    assert allowed.exit_code == 0, allowed.output
+    assert len(ResultStore(store_url)) == 1

@@ -129,3 +129,37 @@ def test_matches_torchmetrics_with_an_absent_class() -> None:
     assert ours["iou_per_class"]["4"] is None  # torchmetrics says 0 and leaves it out of the mean
     for name in ("miou", "f1_macro", "pixel_accuracy"):
         assert ours[name] == pytest.approx(float(reference[name]), rel=1e-6), name
+
+
+# ------------------------------------------------------------ Cryo-Bench's (PANGAEA's) convention
+
+
+def test_cryobench_miou_counts_every_class_with_eps_in_the_denominator() -> None:
+    from planetbench.metrics.segmentation import cryobench_metrics_from_confusion
+
+    # targets (rows) × predictions: class 1 absent from both; class 3 only predicted
+    cm = np.array([[3, 0, 0, 1], [0, 0, 0, 0], [1, 0, 2, 0], [0, 0, 0, 0]])
+    ours = metrics_from_confusion(cm)
+    theirs = cryobench_metrics_from_confusion(cm, ignore_index=255)
+    iou = [3 / (3 + 1 + 1 + 1e-6), 0.0, 2 / (2 + 1 + 1e-6), 0 / (1 + 1e-6)]
+    assert theirs["iou_per_class_cryobench"] == pytest.approx(dict(zip("0123", iou,
+                                                                       strict=True)))
+    assert theirs["miou_cryobench"] == pytest.approx(sum(iou) / 4)  # the absent class scores 0
+    assert ours["miou"] == pytest.approx((iou[0] + iou[2] + iou[3]) / 3, rel=1e-5)  # excluded
+    # PANGAEA's F1 in percent with ε inside, divided by 100
+    p0, r0 = 100 * 3 / (4 + 1e-6), 100 * 3 / (4 + 1e-6)
+    assert theirs["f1_per_class_cryobench"]["0"] == pytest.approx(
+        2 * p0 * r0 / (p0 + r0 + 1e-6) / 100)
+    # PANGAEA leaves out of the mean a class whose index equals the ignore index
+    left_out = cryobench_metrics_from_confusion(cm, ignore_index=1)
+    assert set(left_out["iou_per_class_cryobench"]) == {"0", "2", "3"}
+    assert left_out["miou_cryobench"] == pytest.approx((iou[0] + iou[2] + iou[3]) / 3)
+
+
+def test_meter_reports_both_conventions_when_asked() -> None:
+    meter = SegmentationMeter(3, IGNORE, ("a", "b", "c"), cryobench=True)
+    meter.update(torch.as_tensor(PRED), torch.as_tensor(TARGET))
+    out = meter.compute()
+    assert out["miou"] == pytest.approx(2 / 3)
+    assert out["miou_cryobench"] == pytest.approx((1 / 2 + 1 + 1 / 2) / 3, rel=1e-5)
+    assert "miou_cryobench" not in SegmentationMeter(3, IGNORE).compute()

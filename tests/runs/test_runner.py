@@ -78,7 +78,7 @@ def test_grid_runs_are_stored_with_efficiency_and_resume_skips_them(
         assert eff["params"] > 0 and eff["gflops"] > 0 and eff["latency_ms"] > 0
         assert eff["input_shape"] == [1, 3, 32, 32]
         assert (eff["peak_memory_mb"] or 0) > 0 or any("peak_memory_mb" in f for f in eff["flags"])
-        assert eff["encoder_params"] + eff["head_params"] == eff["params"]
+        assert eff["encoder_params"] + eff["decoder_params"] == eff["params"]
         assert row["metrics"]["band_policy"] == "match"
         assert row["metrics"]["band_alignment"]["encoder_bands"] == ["red", "green", "blue"] \
             or row["metrics"]["band_alignment"]["index_map"] == [0, 1, 2]
@@ -196,18 +196,22 @@ def test_flop_counter_counts_attention_and_flags_failures() -> None:
     torch.manual_seed(0)
     vit = TinyViTEncoder(depth=1).eval()
     x = torch.zeros(1, 3, 64, 64)
-    flops, flags = count_flops(lambda t: vit.features(t), x)
-    assert flags == [] and flops is not None
-    n, d = 16, 32  # 4×4 tokens of width 32
-    attention = 2 * n * n * (d // 2 + d // 2) * 2  # QKᵀ and AV over 2 heads of width 16
-    linear = 2 * n * (d * 3 * d + d * d + d * 2 * d + 2 * d * d)  # qkv, proj, mlp
-    patch = 2 * n * 3 * 16 * 16 * d
-    assert flops == attention + linear + patch
+    count, flags = count_flops(lambda t: vit.features(t), x)
+    assert flags == [] and count is not None
+    n, d = 16, 32  # 4×4 tokens of width 32; fvcore's convention: one multiply-add = 1 FLOP
+    attention = n * n * (d // 2 + d // 2) * 2  # QKᵀ and AV over 2 heads of width 16
+    linear = n * (d * 3 * d + d * d + d * 2 * d + 2 * d * d)  # qkv, proj, mlp
+    patch = n * 3 * 16 * 16 * d
+    norms = 3 * n * d * 5  # two pre-norms and the final norm, 5 per element (affine)
+    assert count.flops == attention + linear + patch + norms
+    assert count.attention == attention
+    assert count.macs == attention + linear + patch  # norms are not multiply-adds
 
     def broken(t: torch.Tensor) -> torch.Tensor:
         raise RuntimeError("boom")
 
     assert count_flops(broken, x) == (None, ["gflops: FLOP counting failed (RuntimeError: boom)"])
+
     none, flags = count_flops(lambda t: t + 1, x)
     assert none is None and "no counted operation" in flags[0]
     eff = measure_efficiency(lambda t: t + 1, x, [vit], n_warmup=0, n_repeats=2)

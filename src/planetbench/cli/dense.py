@@ -3,7 +3,8 @@
 Runs execute in this process (``--executor local``, one after another) or as tasks on a Ray cluster
 (``--executor ray``). Either way results are stored here as they come back. Failed runs do not stop
 the grid (unless ``--fail-fast``): their tracebacks go to stderr, a summary names each of them, and
-the exit code is 1. Bad input (files, names, options) exits with 2 before any run starts.
+the exit code is 1. Bad input (files, names, options, missing weights, a first run that would not
+fit in memory) exits with 2 before any run starts.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import typer
 from planetbench.cli._app import StoreOption, app, console, err_console, handle_errors
 from planetbench.config import ExperimentSpec
 from planetbench.errors import ConfigError
-from planetbench.runs.experiment import experiment_from_cli, make_executor
+from planetbench.runs.experiment import experiment_from_cli, make_executor, parse_weights
 
 if TYPE_CHECKING:
     from planetbench.runs.runner import ExperimentSummary
@@ -27,30 +28,44 @@ EXIT_RUNS_FAILED = 1
 
 T = TypeVar("T")
 
+#: How the run summary names a stored metric.
+_METRIC_LABELS = {"miou": "mIoU", "miou_cryobench": "mIoU (Cryo-Bench's convention)"}
+
 def _say(line: str) -> None:
     """A status line of the runner, printed as plain text (no Rich markup)."""
     console.print(line, markup=False, highlight=False)
 
 
 def _report(spec: ExperimentSpec, summary: ExperimentSummary, rs: ResultStore) -> None:
-    """Print the runs executed now, where they went, and this experiment's table."""
+    """Print the runs executed now, where they went, this experiment's table per protocol, and
+    the learning-rate tuning of a grid over several rates."""
     from planetbench.report.dense_leaderboard import dense_table
     from planetbench.report.formats import format_leaderboard
+    from planetbench.runs.lr_tune import lr_tuning
     from planetbench.runs.runner import planned_run_key
 
     for r in summary.results:
         score = "n/a" if r.score != r.score else f"{r.score:.4f}"
         console.print(f"{r.model} · {r.task} · {r.protocol} · f={r.fraction:g} · lr={r.lr:g} · "
-                      f"seed={r.seed}: test mIoU {score}", markup=False, highlight=False)
+                      f"seed={r.seed}: test {_METRIC_LABELS.get(r.metric, r.metric)} {score}",
+                      markup=False, highlight=False)
     console.print(f"stored {len(summary.results)} result(s) in {rs.url}")
     keys = {planned_run_key(r) for r in spec.runs()}
-    rows = rs.query(metric="miou")
+    rows = rs.query()
     rows = rows[rows["run_key"].isin(keys)]
-    if rows["score"].notna().any():
-        table = dense_table(rows).reset_index()
-        title = "This experiment (test mIoU; Cryo-Bench layout: per task, average, average rank)"
+    for (protocol, metric), part in rows.groupby(["protocol", "metric"], sort=True):
+        if not part["score"].notna().any():
+            continue
+        table = dense_table(part, metric=str(metric)).reset_index()
+        label = _METRIC_LABELS.get(str(metric), str(metric))
+        title = (f"This experiment, {protocol} (test {label}; Cryo-Bench layout: per task, "
+                 "average, average rank)")
         console.print(format_leaderboard(table, "table", title=title), markup=False,
                       highlight=False)
+    tuning = lr_tuning(rows)
+    if not tuning.empty:
+        console.print(format_leaderboard(tuning, "table", title=tuning.attrs["title"]),
+                      markup=False, highlight=False)
 
 
 RUN_EXAMPLE = """Examples:
@@ -58,6 +73,9 @@ RUN_EXAMPLE = """Examples:
   planetbench run experiment.yaml --store results.sqlite --num-threads 1
 
   planetbench run --encoder unet --task glid --root /data/glid --protocol finetune --epochs 20
+
+  planetbench run --encoder dofa-base-cryobench --task glid --root /data/glid --protocol
+  cryobench --weights dofa-base-cryobench=DOFA_ViT_base_e100.pth
 """
 
 
@@ -74,7 +92,9 @@ def run_cmd(
     encoder: Annotated[str | None, typer.Option(help="Encoder id (single run).")] = None,
     task: Annotated[str | None, typer.Option(help="Task id (single run).")] = None,
     protocol: Annotated[
-        str, typer.Option(help="Dense protocol: frozen, finetune or a plugin's (single run).")
+        str,
+        typer.Option(help="Dense protocol: frozen, finetune, cryobench (Cryo-Bench's training "
+                     "and scoring), cryobench-finetune or a plugin's (single run)."),
     ] = "frozen",
     fraction: Annotated[
         float, typer.Option(help="Share of the training split (single run).")
@@ -83,23 +103,46 @@ def run_cmd(
     seed: Annotated[int, typer.Option(help="Seed (single run).")] = 0,
     root: Annotated[str | None, typer.Option(help="Data folder of the task(s).")] = None,
     input_size: Annotated[
-        int | None, typer.Option(help="Side (px) images are resized to \\[512].")
+        int | None,
+        typer.Option(help="Side (px) images are resized to [512; cryobench: the encoder's "
+                     "input size, the window of its crops and sliding windows]."),
     ] = None,
-    epochs: Annotated[int | None, typer.Option(help="Maximum epochs \\[50].")] = None,
-    patience: Annotated[int | None, typer.Option(help="Early-stopping patience \\[10].")] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Batch size \\[8].")] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Maximum epochs [50; cryobench: 80].")
+    ] = None,
+    patience: Annotated[
+        int | None,
+        typer.Option(help="Early-stopping patience [10; cryobench: none, not allowed]."),
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Batch size [8].")] = None,
     head: Annotated[
-        str | None, typer.Option(help="Head: upernet, unet, linear or a plugin's \\[upernet].")
+        str | None,
+        typer.Option(help="Head: upernet, unet, linear or a plugin's [upernet; cryobench: "
+                     "Cryo-Bench's decoder, not to be changed]."),
     ] = None,
     band_policy: Annotated[
         str | None,
-        typer.Option(help="Band policy: auto, match, sar-rgb, wavelength, zero-fill, "
-                     "cryobench or a plugin's \\[auto]."),
+        typer.Option(help="Band policy: auto, match, sar-rgb, wavelength, zero-fill, cryobench or "
+                     "a plugin's [auto; cryobench: cryobench]."),
     ] = None,
+    weights: Annotated[
+        list[str] | None,
+        typer.Option("--weights",
+                     help="Local weights file of an encoder, as ENCODER=PATH (repeatable; a bare "
+                     "PATH when the grid has one encoder): loaded strictly instead of the cache "
+                     "or a download, e.g. offline."),
+    ] = None,
+    memory_check: Annotated[
+        bool,
+        typer.Option("--memory-check/--no-memory-check",
+                     help="Refuse a grid whose training step would not fit in this machine's "
+                     "memory (estimated before any run), naming an input size or batch size "
+                     "that would."),
+    ] = True,
     cache: Annotated[
         str | None,
         typer.Option(help="Frozen feature cache mode: memory, disk, none or a plugin's "
-                     "\\[memory]."),
+                     "[memory]."),
     ] = None,
     num_threads: Annotated[
         int | None,
@@ -112,7 +155,7 @@ def run_cmd(
         str | None,
         typer.Option(
             help="Where runs execute: local (this process, one after another) or ray (Ray tasks "
-            "on a cluster; needs pip install 'planetbench\\[ray]'). Default: the experiment "
+            "on a cluster; needs pip install 'planetbench[ray]'). Default: the experiment "
             "file's executor, else local.",
         ),
     ] = None,
@@ -122,11 +165,11 @@ def run_cmd(
                      "start Ray here."),
     ] = None,
     cpus_per_run: Annotated[
-        float | None, typer.Option(help="CPUs each Ray task reserves \\[1].")
+        float | None, typer.Option(help="CPUs each Ray task reserves [1].")
     ] = None,
     gpus_per_run: Annotated[
         float | None,
-        typer.Option(help="GPUs each Ray task reserves \\[0]; > 0 places runs on GPU nodes, "
+        typer.Option(help="GPUs each Ray task reserves [0]; > 0 places runs on GPU nodes, "
                      "where they use CUDA."),
     ] = None,
     fail_fast: Annotated[
@@ -138,8 +181,9 @@ def run_cmd(
 ) -> None:
     """Train and evaluate encoders on segmentation tasks; results go to the store (resumable).
 
-    The whole grid is checked first (names, data folders, options): every problem is listed
-    and nothing runs until they are fixed.
+    The whole grid is checked first (names, data folders, options, weights, the memory of a
+    training step): every problem is listed and nothing runs until they are fixed. Settings not
+    given take the protocol's defaults; every result records its protocol.
 
     Example: planetbench run experiment.yaml --store results.sqlite
     """
@@ -152,6 +196,8 @@ def run_cmd(
         "root": root, "input_size": input_size, "epochs": epochs, "patience": patience,
         "batch_size": batch_size, "head": head, "band_policy": band_policy, "cache": cache,
         "num_threads": alias("--num-threads", num_threads, "--threads", threads),
+        "memory_check": None if memory_check else False,
+        "weights": parse_weights(weights or []),
     }
     single = {"encoder": encoder, "task": task, "protocol": protocol, "fraction": fraction,
               "lr": lr, "seed": seed}

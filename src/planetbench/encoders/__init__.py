@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 ENCODER_MODULES: tuple[str, ...] = (
     "planetbench.encoders.baselines",
     "planetbench.encoders.scratch",
+    "planetbench.encoders.unet_cryobench",
     "planetbench.encoders.torchgeo",
     "planetbench.encoders.terratorch",
     "planetbench.encoders.timm",

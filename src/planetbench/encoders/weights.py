@@ -6,7 +6,9 @@ Weights come from, in this order: an explicit file (``--weights PATH``), the loc
 spec's URL into the cache. Loading is strict: only the keys that the spec's weights declare in
 ``allowed_missing_keys`` may be absent, and any other missing or unexpected key or any shape
 mismatch raises :class:`~planetbench.errors.WeightsMismatchError`. There is never a random
-fallback.
+fallback. The one exception is explicit: inside :func:`random_weights_for_counting` every encoder
+builds with random weights and loads nothing, for counting parameters and FLOPs
+(``planetbench efficiency``), which need no weights; nothing built there is ever scored.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import hashlib
 import os
 import urllib.error
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -420,6 +424,22 @@ def pos_embed_key_map(
 WeightsMode = Literal["pretrained", "random", "file"]
 
 
+_COUNTING: ContextVar[bool] = ContextVar("planetbench_random_weights_for_counting",
+                                         default=False)
+
+
+@contextmanager
+def random_weights_for_counting() -> Iterator[None]:
+    """Inside the block, every encoder factory builds with random weights and loads nothing
+    (no cache lookup, no download, no file): for counting parameters and FLOPs, which need no
+    weights. Never used for a run that is scored."""
+    token = _COUNTING.set(True)
+    try:
+        yield
+    finally:
+        _COUNTING.reset(token)
+
+
 def weights_mode(
     spec: EncoderSpec, weights: str | Path | None, *, tiny: bool, from_scratch: bool = False
 ) -> WeightsMode:
@@ -444,6 +464,8 @@ def weights_mode(
         raise WeightsUnavailableError(
             f"encoder {spec.name!r} is not available: {spec.unavailable_reason}"
         )
+    if _COUNTING.get():
+        return "random"
     if weights is not None and str(weights) != "none":
         return "file"
     if from_scratch or tiny:
@@ -515,6 +537,7 @@ __all__ = [
     "load_weights",
     "pos_embed_key_map",
     "prepare_weights",
+    "random_weights_for_counting",
     "read_state_dict",
     "sha256_of",
     "verify_weights",

@@ -2,8 +2,12 @@
 
 Every head is an ``nn.Module`` called as ``head(features, out_size)`` with the encoder's feature
 maps (finest first) and the input size ``(H, W)``; it returns logits of shape (B, K, H, W).
-:func:`build_head` adds the simple feature pyramid neck in front of UperNet and UNet when the
-encoder is a plain ViT (all maps share one stride).
+:func:`build_head` adds a neck in front when the encoder is a plain ViT (all maps share one
+stride): the head's own ``default_neck`` (PANGAEA's :class:`Feature2Pyramid` for
+``upernet-pangaea``), else the simple feature pyramid (UperNet and UNet).
+
+Heads: ``upernet``, ``unet``, ``linear`` (our defaults) and ``upernet-pangaea``, ``unet-pangaea``
+(PANGAEA-Bench's decoders as Cryo-Bench trains them; :mod:`planetbench.heads.pangaea`).
 
 Image classification heads (``CLASSIFICATION_HEADS``, :mod:`planetbench.heads.classification`) and
 object detectors (``DETECTORS``, :mod:`planetbench.heads.detection`) take other inputs and have
@@ -34,6 +38,7 @@ from planetbench.heads.detection import (
     detection_loss,
 )
 from planetbench.heads.linear import LinearHead
+from planetbench.heads.pangaea import Feature2Pyramid, PangaeaUNetDecoder, SegUPerNet
 from planetbench.heads.unet import UNetDecoder
 from planetbench.heads.upernet import SimpleFeaturePyramid, UPerNet
 from planetbench.registry import Registry
@@ -45,8 +50,11 @@ HEADS: Registry[HeadFactory] = Registry("head", entry_point_group="planetbench.h
 HEADS.register("upernet", UPerNet)
 HEADS.register("unet", UNetDecoder)
 HEADS.register("linear", LinearHead)
+HEADS.register("upernet-pangaea", SegUPerNet)
+HEADS.register("unet-pangaea", PangaeaUNetDecoder)
 
-NeckChoice = Literal["auto", "none", "simple-pyramid"]
+NeckChoice = Literal["auto", "none", "simple-pyramid", "feature2pyramid"]
+NECKS: tuple[str, ...] = ("auto", "none", "simple-pyramid", "feature2pyramid")
 
 
 class SegmentationHead(nn.Module):
@@ -87,8 +95,10 @@ def build_head(
         in_channels: channels of each encoder map (``EncoderSpec.feature_channels``).
         in_strides: stride of each encoder map (``EncoderSpec.feature_strides``).
         n_classes: number of classes K (≥ 2).
-        neck: ``auto`` adds :class:`SimpleFeaturePyramid` to upernet/unet when every map has
-            the same stride (plain ViT); ``none`` never; ``simple-pyramid`` always.
+        neck: ``auto`` adds the head's ``default_neck`` (:class:`SimpleFeaturePyramid` when it
+            declares none; nothing for ``linear``) when every map has the same stride (plain
+            ViT); ``none`` never; ``simple-pyramid`` or ``feature2pyramid``
+            (:class:`Feature2Pyramid`, PANGAEA's) always.
         neck_channels: width the simple pyramid projects each map to before rescaling (None:
             no projection; see :class:`SimpleFeaturePyramid`).
         **options: passed to the head factory (e.g. ``channels=64`` for UperNet).
@@ -106,31 +116,43 @@ def build_head(
         )
     if n_classes < 2:
         raise InvalidInputError(f"head {name!r}: n_classes must be ≥ 2, got {n_classes}")
-    if neck not in ("auto", "none", "simple-pyramid"):
-        raise InvalidInputError(f"neck {neck!r} is not one of auto, none, simple-pyramid")
-    if neck_channels is not None and (neck == "none" or name == "linear"):
+    if neck not in NECKS:
+        raise InvalidInputError(f"neck {neck!r} is not one of {', '.join(NECKS)}")
+    plain = len(set(in_strides)) == 1
+    chosen: str = neck
+    if neck == "auto":
+        preferred = getattr(factory, "default_neck", "none" if name == "linear" else
+                            "simple-pyramid")
+        chosen = preferred if plain else "none"
+    if neck_channels is not None and chosen != "simple-pyramid":
         raise InvalidInputError(
             f"neck_channels={neck_channels} needs the simple-pyramid neck, but head {name!r} "
-            f"with neck={neck!r} has none; drop neck_channels"
+            f"with neck={neck!r} has {'none' if chosen == 'none' else chosen}; drop neck_channels"
         )
-    plain = len(set(in_strides)) == 1
-    use_neck = neck == "simple-pyramid" or (neck == "auto" and plain and name != "linear")
-    pyramid: SimpleFeaturePyramid | None = None
-    if use_neck:
+    module: nn.Module | None = None
+    if chosen == "simple-pyramid":
         pyramid = SimpleFeaturePyramid(in_channels, in_strides, neck_channels=neck_channels)
-        in_channels = pyramid.out_channels
-    return SegmentationHead(factory(in_channels, n_classes, **options), pyramid)
+        module, in_channels = pyramid, pyramid.out_channels
+    elif chosen == "feature2pyramid":
+        rescales = None if plain else (1.0,) * len(in_channels)  # a pyramid already: identity
+        f2p = Feature2Pyramid(in_channels, rescales)
+        module, in_channels = f2p, f2p.out_channels
+    return SegmentationHead(factory(in_channels, n_classes, **options), module)
 
 
 __all__ = [
     "CLASSIFICATION_HEADS",
     "DETECTORS",
     "HEADS",
+    "NECKS",
     "ClassificationHead",
     "Detector",
     "EncoderClassifier",
     "EncoderFPN",
+    "Feature2Pyramid",
     "LinearHead",
+    "PangaeaUNetDecoder",
+    "SegUPerNet",
     "SegmentationHead",
     "SimpleFeaturePyramid",
     "UNetDecoder",

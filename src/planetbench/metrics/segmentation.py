@@ -16,6 +16,14 @@ Conventions (stated once, used everywhere):
 * ``pixel_accuracy``: ``trace(cm) / cm.sum()`` over non-ignored pixels.
 
 All values are fractions in [0, 1] (not percentages).
+
+Cryo-Bench's convention (PANGAEA-Bench's ``SegEvaluator.compute_metrics``, in
+``pangaea/engine/evaluator.py`` of ``VMarsocci/pangaea-bench`` and of the ``Sk-2103/Cryo-Bench``
+fork) is computed beside ours by :func:`cryobench_metrics_from_confusion` and stored under its own
+names (``miou_cryobench`` …): IoU of class c is ``TP / (TP + FP + FN + 1e-6)``, so a class absent
+from both target and prediction scores 0 and is *counted* in the mean; the mean runs over every
+class index except one equal to the ignore index (PANGAEA's ``valid_class_indices``). Ignored
+pixels are dropped first, as here. PANGAEA reports percentages; we keep fractions (its value / 100).
 """
 
 from __future__ import annotations
@@ -34,7 +42,12 @@ SEGMENTATION_METRICS: dict[str, bool] = {
     "miou": True,
     "f1_macro": True,
     "pixel_accuracy": True,
+    "miou_cryobench": True,
+    "f1_macro_cryobench": True,
 }
+
+#: The ε PANGAEA adds to every IoU, precision and recall denominator.
+CRYOBENCH_EPS = 1e-6
 
 
 def confusion_matrix(
@@ -140,6 +153,65 @@ def _per_class(
     return {n: (float(v) if d else None) for n, v, d in zip(names, values, defined, strict=True)}
 
 
+def cryobench_metrics_from_confusion(
+    cm: np.ndarray, ignore_index: int | None = None, class_names: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Cryo-Bench's (PANGAEA-Bench's) segmentation metrics from a confusion matrix.
+
+    Per class c (TP, FP, FN from ``cm``, rows = target):
+
+    * IoU = TP / (TP + FP + FN + 1e-6): 0 when the class is absent from target and prediction;
+    * precision = TP / (TP + FP + 1e-6), recall = TP / (TP + FN + 1e-6),
+      F1 = 2 · precision · recall / (precision + recall + 1e-6) (PANGAEA computes these in
+      percent; the ε inside F1 then acts on percentages, which we reproduce);
+
+    ``miou_cryobench`` and ``f1_macro_cryobench`` average over every class index except one equal
+    to ``ignore_index`` (PANGAEA's ``valid_class_indices``: with an ignore index of -1 or 255 that
+    is every class). PANGAEA accumulates its confusion matrix in float32; we count in int64, which
+    can differ from it only beyond 2**24 pixels per cell, by at most one float32 rounding.
+
+    Args:
+        cm: array of shape (K, K), rows = target, columns = prediction (ignored pixels already
+            dropped).
+        ignore_index: the task's ignore index; a class with that index is left out of the means.
+        class_names: optional names of the K classes, used as keys of the per-class dicts.
+
+    Returns:
+        ``miou_cryobench`` and ``f1_macro_cryobench`` (fractions in [0, 1]; 0.0 when no class is
+        counted), ``iou_per_class_cryobench`` and ``f1_per_class_cryobench`` (class name → float,
+        for the counted classes).
+
+    Raises:
+        InvalidInputError: ``cm`` is not square, or ``class_names`` has the wrong length.
+
+    Example:
+        >>> m = cryobench_metrics_from_confusion(np.array([[2, 0, 0], [0, 0, 0], [1, 0, 1]]))
+        >>> round(m["miou_cryobench"], 4)  # (2/3 + 0 + 1/2) / 3: the absent class 1 scores 0
+        0.3889
+    """
+    cm = np.asarray(cm, dtype=np.float64)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise InvalidInputError(f"cm must be a square (K, K) matrix, got shape {cm.shape}")
+    k = cm.shape[0]
+    names = tuple(class_names) or tuple(str(i) for i in range(k))
+    if len(names) != k:
+        raise InvalidInputError(f"class_names has {len(names)} names for {k} classes")
+    eps = CRYOBENCH_EPS
+    tp = np.diag(cm)
+    union = cm.sum(axis=0) + cm.sum(axis=1) - tp
+    iou = tp / (union + eps)
+    precision = 100.0 * tp / (cm.sum(axis=0) + eps)
+    recall = 100.0 * tp / (cm.sum(axis=1) + eps)
+    f1 = 2 * precision * recall / (precision + recall + eps) / 100.0
+    valid = [c for c in range(k) if c != ignore_index]
+    return {
+        "miou_cryobench": float(iou[valid].mean()) if valid else 0.0,
+        "f1_macro_cryobench": float(f1[valid].mean()) if valid else 0.0,
+        "iou_per_class_cryobench": {names[c]: float(iou[c]) for c in valid},
+        "f1_per_class_cryobench": {names[c]: float(f1[c]) for c in valid},
+    }
+
+
 @dataclass
 class SegmentationMeter:
     """Accumulates a confusion matrix over batches (on the batch's device) and reports metrics.
@@ -148,11 +220,14 @@ class SegmentationMeter:
         n_classes: number of classes K.
         ignore_index: target value excluded from the metrics.
         class_names: optional class names for the per-class dicts.
+        cryobench: also report Cryo-Bench's metrics (:func:`cryobench_metrics_from_confusion`)
+            beside ours.
     """
 
     n_classes: int
     ignore_index: int | None = None
     class_names: tuple[str, ...] = ()
+    cryobench: bool = False
 
     def __post_init__(self) -> None:
         self.reset()
@@ -174,5 +249,10 @@ class SegmentationMeter:
         return self.cm_.cpu().numpy()
 
     def compute(self) -> dict[str, Any]:
-        """Metrics of everything accumulated so far (see :func:`metrics_from_confusion`)."""
-        return metrics_from_confusion(self.confusion(), self.class_names)
+        """Metrics of everything accumulated so far (see :func:`metrics_from_confusion`, and
+        :func:`cryobench_metrics_from_confusion` when ``cryobench``)."""
+        cm = self.confusion()
+        out = metrics_from_confusion(cm, self.class_names)
+        if self.cryobench:
+            out.update(cryobench_metrics_from_confusion(cm, self.ignore_index, self.class_names))
+        return out

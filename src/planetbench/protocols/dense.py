@@ -84,15 +84,8 @@ class DenseDataset(Dataset[tuple[Tensor, Tensor]]):
         return len(self.indices)
 
     def __getitem__(self, i: int) -> tuple[Tensor, Tensor]:
-        s = self.samples[self.indices[i]]
-        image = torch.as_tensor(np.asarray(s["image"], dtype=np.float32))
-        mask = torch.as_tensor(np.asarray(s["mask"]), dtype=torch.long)
-        if image.ndim != 3 or image.shape[0] != self.n_bands or mask.shape != image.shape[1:]:
-            raise InvalidInputError(
-                f"sample {s.get('id', i)!r}: image {tuple(image.shape)} / mask "
-                f"{tuple(mask.shape)} do not match ({self.n_bands}, H, W) / (H, W)"
-            )
-        image = self.standardise(image)
+        image, mask = standardised_pair(self.samples, self.indices[i], self.standardise,
+                                        self.n_bands)
         if image.shape[-2:] != (self.size, self.size):
             image = F.interpolate(
                 image[None], size=(self.size, self.size), mode="bilinear", align_corners=False
@@ -107,6 +100,26 @@ class DenseDataset(Dataset[tuple[Tensor, Tensor]]):
             if flips[1] < 0.5:
                 image, mask = image.flip(-2), mask.flip(-2)
         return image, mask
+
+
+def standardised_pair(
+    samples: SampleDataset, index: int, standardise: Standardiser, n_bands: int
+) -> tuple[Tensor, Tensor]:
+    """Item ``index`` of ``samples`` as a standardised float32 image (C, H, W) and a long mask
+    (H, W), at the size it was read.
+
+    Raises:
+        InvalidInputError: the image does not have ``n_bands`` bands or the mask's shape differs.
+    """
+    s = samples[index]
+    image = torch.as_tensor(np.asarray(s["image"], dtype=np.float32))
+    mask = torch.as_tensor(np.asarray(s["mask"]), dtype=torch.long)
+    if image.ndim != 3 or image.shape[0] != n_bands or mask.shape != image.shape[1:]:
+        raise InvalidInputError(
+            f"sample {s.get('id', index)!r}: image {tuple(image.shape)} / mask "
+            f"{tuple(mask.shape)} do not match ({n_bands}, H, W) / (H, W)"
+        )
+    return standardise(image), mask
 
 
 def batch_indices(n: int, batch_size: int, generator: torch.Generator | None) -> list[list[int]]:
@@ -281,6 +294,39 @@ class DenseProtocol:
     caches_features: ClassVar[bool] = False
     #: Precision features are rounded to before the head sees them (None: kept as computed).
     feature_dtype: ClassVar[torch.dtype | None] = None
+    #: Values of the run settings an experiment leaves at None (see
+    #: :class:`~planetbench.config.DenseSettings`); :meth:`run_defaults` may refine them per
+    #: encoder.
+    default_settings: ClassVar[dict[str, Any]] = {
+        "input_size": 512, "epochs": 50, "patience": 10, "head": "upernet", "band_policy": "auto",
+    }
+    #: The label-fraction sampler (``planetbench.protocols.fraction.FRACTION_SAMPLERS``) of the
+    #: protocol's runs.
+    fraction_sampler: ClassVar[str] = "default"
+    #: The metric a run of this protocol is ranked by (the Result's ``metric``).
+    score_metric: ClassVar[str] = "miou"
+
+    @classmethod
+    def run_defaults(cls, encoder: str) -> dict[str, Any]:
+        """The settings a run of ``encoder`` under this protocol takes when left at None."""
+        return dict(cls.default_settings)
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> list[str]:
+        """Problems of a run's resolved settings for this protocol (empty: none); each names the
+        key that fixes it. ``settings`` is the run's configuration as a dict."""
+        return []
+
+    @classmethod
+    def reader_options(
+        cls, task: TaskSpec, input_size: int | None, root: str | None = None
+    ) -> dict[str, Any]:
+        """Reader options a run of this protocol passes for ``task`` (data in ``root``) unless
+        the experiment's ``data_options`` set them: sliding-window tasks are tiled at the run's
+        input size."""
+        if task.tile_option and input_size is not None:
+            return {task.tile_option: input_size}
+        return {}
 
     def __init__(
         self,
@@ -294,8 +340,8 @@ class DenseProtocol:
         weight_decay: float = 0.05,
         batch_size: int = 8,
         epochs: int = 50,
-        patience: int = 10,
-        input_size: int = 512,
+        patience: int | None = 10,
+        input_size: int | None = 512,
         dice_weight: float = 0.0,
         band_mean: Sequence[float] | None = None,
         band_std: Sequence[float] | None = None,
@@ -355,17 +401,7 @@ class DenseProtocol:
             InvalidInputError: naming the parameter, its value and what is allowed.
             UnknownNameError: an unregistered cache mode (frozen protocol).
         """
-        checks: list[tuple[str, Any, bool, str]] = [
-            ("n_classes", self.n_classes, self.n_classes >= 2, "an int ≥ 2"),
-            ("lr", self.lr, self.lr > 0, "a positive float"),
-            ("weight_decay", self.weight_decay, self.weight_decay >= 0, "≥ 0"),
-            ("batch_size", self.batch_size, self.batch_size >= 2, "an int ≥ 2 (batch norm)"),
-            ("epochs", self.epochs, self.epochs >= 1, "an int ≥ 1"),
-            ("patience", self.patience, self.patience >= 1, "an int ≥ 1"),
-            ("input_size", self.input_size, self.input_size >= 8, "an int ≥ 8"),
-            ("dice_weight", self.dice_weight, self.dice_weight >= 0, "≥ 0"),
-        ]
-        for name, value, ok, allowed in checks:
+        for name, value, ok, allowed in self._hyper_parameter_checks():
             if not ok:
                 raise InvalidInputError(
                     f"{type(self).__name__}: {name}={value!r} must be {allowed}"
@@ -376,12 +412,37 @@ class DenseProtocol:
                 f"encoder {self.encoder.spec.name!r} declares no feature maps "
                 f"(feature_strides={strides}); dense protocols need a spatial encoder"
             )
-        coarsest = max(strides)
-        if self.input_size % coarsest:
+        self._check_input_size(max(strides))
+
+    def _hyper_parameter_checks(self) -> list[tuple[str, Any, bool, str]]:
+        """(name, value, valid, what is allowed) of each hyper-parameter."""
+        return [
+            ("n_classes", self.n_classes, self.n_classes >= 2, "an int ≥ 2"),
+            ("lr", self.lr, self.lr > 0, "a positive float"),
+            ("weight_decay", self.weight_decay, self.weight_decay >= 0, "≥ 0"),
+            ("batch_size", self.batch_size, self.batch_size >= 2, "an int ≥ 2 (batch norm)"),
+            ("epochs", self.epochs, self.epochs >= 1, "an int ≥ 1"),
+            ("patience", self.patience, self.patience is not None and self.patience >= 1,
+             "an int ≥ 1"),
+            ("input_size", self.input_size, self.input_size is not None and self.input_size >= 8,
+             "an int ≥ 8"),
+            ("dice_weight", self.dice_weight, self.dice_weight >= 0, "≥ 0"),
+        ]
+
+    def _check_input_size(self, coarsest: int) -> None:
+        """The input size is a multiple of the encoder's coarsest stride."""
+        size = self._side()
+        if size % coarsest:
             raise InvalidInputError(
-                f"input_size={self.input_size} is not a multiple of the encoder's coarsest stride "
-                f"{coarsest}; choose e.g. {max(coarsest, self.input_size // coarsest * coarsest)}"
+                f"input_size={size} is not a multiple of the encoder's coarsest stride "
+                f"{coarsest}; choose e.g. {max(coarsest, size // coarsest * coarsest)}"
             )
+
+    def _side(self) -> int:
+        """``input_size`` as an int (checked by :meth:`check`)."""
+        if self.input_size is None:
+            raise InvalidInputError(f"{type(self).__name__}: input_size must be an int ≥ 8")
+        return int(self.input_size)
 
     def _device(self) -> torch.device:
         return torch.device(self.device) if self.device is not None else default_device()
@@ -495,9 +556,9 @@ class DenseProtocol:
     ) -> tuple[_Source, _Source]:
         """Batch sources of the training subset and of the validation split."""
         train_ds = DenseDataset(
-            train, idx, self.band_stats_, self.input_size, augment=self.augment, seed=self.seed
+            train, idx, self.band_stats_, self._side(), augment=self.augment, seed=self.seed
         )
-        val_ds = DenseDataset(val, range(len(val)), self.band_stats_, self.input_size)
+        val_ds = DenseDataset(val, range(len(val)), self.band_stats_, self._side())
         t0 = time.perf_counter()
         sources = self._prepare(train_ds, for_training=True), self._prepare(val_ds, for_training=False)
         self.timings_["prepare_s"] = time.perf_counter() - t0
@@ -527,7 +588,7 @@ class DenseProtocol:
                 if epoch == 1:  # preparing the data (e.g. the feature cache) belongs to epoch 1
                     seconds += self.timings_["prepare_s"]
                 self._record(EpochRecord(epoch, loss, val_miou, seconds, train_seconds))
-                if best.since >= self.patience:
+                if self.patience is not None and best.since >= self.patience:
                     break
         if best.state is not None:
             self._trainable().load_state_dict(best.state)
@@ -574,7 +635,7 @@ class DenseProtocol:
         """
         self._check_fitted()
         t0 = time.perf_counter()
-        ds = DenseDataset(test, range(len(test)), self.band_stats_, self.input_size)
+        ds = DenseDataset(test, range(len(test)), self.band_stats_, self._side())
         self._set_modes(training=False)
         out = self._evaluate(_Source(n=len(ds), dataset=ds))
         self.timings_["test_s"] = time.perf_counter() - t0
@@ -613,17 +674,25 @@ class DenseProtocol:
 
     # --------------------------------------------------------------------- pieces
 
+    def trains(self) -> bool:
+        """True when this run trains the encoder (the class's ``trains_encoder`` by default)."""
+        return self.trains_encoder
+
+    def measure_size(self) -> int:
+        """Side (px) of the input efficiency is measured at (after :meth:`fit`): the input size."""
+        return self._side()
+
     def _trainable(self) -> nn.Module:
-        if self.trains_encoder:
+        if self.trains():
             return nn.ModuleDict({"encoder": self.encoder, "head": self.head_})
         return nn.ModuleDict({"head": self.head_})
 
     def _set_modes(self, *, training: bool) -> None:
         if hasattr(self, "head_"):
             self.head_.train(training)
-        self.encoder.train(training and self.trains_encoder)
+        self.encoder.train(training and self.trains())
         for p in self.encoder.parameters():
-            p.requires_grad_(self.trains_encoder)
+            p.requires_grad_(self.trains())
 
     def _prepare(self, ds: DenseDataset, *, for_training: bool) -> _Source:
         return _Source(n=len(ds), dataset=ds)
@@ -649,7 +718,7 @@ class DenseProtocol:
         for images, masks in self._loader(src.dataset, chunks):
             images = images.to(device, non_blocking=True)
             masks = masks.to(device, non_blocking=True)
-            if self.trains_encoder and torch.is_grad_enabled():
+            if self.trains() and torch.is_grad_enabled():
                 with self._autocast(device):
                     feats = self._encode(images)
             else:
@@ -760,10 +829,13 @@ class FinetuneProtocol(DenseProtocol):
     trains_encoder: ClassVar[bool] = True
 
 
-#: Dense protocols by name: ``frozen``, ``finetune`` and any plugin's (a :class:`DenseProtocol`
+#: Dense protocols by name: ``frozen``, ``finetune``, the Cryo-Bench preset (``cryobench``,
+#: ``cryobench-finetune``: :mod:`planetbench.protocols.cryobench` builds on the classes above and
+#: registers itself, imported on the first lookup) and any plugin's (a :class:`DenseProtocol`
 #: subclass registered here or under the entry-point group ``planetbench.protocols``).
 DENSE_PROTOCOLS: Registry[type[DenseProtocol]] = Registry(
-    "dense protocol", entry_point_group="planetbench.protocols"
+    "dense protocol", entry_point_group="planetbench.protocols",
+    modules=("planetbench.protocols.cryobench",),
 )
 DENSE_PROTOCOLS.register("frozen", FrozenProtocol)
 DENSE_PROTOCOLS.register("finetune", FinetuneProtocol)
@@ -789,4 +861,5 @@ __all__ = [
     "dice_loss",
     "epoch_batch_norms",
     "get_protocol",
+    "standardised_pair",
 ]

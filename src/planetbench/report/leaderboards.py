@@ -203,23 +203,20 @@ def results_leaderboard(
         iqm_high, mean_rank, mean_rank_low, mean_rank_high, avg_rank (Cryo-Bench style: mean of
         per-task competition ranks of the task means), n_runs, tied_with_leader (the model's
         mean-rank interval overlaps the leader's; never the leader itself) and reps.
-        ``attrs``: tasks, value, resampled, reps, dropped_models and notes (what was left out
-        and why, as sentences).
+        ``attrs``: tasks, value, resampled, reps, dropped_models, protocol (the one protocol
+        of the runs, also the first note) and notes (what was left out and why, as sentences).
     """
     if runs.empty:
         raise InvalidInputError(
             "no runs to rank: the store has no rows for this selection. Run an evaluation or "
             "`planetbench import FILE` first, or change --suite/--protocol/--fraction."
         )
-    for col in ("protocol", "fraction"):
-        if col in runs and runs[col].nunique(dropna=False) > 1:
-            values = sorted(map(str, runs[col].unique()))
-            raise InvalidInputError(
-                f"the selected runs mix several {col} values; choose one with --{col} "
-                f"({' | '.join(values)})"
-            )
+    refuse_mixed_conditions(runs)
     metrics = sorted(runs["metric"].unique())
+    protocols = sorted(map(str, runs["protocol"].dropna().unique())) if "protocol" in runs else []
     runs, notes = choose_learning_rates(runs)
+    if protocols:  # every board says which protocol produced its runs
+        notes.insert(0, f"protocol: {protocols[0]} (every run of this board)")
     if normaliser is not None:
         runs = normaliser.transform(runs)
         value, higher = "normalised", True
@@ -284,8 +281,23 @@ def results_leaderboard(
         f"resampling {resampled}"
     )
     table.attrs.update(dropped_models=dropped, tasks=tasks, value=value, resampled=resampled,
-                       reps=int(reps), notes=notes)
+                       reps=int(reps), notes=notes, protocol=protocols[0] if protocols else None)
     return table.reset_index(drop=True)
+
+
+def refuse_mixed_conditions(runs: pd.DataFrame) -> None:
+    """Refuse runs of several protocols or fractions: one board never mixes them.
+
+    Raises:
+        InvalidInputError: naming ``--protocol``/``--fraction`` and the values present.
+    """
+    for col in ("protocol", "fraction"):
+        if col in runs and runs[col].nunique(dropna=False) > 1:
+            values = sorted(map(str, runs[col].unique()))
+            raise InvalidInputError(
+                f"the selected runs mix several {col} values; choose one with --{col} "
+                f"({' | '.join(values)})"
+            )
 
 
 def _fewest_runs(runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -331,6 +343,7 @@ def interval_board(
     runs = select_runs(store, query)
     if runs.empty:
         raise InvalidInputError(f"no runs to rank: {empty_suite_message(store, query.suite)}")
+    refuse_mixed_conditions(runs)  # before the metrics: two protocols often score differently
     normaliser = resolve_normaliser(chosen, runs)
     if normaliser is None and runs["metric"].nunique() > 1:
         normaliser = published_normaliser(runs, name=f"{query.suite or 'source'}'s published")
@@ -506,8 +519,9 @@ def suite_leaderboard(
     board.attrs.setdefault("notes", [])
     board.attrs.setdefault(
         "title", f"Leaderboard: suite {suite or 'all'}, preset {chosen.name}"
-        + "".join(f", {k} {v}" for k, v in (("protocol", protocol), ("fraction", fraction),
-                                            ("metric", metric)) if v is not None)
+        + "".join(f", {k} {v}" for k, v in (
+            ("protocol", protocol or board.attrs.get("protocol")), ("fraction", fraction),
+            ("metric", metric)) if v is not None)
     )
     return board
 
@@ -628,6 +642,7 @@ __all__ = [
     "neuco_layout",
     "preset_names",
     "published_normaliser",
+    "refuse_mixed_conditions",
     "results_leaderboard",
     "runs_frame",
     "select_runs",

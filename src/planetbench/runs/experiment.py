@@ -119,7 +119,8 @@ def experiment_from_cli(
         ConfigError: both or neither of a file and ``encoder``/``task``; invalid settings.
         InvalidInputError: the file does not exist.
     """
-    given = {k: v for k, v in overrides.items() if v is not None}
+    given = {k: v for k, v in overrides.items() if v is not None and v != {}}
+    weights = given.pop("weights", {})
     if path is not None:
         if single.get("encoder") is not None or single.get("task") is not None:
             raise ConfigError(
@@ -127,7 +128,11 @@ def experiment_from_cli(
             )
         data = _read_mapping(path)
         data.update(given)
-        return _validated(data, source=f"{path} + command line" if given else str(path))
+        if weights:
+            data["weights"] = {**(data.get("weights") or {}),
+                               **_weights_by_encoder(weights, data.get("encoders"))}
+        source = f"{path} + command line" if given or weights else str(path)
+        return _validated(data, source=source)
     if single.get("encoder") is None or single.get("task") is None:
         raise ConfigError(
             "nothing to run: pass an experiment YAML file, or --encoder E --task T "
@@ -136,7 +141,46 @@ def experiment_from_cli(
     data = {"encoders": [single["encoder"]], "tasks": [single["task"]],
             "protocols": [single["protocol"]], "fractions": [single["fraction"]],
             "lrs": [single["lr"]], "seeds": [single["seed"]], **given}
+    if weights:
+        data["weights"] = _weights_by_encoder(weights, data["encoders"])
     return _validated(data, source="command line")
 
 
-__all__ = ["EXECUTORS", "experiment_from_cli", "load_experiment", "make_executor"]
+def parse_weights(values: list[str]) -> dict[str, str]:
+    """``--weights`` values as {encoder id: path}; a bare ``PATH`` is keyed by ``""`` (it belongs
+    to the grid's only encoder).
+
+    Raises:
+        ConfigError: an encoder given twice, or an empty path.
+    """
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, file = value.partition("=")
+        if not sep or "/" in name or "\\" in name:
+            name, file = "", value
+        if not file:
+            raise ConfigError(f"--weights {value!r} names no file; give --weights ENCODER=PATH")
+        if name in out:
+            raise ConfigError(
+                f"--weights gives {'the weights' if not name else repr(name)} twice; give one "
+                "file per encoder"
+            )
+        out[name] = file
+    return out
+
+
+def _weights_by_encoder(weights: dict[str, str], encoders: Any) -> dict[str, str]:
+    """``weights`` with a bare path (key ``""``) given to the grid's only encoder."""
+    if "" not in weights:
+        return weights
+    names = list(encoders) if isinstance(encoders, list) else []
+    if len(names) != 1:
+        raise ConfigError(
+            f"--weights {weights['']!r} does not say which encoder it is for and the grid has "
+            f"{len(names)} encoders ({', '.join(map(str, names))}); give --weights ENCODER=PATH"
+        )
+    return {**{k: v for k, v in weights.items() if k}, str(names[0]): weights[""]}
+
+
+__all__ = ["EXECUTORS", "experiment_from_cli", "load_experiment", "make_executor",
+           "parse_weights"]

@@ -52,7 +52,9 @@ class RunJob:
 
     @classmethod
     def resolve(cls, run: DenseRunConfig) -> RunJob:
-        """The job of ``run``, its names looked up in this process's registries.
+        """The job of ``run``, its names looked up in this process's registries and its
+        settings left at None replaced by the protocol's (:func:`~planetbench.runs.identity.
+        resolve_run`).
 
         Raises:
             UnknownNameError: an unregistered encoder, task, protocol or band policy.
@@ -60,14 +62,16 @@ class RunJob:
         from planetbench.encoders import get_encoder
         from planetbench.protocols.band_policies import BAND_POLICIES
         from planetbench.protocols.dense import get_protocol
+        from planetbench.runs.identity import resolve_run
         from planetbench.tasks import get_task
 
+        run = resolve_run(run)
         return cls(
             run=run,
             task=get_task(run.task),
             encoder=get_encoder(run.encoder),
             protocol=get_protocol(run.protocol),
-            band_policy=BAND_POLICIES.get(run.band_policy),
+            band_policy=BAND_POLICIES.get(str(run.band_policy)),
         )
 
     def align(self) -> BandAlignment:
@@ -92,12 +96,14 @@ def check_available(registered: RegisteredEncoder) -> None:
         )
 
 
-def reader_options(run: DenseRunConfig, task: Task) -> dict[str, Any]:
-    """Options of the task reader for this run: the experiment's ``data_options`` of the task,
-    and, for sliding-window tasks, tiles of the run's input size (unless chosen there)."""
-    options = dict(run.data_options.get(run.task, {}))
-    if task.spec.tile_option:  # sliding-window tasks: tiles of the run's input size (no resizing)
-        options.setdefault(task.spec.tile_option, run.input_size)
+def reader_options(job: RunJob) -> dict[str, Any]:
+    """Options of the task reader for this run: the protocol's (for sliding-window tasks, tiles of
+    the run's input size under ``frozen``/``finetune``; native resolution under ``cryobench``),
+    overridden by the experiment's ``data_options`` of the task."""
+    run = job.run
+    root = run.roots.get(run.task, run.root)
+    options = dict(job.protocol.reader_options(job.task.spec, run.input_size, root))
+    options.update(run.data_options.get(run.task, {}))
     return options
 
 
@@ -109,17 +115,19 @@ def open_splits(job: RunJob) -> tuple[SampleDataset, SampleDataset, SampleDatase
         DatasetNotFoundError: the data is not where the folder says.
     """
     root = job.run.data_root()
-    options = reader_options(job.run, job.task)
+    options = reader_options(job)
     train, val, test = (job.task.load(root, split, **options) for split in SPLITS)
     return train, val, test
 
 
 def encoder_options(job: RunJob, alignment: BandAlignment) -> dict[str, Any]:
     """Keyword options of the encoder factory: the experiment's ``encoder_options`` of the
-    encoder, plus the task's bands (and their wavelengths for wavelength-conditioned encoders).
+    encoder, plus the task's bands (and their wavelengths for wavelength-conditioned encoders)
+    and the run's weights file for the encoder, if any.
 
     Raises:
-        InvalidInputError: the experiment sets ``in_bands`` or ``wavelengths_um`` itself.
+        InvalidInputError: the experiment sets ``in_bands`` or ``wavelengths_um`` itself, or a
+            weights file both in ``weights`` and in ``encoder_options``.
     """
     run = job.run
     options: dict[str, Any] = dict(run.encoder_options.get(run.encoder, {}))
@@ -128,6 +136,13 @@ def encoder_options(job: RunJob, alignment: BandAlignment) -> dict[str, Any]:
             f"encoder_options of {run.encoder!r} may not set in_bands/wavelengths_um; they "
             "come from the task's bands and the band policy"
         )
+    if run.encoder in run.weights:
+        if "weights" in options:
+            raise InvalidInputError(
+                f"the weights of {run.encoder!r} are given twice (weights and "
+                "encoder_options.weights); keep one: --weights ENCODER=PATH"
+            )
+        options["weights"] = run.weights[run.encoder]
     # the bands of the encoder's input channels when it is built for the bands it is given
     # (baselines, DOFA: BandAlignment.input_bands); fixed-band encoders ignore in_bands
     options["in_bands"] = alignment.input_bands or job.task.spec.bands
@@ -165,7 +180,8 @@ def build_protocol(
     run = job.run
     identity = alignment.index_map == tuple(range(len(job.task.spec.bands)))
     params: dict[str, Any] = dict(
-        head=run.head, head_options=run.head_options or None, lr=run.lr,
+        head=run.head or job.protocol.run_defaults(run.encoder)["head"],
+        head_options=run.head_options or None, lr=run.lr,
         weight_decay=run.weight_decay, batch_size=run.batch_size, epochs=run.epochs,
         patience=run.patience, input_size=run.input_size, dice_weight=run.dice_weight,
         augment=run.augment, seed=run.seed, num_workers=run.num_workers, on_epoch=on_epoch,

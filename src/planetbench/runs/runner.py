@@ -30,7 +30,13 @@ from typing import TYPE_CHECKING, Any
 from planetbench.config import DenseRunConfig, ExperimentSpec
 from planetbench.errors import InvalidInputError, PlanetbenchError
 from planetbench.runs.executors import Executor, LocalExecutor, Outcome
-from planetbench.runs.identity import planned_run_key, run_config_hash, run_label, run_model
+from planetbench.runs.identity import (
+    planned_run_key,
+    resolve_run,
+    run_config_hash,
+    run_label,
+    run_model,
+)
 from planetbench.runs.jobs import (
     RunJob,
     build_encoder,
@@ -137,24 +143,23 @@ def _select_fraction(job: RunJob, train: Any) -> tuple[list[int], FractionSubset
     indices, subset = select_fraction(
         train, task=spec.name, fraction=run.fraction, seed=run.fraction_seed,
         n_classes=spec.n_classes, ignore_index=spec.ignore_index, directory=run.fraction_dir,
+        sampler=job.protocol.fraction_sampler,
     )
     return list(indices), subset
 
 
 def _measure_efficiency(job: RunJob, protocol: DenseProtocol) -> dict[str, Any]:
-    """Parameters, GFLOPs, latency and peak memory of encoder + head on one input-size image."""
+    """Parameters, GFLOPs (fvcore convention), latency and peak memory of the trained encoder +
+    head on one image at the protocol's measuring size (the input size; the encoder's input size
+    under ``cryobench``), by the function ``planetbench efficiency`` uses."""
     import torch
 
-    from planetbench.runs.efficiency import measure_efficiency
+    from planetbench.runs.efficiency import model_efficiency
 
-    size = job.run.input_size
+    size = protocol.measure_size()
     x = torch.zeros(1, len(job.task.spec.bands), size, size, device=protocol.device_)
-    modules = [protocol.encoder, protocol.head_]
-    eff = measure_efficiency(protocol.logits, x, modules, n_repeats=job.run.latency_repeats)
-    efficiency = eff.to_dict()
-    efficiency["encoder_params"] = sum(p.numel() for p in protocol.encoder.parameters())
-    efficiency["head_params"] = sum(p.numel() for p in protocol.head_.parameters())
-    return efficiency
+    return model_efficiency(protocol.encoder, protocol.head_, x, forward=protocol.logits,
+                            n_repeats=job.run.latency_repeats)
 
 
 def _notes(job: RunJob, trained: _Trained) -> list[str]:
@@ -170,22 +175,29 @@ def _notes(job: RunJob, trained: _Trained) -> list[str]:
             notes.append(text)
     if job.task.spec.synthetic:
         notes.append("synthetic task data (not a real benchmark result)")
+    from planetbench.runs.jobs import reader_options
+
+    options = reader_options(job)
+    if options:
+        notes.append(f"task read with options {options}")
     notes.extend(protocol.notes())
-    if trained.metrics["miou"] is None:
+    if trained.metrics[job.protocol.score_metric] is None:
         notes.append("test mIoU undefined: no class present in the test targets or predictions")
     return notes
 
 
 def _result(job: RunJob, trained: _Trained) -> Result:
-    """The run's :class:`~planetbench.store.Result` (score: test mIoU of the best checkpoint)."""
+    """The run's :class:`~planetbench.store.Result` (score: the protocol's metric, test mIoU of
+    the best checkpoint; ``miou_cryobench`` under ``cryobench``)."""
     run, spec, declared = job.run, job.task.spec, job.encoder.spec.weights_sha256
-    miou = trained.metrics["miou"]
+    metric = job.protocol.score_metric
+    score = trained.metrics[metric]
     return Result(
         model=run_model(run),
         task=spec.name,
         protocol=run.protocol,
-        metric="miou",
-        score=float("nan") if miou is None else float(miou),
+        metric=metric,
+        score=float("nan") if score is None else float(score),
         suite=spec.suite,
         config_hash=run_config_hash(run),
         seed=run.seed,
@@ -198,6 +210,7 @@ def _result(job: RunJob, trained: _Trained) -> Result:
             "fraction_sha256": trained.subset.sha256,
             "band_policy": trained.alignment.policy,
             "band_alignment": trained.alignment.to_record(),
+            "fraction_sampler": job.protocol.fraction_sampler,
             "weights": _load_record(trained.encoder),
         },
         efficiency=trained.efficiency,
@@ -335,7 +348,7 @@ def run_experiment(
     say = print_fn or plain
     store = store if store is not None else ResultStore(spec.store)
     executor = executor if executor is not None else LocalExecutor()
-    runs = spec.runs()
+    runs = [resolve_run(r) for r in spec.runs()]
     check_grid(runs)
     keys = [planned_run_key(r) for r in runs]
     done = store.finished_keys(keys)
