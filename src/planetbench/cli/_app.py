@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from planetbench.errors import PlanetbenchError
+from planetbench.errors import ConfigError, PlanetbenchError
 
 #: Settings of every command: ``-h`` as well as ``--help``, help wrapped to the terminal.
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -54,6 +54,7 @@ console = Console(emoji=False)  # ":x:" in user data stays text
 err_console = Console(stderr=True, emoji=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 #: Exit code for invalid input (bad files, names, options).
 EXIT_INVALID = 2
@@ -81,3 +82,16 @@ StoreOption = typer.Option(
     help="Results store URL (sqlite:///file.sqlite, postgresql+psycopg://…) or SQLite file path. "
     "Default: $PLANETBENCH_STORE or a SQLite file in the user data directory.",
 )
+
+
+def alias(flag: str, value: T | None, old_flag: str, old_value: T | None) -> T | None:
+    """The value of ``flag``, or of its old spelling ``old_flag`` (a hidden alias).
+
+    Raises:
+        ConfigError: both spellings are given with different values.
+    """
+    if old_value is None or old_value == value:
+        return value
+    if value is not None:
+        raise ConfigError(f"{old_flag} is the old spelling of {flag}; give {flag} only")
+    return old_value

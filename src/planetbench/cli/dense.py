@@ -10,13 +10,19 @@ fit in memory) exits with 2 before any run starts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from planetbench.cli._app import StoreOption, app, console, err_console, handle_errors
+from planetbench.cli._app import (
+    StoreOption,
+    alias,
+    app,
+    console,
+    err_console,
+    handle_errors,
+)
 from planetbench.config import ExperimentSpec
-from planetbench.errors import ConfigError
 from planetbench.runs.experiment import experiment_from_cli, make_executor, parse_weights
 
 if TYPE_CHECKING:
@@ -26,7 +32,6 @@ if TYPE_CHECKING:
 #: Exit code when the grid ran but some runs failed (their results are missing from the store).
 EXIT_RUNS_FAILED = 1
 
-T = TypeVar("T")
 
 #: How the run summary names a stored metric.
 _METRIC_LABELS = {"miou": "mIoU", "miou_cryobench": "mIoU (Cryo-Bench's convention)"}
@@ -219,14 +224,3 @@ def run_cmd(
     _report(spec, summary, rs)
 
 
-def alias(flag: str, value: T | None, old_flag: str, old_value: T | None) -> T | None:
-    """The value of ``flag``, or of its old spelling ``old_flag`` (a hidden alias).
-
-    Raises:
-        ConfigError: both spellings are given with different values.
-    """
-    if old_value is None or old_value == value:
-        return value
-    if value is not None:
-        raise ConfigError(f"{old_flag} is the old spelling of {flag}; give {flag} only")
-    return old_value

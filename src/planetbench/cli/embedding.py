@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from planetbench.cli._app import StoreOption, app, console, err_console, handle_errors
-from planetbench.errors import ConfigError
+from planetbench.cli._app import (
+    StoreOption,
+    alias,
+    app,
+    console,
+    err_console,
+    handle_errors,
+)
 from planetbench.stats.bootstrap import DEFAULT_REPS
 
 if TYPE_CHECKING:
@@ -34,20 +40,6 @@ def _summary_table(summary: EvaluationSummary) -> Table:
     return table
 
 
-T = TypeVar("T")
-
-
-def _alias(flag: str, value: T | None, old_flag: str, old_value: T | None) -> T | None:
-    """The value of ``flag``, or of its old spelling ``old_flag`` (a hidden alias).
-
-    Raises:
-        ConfigError: both spellings are given with different values.
-    """
-    if old_value is None or old_value == value:
-        return value
-    if value is not None:
-        raise ConfigError(f"{old_flag} is the old spelling of {flag}; give {flag} only")
-    return old_value
 
 
 @app.command("probe")
@@ -112,14 +104,14 @@ def probe_cmd(
     summary = evaluate_embeddings(
         embeddings,
         labels,
-        name=_alias("--model", model, "--name", name),
+        name=alias("--model", model, "--name", name),
         store=store,
         out=out,
         plots=plots,
-        n_jobs=_alias("--n-jobs", n_jobs, "--jobs", jobs),
+        n_jobs=alias("--n-jobs", n_jobs, "--jobs", jobs),
         progress=True,
         probe=probe,
-        n_splits=_alias("--n-splits", n_splits, "--splits", splits),
+        n_splits=alias("--n-splits", n_splits, "--splits", splits),
         epsilon=epsilon,
         dim=dim,
         seed=seed,
