@@ -839,6 +839,9 @@ DENSE_PROTOCOLS: Registry[type[DenseProtocol]] = Registry(
 )
 DENSE_PROTOCOLS.register("frozen", FrozenProtocol)
 DENSE_PROTOCOLS.register("finetune", FinetuneProtocol)
+# ``scratch`` (finetune from random weights) registers itself; imported last: it subclasses
+# FinetuneProtocol.
+import planetbench.protocols.scratch  # noqa: E402, F401
 
 
 def get_protocol(name: str) -> type[DenseProtocol]:

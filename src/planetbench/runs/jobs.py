@@ -136,13 +136,13 @@ def encoder_options(job: RunJob, alignment: BandAlignment) -> dict[str, Any]:
             f"encoder_options of {run.encoder!r} may not set in_bands/wavelengths_um; they "
             "come from the task's bands and the band policy"
         )
-    if run.encoder in run.weights:
-        if "weights" in options:
+    if getattr(job.protocol, "random_encoder", False):  # scratch: random weights
+        if options.get("weights", "none") != "none":
             raise InvalidInputError(
-                f"the weights of {run.encoder!r} are given twice (weights and "
-                "encoder_options.weights); keep one: --weights ENCODER=PATH"
+                f"protocol {run.protocol!r} trains {run.encoder!r} from random weights; drop "
+                "its weights from encoder_options"
             )
-        options["weights"] = run.weights[run.encoder]
+        options["weights"] = "none"
     # the bands of the encoder's input channels when it is built for the bands it is given
     # (baselines, DOFA: BandAlignment.input_bands); fixed-band encoders ignore in_bands
     options["in_bands"] = alignment.input_bands or job.task.spec.bands

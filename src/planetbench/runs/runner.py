@@ -111,6 +111,10 @@ class _Trained:
 
 def _execute(job: RunJob, on_epoch: Callable[[Any], None] | None) -> Result:
     """The steps of one run: align bands, build, read, select, train, test, measure, record."""
+    from planetbench.runs.images import execute_image_job, is_image_task
+
+    if is_image_task(job.task.spec):  # classification and detection: planetbench.runs.images
+        return execute_image_job(job, on_epoch)
     t_start = time.perf_counter()
     check_available(job.encoder)
     alignment = job.align()
@@ -187,8 +191,9 @@ def _notes(job: RunJob, trained: _Trained) -> list[str]:
 
 
 def _result(job: RunJob, trained: _Trained) -> Result:
-    """The run's :class:`~planetbench.store.Result` (score: the protocol's metric, test mIoU of
-    the best checkpoint; ``miou_cryobench`` under ``cryobench``)."""
+    """The run's :class:`~planetbench.store.Result` (score: test mIoU of the best checkpoint)."""
+    from planetbench.runs.images import search_suite
+
     run, spec, declared = job.run, job.task.spec, job.encoder.spec.weights_sha256
     metric = job.protocol.score_metric
     score = trained.metrics[metric]
@@ -196,9 +201,9 @@ def _result(job: RunJob, trained: _Trained) -> Result:
         model=run_model(run),
         task=spec.name,
         protocol=run.protocol,
-        metric=metric,
-        score=float("nan") if score is None else float(score),
-        suite=spec.suite,
+        metric="miou",
+        score=float("nan") if miou is None else float(miou),
+        suite=search_suite(spec.suite) if run.search_study else spec.suite,
         config_hash=run_config_hash(run),
         seed=run.seed,
         fraction=run.fraction,
@@ -311,6 +316,22 @@ def run_experiment(
     print_fn: Callable[[str], None] | None = None,
     fail_fast: bool = False,
 ) -> ExperimentSummary:
+    """Run the grid of ``spec`` (see :func:`run_grid`); the store defaults to ``spec.store``."""
+    store = store if store is not None else ResultStore(spec.store)
+    return run_grid(spec.runs(), store=store, executor=executor, progress=progress,
+                    print_fn=print_fn, fail_fast=fail_fast)
+
+
+def run_grid(
+    runs: Sequence[DenseRunConfig],
+    *,
+    store: ResultStore,
+    executor: Executor | None = None,
+    progress: bool = True,
+    print_fn: Callable[[str], None] | None = None,
+    fail_fast: bool = False,
+    on_epoch: Callable[[DenseRunConfig, Any], None] | None = None,
+) -> ExperimentSummary:
     """Run every run of the grid that is not yet in the store, storing each result when ready.
 
     Results are stored one by one as they come back (completion order), so an interrupted grid
@@ -320,13 +341,15 @@ def run_experiment(
     error. Results stored before a failure stay stored either way.
 
     Args:
-        spec: the validated experiment.
-        store: where results go (default: ``spec.store`` or the default store).
+        runs: the runs (e.g. ``spec.runs()`` of an experiment, or the trials of a search).
+        store: where results go.
         executor: where runs execute (default :class:`LocalExecutor`; e.g.
             :class:`~planetbench.runs.executors.RayExecutor` for a cluster).
         progress: show a Rich progress bar (advanced in this process as results come back).
         print_fn: where status lines (plain text) go (default: stdout through Rich).
         fail_fast: stop at the first failed run instead of running the rest.
+        on_epoch: called with each run and each of its epoch records, for runs executed in this
+            process (a search prunes trials through it; remote executors do not report epochs).
 
     Returns:
         The summary, when every run succeeded.
@@ -346,9 +369,7 @@ def run_experiment(
         console.print(line, markup=False, highlight=False)
 
     say = print_fn or plain
-    store = store if store is not None else ResultStore(spec.store)
     executor = executor if executor is not None else LocalExecutor()
-    runs = [resolve_run(r) for r in spec.runs()]
     check_grid(runs)
     keys = [planned_run_key(r) for r in runs]
     done = store.finished_keys(keys)
@@ -371,11 +392,18 @@ def run_experiment(
             label = escape(run_label(job.run))
             bar.update(job_bar, description=label)
 
-            def on_epoch(record: Any) -> None:
-                miou = "n/a" if record.val_miou is None else f"{record.val_miou:.3f}"
-                bar.update(job_bar, description=f"{label} · epoch {record.epoch} val mIoU {miou}")
+            def epoch_done(record: Any) -> None:
+                describe = getattr(record, "describe", None)  # image runs describe themselves
+                if describe is not None:
+                    text = describe()
+                else:
+                    miou = "n/a" if record.val_miou is None else f"{record.val_miou:.3f}"
+                    text = f"epoch {record.epoch} val mIoU {miou}"
+                bar.update(job_bar, description=f"{label} · {text}")
+                if on_epoch is not None:
+                    on_epoch(job.run, record)
 
-            return execute_job(job, on_epoch=on_epoch)
+            return execute_job(job, on_epoch=epoch_done)
 
         fn: Callable[[RunJob], Result] = with_epochs if executor.in_process else execute_job
         if not executor.in_process:
@@ -424,6 +452,7 @@ __all__ = [  # the identity functions and RunJob are re-exported for the callers
     "planned_run_key",
     "run_config_hash",
     "run_experiment",
+    "run_grid",
     "run_label",
     "run_model",
     "torch_threads",
