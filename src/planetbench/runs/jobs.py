@@ -143,6 +143,8 @@ def encoder_options(job: RunJob, alignment: BandAlignment) -> dict[str, Any]:
                 "its weights from encoder_options"
             )
         options["weights"] = "none"
+        if job.encoder.spec.weights is not None:  # a pretrained encoder: random on request only
+            options["random_init"] = True
     # the bands of the encoder's input channels when it is built for the bands it is given
     # (baselines, DOFA: BandAlignment.input_bands); fixed-band encoders ignore in_bands
     options["in_bands"] = alignment.input_bands or job.task.spec.bands
@@ -163,7 +165,17 @@ def build_encoder(job: RunJob, alignment: BandAlignment) -> Encoder:
     options = encoder_options(job, alignment)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(job.run.seed)
-        return job.encoder.factory(**options)
+        try:
+            return job.encoder.factory(**options)
+        except (TypeError, InvalidInputError) as exc:
+            if "random_init" not in options or "random_init" not in str(exc):
+                raise
+            raise InvalidInputError(
+                f"protocol {job.run.protocol!r} trains from random weights, but encoder "
+                f"{job.run.encoder!r} has no random initialisation (its published weights are "
+                "its point); scratch runs take the from-scratch baselines (unet, vit) and "
+                "Mars-Bench's baselines (mb-resnet101, mb-vit-l16, mb-swinv2-b)"
+            ) from None
 
 
 def build_protocol(
