@@ -204,7 +204,7 @@ def _resnet(tiny: bool) -> nn.Module:
     from torchvision.models.resnet import BasicBlock, ResNet
 
     model: nn.Module = ResNet(BasicBlock, [1, 1, 1, 1]) if tiny else resnet101(weights=None)
-    model.fc = nn.Identity()  # type: ignore[assignment]
+    model.fc = nn.Identity()
     return model
 
 
@@ -215,7 +215,7 @@ def _vit(tiny: bool) -> nn.Module:
     model: nn.Module = (VisionTransformer(image_size=32, patch_size=8, num_layers=4, num_heads=2,
                                           hidden_dim=16, mlp_dim=32)
                         if tiny else vit_l_16(weights=None))
-    model.heads = nn.Identity()  # type: ignore[assignment]
+    model.heads = nn.Identity()
     return model
 
 
@@ -232,7 +232,7 @@ def _swin(tiny: bool) -> nn.Module:
                                         stochastic_depth_prob=0.5, block=SwinTransformerBlockV2,
                                         downsample_layer=PatchMergingV2)
                         if tiny else swin_v2_b(weights=None))
-    model.head = nn.Identity()  # type: ignore[assignment]
+    model.head = nn.Identity()
     return model
 
 
