@@ -142,8 +142,19 @@ def encoder_options(job: RunJob, alignment: BandAlignment) -> dict[str, Any]:
                 f"protocol {run.protocol!r} trains {run.encoder!r} from random weights; drop "
                 "its weights from encoder_options"
             )
-        options["weights"] = "none"
-        if job.encoder.spec.weights is not None:  # a pretrained encoder: random on request only
+        if job.encoder.spec.weights is None:  # a from-scratch baseline
+            options["weights"] = "none"
+        else:  # a pretrained encoder: random weights only through its explicit option
+            import inspect
+
+            if "random_init" not in inspect.signature(job.encoder.factory).parameters:
+                raise InvalidInputError(
+                    f"protocol {run.protocol!r} trains from random weights, but encoder "
+                    f"{run.encoder!r} has no random initialisation (its published weights are "
+                    "its point); scratch runs take the from-scratch baselines (unet, vit) and "
+                    "Mars-Bench's baselines (mb-resnet101, mb-vit-l16, mb-swinv2-b)"
+                )
+            options.pop("weights", None)
             options["random_init"] = True
     # the bands of the encoder's input channels when it is built for the bands it is given
     # (baselines, DOFA: BandAlignment.input_bands); fixed-band encoders ignore in_bands
@@ -165,17 +176,7 @@ def build_encoder(job: RunJob, alignment: BandAlignment) -> Encoder:
     options = encoder_options(job, alignment)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(job.run.seed)
-        try:
-            return job.encoder.factory(**options)
-        except (TypeError, InvalidInputError) as exc:
-            if "random_init" not in options or "random_init" not in str(exc):
-                raise
-            raise InvalidInputError(
-                f"protocol {job.run.protocol!r} trains from random weights, but encoder "
-                f"{job.run.encoder!r} has no random initialisation (its published weights are "
-                "its point); scratch runs take the from-scratch baselines (unet, vit) and "
-                "Mars-Bench's baselines (mb-resnet101, mb-vit-l16, mb-swinv2-b)"
-            ) from None
+        return job.encoder.factory(**options)
 
 
 def build_protocol(
