@@ -42,7 +42,7 @@ alternative of Mars-Bench's Table 2, which its code does not build).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -433,7 +433,7 @@ def search_space(task_kind: str) -> dict[str, tuple[Any, ...]]:
     return space
 
 
-def describe_space(space: dict[str, Sequence[Any]]) -> str:
+def describe_space(space: Mapping[str, Sequence[Any]]) -> str:
     """One line: ``lr 1e-3|1e-4 · batch_size 16|32``."""
     return " · ".join(f"{k} {'|'.join(f'{v:g}' if isinstance(v, float) else str(v) for v in vs)}"
                       for k, vs in space.items())

@@ -264,6 +264,21 @@ class RunFailure:
         return f"{run_label(self.run)}: {type(self.error).__name__}: {self.error}"
 
 
+class RunStopped(PlanetbenchError):
+    """Raised by an ``on_epoch`` hook of :func:`run_grid` to stop a run on purpose (a search
+    pruning a trial); the run is reported as stopped, not as failed, and nothing is stored for it.
+
+    Attributes:
+        epoch: the last epoch the run finished.
+        values: what the hook saw per epoch (e.g. the validation scores), for the caller's record.
+    """
+
+    def __init__(self, message: str, *, epoch: int, values: dict[int, float | None]) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.values = values
+
+
 @dataclass
 class ExperimentSummary:
     """What :func:`run_experiment` did.
@@ -274,6 +289,8 @@ class ExperimentSummary:
         results: results of the runs executed now (all stored), in completion order.
         failures: runs that raised, in completion order (nothing stored for them).
         n_cancelled: runs not executed because ``fail_fast`` stopped the grid.
+        stopped: runs an ``on_epoch`` hook stopped on purpose (:class:`RunStopped`; nothing
+            stored for them).
     """
 
     n_total: int
@@ -281,6 +298,7 @@ class ExperimentSummary:
     results: list[Result] = field(default_factory=list)
     failures: list[RunFailure] = field(default_factory=list)
     n_cancelled: int = 0
+    stopped: list[RunFailure] = field(default_factory=list)
 
 
 class RunsFailedError(PlanetbenchError, RuntimeError):
@@ -417,7 +435,8 @@ def run_grid(
                         f"finished {run_label(todo[outcome.index].run)}"))
                 if summary.failures and fail_fast:
                     break
-    summary.n_cancelled = len(todo) - len(summary.results) - len(summary.failures)
+    summary.n_cancelled = (len(todo) - len(summary.results) - len(summary.failures)
+                           - len(summary.stopped))
     if summary.failures:
         raise RunsFailedError(summary) from summary.failures[0].error
     return summary
@@ -429,6 +448,10 @@ def _collect(
 ) -> None:
     """Store a finished run's result, or record and report its failure."""
     run = jobs[outcome.index].run
+    if isinstance(outcome.error, RunStopped):
+        summary.stopped.append(RunFailure(run=run, error=outcome.error, traceback=""))
+        say(f"run stopped: {run_label(run)}: {outcome.error}")
+        return
     if outcome.error is not None:
         failure = RunFailure(run=run, error=outcome.error, traceback=outcome.traceback)
         summary.failures.append(failure)
@@ -446,6 +469,7 @@ __all__ = [  # the identity functions and RunJob are re-exported for the callers
     "ExperimentSummary",
     "RunFailure",
     "RunJob",
+    "RunStopped",
     "RunsFailedError",
     "execute_job",
     "execute_run",
