@@ -182,7 +182,8 @@ class ImageProtocol:
         lr: learning rate.
         weight_decay: weight decay.
         batch_size: images per step.
-        epochs: maximum epochs.
+        epochs: maximum epochs (0: no training; the initialised model is scored, a reference
+            for what training adds).
         patience: epochs without improvement before stopping.
         input_size: side (px) images are resized to (default: the encoder's input size).
         normalisation: ``imagenet`` (Mars-Bench) or ``band-stats`` (planetbench).
@@ -287,7 +288,8 @@ class ImageProtocol:
             ("lr", self.lr, self.lr > 0, "a positive float"),
             ("weight_decay", self.weight_decay, self.weight_decay >= 0, "≥ 0"),
             ("batch_size", self.batch_size, self.batch_size >= 2, "an int ≥ 2 (batch norm)"),
-            ("epochs", self.epochs, self.epochs >= 1, "an int ≥ 1"),
+            ("epochs", self.epochs, self.epochs >= 0,
+             "an int ≥ 0 (0: no training, the initialised model is scored)"),
             ("patience", self.patience, self.patience >= 1, "an int ≥ 1"),
             ("input_size", self.input_size, self.input_size is None or self.input_size >= 8,
              "an int ≥ 8 or None (the encoder's input size)"),
@@ -403,6 +405,11 @@ class ImageProtocol:
         if best.state is not None:
             self.trainable().load_state_dict(best.state)
         self.best_epoch_ = best.epoch
+        if best.epoch == 0:  # epochs=0: the initialised model, scored on validation once
+            self._set_train(False)
+            metrics, val_loss = self._evaluate(val_src, with_loss=self.monitor == "loss")
+            self.best_val_score_, self.best_val_loss_ = metrics.get(self.metric), val_loss
+            return
         chosen = self.history_[best.epoch - 1]
         self.best_val_score_ = chosen.val_score
         self.best_val_loss_ = chosen.val_loss
