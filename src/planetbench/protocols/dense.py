@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader, Dataset
 from planetbench.encoders.base import Encoder, default_device
 from planetbench.errors import InvalidInputError
 from planetbench.heads import build_head
-from planetbench.metrics.segmentation import SegmentationMeter
+from planetbench.metrics.mars import MarsSegmentationMeter
 from planetbench.protocols.band_stats import BandStats, Standardiser, band_statistics, images_of
 from planetbench.protocols.feature_cache import (
     CACHE_MODES,
@@ -628,7 +628,9 @@ class DenseProtocol:
 
     def score(self, test: SampleDataset) -> dict[str, Any]:
         """Metrics of the best checkpoint on ``test``: ``miou``, ``f1_macro``, ``pixel_accuracy``,
-        ``iou_per_class``, ``f1_per_class``, ``n_pixels``.
+        ``iou_per_class``, ``f1_per_class``, ``n_pixels``, and Mars-Bench's per-image ``iou_mb``
+        (:class:`~planetbench.metrics.mars.MarsSegmentationMeter`) with ``iou_mb_per_class`` and
+        ``n_images``.
 
         Raises:
             InvalidInputError: when called before :meth:`fit`.
@@ -727,7 +729,8 @@ class DenseProtocol:
             yield _channels_last(feats), masks
 
     def _evaluate(self, src: _Source) -> dict[str, Any]:
-        meter = SegmentationMeter(self.n_classes, self.ignore_index, tuple(self.class_names))
+        # ours (dataset mIoU …) and Mars-Bench's per-image ``iou_mb`` from the same predictions
+        meter = MarsSegmentationMeter(self.n_classes, self.ignore_index, tuple(self.class_names))
         was = self.head_.training
         self.head_.eval()
         enc_was = self.encoder.training

@@ -291,6 +291,18 @@ def _result(job: RunJob, protocol: ImageProtocol, metrics: dict[str, Any],
     )
 
 
+#: Suites of Mars tasks: their segmentation runs name Mars-Bench's metric (``iou_mb``) too.
+MARS_SUITES: tuple[str, ...] = ("mars", "mars-real", "demo-mars")
+
+
+def mars_metric_record(spec: TaskSpec) -> dict[str, str]:
+    """``{"marsbench_metric": "iou_mb"}`` for a segmentation task of a Mars suite, else ``{}``
+    (the name of Mars-Bench's reported number among a segmentation run's metrics)."""
+    if spec.kind == "segmentation" and spec.suite in MARS_SUITES:
+        return {"marsbench_metric": "iou_mb"}
+    return {}
+
+
 def search_suite(suite: str) -> str:
     """The suite search trials are stored under: ``<suite>-search`` (kept off the suite's
     leaderboards; the seed runs of the chosen configuration carry the suite itself)."""
@@ -311,11 +323,13 @@ def _weights_sha256(encoder: Any, declared: str) -> str:
 __all__ = [
     "DENSE_DEFAULT_HEAD",
     "IMAGE_KINDS",
+    "MARS_SUITES",
     "build_image_protocol",
     "check_settings",
     "execute_image_job",
     "image_head",
     "is_image_task",
+    "mars_metric_record",
     "measure",
     "protocol_class",
     "search_suite",

@@ -192,7 +192,7 @@ def _notes(job: RunJob, trained: _Trained) -> list[str]:
 
 def _result(job: RunJob, trained: _Trained) -> Result:
     """The run's :class:`~planetbench.store.Result` (score: test mIoU of the best checkpoint)."""
-    from planetbench.runs.images import search_suite
+    from planetbench.runs.images import mars_metric_record, search_suite
 
     run, spec, declared = job.run, job.task.spec, job.encoder.spec.weights_sha256
     metric = job.protocol.score_metric
@@ -217,6 +217,7 @@ def _result(job: RunJob, trained: _Trained) -> Result:
             "band_alignment": trained.alignment.to_record(),
             "fraction_sampler": job.protocol.fraction_sampler,
             "weights": _load_record(trained.encoder),
+            **mars_metric_record(spec),
         },
         efficiency=trained.efficiency,
         timings=trained.timings,
