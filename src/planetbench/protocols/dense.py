@@ -832,9 +832,23 @@ class FinetuneProtocol(DenseProtocol):
     trains_encoder: ClassVar[bool] = True
 
 
-#: Dense protocols by name: ``frozen``, ``finetune``, the Cryo-Bench preset (``cryobench``,
-#: ``cryobench-finetune``: :mod:`planetbench.protocols.cryobench` builds on the classes above and
-#: registers itself, imported on the first lookup) and any plugin's (a :class:`DenseProtocol`
+
+class ScratchProtocol(FinetuneProtocol):
+    """Encoder and head trained end to end from random weights: Mars-Bench's
+    ``scratch_training`` for segmentation (image-level runs map ``scratch`` the same way,
+    :data:`~planetbench.protocols.images.IMAGE_PROTOCOL_MODES`).
+
+    The runner builds the encoder with ``weights="none"`` (``random_encoder``; a pretrained
+    encoder through its ``random_init`` option); an encoder whose factory refuses random weights
+    cannot run under ``scratch`` and the preflight says so.
+    """
+
+    name: ClassVar[str] = "scratch"
+    #: The runner builds the encoder with random weights for this protocol.
+    random_encoder: ClassVar[bool] = True
+
+
+#: Dense protocols by name: ``frozen``, ``finetune``, ``scratch`` and any plugin's (a :class:`DenseProtocol`
 #: subclass registered here or under the entry-point group ``planetbench.protocols``).
 DENSE_PROTOCOLS: Registry[type[DenseProtocol]] = Registry(
     "dense protocol", entry_point_group="planetbench.protocols",
@@ -842,13 +856,11 @@ DENSE_PROTOCOLS: Registry[type[DenseProtocol]] = Registry(
 )
 DENSE_PROTOCOLS.register("frozen", FrozenProtocol)
 DENSE_PROTOCOLS.register("finetune", FinetuneProtocol)
-# ``scratch`` (finetune from random weights) registers itself; imported last: it subclasses
-# FinetuneProtocol.
-import planetbench.protocols.scratch  # noqa: E402, F401
+DENSE_PROTOCOLS.register("scratch", ScratchProtocol)
 
 
 def get_protocol(name: str) -> type[DenseProtocol]:
-    """The dense protocol class registered as ``name`` (``frozen``, ``finetune`` or a plugin's).
+    """The dense protocol class registered as ``name`` (``frozen``, ``finetune``, ``scratch`` or a plugin's).
 
     Raises:
         UnknownNameError: ``name`` is not registered (with near misses and the list).
@@ -863,6 +875,7 @@ __all__ = [
     "EpochRecord",
     "FinetuneProtocol",
     "FrozenProtocol",
+    "ScratchProtocol",
     "batch_indices",
     "dice_loss",
     "epoch_batch_norms",

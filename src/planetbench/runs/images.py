@@ -166,7 +166,7 @@ def build_image_protocol(
 
 def execute_image_job(job: RunJob, on_epoch: Callable[[Any], None] | None = None) -> Result:
     """Train and test one image-level run (the steps of the module docstring)."""
-    from planetbench.runs.jobs import build_encoder, check_available, open_splits
+    from planetbench.runs.jobs import build_encoder, check_available, open_splits, weights_record
 
     t_start = time.perf_counter()
     check_available(job.encoder)
@@ -189,7 +189,7 @@ def execute_image_job(job: RunJob, on_epoch: Callable[[Any], None] | None = None
     timings["total_s"] = time.perf_counter() - t_start
     record = {"n_train": len(indices), "fraction_sha256": subset.sha256,
               "fraction_source": subset.source, "band_policy": alignment.policy,
-              "band_alignment": alignment.to_record(), "weights": _load_record(encoder)}
+              "band_alignment": alignment.to_record(), "weights": weights_record(encoder)}
     notes = _notes(job, alignment, protocol, metrics, [f"warning: {w.message}" for w in caught])
     return _result(job, protocol, metrics, record, efficiency, timings, notes)
 
@@ -257,6 +257,7 @@ def _result(job: RunJob, protocol: ImageProtocol, metrics: dict[str, Any],
             notes: list[str]) -> Result:
     from planetbench.metrics.mars import marsbench_metric
     from planetbench.protocols.mars import training_type
+    from planetbench.runs.jobs import weights_sha256
 
     run, spec, declared = job.run, job.task.spec, job.encoder.spec.weights_sha256
     score = metrics.get(spec.metric)
@@ -285,7 +286,7 @@ def _result(job: RunJob, protocol: ImageProtocol, metrics: dict[str, Any],
         timings=timings,
         versions=library_versions(),
         config=run.model_dump(mode="json"),
-        input_sha256=_weights_sha256(protocol.encoder, declared),
+        input_sha256=weights_sha256(protocol.encoder, declared),
         run_key=planned_run_key(run, weights_sha256=declared),
         notes=notes,
     )
@@ -307,17 +308,6 @@ def search_suite(suite: str) -> str:
     """The suite search trials are stored under: ``<suite>-search`` (kept off the suite's
     leaderboards; the seed runs of the chosen configuration carry the suite itself)."""
     return f"{suite}-search"
-
-
-def _load_record(encoder: Any) -> dict[str, Any] | None:
-    from planetbench.runs.runner import _load_record as load_record
-
-    return load_record(encoder)
-
-
-def _weights_sha256(encoder: Any, declared: str) -> str:
-    report = getattr(encoder, "load_report", None)
-    return str(report.sha256) if report is not None and report.sha256 else declared
 
 
 __all__ = [

@@ -205,6 +205,25 @@ def build_protocol(
     return job.protocol.from_task(job.task.spec, encoder, **params)
 
 
+def weights_record(encoder: Any) -> dict[str, Any] | None:
+    """What the strict weight loader loaded into ``encoder`` (origin, file, sha256 …), or None
+    (random initialisation); paths as strings, for a result's config."""
+    report = getattr(encoder, "load_report", None)
+    if report is None:
+        return None
+    from dataclasses import asdict, is_dataclass
+    from pathlib import Path
+
+    record = asdict(report) if is_dataclass(report) and not isinstance(report, type) else dict(vars(report))
+    return {k: str(v) if isinstance(v, Path) else v for k, v in record.items()}
+
+
+def weights_sha256(encoder: Any, declared: str) -> str:
+    """The sha256 of the weights ``encoder`` loaded, else the ``declared`` one."""
+    report = getattr(encoder, "load_report", None)
+    return str(report.sha256) if report is not None and report.sha256 else declared
+
+
 __all__ = [
     "SPLITS",
     "RunJob",
@@ -214,4 +233,6 @@ __all__ = [
     "encoder_options",
     "open_splits",
     "reader_options",
+    "weights_record",
+    "weights_sha256",
 ]

@@ -24,7 +24,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planetbench.config import DenseRunConfig, ExperimentSpec
@@ -43,6 +42,8 @@ from planetbench.runs.jobs import (
     build_protocol,
     check_available,
     open_splits,
+    weights_record,
+    weights_sha256,
 )
 from planetbench.runs.preflight import check_grid, check_work
 from planetbench.store import Result, ResultStore
@@ -215,35 +216,18 @@ def _result(job: RunJob, trained: _Trained) -> Result:
             "fraction_sha256": trained.subset.sha256,
             "band_policy": trained.alignment.policy,
             "band_alignment": trained.alignment.to_record(),
-            "fraction_sampler": job.protocol.fraction_sampler,
-            "weights": _load_record(trained.encoder),
+            "weights": weights_record(trained.encoder),
             **mars_metric_record(spec),
         },
         efficiency=trained.efficiency,
         timings=trained.timings,
         versions=library_versions(),
         config=run.model_dump(mode="json"),
-        input_sha256=_weights_sha256(trained.encoder, declared),
+        input_sha256=weights_sha256(trained.encoder, declared),
         # the identity resume looks for, whatever weights file was loaded
         run_key=planned_run_key(run, weights_sha256=declared),
         notes=_notes(job, trained),
     )
-
-
-def _load_record(encoder: Any) -> dict[str, Any] | None:
-    """What the strict weight loader loaded (origin, file, sha256 …), or None (random init)."""
-    report = getattr(encoder, "load_report", None)
-    if report is None:
-        return None
-    from dataclasses import asdict, is_dataclass
-
-    record = asdict(report) if is_dataclass(report) and not isinstance(report, type) else dict(vars(report))
-    return {k: str(v) if isinstance(v, Path) else v for k, v in record.items()}
-
-
-def _weights_sha256(encoder: Any, declared: str) -> str:
-    report = getattr(encoder, "load_report", None)
-    return str(report.sha256) if report is not None and report.sha256 else declared
 
 
 @dataclass(frozen=True)
