@@ -124,7 +124,8 @@ def search_cmd(
     ] = None,
     search_seed: Annotated[int, typer.Option(min=0, help="Seed of the sampler and trials.")] = 0,
     pruning: Annotated[
-        bool, typer.Option(help="Optuna's median pruner (runs in this process only).")
+        bool, typer.Option("--pruning/--no-pruning",
+                           help="Optuna's median pruner (runs in this process only).")
     ] = True,
     batch: Annotated[
         int, typer.Option(min=1, help="Trials asked at once (run side by side on Ray).")
@@ -142,12 +143,14 @@ def search_cmd(
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster to join.")] = None,
     cpus_per_run: Annotated[float | None, typer.Option(help="CPUs per Ray task.")] = None,
     gpus_per_run: Annotated[float | None, typer.Option(help="GPUs per Ray task.")] = None,
-    progress: Annotated[bool, typer.Option(help="Show progress.")] = True,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress.")] = True,
 ) -> None:
     """Search hyper-parameters on the validation split, then run the best with seeds.
 
     Every trial and every seed run is a run in the store; running the same search again skips
     what is stored. Trials are stored under the suite <suite>-search, seed runs under the suite.
+
+    Example: planetbench search --encoder mb-resnet101 --task mb-domars16k --root /data/marsbench
     """
     from rich.markup import escape
 
