@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from planetbench.demo.mars import run_mars_demo
+from planetbench.demo.mars import mars_demo_view, run_mars_demo
 from planetbench.errors import DatasetNotFoundError, InvalidInputError
 from planetbench.tasks import get_task, list_tasks
 from planetbench.tasks.demo_mars import (
@@ -75,6 +75,14 @@ def test_mars_demo_runs_every_kind_and_resumes(tmp_path: Path) -> None:
                    "demo-mars-boulders map"):
         assert column in board.columns and board[column].notna().all()
     assert report.n_runs == 9 and report.n_skipped == 0 and report.synthetic
+    # the terminal view: one row per task · metric, one column per model · protocol, same cells
+    view = mars_demo_view(board)
+    assert list(view.columns) == ["task · metric", "mosaiks frozen", "unet frozen", "unet scratch"]
+    assert list(view["task · metric"]) == [
+        "boulders map", "cones iou_mb (MB)", "cones miou", "craters f1", "craters f1_weighted_mb (MB)"]
+    assert view.loc[3, "unet scratch"] == board.loc[2, "demo-mars-craters f1"]
+    assert "unet frozen: unet (tiny) under frozen (Mars-Bench's feature_extraction)" in (
+        view.attrs["notes"])
     again = run_mars_demo(out=tmp_path / "mars", store=store, quick=True)
     assert again.n_skipped == 9
     html = build_report(store, tmp_path / "report.html").read_text()

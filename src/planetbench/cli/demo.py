@@ -125,10 +125,12 @@ def demo_cmd(
             soft_wrap=True,
         )
     if result.mars is not None:
+        from planetbench.demo.mars import mars_demo_view
+
         title = ("Mars-like tasks on SYNTHETIC scenes (Mars-Bench's training types; planetbench's "
                  "metric per task and Mars-Bench's where it differs)")
         console.print(
-            format_leaderboard(result.mars.leaderboard, "table", title=title),
+            format_leaderboard(mars_demo_view(result.mars.leaderboard), "table", title=title),
             highlight=False,
             markup=False,
             soft_wrap=True,

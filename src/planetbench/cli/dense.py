@@ -162,24 +162,24 @@ def run_cmd(
     normalisation: Annotated[
         str | None,
         typer.Option(help="Classification/detection inputs: imagenet (Mars-Bench), band-stats, "
-                     "or auto \\[auto: imagenet for encoders with ImageNet weights]."),
+                     "or auto [auto: imagenet for encoders with ImageNet weights]."),
     ] = None,
     optimizer: Annotated[
-        str | None, typer.Option(help="Classification/detection: adam, adamw, sgd \\[adamw].")
+        str | None, typer.Option(help="Classification/detection: adam, adamw, sgd [adamw].")
     ] = None,
     scheduler: Annotated[
         str | None,
-        typer.Option(help="Classification/detection: none, cosine, step, plateau \\[none]."),
+        typer.Option(help="Classification/detection: none, cosine, step, plateau [none]."),
     ] = None,
     loss: Annotated[
         str | None,
         typer.Option(help="Classification: default, bce (binary: one logit), ce (binary: two "
-                     "logits) \\[default]."),
+                     "logits) [default]."),
     ] = None,
     monitor: Annotated[
         str | None,
         typer.Option(help="Classification/detection: best checkpoint by validation score or "
-                     "loss (Mars-Bench) \\[score]."),
+                     "loss (Mars-Bench) [score]."),
     ] = None,
     num_threads: Annotated[
         int | None,

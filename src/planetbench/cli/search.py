@@ -107,7 +107,7 @@ def search_cmd(
     fraction: Annotated[float, typer.Option(help="Share of the training split.")] = 1.0,
     method: Annotated[str, typer.Option(help="optuna (TPE, pruning) or grid.")] = "optuna",
     n_trials: Annotated[
-        int | None, typer.Option(min=1, help="Optuna trials \\[30; tiny budget 3]; grid: a cap.")
+        int | None, typer.Option(min=1, help="Optuna trials [30; tiny budget 3]; grid: a cap.")
     ] = None,
     budget: Annotated[
         str, typer.Option(help="full (Mars-Bench's space) or tiny (1-2 epochs, batch 4: tests).")
@@ -119,7 +119,7 @@ def search_cmd(
     ] = None,
     seeds: Annotated[
         str | None,
-        typer.Option(help="Seeds of the chosen configuration \\[0,1,10,42,123,1000,1234]; none: "
+        typer.Option(help="Seeds of the chosen configuration [0,1,10,42,123,1000,1234]; none: "
                      "search only."),
     ] = None,
     search_seed: Annotated[int, typer.Option(min=0, help="Seed of the sampler and trials.")] = 0,
@@ -135,7 +135,7 @@ def search_cmd(
     ] = None,
     head: Annotated[str | None, typer.Option(help="Head id (default: the kind's).")] = None,
     normalisation: Annotated[
-        str | None, typer.Option(help="imagenet, band-stats or auto \\[auto].")
+        str | None, typer.Option(help="imagenet, band-stats or auto [auto].")
     ] = None,
     num_threads: Annotated[int | None, typer.Option(help="torch CPU threads per run.")] = None,
     store: Annotated[str | None, typer.Option("--store", help=StoreOption.help)] = None,

@@ -193,6 +193,28 @@ def mars_demo_table(rows: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["model", "protocol"]).reset_index(drop=True)
 
 
+def mars_demo_view(board: pd.DataFrame) -> pd.DataFrame:
+    """:func:`mars_demo_table` turned for a terminal: one row per task · metric (task names
+    without ``demo-mars-``; Mars-Bench's metrics marked ``(MB)``), one column per model ·
+    protocol (model names without their options); the full names and training types are in
+    ``attrs["notes"]``."""
+    import pandas as pd
+
+    fixed = ("model", "protocol", "training_type")
+    metrics = [c for c in board.columns if c not in fixed]
+    view = pd.DataFrame({"task · metric": [
+        c.removeprefix("demo-mars-").replace(" (Mars-Bench)", " (MB)") for c in metrics]})
+    notes = []
+    for _, row in board.iterrows():
+        name = f"{str(row['model']).split(' (')[0]} {row['protocol']}"
+        view[name] = [row[c] for c in metrics]
+        notes.append(f"{name}: {row['model']} under {row['protocol']} "
+                     f"(Mars-Bench's {row['training_type']})")
+    view.attrs["notes"] = [*notes, "(MB): the metric Mars-Bench reports, where it differs from "
+                           "planetbench's"]
+    return view
+
+
 __all__ = [
     "FULL",
     "MARS_DEMO_RUNS",
@@ -202,5 +224,6 @@ __all__ = [
     "MarsDemoSettings",
     "mars_demo_experiments",
     "mars_demo_table",
+    "mars_demo_view",
     "run_mars_demo",
 ]
