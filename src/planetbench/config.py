@@ -148,6 +148,9 @@ class DenseSettings(FrozenModel):
     num_threads: int | None = Field(
         None, ge=1, description="torch CPU threads during each run (default: torch's own)"
     )
+    memory_check: bool = Field(
+        True, description="refuse a grid whose first run would not fit in this machine's memory"
+    )
     # -- image-level runs (classification, detection: planetbench.runs.images) --------------
     # Names in their registries (planetbench.protocols.mars); segmentation runs refuse values
     # other than these defaults, and at these defaults they stay out of a run's config hash

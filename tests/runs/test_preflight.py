@@ -59,7 +59,7 @@ def test_unknown_names_are_all_listed_with_near_misses(tmp_path: Path) -> None:
     assert problems[1].startswith("tasks: unknown task 'tiny-sg'; did you mean 'tiny-seg'")
     assert problems[2:] == [
         "protocols: unknown dense protocol 'finetun'; did you mean 'finetune'? Available: "
-        "finetune, frozen, scratch",
+        "cryobench, cryobench-finetune, finetune, frozen, scratch",
         "head: unknown head 'unt'; did you mean 'unet' or 'upernet'? Available: linear, unet, "
         "unet-pangaea, upernet, upernet-pangaea",
         "band_policy: unknown band policy 'mach'; did you mean 'match'? Available: auto, "

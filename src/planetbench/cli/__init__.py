@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "planetbench.cli.data",
     "planetbench.cli.encoders",
     "planetbench.cli.dense",
+    "planetbench.cli.efficiency",
     "planetbench.cli.search",
     "planetbench.cli.capability",
     "planetbench.cli.results",

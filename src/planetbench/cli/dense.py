@@ -76,7 +76,7 @@ def _scores(r: Result) -> str:
     """``test mIoU 0.61``, or for an image run ``test f1 0.81 (Mars-Bench's f1_weighted_mb
     0.81)``: the stored score, and Mars-Bench's reported metric beside it when it differs."""
     score = "n/a" if r.score != r.score else f"{r.score:.4f}"
-    name = "mIoU" if r.metric == "miou" else r.metric
+    name = _METRIC_LABELS.get(r.metric, r.metric)
     text = f"test {name} {score}"
     mb = r.metrics.get("marsbench_metric")
     if mb and mb != r.metric:
@@ -91,6 +91,8 @@ RUN_EXAMPLE = """Examples:
 
   planetbench run --encoder unet --task glid --root /data/glid --protocol finetune --epochs 20
 
+  planetbench run --encoder dofa-base-cryobench --task glid --root /data/glid --protocol
+  cryobench --weights dofa-base-cryobench=DOFA_ViT_base_e100.pth
   planetbench run --encoder mb-resnet101 --task mb-domars16k --root /data/marsbench --protocol frozen
 """
 
@@ -108,8 +110,10 @@ def run_cmd(
     encoder: Annotated[str | None, typer.Option(help="Encoder id (single run).")] = None,
     task: Annotated[str | None, typer.Option(help="Task id (single run).")] = None,
     protocol: Annotated[
-        str, typer.Option(help="Protocol: frozen, finetune, scratch or a plugin's (single run); "
-                          "Mars-Bench's feature_extraction, transfer_learning, scratch_training.")
+        str,
+        typer.Option(help="Protocol: frozen, finetune, scratch (Mars-Bench's feature_extraction, "
+                     "transfer_learning, scratch_training), cryobench (Cryo-Bench's training and "
+                     "scoring), cryobench-finetune or a plugin's (single run)."),
     ] = "frozen",
     fraction: Annotated[
         float, typer.Option(help="Share of the training split (single run).")

@@ -848,8 +848,11 @@ class ScratchProtocol(FinetuneProtocol):
     random_encoder: ClassVar[bool] = True
 
 
-#: Dense protocols by name: ``frozen``, ``finetune``, ``scratch`` and any plugin's (a :class:`DenseProtocol`
-#: subclass registered here or under the entry-point group ``planetbench.protocols``).
+#: Dense protocols by name: ``frozen``, ``finetune``, ``scratch``, the Cryo-Bench preset
+#: (``cryobench``, ``cryobench-finetune``: :mod:`planetbench.protocols.cryobench` builds on the
+#: classes above and registers itself, imported on the first lookup) and any plugin's (a
+#: :class:`DenseProtocol` subclass registered here or under the entry-point group
+#: ``planetbench.protocols``).
 DENSE_PROTOCOLS: Registry[type[DenseProtocol]] = Registry(
     "dense protocol", entry_point_group="planetbench.protocols",
     modules=("planetbench.protocols.cryobench",),

@@ -136,11 +136,18 @@ def encoder_options(job: RunJob, alignment: BandAlignment) -> dict[str, Any]:
             f"encoder_options of {run.encoder!r} may not set in_bands/wavelengths_um; they "
             "come from the task's bands and the band policy"
         )
+    if run.encoder in run.weights:
+        if "weights" in options:
+            raise InvalidInputError(
+                f"the weights of {run.encoder!r} are given twice (weights and "
+                "encoder_options.weights); keep one: --weights ENCODER=PATH"
+            )
+        options["weights"] = run.weights[run.encoder]
     if getattr(job.protocol, "random_encoder", False):  # scratch: random weights
         if options.get("weights", "none") != "none":
             raise InvalidInputError(
                 f"protocol {run.protocol!r} trains {run.encoder!r} from random weights; drop "
-                "its weights from encoder_options"
+                "its weights (--weights, encoder_options.weights)"
             )
         if job.encoder.spec.weights is None:  # a from-scratch baseline
             options["weights"] = "none"

@@ -157,8 +157,8 @@ def _check_names(runs: Sequence[DenseRunConfig], problems: _Problems) -> bool:
         ("encoders", get_encoder, lambda r: r.encoder, runs),
         ("tasks", get_task, lambda r: r.task, runs),
         ("protocols", DENSE_PROTOCOLS.get, lambda r: r.protocol, runs),
-        ("head", HEADS.get, lambda r: r.head, dense),
-        ("band_policy", BAND_POLICIES.get, lambda r: r.band_policy, runs),
+        ("head", HEADS.get, lambda r: str(r.head), dense),
+        ("band_policy", BAND_POLICIES.get, lambda r: str(r.band_policy), runs),
         ("cache", CACHE_MODES.get, lambda r: r.cache, dense),
     ]
     for key, get, name_of, which in lookups:

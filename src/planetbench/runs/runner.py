@@ -192,7 +192,8 @@ def _notes(job: RunJob, trained: _Trained) -> list[str]:
 
 
 def _result(job: RunJob, trained: _Trained) -> Result:
-    """The run's :class:`~planetbench.store.Result` (score: test mIoU of the best checkpoint)."""
+    """The run's :class:`~planetbench.store.Result` (score: the protocol's metric, test mIoU of
+    the best checkpoint; ``miou_cryobench`` under ``cryobench``)."""
     from planetbench.runs.images import mars_metric_record, search_suite
 
     run, spec, declared = job.run, job.task.spec, job.encoder.spec.weights_sha256
@@ -202,8 +203,8 @@ def _result(job: RunJob, trained: _Trained) -> Result:
         model=run_model(run),
         task=spec.name,
         protocol=run.protocol,
-        metric="miou",
-        score=float("nan") if miou is None else float(miou),
+        metric=metric,
+        score=float("nan") if score is None else float(score),
         suite=search_suite(spec.suite) if run.search_study else spec.suite,
         config_hash=run_config_hash(run),
         seed=run.seed,
@@ -216,6 +217,7 @@ def _result(job: RunJob, trained: _Trained) -> Result:
             "fraction_sha256": trained.subset.sha256,
             "band_policy": trained.alignment.policy,
             "band_alignment": trained.alignment.to_record(),
+            "fraction_sampler": job.protocol.fraction_sampler,
             "weights": weights_record(trained.encoder),
             **mars_metric_record(spec),
         },
@@ -373,6 +375,7 @@ def run_grid(
 
     say = print_fn or plain
     executor = executor if executor is not None else LocalExecutor()
+    runs = [resolve_run(r) for r in runs]
     check_grid(runs)
     keys = [planned_run_key(r) for r in runs]
     done = store.finished_keys(keys)
