@@ -61,7 +61,8 @@ STAND_INS: tuple[tuple[str, str], ...] = (
 REWRITES: tuple[tuple[str, str, str], ...] = (
     (r"^planetbench demo$", "planetbench demo --quick --no-dense --no-report --out {demo}",
      "the quick demo without its dense part (the full demo runs in tests/cli/test_demo_cli.py); "
-     "its label folder and embedding files feed the probe commands below"),
+     "its label folder and embedding files feed the probe commands below, its quick Mars part's "
+     "scenes (planetbench-demo/mars/data) the search example"),
     (r"^planetbench report --out report\.html$", "planetbench report --out report.html --reps 1000",
      "1,000 bootstrap rounds instead of 10,000, for speed"),
     (r"^(planetbench leaderboard --suite mars --preset mars)$", r"\1 --reps 1000",

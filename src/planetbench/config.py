@@ -151,6 +151,24 @@ class DenseSettings(FrozenModel):
     memory_check: bool = Field(
         True, description="refuse a grid whose first run would not fit in this machine's memory"
     )
+    # -- image-level runs (classification, detection: planetbench.runs.images) --------------
+    # Names in their registries (planetbench.protocols.mars); segmentation runs refuse values
+    # other than these defaults, and at these defaults they stay out of a run's config hash
+    # (runs.identity.IMAGE_SETTINGS), so the identity of earlier runs is unchanged.
+    normalisation: str = Field(
+        "auto", description="image runs: imagenet (Mars-Bench), band-stats, or auto (imagenet "
+        "for encoders with ImageNet weights)"
+    )
+    optimizer: str = Field("adamw", description="image runs: adam, adamw or sgd")
+    scheduler: str = Field("none", description="image runs: none, cosine, step or plateau")
+    loss: str = Field("default", description="image runs: default, bce or ce")
+    monitor: str = Field(
+        "score", description="image runs: best checkpoint by validation score or loss"
+    )
+    min_delta: float = Field(0.0, ge=0.0, description="image runs: early-stopping min delta")
+    search_study: str | None = Field(
+        None, description="the search a trial run belongs to (set by planetbench search)"
+    )
 
 
 class DenseRunConfig(DenseSettings):

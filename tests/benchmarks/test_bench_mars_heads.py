@@ -19,11 +19,15 @@ def test_quick_benchmark_prints_the_figures(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert figures["frozen"]["same_losses"] is True
     assert figures["frozen"]["speedup"] > 0
+    # the protocol's own cache: same losses, one record per epoch in both modes
+    assert figures["protocol"]["same_losses"] is True
+    assert [len(v) for v in figures["protocol"]["epoch_s"].values()] == [2, 2]
     assert all(v > 0 for v in figures["classification"].values())
     assert set(figures["detection"]) == {"faster-rcnn", "retinanet", "fcos"}
     assert all(v > 0 for r in figures["detection"].values() for v in r.values())
     for text in ("classification images/s: inference", "detection images/s",
-                 "identical losses in both modes: yes", "cached epochs (after the first)"):
+                 "identical losses in both modes: yes", "cached epochs (after the first)",
+                 "frozen ClassificationProtocol", "same losses in both modes: yes"):
         assert text in out
     with pytest.raises(SystemExit):
         bench.main(["--quick", "--epochs", "0"])

@@ -38,6 +38,11 @@ def test_demo_quick_end_to_end(tmp_path: Path) -> None:
     html = (out / "report.html").read_text()
     assert "SYNTHETIC" in html and "Embedding leaderboard" in html and "mosaiks" in html
     assert f"report: {out / 'report.html'}" in " ".join(result.output.split())
+    # the Mars part: its table (both metrics) in the output, its runs in the report
+    text = " ".join(result.output.split())
+    assert "Mars-like tasks on SYNTHETIC scenes" in text and "craters f1_weighted_mb (MB)" in text
+    assert "unet scratch: unet (tiny) under scratch (Mars-Bench's scratch_training)" in text
+    assert "demo-mars-boulders" in html
     # with ../shared/data present, the REAL part runs too, labelled and kept apart
     from planetbench.demo.real import find_real_data
 

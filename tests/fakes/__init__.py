@@ -80,7 +80,7 @@ def fake_writer(task: str) -> FakeWriter | None:
 
     Looked up, in order: ``tests/fakes/<task>.py`` (``-`` read as ``_``), the demo generator for
     the ``demo`` suite, Mars-Bench's seeded fakes (:mod:`planetbench.testing_mars`) for the
-    ``mars`` suite. The ``mars-real`` tasks read the shared real data in place and have none.
+    ``mars`` suite, the SYNTHETIC Mars-like scenes for ``demo-mars``. The ``mars-real`` tasks read the shared real data in place and have none.
     """
     from planetbench.tasks import get_task
 
@@ -93,4 +93,12 @@ def fake_writer(task: str) -> FakeWriter | None:
         return _demo_writer
     if suite == "mars":
         return _mars_writer(task)
+    if suite == "demo-mars":
+        return _demo_mars_writer
     return None
+
+
+def _demo_mars_writer(root: Path) -> Path:
+    from planetbench.tasks.demo_mars import write_mars_demo_data
+
+    return write_mars_demo_data(root, n_images=6, seed=0)

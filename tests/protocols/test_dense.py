@@ -187,7 +187,8 @@ def test_a_plugin_protocol_is_chosen_by_name() -> None:
         def __init__(self, encoder: Any, **params: Any) -> None:
             super().__init__(encoder, **{**params, "lr": params.get("lr", 1e-4) / 2})
 
-    assert DENSE_PROTOCOLS.list() == ["cryobench", "cryobench-finetune", "finetune", "frozen"]
+    assert DENSE_PROTOCOLS.list() == ["cryobench", "cryobench-finetune", "finetune", "frozen",
+                                      "scratch"]
     with registered(DENSE_PROTOCOLS, {"half-lr": HalfLR}):
         proto = _proto(get_protocol("half-lr"), tiny_segmentation_task(), lr=1e-2)
         assert isinstance(proto, HalfLR) and proto.lr == 5e-3 and proto.trains_encoder

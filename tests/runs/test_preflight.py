@@ -59,7 +59,7 @@ def test_unknown_names_are_all_listed_with_near_misses(tmp_path: Path) -> None:
     assert problems[1].startswith("tasks: unknown task 'tiny-sg'; did you mean 'tiny-seg'")
     assert problems[2:] == [
         "protocols: unknown dense protocol 'finetun'; did you mean 'finetune'? Available: "
-        "cryobench, cryobench-finetune, finetune, frozen",
+        "cryobench, cryobench-finetune, finetune, frozen, scratch",
         "head: unknown head 'unt'; did you mean 'unet' or 'upernet'? Available: linear, unet, "
         "unet-pangaea, upernet, upernet-pangaea",
         "band_policy: unknown band policy 'mach'; did you mean 'match'? Available: auto, "
@@ -78,8 +78,8 @@ def test_settings_problems_are_listed_once_each_before_any_run(data: Path, tmp_p
         "experiment file, or --root on the command line)",
         "no data folder for task 'tiny-seg2': set 'root' (or roots: {tiny-seg2: DIR} in the "
         "experiment file, or --root on the command line)",
-        "task 'demo-snow-cover' is a regression task; `planetbench run` evaluates segmentation "
-        "tasks (use the embedding commands for the others)",
+        "task 'demo-snow-cover' is a regression task; `planetbench run` evaluates segmentation, "
+        "classification and detection tasks (use the embedding commands for the others)",
     ]
     assert problems[3].startswith("no data folder for task 'demo-snow-cover'")
     assert problems[4] == (

@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "planetbench.cli.encoders",
     "planetbench.cli.dense",
     "planetbench.cli.efficiency",
+    "planetbench.cli.search",
     "planetbench.cli.capability",
     "planetbench.cli.results",
     "planetbench.cli.report",

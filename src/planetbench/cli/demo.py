@@ -60,6 +60,11 @@ def demo_cmd(
         Path | None,
         typer.Option("--real-root", help="Folder holding presto-weights-and-probe-tasks."),
     ] = None,
+    mars: Annotated[
+        bool,
+        typer.Option("--mars/--no-mars", help="Also run the Mars part (SYNTHETIC crater, cone "
+                     "and boulder tasks under Mars-Bench's training types)."),
+    ] = True,
 ) -> None:
     """Run the offline demo on SYNTHETIC scenes: random vs. averaging vs. MOSAIKS (and, when
     its data is there, a REAL part: Presto vs. its raw inputs).
@@ -84,7 +89,7 @@ def demo_cmd(
     )
     result = run_demo(
         out=out, store=store, seed=seed, quick=quick, dense=dense, report=report,
-        real_root=found_real, progress=True,
+        real_root=found_real, progress=True, mars=mars,
     )  # fmt: skip
 
     table = Table(title=f"Per-encoder results (SYNTHETIC, {result.n_splits} splits; mean ± std, Q)")
@@ -119,6 +124,17 @@ def demo_cmd(
             markup=False,
             soft_wrap=True,
         )
+    if result.mars is not None:
+        from planetbench.demo.mars import mars_demo_view
+
+        title = ("Mars-like tasks on SYNTHETIC scenes (Mars-Bench's training types; planetbench's "
+                 "metric per task and Mars-Bench's where it differs)")
+        console.print(
+            format_leaderboard(mars_demo_view(result.mars.leaderboard), "table", title=title),
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
     if result.real is not None:
         _print_real(result.real)
     elif real:
@@ -132,7 +148,8 @@ def demo_cmd(
         f"{verdict}\n"
         f"time: {steps}\n"
         f"files: {result.out} (data/, labels/, embeddings/, results/"
-        f"{', dense/' if result.dense is not None else ''}); store: {result.store}\n"
+        f"{', dense/' if result.dense is not None else ''}"
+        f"{', mars/' if result.mars is not None else ''}); store: {result.store}\n"
         + (f"report: {result.report}\n" if result.report is not None else "")
         + f"again: planetbench leaderboard --store {result.store} --suite demo --preset neuco\n"
         + f"[bold yellow]{SYNTHETIC_NOTICE}[/]",

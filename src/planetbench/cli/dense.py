@@ -1,4 +1,5 @@
-"""`planetbench run`: train and evaluate dense (segmentation) runs, from a YAML grid or flags.
+"""`planetbench run`: train and evaluate runs (segmentation, classification, detection tasks), from a
+YAML grid or flags.
 
 Runs execute in this process (``--executor local``, one after another) or as tasks on a Ray cluster
 (``--executor ray``). Either way results are stored here as they come back. Failed runs do not stop
@@ -27,7 +28,7 @@ from planetbench.runs.experiment import experiment_from_cli, make_executor, pars
 
 if TYPE_CHECKING:
     from planetbench.runs.runner import ExperimentSummary
-    from planetbench.store import ResultStore
+    from planetbench.store import Result, ResultStore
 
 #: Exit code when the grid ran but some runs failed (their results are missing from the store).
 EXIT_RUNS_FAILED = 1
@@ -50,10 +51,8 @@ def _report(spec: ExperimentSpec, summary: ExperimentSummary, rs: ResultStore) -
     from planetbench.runs.runner import planned_run_key
 
     for r in summary.results:
-        score = "n/a" if r.score != r.score else f"{r.score:.4f}"
         console.print(f"{r.model} · {r.task} · {r.protocol} · f={r.fraction:g} · lr={r.lr:g} · "
-                      f"seed={r.seed}: test {_METRIC_LABELS.get(r.metric, r.metric)} {score}",
-                      markup=False, highlight=False)
+                      f"seed={r.seed}: {_scores(r)}", markup=False, highlight=False)
     console.print(f"stored {len(summary.results)} result(s) in {rs.url}")
     keys = {planned_run_key(r) for r in spec.runs()}
     rows = rs.query()
@@ -73,6 +72,19 @@ def _report(spec: ExperimentSpec, summary: ExperimentSummary, rs: ResultStore) -
                       markup=False, highlight=False)
 
 
+def _scores(r: Result) -> str:
+    """``test mIoU 0.61``, or for an image run ``test f1 0.81 (Mars-Bench's f1_weighted_mb
+    0.81)``: the stored score, and Mars-Bench's reported metric beside it when it differs."""
+    score = "n/a" if r.score != r.score else f"{r.score:.4f}"
+    name = _METRIC_LABELS.get(r.metric, r.metric)
+    text = f"test {name} {score}"
+    mb = r.metrics.get("marsbench_metric")
+    if mb and mb != r.metric:
+        value = r.metrics.get(mb)
+        text += f" (Mars-Bench's {mb} {'n/a' if value is None else f'{value:.4f}'})"
+    return text
+
+
 RUN_EXAMPLE = """Examples:
 
   planetbench run experiment.yaml --store results.sqlite --num-threads 1
@@ -81,6 +93,7 @@ RUN_EXAMPLE = """Examples:
 
   planetbench run --encoder dofa-base-cryobench --task glid --root /data/glid --protocol
   cryobench --weights dofa-base-cryobench=DOFA_ViT_base_e100.pth
+  planetbench run --encoder mb-resnet101 --task mb-domars16k --root /data/marsbench --protocol frozen
 """
 
 
@@ -98,8 +111,9 @@ def run_cmd(
     task: Annotated[str | None, typer.Option(help="Task id (single run).")] = None,
     protocol: Annotated[
         str,
-        typer.Option(help="Dense protocol: frozen, finetune, cryobench (Cryo-Bench's training "
-                     "and scoring), cryobench-finetune or a plugin's (single run)."),
+        typer.Option(help="Protocol: frozen, finetune, scratch (Mars-Bench's feature_extraction, "
+                     "transfer_learning, scratch_training), cryobench (Cryo-Bench's training and "
+                     "scoring), cryobench-finetune or a plugin's (single run)."),
     ] = "frozen",
     fraction: Annotated[
         float, typer.Option(help="Share of the training split (single run).")
@@ -149,6 +163,28 @@ def run_cmd(
         typer.Option(help="Frozen feature cache mode: memory, disk, none or a plugin's "
                      "[memory]."),
     ] = None,
+    normalisation: Annotated[
+        str | None,
+        typer.Option(help="Classification/detection inputs: imagenet (Mars-Bench), band-stats, "
+                     "or auto [auto: imagenet for encoders with ImageNet weights]."),
+    ] = None,
+    optimizer: Annotated[
+        str | None, typer.Option(help="Classification/detection: adam, adamw, sgd [adamw].")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Classification/detection: none, cosine, step, plateau [none]."),
+    ] = None,
+    loss: Annotated[
+        str | None,
+        typer.Option(help="Classification: default, bce (binary: one logit), ce (binary: two "
+                     "logits) [default]."),
+    ] = None,
+    monitor: Annotated[
+        str | None,
+        typer.Option(help="Classification/detection: best checkpoint by validation score or "
+                     "loss (Mars-Bench) [score]."),
+    ] = None,
     num_threads: Annotated[
         int | None,
         typer.Option(help="torch CPU threads per run (1 is often fastest on a shared CPU)."),
@@ -184,7 +220,8 @@ def run_cmd(
     ] = False,
     keep_going: Annotated[bool, typer.Option("--keep-going", hidden=True)] = False,
 ) -> None:
-    """Train and evaluate encoders on segmentation tasks; results go to the store (resumable).
+    """Train and evaluate encoders on segmentation, classification and detection tasks; results
+    go to the store (resumable).
 
     The whole grid is checked first (names, data folders, options, weights, the memory of a
     training step): every problem is listed and nothing runs until they are fixed. Settings not
@@ -200,6 +237,8 @@ def run_cmd(
     settings = {
         "root": root, "input_size": input_size, "epochs": epochs, "patience": patience,
         "batch_size": batch_size, "head": head, "band_policy": band_policy, "cache": cache,
+        "normalisation": normalisation, "optimizer": optimizer, "scheduler": scheduler,
+        "loss": loss, "monitor": monitor,
         "num_threads": alias("--num-threads", num_threads, "--threads", threads),
         "memory_check": None if memory_check else False,
         "weights": parse_weights(weights or []),

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from planetbench.demo.dense import DenseDemoReport
+    from planetbench.demo.mars import MarsDemoReport
     from planetbench.demo.real import RealDemoReport
     from planetbench.embedding.evaluate import EvaluationSummary
 
@@ -54,6 +55,7 @@ class DemoReport:
         summaries: evaluation summary per encoder.
         leaderboard: the store's leaderboard after the demo (one row per model).
         dense: the dense (segmentation) part's report, or None when it was skipped.
+        mars: the Mars part's report (SYNTHETIC Mars-like tasks), or None when it was skipped.
         report: the HTML report of everything the demo ran, or None when it was skipped.
         real: the REAL part's report (Presto on real pixel time series; its own store, never
             in the synthetic report), or None when it was not run.
@@ -72,6 +74,7 @@ class DemoReport:
     summaries: dict[str, EvaluationSummary]
     leaderboard: pd.DataFrame
     dense: DenseDemoReport | None = None
+    mars: MarsDemoReport | None = None
     report: Path | None = None
     real: RealDemoReport | None = None
     timings: dict[str, float] = field(default_factory=dict)
@@ -109,6 +112,7 @@ def run_demo(
     report: bool = True,
     real_root: str | Path | None = None,
     progress: bool = False,
+    mars: bool = True,
 ) -> DemoReport:
     """Run the SYNTHETIC demo end to end, offline.
 
@@ -118,7 +122,8 @@ def run_demo(
     ``out/results``); build the leaderboard with :func:`planetbench.report.embedding_leaderboard.leaderboard`;
     run the dense segmentation part (:func:`planetbench.demo.dense.run_dense_demo`: synthetic
     cryosphere scenes, ``unet``/``vit`` from scratch and a frozen encoder under the frozen,
-    finetune and 10 % protocols); write ``out/report.html`` of everything stored.
+    finetune and 10 % protocols); run the Mars part (SYNTHETIC Mars-like tasks under Mars-Bench's
+    training types); write ``out/report.html`` of everything stored.
 
     Args:
         out: output folder (created).
@@ -134,6 +139,8 @@ def run_demo(
             and its raw inputs on real pixel time series) on the Presto bundle in this folder,
             into ``out/real`` with its own store; None skips it.
         progress: show Rich progress bars on stderr.
+        mars: also run the Mars part (:func:`planetbench.demo.mars.run_mars_demo`: SYNTHETIC
+            crater classification, cone segmentation and boulder detection; about 30 s).
 
     Returns:
         A :class:`DemoReport`.
@@ -234,6 +241,15 @@ def run_demo(
         )
         timings["dense"] = time.perf_counter() - t0
 
+    mars_report = None
+    if mars:
+        from planetbench.demo.mars import run_mars_demo
+
+        t0 = time.perf_counter()
+        mars_report = run_mars_demo(out=out / "mars", store=store_url, seed=seed, quick=quick,
+                                    progress=progress)
+        timings["mars"] = time.perf_counter() - t0
+
     report_path = None
     if report:
         from planetbench.report.build import build_report
@@ -254,6 +270,7 @@ def run_demo(
         summaries=summaries,
         leaderboard=board,
         dense=dense_report,
+        mars=mars_report,
         report=report_path,
         real=real_report,
         timings=timings,

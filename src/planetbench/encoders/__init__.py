@@ -33,6 +33,7 @@ ENCODER_MODULES: tuple[str, ...] = (
     "planetbench.encoders.timm",
     "planetbench.encoders.presto",
     "planetbench.encoders.cryobench",
+    "planetbench.encoders.marsbench",
 )
 
 

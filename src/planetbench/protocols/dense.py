@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader, Dataset
 from planetbench.encoders.base import Encoder, default_device
 from planetbench.errors import InvalidInputError
 from planetbench.heads import build_head
-from planetbench.metrics.segmentation import SegmentationMeter
+from planetbench.metrics.mars import MarsSegmentationMeter
 from planetbench.protocols.band_stats import BandStats, Standardiser, band_statistics, images_of
 from planetbench.protocols.feature_cache import (
     CACHE_MODES,
@@ -628,7 +628,9 @@ class DenseProtocol:
 
     def score(self, test: SampleDataset) -> dict[str, Any]:
         """Metrics of the best checkpoint on ``test``: ``miou``, ``f1_macro``, ``pixel_accuracy``,
-        ``iou_per_class``, ``f1_per_class``, ``n_pixels``.
+        ``iou_per_class``, ``f1_per_class``, ``n_pixels``, and Mars-Bench's per-image ``iou_mb``
+        (:class:`~planetbench.metrics.mars.MarsSegmentationMeter`) with ``iou_mb_per_class`` and
+        ``n_images``.
 
         Raises:
             InvalidInputError: when called before :meth:`fit`.
@@ -727,7 +729,8 @@ class DenseProtocol:
             yield _channels_last(feats), masks
 
     def _evaluate(self, src: _Source) -> dict[str, Any]:
-        meter = SegmentationMeter(self.n_classes, self.ignore_index, tuple(self.class_names))
+        # ours (dataset mIoU …) and Mars-Bench's per-image ``iou_mb`` from the same predictions
+        meter = MarsSegmentationMeter(self.n_classes, self.ignore_index, tuple(self.class_names))
         was = self.head_.training
         self.head_.eval()
         enc_was = self.encoder.training
@@ -829,20 +832,38 @@ class FinetuneProtocol(DenseProtocol):
     trains_encoder: ClassVar[bool] = True
 
 
-#: Dense protocols by name: ``frozen``, ``finetune``, the Cryo-Bench preset (``cryobench``,
-#: ``cryobench-finetune``: :mod:`planetbench.protocols.cryobench` builds on the classes above and
-#: registers itself, imported on the first lookup) and any plugin's (a :class:`DenseProtocol`
-#: subclass registered here or under the entry-point group ``planetbench.protocols``).
+
+class ScratchProtocol(FinetuneProtocol):
+    """Encoder and head trained end to end from random weights: Mars-Bench's
+    ``scratch_training`` for segmentation (image-level runs map ``scratch`` the same way,
+    :data:`~planetbench.protocols.images.IMAGE_PROTOCOL_MODES`).
+
+    The runner builds the encoder with ``weights="none"`` (``random_encoder``; a pretrained
+    encoder through its ``random_init`` option); an encoder whose factory refuses random weights
+    cannot run under ``scratch`` and the preflight says so.
+    """
+
+    name: ClassVar[str] = "scratch"
+    #: The runner builds the encoder with random weights for this protocol.
+    random_encoder: ClassVar[bool] = True
+
+
+#: Dense protocols by name: ``frozen``, ``finetune``, ``scratch``, the Cryo-Bench preset
+#: (``cryobench``, ``cryobench-finetune``: :mod:`planetbench.protocols.cryobench` builds on the
+#: classes above and registers itself, imported on the first lookup) and any plugin's (a
+#: :class:`DenseProtocol` subclass registered here or under the entry-point group
+#: ``planetbench.protocols``).
 DENSE_PROTOCOLS: Registry[type[DenseProtocol]] = Registry(
     "dense protocol", entry_point_group="planetbench.protocols",
     modules=("planetbench.protocols.cryobench",),
 )
 DENSE_PROTOCOLS.register("frozen", FrozenProtocol)
 DENSE_PROTOCOLS.register("finetune", FinetuneProtocol)
+DENSE_PROTOCOLS.register("scratch", ScratchProtocol)
 
 
 def get_protocol(name: str) -> type[DenseProtocol]:
-    """The dense protocol class registered as ``name`` (``frozen``, ``finetune`` or a plugin's).
+    """The dense protocol class registered as ``name`` (``frozen``, ``finetune``, ``scratch`` or a plugin's).
 
     Raises:
         UnknownNameError: ``name`` is not registered (with near misses and the list).
@@ -857,6 +878,7 @@ __all__ = [
     "EpochRecord",
     "FinetuneProtocol",
     "FrozenProtocol",
+    "ScratchProtocol",
     "batch_indices",
     "dice_loss",
     "epoch_batch_norms",

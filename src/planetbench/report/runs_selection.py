@@ -20,7 +20,7 @@ from planetbench.stats.normalise import Normaliser
 from planetbench.store import ResultStore
 
 #: Suites whose data planetbench generates; their rows are labelled synthetic wherever shown.
-SYNTHETIC_SUITES: frozenset[str] = frozenset({"demo"})
+SYNTHETIC_SUITES: frozenset[str] = frozenset({"demo", "demo-mars"})
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,13 @@ _NOT_IN_HASH = frozenset(
      "seed", "fraction", "lr", "weights", "memory_check"}
 )
 
+#: Settings of image-level runs, left out of the config hash at their defaults (so that the
+#: identity of the runs made before they existed is unchanged).
+IMAGE_SETTINGS: dict[str, object] = {
+    "normalisation": "auto", "optimizer": "adamw", "scheduler": "none", "loss": "default",
+    "monitor": "score", "min_delta": 0.0, "search_study": None,
+}
+
 #: Per-name maps of which a run only uses its own entry (its encoder's or its task's).
 _OWN_ENTRY = {"encoder_options": "encoder", "data_options": "task"}
 
@@ -75,7 +82,8 @@ def run_config_hash(run: DenseRunConfig) -> str:
     data = resolve_run(run).model_dump(mode="json")
     for field_name, owner in _OWN_ENTRY.items():
         data[field_name] = data.get(field_name, {}).get(getattr(run, owner), {})
-    return config_hash({k: v for k, v in data.items() if k not in _NOT_IN_HASH})
+    return config_hash({k: v for k, v in data.items() if k not in _NOT_IN_HASH
+                        and not (k in IMAGE_SETTINGS and v == IMAGE_SETTINGS[k])})
 
 
 def planned_run_key(run: DenseRunConfig, *, weights_sha256: str | None = None) -> str:

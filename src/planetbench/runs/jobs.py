@@ -143,6 +143,26 @@ def encoder_options(job: RunJob, alignment: BandAlignment) -> dict[str, Any]:
                 "encoder_options.weights); keep one: --weights ENCODER=PATH"
             )
         options["weights"] = run.weights[run.encoder]
+    if getattr(job.protocol, "random_encoder", False):  # scratch: random weights
+        if options.get("weights", "none") != "none":
+            raise InvalidInputError(
+                f"protocol {run.protocol!r} trains {run.encoder!r} from random weights; drop "
+                "its weights (--weights, encoder_options.weights)"
+            )
+        if job.encoder.spec.weights is None:  # a from-scratch baseline
+            options["weights"] = "none"
+        else:  # a pretrained encoder: random weights only through its explicit option
+            import inspect
+
+            if "random_init" not in inspect.signature(job.encoder.factory).parameters:
+                raise InvalidInputError(
+                    f"protocol {run.protocol!r} trains from random weights, but encoder "
+                    f"{run.encoder!r} has no random initialisation (its published weights are "
+                    "its point); scratch runs take the from-scratch baselines (unet, vit) and "
+                    "Mars-Bench's baselines (mb-resnet101, mb-vit-l16, mb-swinv2-b)"
+                )
+            options.pop("weights", None)
+            options["random_init"] = True
     # the bands of the encoder's input channels when it is built for the bands it is given
     # (baselines, DOFA: BandAlignment.input_bands); fixed-band encoders ignore in_bands
     options["in_bands"] = alignment.input_bands or job.task.spec.bands
@@ -192,6 +212,25 @@ def build_protocol(
     return job.protocol.from_task(job.task.spec, encoder, **params)
 
 
+def weights_record(encoder: Any) -> dict[str, Any] | None:
+    """What the strict weight loader loaded into ``encoder`` (origin, file, sha256 …), or None
+    (random initialisation); paths as strings, for a result's config."""
+    report = getattr(encoder, "load_report", None)
+    if report is None:
+        return None
+    from dataclasses import asdict, is_dataclass
+    from pathlib import Path
+
+    record = asdict(report) if is_dataclass(report) and not isinstance(report, type) else dict(vars(report))
+    return {k: str(v) if isinstance(v, Path) else v for k, v in record.items()}
+
+
+def weights_sha256(encoder: Any, declared: str) -> str:
+    """The sha256 of the weights ``encoder`` loaded, else the ``declared`` one."""
+    report = getattr(encoder, "load_report", None)
+    return str(report.sha256) if report is not None and report.sha256 else declared
+
+
 __all__ = [
     "SPLITS",
     "RunJob",
@@ -201,4 +240,6 @@ __all__ = [
     "encoder_options",
     "open_splits",
     "reader_options",
+    "weights_record",
+    "weights_sha256",
 ]

@@ -112,6 +112,7 @@ def check_grid(runs: Sequence[DenseRunConfig]) -> None:
     problems = _Problems()
     if _check_names(runs, problems):
         _check_tasks(runs, problems)
+        _check_kind_settings(runs, problems)
         _check_encoders(runs, problems)
         _check_weights(runs, problems)
         _check_protocol_settings(runs, problems)
@@ -148,31 +149,58 @@ def _check_names(runs: Sequence[DenseRunConfig], problems: _Problems) -> bool:
     from planetbench.tasks import get_task
 
     n_before = len(problems.lines)
-    lookups: list[tuple[str, Callable[[str], Any], Callable[[DenseRunConfig], str]]] = [
-        ("encoders", get_encoder, lambda r: r.encoder),
-        ("tasks", get_task, lambda r: r.task),
-        ("protocols", DENSE_PROTOCOLS.get, lambda r: r.protocol),
-        ("head", HEADS.get, lambda r: str(r.head)),
-        ("band_policy", BAND_POLICIES.get, lambda r: str(r.band_policy)),
-        ("cache", CACHE_MODES.get, lambda r: r.cache),
+    # head and cache name a dense head and cache mode for segmentation runs only; image runs
+    # check theirs in _check_kind_settings
+    dense = [r for r in runs if not _is_image_run(r)]
+    lookups: list[tuple[str, Callable[[str], Any], Callable[[DenseRunConfig], str],
+                        Sequence[DenseRunConfig]]] = [
+        ("encoders", get_encoder, lambda r: r.encoder, runs),
+        ("tasks", get_task, lambda r: r.task, runs),
+        ("protocols", DENSE_PROTOCOLS.get, lambda r: r.protocol, runs),
+        ("head", HEADS.get, lambda r: str(r.head), dense),
+        ("band_policy", BAND_POLICIES.get, lambda r: str(r.band_policy), runs),
+        ("cache", CACHE_MODES.get, lambda r: r.cache, dense),
     ]
-    for key, get, name_of in lookups:
-        for name in dict.fromkeys(name_of(r) for r in runs):
+    for key, get, name_of, which in lookups:
+        for name in dict.fromkeys(name_of(r) for r in which):
             with problems.check(f"{key}: "):
                 get(name)
     return len(problems.lines) == n_before
 
 
+def _is_image_run(run: DenseRunConfig) -> bool:
+    """True for a run of a classification or detection task (or of an unknown task)."""
+    from planetbench.errors import UnknownNameError
+    from planetbench.runs.images import is_image_task
+    from planetbench.tasks import get_task
+
+    try:
+        return is_image_task(get_task(run.task).spec)
+    except UnknownNameError:
+        return False
+
+
+def _check_kind_settings(runs: Sequence[DenseRunConfig], problems: _Problems) -> None:
+    """The settings suit each task's kind (:func:`planetbench.runs.images.check_settings`)."""
+    from planetbench.runs.images import check_settings
+    from planetbench.tasks import get_task
+
+    for run in runs:
+        for problem in check_settings(run, get_task(run.task).spec):
+            problems.add(problem)
+
+
 def _check_tasks(runs: Sequence[DenseRunConfig], problems: _Problems) -> None:
-    """Segmentation tasks only, each with a data folder setting."""
+    """Segmentation, classification and detection tasks, each with a data folder setting."""
+    from planetbench.runs.images import is_image_task
     from planetbench.tasks import get_task
 
     for name, run in {r.task: r for r in runs}.items():
         spec = get_task(name).spec
-        if spec.kind != "segmentation":
+        if spec.kind != "segmentation" and not is_image_task(spec):
             problems.add(
-                f"task {name!r} is a {spec.kind} task; `planetbench run` evaluates segmentation "
-                "tasks (use the embedding commands for the others)"
+                f"task {name!r} is a {spec.kind} task; `planetbench run` evaluates segmentation, "
+                "classification and detection tasks (use the embedding commands for the others)"
             )
         with problems.check():
             run.data_root()
@@ -341,8 +369,20 @@ def _build_encoder_once(job: RunJob) -> Encoder:
 def _check_protocol_and_head(job: RunJob, encoder: Encoder) -> None:
     """The protocol's settings suit ``encoder`` and the head builds on its maps."""
     from planetbench.heads import build_head
+    from planetbench.runs.images import build_image_protocol, is_image_task
     from planetbench.runs.jobs import build_protocol
 
+    if is_image_task(job.task.spec):
+        protocol = build_image_protocol(job, encoder, job.align())
+        protocol.check()
+        try:
+            protocol.build_model()
+        except TypeError as exc:  # an option the head does not take
+            raise ConfigError(
+                f"head refused head_options {json.dumps(job.run.head_options)}: {exc}; fix or "
+                "remove them under head_options"
+            ) from None
+        return
     build_protocol(job, encoder, job.align()).check()
     spec, head_options = encoder.spec, job.run.head_options
     try:

@@ -24,7 +24,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planetbench.config import DenseRunConfig, ExperimentSpec
@@ -43,6 +42,8 @@ from planetbench.runs.jobs import (
     build_protocol,
     check_available,
     open_splits,
+    weights_record,
+    weights_sha256,
 )
 from planetbench.runs.preflight import check_grid, check_work
 from planetbench.store import Result, ResultStore
@@ -111,6 +112,10 @@ class _Trained:
 
 def _execute(job: RunJob, on_epoch: Callable[[Any], None] | None) -> Result:
     """The steps of one run: align bands, build, read, select, train, test, measure, record."""
+    from planetbench.runs.images import execute_image_job, is_image_task
+
+    if is_image_task(job.task.spec):  # classification and detection: planetbench.runs.images
+        return execute_image_job(job, on_epoch)
     t_start = time.perf_counter()
     check_available(job.encoder)
     alignment = job.align()
@@ -189,6 +194,8 @@ def _notes(job: RunJob, trained: _Trained) -> list[str]:
 def _result(job: RunJob, trained: _Trained) -> Result:
     """The run's :class:`~planetbench.store.Result` (score: the protocol's metric, test mIoU of
     the best checkpoint; ``miou_cryobench`` under ``cryobench``)."""
+    from planetbench.runs.images import mars_metric_record, search_suite
+
     run, spec, declared = job.run, job.task.spec, job.encoder.spec.weights_sha256
     metric = job.protocol.score_metric
     score = trained.metrics[metric]
@@ -198,7 +205,7 @@ def _result(job: RunJob, trained: _Trained) -> Result:
         protocol=run.protocol,
         metric=metric,
         score=float("nan") if score is None else float(score),
-        suite=spec.suite,
+        suite=search_suite(spec.suite) if run.search_study else spec.suite,
         config_hash=run_config_hash(run),
         seed=run.seed,
         fraction=run.fraction,
@@ -211,33 +218,18 @@ def _result(job: RunJob, trained: _Trained) -> Result:
             "band_policy": trained.alignment.policy,
             "band_alignment": trained.alignment.to_record(),
             "fraction_sampler": job.protocol.fraction_sampler,
-            "weights": _load_record(trained.encoder),
+            "weights": weights_record(trained.encoder),
+            **mars_metric_record(spec),
         },
         efficiency=trained.efficiency,
         timings=trained.timings,
         versions=library_versions(),
         config=run.model_dump(mode="json"),
-        input_sha256=_weights_sha256(trained.encoder, declared),
+        input_sha256=weights_sha256(trained.encoder, declared),
         # the identity resume looks for, whatever weights file was loaded
         run_key=planned_run_key(run, weights_sha256=declared),
         notes=_notes(job, trained),
     )
-
-
-def _load_record(encoder: Any) -> dict[str, Any] | None:
-    """What the strict weight loader loaded (origin, file, sha256 …), or None (random init)."""
-    report = getattr(encoder, "load_report", None)
-    if report is None:
-        return None
-    from dataclasses import asdict, is_dataclass
-
-    record = asdict(report) if is_dataclass(report) and not isinstance(report, type) else dict(vars(report))
-    return {k: str(v) if isinstance(v, Path) else v for k, v in record.items()}
-
-
-def _weights_sha256(encoder: Any, declared: str) -> str:
-    report = getattr(encoder, "load_report", None)
-    return str(report.sha256) if report is not None and report.sha256 else declared
 
 
 @dataclass(frozen=True)
@@ -259,6 +251,21 @@ class RunFailure:
         return f"{run_label(self.run)}: {type(self.error).__name__}: {self.error}"
 
 
+class RunStopped(PlanetbenchError):
+    """Raised by an ``on_epoch`` hook of :func:`run_grid` to stop a run on purpose (a search
+    pruning a trial); the run is reported as stopped, not as failed, and nothing is stored for it.
+
+    Attributes:
+        epoch: the last epoch the run finished.
+        values: what the hook saw per epoch (e.g. the validation scores), for the caller's record.
+    """
+
+    def __init__(self, message: str, *, epoch: int, values: dict[int, float | None]) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+        self.values = values
+
+
 @dataclass
 class ExperimentSummary:
     """What :func:`run_experiment` did.
@@ -269,6 +276,8 @@ class ExperimentSummary:
         results: results of the runs executed now (all stored), in completion order.
         failures: runs that raised, in completion order (nothing stored for them).
         n_cancelled: runs not executed because ``fail_fast`` stopped the grid.
+        stopped: runs an ``on_epoch`` hook stopped on purpose (:class:`RunStopped`; nothing
+            stored for them).
     """
 
     n_total: int
@@ -276,6 +285,7 @@ class ExperimentSummary:
     results: list[Result] = field(default_factory=list)
     failures: list[RunFailure] = field(default_factory=list)
     n_cancelled: int = 0
+    stopped: list[RunFailure] = field(default_factory=list)
 
 
 class RunsFailedError(PlanetbenchError, RuntimeError):
@@ -311,6 +321,22 @@ def run_experiment(
     print_fn: Callable[[str], None] | None = None,
     fail_fast: bool = False,
 ) -> ExperimentSummary:
+    """Run the grid of ``spec`` (see :func:`run_grid`); the store defaults to ``spec.store``."""
+    store = store if store is not None else ResultStore(spec.store)
+    return run_grid(spec.runs(), store=store, executor=executor, progress=progress,
+                    print_fn=print_fn, fail_fast=fail_fast)
+
+
+def run_grid(
+    runs: Sequence[DenseRunConfig],
+    *,
+    store: ResultStore,
+    executor: Executor | None = None,
+    progress: bool = True,
+    print_fn: Callable[[str], None] | None = None,
+    fail_fast: bool = False,
+    on_epoch: Callable[[DenseRunConfig, Any], None] | None = None,
+) -> ExperimentSummary:
     """Run every run of the grid that is not yet in the store, storing each result when ready.
 
     Results are stored one by one as they come back (completion order), so an interrupted grid
@@ -320,13 +346,15 @@ def run_experiment(
     error. Results stored before a failure stay stored either way.
 
     Args:
-        spec: the validated experiment.
-        store: where results go (default: ``spec.store`` or the default store).
+        runs: the runs (e.g. ``spec.runs()`` of an experiment, or the trials of a search).
+        store: where results go.
         executor: where runs execute (default :class:`LocalExecutor`; e.g.
             :class:`~planetbench.runs.executors.RayExecutor` for a cluster).
         progress: show a Rich progress bar (advanced in this process as results come back).
         print_fn: where status lines (plain text) go (default: stdout through Rich).
         fail_fast: stop at the first failed run instead of running the rest.
+        on_epoch: called with each run and each of its epoch records, for runs executed in this
+            process (a search prunes trials through it; remote executors do not report epochs).
 
     Returns:
         The summary, when every run succeeded.
@@ -346,9 +374,8 @@ def run_experiment(
         console.print(line, markup=False, highlight=False)
 
     say = print_fn or plain
-    store = store if store is not None else ResultStore(spec.store)
     executor = executor if executor is not None else LocalExecutor()
-    runs = [resolve_run(r) for r in spec.runs()]
+    runs = [resolve_run(r) for r in runs]
     check_grid(runs)
     keys = [planned_run_key(r) for r in runs]
     done = store.finished_keys(keys)
@@ -371,11 +398,18 @@ def run_experiment(
             label = escape(run_label(job.run))
             bar.update(job_bar, description=label)
 
-            def on_epoch(record: Any) -> None:
-                miou = "n/a" if record.val_miou is None else f"{record.val_miou:.3f}"
-                bar.update(job_bar, description=f"{label} · epoch {record.epoch} val mIoU {miou}")
+            def epoch_done(record: Any) -> None:
+                describe = getattr(record, "describe", None)  # image runs describe themselves
+                if describe is not None:
+                    text = describe()
+                else:
+                    miou = "n/a" if record.val_miou is None else f"{record.val_miou:.3f}"
+                    text = f"epoch {record.epoch} val mIoU {miou}"
+                bar.update(job_bar, description=f"{label} · {text}")
+                if on_epoch is not None:
+                    on_epoch(job.run, record)
 
-            return execute_job(job, on_epoch=on_epoch)
+            return execute_job(job, on_epoch=epoch_done)
 
         fn: Callable[[RunJob], Result] = with_epochs if executor.in_process else execute_job
         if not executor.in_process:
@@ -389,7 +423,8 @@ def run_experiment(
                         f"finished {run_label(todo[outcome.index].run)}"))
                 if summary.failures and fail_fast:
                     break
-    summary.n_cancelled = len(todo) - len(summary.results) - len(summary.failures)
+    summary.n_cancelled = (len(todo) - len(summary.results) - len(summary.failures)
+                           - len(summary.stopped))
     if summary.failures:
         raise RunsFailedError(summary) from summary.failures[0].error
     return summary
@@ -401,6 +436,10 @@ def _collect(
 ) -> None:
     """Store a finished run's result, or record and report its failure."""
     run = jobs[outcome.index].run
+    if isinstance(outcome.error, RunStopped):
+        summary.stopped.append(RunFailure(run=run, error=outcome.error, traceback=""))
+        say(f"run stopped: {run_label(run)}: {outcome.error}")
+        return
     if outcome.error is not None:
         failure = RunFailure(run=run, error=outcome.error, traceback=outcome.traceback)
         summary.failures.append(failure)
@@ -418,12 +457,14 @@ __all__ = [  # the identity functions and RunJob are re-exported for the callers
     "ExperimentSummary",
     "RunFailure",
     "RunJob",
+    "RunStopped",
     "RunsFailedError",
     "execute_job",
     "execute_run",
     "planned_run_key",
     "run_config_hash",
     "run_experiment",
+    "run_grid",
     "run_label",
     "run_model",
     "torch_threads",

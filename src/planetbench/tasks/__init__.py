@@ -20,6 +20,7 @@ SUITE_MODULES: tuple[str, ...] = (
     "planetbench.tasks.demo",
     "planetbench.tasks.mars",
     "planetbench.tasks.presto",
+    "planetbench.tasks.demo_mars",
 )
 
 
