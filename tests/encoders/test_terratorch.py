@@ -304,6 +304,23 @@ def _x(n_bands: int, seed: int = 0) -> Tensor:
     return torch.randn(2, n_bands, 32, 32, generator=torch.Generator().manual_seed(seed))
 
 
+def test_building_leaves_the_float32_matmul_precision_alone(terratorch: ModuleType) -> None:
+    """terratorch sets torch's float32 matmul precision to 'medium' when its backbones are
+    imported (bfloat16 matmuls on CPU for everything after); a fresh interpreter shows whether the
+    first build leaves the process as it found it."""
+    import subprocess
+    import sys
+
+    code = ("import torch\n"
+            "from planetbench.encoders.terratorch import PRITHVI_SPEC, build_terratorch\n"
+            "build_terratorch(PRITHVI_SPEC, tiny=True)\n"
+            "print(torch.get_float32_matmul_precision())\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "highest"
+
+
 def test_tiny_prithvi_matches_the_backbone(terratorch: ModuleType) -> None:
     torch.manual_seed(0)
     encoder = build_terratorch(PRITHVI_SPEC, tiny=True).eval()

@@ -18,10 +18,11 @@ not installed the encoders are listed as unavailable with the pip hint.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -324,6 +325,18 @@ def prithvi_key_map(state: StateDict) -> StateDict:
     return out
 
 
+@contextlib.contextmanager
+def _keep_matmul_precision() -> Iterator[None]:
+    """Undo what importing terratorch does to the process: one of its modules (Clay v1.5) sets
+    ``torch.set_float32_matmul_precision("medium")`` when imported, which turns every later
+    float32 matmul on CPU into bfloat16 arithmetic (a silent change of every other result)."""
+    before = torch.get_float32_matmul_precision()
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
 def _architecture(spec: EncoderSpec) -> Architecture:
     if spec.architecture is None or spec.architecture.library != "terratorch":
         raise InvalidInputError(f"encoder {spec.name!r} declares no terratorch architecture")
@@ -544,12 +557,13 @@ def build_terratorch(
     indices = _TINY_INDICES if tiny else spec.out_indices
     patch = inst.feature_strides[0]  # every map has the patch grid
     architecture = _architecture(spec)
+    with _keep_matmul_precision():
+        model = _build_prithvi(spec, tiny) if architecture.family == "prithvi" else (
+            _build_terramind(spec, tiny))
     if architecture.family == "prithvi":
-        model = _build_prithvi(spec, tiny)
         encoder = TerratorchEncoder(model, inst, indices, patch_size=patch, num_prefix_tokens=1)
         key_map: Callable[[StateDict], StateDict] | None = prithvi_key_map
     else:
-        model = _build_terramind(spec, tiny)
         mods = tuple((m, len(TERRAMIND_MODALITIES[m]["bands"])) for m in architecture.modalities)
         encoder = TerratorchEncoder(
             model, inst, indices, patch_size=patch, num_prefix_tokens=0, modalities=mods
