@@ -344,6 +344,11 @@ def _architecture(spec: EncoderSpec) -> Architecture:
 
 
 def _build_prithvi(spec: EncoderSpec, tiny: bool) -> nn.Module:
+    with _keep_matmul_precision():
+        return _build_prithvi_model(spec, tiny)
+
+
+def _build_prithvi_model(spec: EncoderSpec, tiny: bool) -> nn.Module:
     from terratorch.registry import BACKBONE_REGISTRY
 
     backbone = _architecture(spec).name
@@ -476,7 +481,7 @@ class _LinspaceOnCPU(TorchFunctionMode):
 
 
 def _build_terramind(spec: EncoderSpec, tiny: bool) -> nn.Module:
-    with _LinspaceOnCPU():
+    with _LinspaceOnCPU(), _keep_matmul_precision():
         return _build_terramind_model(spec, tiny)
 
 
@@ -557,13 +562,12 @@ def build_terratorch(
     indices = _TINY_INDICES if tiny else spec.out_indices
     patch = inst.feature_strides[0]  # every map has the patch grid
     architecture = _architecture(spec)
-    with _keep_matmul_precision():
-        model = _build_prithvi(spec, tiny) if architecture.family == "prithvi" else (
-            _build_terramind(spec, tiny))
     if architecture.family == "prithvi":
+        model = _build_prithvi(spec, tiny)
         encoder = TerratorchEncoder(model, inst, indices, patch_size=patch, num_prefix_tokens=1)
         key_map: Callable[[StateDict], StateDict] | None = prithvi_key_map
     else:
+        model = _build_terramind(spec, tiny)
         mods = tuple((m, len(TERRAMIND_MODALITIES[m]["bands"])) for m in architecture.modalities)
         encoder = TerratorchEncoder(
             model, inst, indices, patch_size=patch, num_prefix_tokens=0, modalities=mods
