@@ -263,13 +263,15 @@ def test_full_size_architecture_matches_its_spec(
 ) -> None:
     # build without weights (the loader is stubbed out) to check the registered spec's shapes
     import planetbench.encoders.cryobench as cryobench_encoders
+    import planetbench.encoders.marsbench as marsbench_encoders
     import planetbench.encoders.presto as presto_encoders
     import planetbench.encoders.scratch as scratch
     import planetbench.encoders.terratorch as terratorch_encoders
     import planetbench.encoders.timm as timm_encoders
     import planetbench.encoders.torchgeo as torchgeo_encoders
 
-    for module in (scratch, timm_encoders, torchgeo_encoders, presto_encoders, cryobench_encoders):
+    for module in (scratch, timm_encoders, torchgeo_encoders, presto_encoders, cryobench_encoders,
+                   marsbench_encoders):
         monkeypatch.setattr(module, "prepare_weights", lambda *args, **kwargs: None)
     for module in (terratorch_encoders, cryobench_encoders):
         monkeypatch.setattr(
