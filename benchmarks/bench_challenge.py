@@ -15,7 +15,6 @@ Usage: ``python benchmarks/bench_challenge.py [--quick] [--only scoring|latency|
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import socket
@@ -147,17 +146,12 @@ def _serve(url: str, uploads: Path, log: Path) -> tuple[subprocess.Popen[bytes],
 
 
 def bench_latency(root: Path, *, n_rows: int, dim: int, k: int, clients: int,
-                  requests_per_client: int, mode: str = "threads") -> dict[str, float]:
+                  requests_per_client: int) -> dict[str, float]:
     """Leaderboard GET latencies (ms) from concurrent clients while a worker process scores.
 
     The board read is a challenge with 8 scored teams (small case, ``auto`` probe); the worker
     meanwhile scores the large case (``n_rows`` × ``dim``, K, ``neuco``) of a second challenge in
     the same store, using the CPU and the database as a real evaluation phase would.
-
-    The clients run in this process on the same 2 cores as the server and the worker (real
-    clients are elsewhere), so their own CPU cost is part of the figure: ``mode="threads"`` is
-    one thread and blocking ``httpx.Client`` per client (GIL contention among 50 threads),
-    ``mode="async"`` one event loop with an ``httpx.AsyncClient`` per client (cheaper clients).
     """
     import httpx
 
@@ -199,42 +193,17 @@ def bench_latency(root: Path, *, n_rows: int, dim: int, k: int, clients: int,
         with lock:
             latencies.extend(mine)
 
-    async def async_client(start: asyncio.Event) -> list[float]:
-        mine = []
-        async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-            await c.get("/api/v1/health")  # connect before the clock starts
-            await start.wait()
-            for _ in range(requests_per_client):
-                t0 = time.perf_counter()
-                r = await c.get("/api/v1/challenges/board/leaderboard",
-                                params={"phase": "final"})
-                mine.append((time.perf_counter() - t0) * 1000)
-                r.raise_for_status()
-        return mine
-
-    async def async_clients() -> None:
-        start = asyncio.Event()
-        tasks = [asyncio.create_task(async_client(start)) for _ in range(clients)]
-        await asyncio.sleep(0.5)  # every client connected
-        start.set()
-        for mine in await asyncio.gather(*tasks):
-            latencies.extend(mine)
-
     try:
         httpx.get(f"{base}/api/v1/challenges/board/leaderboard", params={"phase": "final"},
                   timeout=60)  # warm up: the first request imports the ranking code
         time.sleep(1.0)  # let the worker start scoring
+        threads = [threading.Thread(target=client) for _ in range(clients)]
         cpu0 = _cpu_s(server.pid)
         t0 = time.perf_counter()
-        if mode == "async":
-            asyncio.run(async_clients())
-            t0 += 0.5  # the connection pause before the clients start
-        else:
-            threads = [threading.Thread(target=client) for _ in range(clients)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
         wall = time.perf_counter() - t0
         server_cpu = _cpu_s(server.pid) - cpu0
         scoring_during = worker.poll() is None
@@ -314,19 +283,19 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
                   f"{f['score_and_store_s']:.1f} s wall, {f['cpu_s']:.1f} CPU-s in all processes "
                   f"(goal < 30 s; NeuCo-Bench reference 330-350 s); machine load average "
                   f"{f['load_average']:.1f} on {os.cpu_count()} cores", flush=True)
-        for mode in ("threads", "async") if args.only in (None, "latency") else ():
-            (root / f"l-{mode}").mkdir()
-            figures[f"latency_{mode}"] = bench_latency(
-                root / f"l-{mode}", n_rows=500 if q else 15_000, dim=16 if q else 1_024,
+        if args.only in (None, "latency"):
+            (root / "l").mkdir()
+            figures["latency"] = bench_latency(
+                root / "l", n_rows=500 if q else 15_000, dim=16 if q else 1_024,
                 k=5 if q else 200, clients=5 if q else 50,
-                requests_per_client=4 if q else 20, mode=mode)
-            f = figures[f"latency_{mode}"]
+                requests_per_client=4 if q else 20)
+            f = figures["latency"]
             print(f"leaderboard GET ({int(f['requests'])} requests, "
-                  f"{5 if q else 50} concurrent clients as {mode} in this process, worker "
-                  f"scoring: {'yes' if f['worker_still_scoring_at_end'] else 'finished during'}):"
-                  f" p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms, max {f['max_ms']:.0f} "
-                  f"ms, {f['requests_per_s']:.0f} req/s, server CPU "
-                  f"{f['server_cpu_ms_per_request']:.1f} ms/request, machine load average "
+                  f"{5 if q else 50} concurrent clients, worker scoring: "
+                  f"{'yes' if f['worker_still_scoring_at_end'] else 'finished during'}): "
+                  f"p50 {f['p50_ms']:.1f} ms, p95 {f['p95_ms']:.1f} ms, max {f['max_ms']:.0f} ms, "
+                  f"{f['requests_per_s']:.0f} req/s, server CPU {f['server_cpu_ms_per_request']:.1f} "
+                  f"ms/request, clients in this process, machine load average "
                   f"{f['load_average']:.1f} (goal p95 < 100 ms)", flush=True)
         if args.only in (None, "upload"):
             (root / "u").mkdir()
