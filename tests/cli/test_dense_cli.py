@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -257,3 +258,13 @@ def test_memory_check_refuses_and_can_be_switched_off(
     allowed = runner.invoke(app, [*args, "--no-memory-check"], env=ENV)
     assert allowed.exit_code == 0, allowed.output
     assert len(ResultStore(store_url)) == 1
+
+
+def test_the_epoch_line_keeps_its_validation_score_in_a_narrow_terminal(
+    store_url: str, tmp_path: Path, data: Path
+) -> None:
+    # A 50-column terminal crops the progress line: the run's label goes, the score stays.
+    result = runner.invoke(app, ["run", str(_yaml(tmp_path, data))], env={"COLUMNS": "50"})
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("epoch 1 ")]
+    assert re.match(r"epoch 1 val mIoU \d\.\d{3} · ", line), line

@@ -405,7 +405,8 @@ def run_grid(
                 else:
                     miou = "n/a" if record.val_miou is None else f"{record.val_miou:.3f}"
                     text = f"epoch {record.epoch} val mIoU {miou}"
-                bar.update(job_bar, description=f"{label} · {text}")
+                # the epoch's score first: a narrow terminal crops the run's label, not the score
+                bar.update(job_bar, description=f"{text} · {label}")
                 if on_epoch is not None:
                     on_epoch(job.run, record)
 
