@@ -249,3 +249,47 @@ def test_pages_escape_every_name_and_show_the_board(site: Site) -> None:
     assert "&lt;script&gt;" in index and "/challenges/mini" in index
     blind = site.client.get("/challenges/mini?phase=blind").text
     assert "Scores are hidden" in blind and 'class="rank-chart"' not in blind
+
+
+def test_a_fresh_public_board_is_served_on_the_event_loop(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import planetbench.challenge.app as app_module
+
+    site.post(write_embeddings(site.root, "a.parquet", noise=0.1), site.aurora, "tasks")
+    site.score()
+    url = "/api/v1/challenges/mini/leaderboard?phase=tasks"
+    first = site.get(url)  # read from the database in a worker thread, then cached
+
+    def no_thread(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the fresh public board went to a worker thread")
+
+    monkeypatch.setattr(app_module, "run_in_threadpool", no_thread)
+    again = site.get(url)
+    assert again.status_code == 200 and again.content == first.content
+    # Tokens and unknown challenges never take the fast path (they need the database).
+    with pytest.raises(AssertionError, match="worker thread"):
+        site.get(url, site.organiser)
+    with pytest.raises(AssertionError, match="worker thread"):
+        site.get("/api/v1/challenges/nope/leaderboard")
+    monkeypatch.undo()
+    organiser = site.get(url, site.organiser).json()
+    assert set(organiser["rows"][0]["q"]) == {"biomass", "crops"}  # not the public body
+
+
+def test_board_cache_serves_without_the_database_only_while_fresh(tmp_path: Path) -> None:
+    from planetbench.challenge.app import BoardCache
+    from planetbench.challenge.leaderboard import view_for
+
+    db = ChallengeDB(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    definition = load_definition(write_challenge(tmp_path))
+    db.create(definition)
+    ph = definition.phases[0]
+    view = view_for(ph, NOW, organiser=False)
+    cache = BoardCache(db, refresh_s=60.0)
+    assert cache.fresh(definition, ph, view) is None  # nothing read yet
+    body = cache.encoded(definition, ph, view)
+    assert cache.fresh(definition, ph, view) == body
+    stale = BoardCache(db, refresh_s=0.0)  # every version check is already too old
+    stale.encoded(definition, ph, view)
+    assert stale.fresh(definition, ph, view) is None

@@ -155,6 +155,18 @@ class BoardCache:
                 self._boards[key] = (version, board)
         return version, board
 
+    def fresh(self, definition: ChallengeDefinition, phase: PhaseDefinition,
+              view: View) -> bytes | None:
+        """The encoded board when it can be served without the database (its version checked
+        less than ``refresh_s`` ago and that version's board encoded for ``view``), else None."""
+        import time
+
+        with self._lock:
+            seen = self._versions.get(definition.name)
+            if seen is None or time.monotonic() - seen[0] >= self.refresh_s:
+                return None
+            return self._encoded.get((definition.name, phase.name, seen[1], view))
+
     def encoded(self, definition: ChallengeDefinition, phase: PhaseDefinition,
                 view: View) -> bytes:
         """The board as JSON bytes for ``view``."""
@@ -378,14 +390,26 @@ def create_app(
                 if organiser or (team is not None and r["team_id"] == team.id)]
 
     @app.get("/api/v1/challenges/{challenge}/leaderboard", tags=["leaderboard"])
-    def leaderboard(challenge: str, request: Request, phase: str | None = None) -> Response:
+    async def leaderboard(challenge: str, request: Request, phase: str | None = None
+                          ) -> Response:
         """The phase's dynamic leaderboard (default: the current phase): team, rank, weighted
         score, mean Q, submissions used; per-task Q where the phase reveals it (always to the
         organiser token). At most one second old."""
+        token = bearer(request)
+        definition = db.cached_definition(challenge)
+        if token is None and definition is not None:  # the public board, already encoded:
+            now = clock()                              # served on the event loop, no thread
+            ph = definition.phase(phase) if phase else definition.current_phase(now)
+            body = boards.fresh(definition, ph, view_for(ph, now, organiser=False))
+            if body is not None:
+                return Response(body, media_type="application/json")
+        return await run_in_threadpool(board_response, challenge, token, phase)
+
+    def board_response(challenge: str, token: str | None, phase: str | None) -> Response:
+        """The leaderboard route's answer, asking the database where needed (in a thread)."""
         definition = db.definition(challenge)
         now = clock()
         ph = definition.phase(phase) if phase else definition.current_phase(now)
-        token = bearer(request)
         view = view_for(ph, now, organiser=token is not None and db.is_organiser(challenge, token))
         return Response(boards.encoded(definition, ph, view), media_type="application/json")
 

@@ -143,6 +143,10 @@ class ChallengeDB:
         with self.engine.connect() as conn:
             return sorted(r[0] for r in conn.execute(sa.select(challenges_table.c.name)))
 
+    def cached_definition(self, name: str) -> ChallengeDefinition | None:
+        """The definition of challenge ``name`` when already read (no database access)."""
+        return self._definitions.get(name)
+
     def definition(self, name: str) -> ChallengeDefinition:
         """The stored definition of challenge ``name``.
 
