@@ -432,13 +432,8 @@ class CryoBenchProtocol(DenseProtocol):
         Returns:
             self, holding the best checkpoint.
         """
-        self.check()
         t_fit = time.perf_counter()
-        self.device_ = self._device()
-        self.warnings_: list[str] = []
-        self.timings_: dict[str, float] = {}
-        idx = self._training_indices(train, val, train_indices)
-        self.band_stats_ = self._band_stats(train, idx)
+        idx = self._begin_fit(train, val, train_indices)
         self.window_ = self._window(train, idx)
         crops = CropDataset(train, idx, self.band_stats_, self.window_, seed=self.seed)
         images = ImageDataset(val, self.band_stats_)

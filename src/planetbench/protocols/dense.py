@@ -495,13 +495,8 @@ class DenseProtocol:
         Returns:
             self, holding the best checkpoint.
         """
-        self.check()
         t_fit = time.perf_counter()
-        self.device_ = self._device()
-        self.warnings_: list[str] = []
-        self.timings_: dict[str, float] = {}
-        idx = self._training_indices(train, val, train_indices)
-        self.band_stats_ = self._band_stats(train, idx)
+        idx = self._begin_fit(train, val, train_indices)
         with torch.random.fork_rng(devices=[self.device_] if self.device_.type == "cuda" else []):
             torch.manual_seed(self.seed)
             self.head_ = self._build_head()
@@ -514,6 +509,19 @@ class DenseProtocol:
         self._set_modes(training=False)
         self.timings_["fit_s"] = time.perf_counter() - t_fit
         return self
+
+    def _begin_fit(
+        self, train: SampleDataset, val: SampleDataset, train_indices: Sequence[int] | None
+    ) -> list[int]:
+        """What every fit starts with: settings checked, device, fresh warnings and timings,
+        the training indices and the band statistics of those images; returns the indices."""
+        self.check()
+        self.device_ = self._device()
+        self.warnings_: list[str] = []
+        self.timings_: dict[str, float] = {}
+        idx = self._training_indices(train, val, train_indices)
+        self.band_stats_ = self._band_stats(train, idx)
+        return idx
 
     def _training_indices(
         self, train: SampleDataset, val: SampleDataset, train_indices: Sequence[int] | None
