@@ -17,6 +17,7 @@ from planetbench.encoders.base import (
     RegisteredEncoder,
     default_device,
 )
+from planetbench.errors import InvalidInputError
 
 if TYPE_CHECKING:
     import torch
@@ -34,6 +35,7 @@ ENCODER_MODULES: tuple[str, ...] = (
     "planetbench.encoders.presto",
     "planetbench.encoders.cryobench",
     "planetbench.encoders.marsbench",
+    "planetbench.encoders.marsbench_models",
 )
 
 
@@ -83,19 +85,34 @@ def build_encoder(
         MissingDependencyError: the encoder is listed as unavailable.
         WeightsUnavailableError: the weights cannot be found nor downloaded (URL + cache path).
         WeightsMismatchError: the checkpoint does not match the architecture.
+        InvalidInputError: ``name`` is a whole-model baseline (no features to give).
     """
     import torch
 
     registered = get_encoder(name)
+    if registered.spec.whole_model:
+        raise InvalidInputError(
+            f"{name!r} is a whole {registered.spec.whole_model} model (Mars-Bench's baseline with "
+            "its own decoder/detector), not an encoder: it gives no features or embeddings. Run "
+            f"it with `planetbench run --encoder {name}` on a {registered.spec.whole_model} task"
+        )
     encoder = registered.factory(in_bands=in_bands, tiny=tiny, weights=weights, **options)
     target = default_device() if device is None else torch.device(device)
     return encoder.to(target).eval()
 
 
 def list_encoders() -> list[str]:
-    """Ids of all registered encoders."""
+    """Ids of the registered encoders (feature extractors; whole models are listed apart)."""
     load_builtin_encoders()
-    return ENCODERS.list()
+    return [name for name in ENCODERS.list() if not ENCODERS.get(name).spec.whole_model]
+
+
+def list_whole_models() -> list[str]:
+    """Ids of the registered whole-model baselines (Mars-Bench's segmenters and detectors,
+    :mod:`planetbench.encoders.marsbench_models`), which ``planetbench run`` takes in place of
+    an encoder."""
+    load_builtin_encoders()
+    return [name for name in ENCODERS.list() if ENCODERS.get(name).spec.whole_model]
 
 
 __all__ = [
@@ -107,4 +124,5 @@ __all__ = [
     "default_device",
     "get_encoder",
     "list_encoders",
+    "list_whole_models",
 ]

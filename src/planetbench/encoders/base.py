@@ -26,7 +26,7 @@ WeightsSource = Literal["url", "torchgeo", "timm", "terratorch", "file"]
 (``torchgeo``, ``timm``, ``terratorch``), or ``file`` (published, but only by hand: see
 :attr:`PretrainedWeights.page`)."""
 
-Library = Literal["timm", "torchgeo", "torchvision", "terratorch", "planetbench"]
+Library = Literal["timm", "torchgeo", "torchvision", "terratorch", "smp", "planetbench"]
 """The library whose code builds an architecture."""
 
 
@@ -223,6 +223,10 @@ class EncoderSpec:
         available: False when no installable implementation exists; ``unavailable_reason`` says why.
         unavailable_reason: why it cannot be built ('' when available).
         requires: optional modules it needs beyond the ``dense`` extra.
+        whole_model: for a whole-model baseline (encoder, decoder or detector and head in one
+            module, as Mars-Bench trains its segmenters and detectors), the task kind it is
+            built for (``segmentation`` or ``detection``); '' for an encoder. A whole model
+            has no ``features``/``embed``: ``planetbench run`` trains it as it is.
     """
 
     name: str
@@ -242,6 +246,7 @@ class EncoderSpec:
     available: bool = True
     unavailable_reason: str = ""
     requires: tuple[str, ...] = ()
+    whole_model: str = ""
 
     @property
     def weights_sha256(self) -> str:

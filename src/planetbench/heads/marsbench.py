@@ -40,7 +40,8 @@ Weights: ``weights=None`` reads the published torchvision weights from the torch
 it raises :class:`~planetbench.errors.WeightsUnavailableError` naming the URL and the path to put
 the file at. ``weights=PATH`` loads that file (same format) strictly; ``weights="none"`` builds
 random weights and is only allowed with ``scratch_training``: there is never a random fallback.
-``tiny=True`` builds a miniature of the same layout for tests (random, or a ``weights`` file).
+``tiny=True`` builds a miniature of the same layout for tests (random with ``weights="none"``,
+under any training type, or a ``weights`` file).
 """
 
 from __future__ import annotations
@@ -141,13 +142,13 @@ def _weights(
 ) -> StateDict | None:
     """The state dict to load: published, from a file, or None for a random initialisation."""
     if weights == "none":
-        if training_type != "scratch_training":
+        if training_type != "scratch_training" and not tiny:
             raise InvalidInputError(
                 f"baseline {model_id!r}: weights='none' (random) is only allowed with "
                 f"training_type='scratch_training', not {training_type!r}; there is no random "
                 "fallback for pretrained training types"
             )
-        return None
+        return None  # scratch, or a tiny miniature (tests): random under any training type
     if weights is not None:
         return read_state_dict(weights, model_id)
     if published is None:

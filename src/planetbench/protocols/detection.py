@@ -28,11 +28,13 @@ import torch
 from torch import Tensor, nn
 
 from planetbench.encoders.base import Encoder
+from planetbench.encoders.marsbench_models import WholeModel
 from planetbench.errors import InvalidInputError
 from planetbench.heads.detection import DETECTORS, Detector, build_detector, detection_loss
 from planetbench.metrics.detection import DetectionMeter
 from planetbench.protocols.images import ImageProtocol, batches, resize_image, sample_image
 from planetbench.protocols.mars import augment_detection
+from planetbench.protocols.whole_models import build_whole_model, whole_model_notes, whole_model_of
 from planetbench.tasks.spec import SampleDataset, TaskSpec
 
 
@@ -102,7 +104,14 @@ class DetectionProtocol(ImageProtocol):
         return cls(encoder, **params)
 
     def _check_model(self) -> None:
-        DETECTORS.get(self.head or self.default_head)
+        if whole_model_of(self.encoder, "detection") is not None:
+            if self.head or self.head_options:
+                raise InvalidInputError(
+                    f"{self.encoder.spec.name!r} is a whole detector (Mars-Bench's): remove the "
+                    "head and head_options"
+                )
+        else:
+            DETECTORS.get(self.head or self.default_head)
         if self.n_classes < 1:
             raise InvalidInputError(f"n_classes must be ≥ 1 object class, got {self.n_classes}")
         reserved = sorted({"min_size", "max_size", "train_encoder", "n_classes"}
@@ -114,14 +123,22 @@ class DetectionProtocol(ImageProtocol):
             )
 
     def model_notes(self) -> list[str]:
-        """Why there is no feature cache with a frozen encoder."""
+        """Why there is no feature cache with a frozen encoder (or what whole model was built)."""
+        whole = whole_model_of(self.encoder, "detection")
+        if whole is not None:
+            return whole_model_notes(whole, self.train_encoder)
         if self.train_encoder:
             return []
         return ["feature cache: off (detection recomputes the frozen encoder's features every "
                 "epoch)"]
 
     def build_model(self) -> nn.Module:
-        """A fresh detector around the encoder, for images of the input size."""
+        """A fresh detector around the encoder, for images of the input size (or Mars-Bench's
+        whole detector, which resizes images itself as torchvision's defaults do)."""
+        whole = whole_model_of(self.encoder, "detection")
+        if whole is not None:
+            return build_whole_model(whole, n_classes=self.n_classes,
+                                     train_encoder=self.train_encoder)
         side = self.side()
         return build_detector(self.head or self.default_head, self.encoder,
                               n_classes=self.n_classes, train_encoder=self.train_encoder,
@@ -129,8 +146,8 @@ class DetectionProtocol(ImageProtocol):
 
     def trainable(self) -> nn.Module:
         """The detector, without its encoder when the encoder is frozen (what the best
-        checkpoint copies)."""
-        if self.train_encoder:
+        checkpoint copies); a whole detector whole (its frozen parameters do not train)."""
+        if self.train_encoder or isinstance(self.encoder, WholeModel):
             return self.model_
         inner: Any = self.model_.model
         parts: dict[str, nn.Module] = {n: m for n, m in inner.named_children() if n != "backbone"}
@@ -201,6 +218,15 @@ class DetectionProtocol(ImageProtocol):
                     n += len(rows)
                     model.eval()
         return meter.compute(), (total / n if with_loss and n else None)
+
+    def encoder_parameters(self) -> int:
+        """Parameters of the encoder (of a whole detector: its backbone without the FPN)."""
+        if not isinstance(self.encoder, WholeModel):
+            return super().encoder_parameters()
+        self._check_fitted()
+        inner: Any = self.model_.model
+        backbone: Any = inner.backbone
+        return sum(p.numel() for p in getattr(backbone, "body", backbone).parameters())
 
     def forward_batch(self, images: Tensor) -> Any:
         """Detections of standardised images (B, C, H, W)."""

@@ -498,6 +498,10 @@ class ImageProtocol:
         (what efficiency is measured on)."""
         raise NotImplementedError
 
+    def encoder_parameters(self) -> int:
+        """Parameters of the encoder part of the fitted model (the rest is the head)."""
+        return sum(p.numel() for p in self.encoder.parameters())
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_") or not hasattr(self, "history_"):
             raise InvalidInputError(f"{type(self).__name__} is not fitted; call fit(train, val)")

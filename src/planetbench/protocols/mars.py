@@ -355,6 +355,10 @@ LOSSES: dict[str, tuple[str, ...]] = {
     "multiclass": ("ce",),
     "multilabel": ("bce",),
     "detection": ("default",),
+    # Mars-Bench's segmentation losses: only whole-model segmenters take them
+    # (planetbench.protocols.whole_models); dense segmentation runs use dice_weight instead
+    "segmentation": ("ce", "generalized_dice", "generalized_dice_simple",
+                     "generalized_dice_uniform", "combined"),
 }
 
 #: What early stopping and the best checkpoint watch.
@@ -365,8 +369,9 @@ def resolve_loss(name: str, kind: str) -> str:
     """The loss of a run: ``default`` is the kind's first; others must suit the kind.
 
     Args:
-        name: ``default``, ``bce`` or ``ce``.
-        kind: ``binary``, ``multiclass``, ``multilabel`` or ``detection``.
+        name: ``default`` or a loss of :data:`LOSSES` for the kind.
+        kind: ``binary``, ``multiclass``, ``multilabel``, ``detection`` or ``segmentation``
+            (whole-model segmenters).
 
     Raises:
         InvalidInputError: the loss does not suit the kind.
@@ -411,19 +416,30 @@ LOSS_CHOICES: dict[str, tuple[str, tuple[Any, ...]]] = {
 #: with AdamW and no scheduler); a segmentation search leaves them out and says so.
 DENSE_FIXED: tuple[str, ...] = ("optimizer", "scheduler")
 
+#: The loss choices of a whole-model segmenter (Mars-Bench's own; its paper's "linear" weighting
+#: is the code's ``uniform``).
+WHOLE_SEGMENTATION_LOSSES: tuple[str, ...] = (
+    "ce", "generalized_dice", "generalized_dice_simple", "generalized_dice_uniform", "combined",
+)
+
 
 def image_kind(task_kind: str) -> str:
     """The kind used above for a TaskSpec kind (``classification`` = ``binary``)."""
     return "binary" if task_kind == "classification" else task_kind
 
 
-def search_space(task_kind: str) -> dict[str, tuple[Any, ...]]:
+def search_space(task_kind: str, *, whole_model: bool = False) -> dict[str, tuple[Any, ...]]:
     """Mars-Bench's search space for a task kind, as run setting → values.
 
     Segmentation drops :data:`DENSE_FIXED`; every kind but detection adds its loss choices.
+    A whole-model segmenter (``whole_model``; Mars-Bench's own baselines) keeps the whole space
+    and searches Mars-Bench's segmentation losses (:data:`WHOLE_SEGMENTATION_LOSSES`).
     """
     kind = image_kind(task_kind)
     space = dict(MARSBENCH_SPACE)
+    if kind == "segmentation" and whole_model:
+        space["loss"] = WHOLE_SEGMENTATION_LOSSES
+        return space
     if kind == "segmentation":
         for name in DENSE_FIXED:
             space.pop(name)
@@ -453,6 +469,7 @@ __all__ = [
     "OPTIMIZERS",
     "SCHEDULERS",
     "TRAINING_TYPES",
+    "WHOLE_SEGMENTATION_LOSSES",
     "EpochScheduler",
     "augment_classification",
     "augment_detection",

@@ -1,7 +1,11 @@
-"""Image-level runs: classification (binary, multi-class, multi-label) and detection tasks.
+"""Image-level runs: classification (binary, multi-class, multi-label) and detection tasks, and
+the runs of Mars-Bench's whole-model baselines.
 
 ``planetbench run`` executes a run of such a task here (the runner dispatches on the task's kind;
-segmentation runs stay in :mod:`planetbench.runs.runner`). The steps are those of a dense run:
+segmentation runs of encoders stay in :mod:`planetbench.runs.runner`). A whole-model baseline
+(:mod:`planetbench.encoders.marsbench_models`: ``mb-unet``, ``mb-faster-rcnn`` …) runs here on
+its kind's tasks, segmentation included
+(:class:`~planetbench.protocols.whole_models.SegmentationModelProtocol`). The steps are those of a dense run:
 align bands, build the encoder (random weights under ``scratch``), read the splits, select the
 label fraction (stratified by the task kind), train with
 :class:`~planetbench.protocols.classification.ClassificationProtocol` or
@@ -40,7 +44,7 @@ from planetbench.store.result import library_versions
 
 if TYPE_CHECKING:
     from planetbench.encoders.bands import BandAlignment
-    from planetbench.encoders.base import Encoder
+    from planetbench.encoders.base import Encoder, EncoderSpec
     from planetbench.protocols.images import ImageProtocol
     from planetbench.runs.jobs import RunJob
     from planetbench.tasks.spec import TaskSpec
@@ -56,35 +60,61 @@ DENSE_ONLY: dict[str, Any] = {"dice_weight": 0.0}
 
 
 def is_image_task(spec: TaskSpec) -> bool:
-    """True for the task kinds run by this module."""
+    """True for the task kinds run by this module (whatever the model)."""
     return spec.kind in IMAGE_KINDS
 
 
-def protocol_class(spec: TaskSpec) -> type[ImageProtocol]:
-    """The image protocol class of a task's kind."""
+def is_image_run(spec: TaskSpec, encoder: EncoderSpec) -> bool:
+    """True for the runs executed here: image-level tasks, and whole-model baselines."""
+    return is_image_task(spec) or bool(encoder.whole_model)
+
+
+def protocol_class(spec: TaskSpec, encoder: EncoderSpec | None = None) -> type[ImageProtocol]:
+    """The image protocol class of a task's kind (and of a whole segmenter)."""
     if spec.kind == "detection":
         from planetbench.protocols.detection import DetectionProtocol
 
         return DetectionProtocol
+    if encoder is not None and encoder.whole_model and spec.kind == "segmentation":
+        from planetbench.protocols.whole_models import SegmentationModelProtocol
+
+        return SegmentationModelProtocol
     from planetbench.protocols.classification import ClassificationProtocol
 
     return ClassificationProtocol
 
 
-def image_head(run: DenseRunConfig, spec: TaskSpec) -> str:
-    """The head of an image run (the kind's default for None or ``upernet``)."""
+def image_head(run: DenseRunConfig, spec: TaskSpec, encoder: EncoderSpec | None = None) -> str:
+    """The head of an image run (the kind's default for None or ``upernet``; '' for a whole
+    model, which has its own)."""
     head = run.head
     if head is None or head == DENSE_DEFAULT_HEAD:
-        return protocol_class(spec).default_head
+        if encoder is not None and encoder.whole_model:
+            return ""
+        return protocol_class(spec, encoder).default_head
     return str(head)
 
 
-def check_settings(run: DenseRunConfig, spec: TaskSpec) -> list[str]:
+def _whole_model_problems(run: DenseRunConfig, spec: TaskSpec, encoder: EncoderSpec) -> list[str]:
+    """A whole model runs on its kind's tasks, without a head of ours."""
+    name, kind = encoder.name, encoder.whole_model
+    if spec.kind != kind:
+        return [f"{name!r} is Mars-Bench's whole {kind} model; task {spec.name!r} is a "
+                f"{spec.kind} task: run it on {kind} tasks (or use an encoder here)"]
+    if (run.head is not None and run.head != DENSE_DEFAULT_HEAD) or run.head_options:
+        return [f"{name!r} is a whole model with its own decoder/detector: remove head "
+                f"{run.head!r} and head_options (--head, --head-option)"]
+    return []
+
+
+def check_settings(run: DenseRunConfig, spec: TaskSpec,
+                   encoder: EncoderSpec | None = None) -> list[str]:
     """Problems of a run's settings for its task's kind (empty: none); each names the key.
 
     Image runs: the protocol has an image form, and the head, optimiser, scheduler, loss,
     normalisation, monitor and cache names exist for the kind; segmentation runs: the image-only
-    settings are at their defaults (the dense protocols do not use them).
+    settings are at their defaults (the dense protocols do not use them). A whole-model
+    baseline (``encoder.whole_model``) runs on tasks of its kind only, without a head.
     """
     from planetbench.errors import UnknownNameError
     from planetbench.heads.classification import CLASSIFICATION_HEADS
@@ -102,7 +132,13 @@ def check_settings(run: DenseRunConfig, spec: TaskSpec) -> list[str]:
     from planetbench.runs.identity import IMAGE_SETTINGS
 
     where = f"task {spec.name!r} ({spec.kind})"
-    if not is_image_task(spec):
+    whole = encoder is not None and bool(encoder.whole_model)
+    if whole:
+        assert encoder is not None
+        refused = _whole_model_problems(run, spec, encoder)
+        if refused:
+            return refused
+    if not is_image_task(spec) and not whole:
         return [f"{where}: {key}={getattr(run, key)!r} applies to classification and detection "
                 f"runs only; remove it (segmentation runs use {default!r})"
                 for key, default in IMAGE_SETTINGS.items()
@@ -111,7 +147,7 @@ def check_settings(run: DenseRunConfig, spec: TaskSpec) -> list[str]:
     registry = DETECTORS if spec.kind == "detection" else CLASSIFICATION_HEADS
     lookups: list[tuple[str, str, Callable[[str], Any]]] = [
         ("protocol", run.protocol, IMAGE_PROTOCOL_MODES.get),
-        ("head", image_head(run, spec), registry.get),
+        *([] if whole else [("head", image_head(run, spec), registry.get)]),
         ("optimizer", run.optimizer, OPTIMIZERS.get),
         ("scheduler", run.scheduler, SCHEDULERS.get),
         ("normalisation", run.normalisation, check_normalisation),
@@ -124,7 +160,8 @@ def check_settings(run: DenseRunConfig, spec: TaskSpec) -> list[str]:
             problems.append(f"{where}: {key}: {exc}")
     if run.monitor not in MONITORS:
         problems.append(f"{where}: monitor {run.monitor!r} is not one of {', '.join(MONITORS)}")
-    if spec.kind != "detection" and run.cache not in VECTOR_CACHES:
+    if spec.kind in ("classification", "multiclass", "multilabel") and \
+            run.cache not in VECTOR_CACHES:
         problems.append(f"{where}: cache {run.cache!r}: classification runs cache pooled vectors "
                         f"in memory or not at all; use one of {', '.join(VECTOR_CACHES)}")
     problems.extend(f"{where}: {key}={getattr(run, key)!r} applies to segmentation runs only; "
@@ -146,11 +183,11 @@ def build_image_protocol(
     from planetbench.protocols.images import IMAGE_PROTOCOL_MODES
     from planetbench.protocols.mars import resolve_normalisation
 
-    run, spec = job.run, job.task.spec
+    run, spec, espec = job.run, job.task.spec, job.encoder.spec
     mode = IMAGE_PROTOCOL_MODES.get(run.protocol)
     identity = alignment.index_map == tuple(range(len(spec.bands)))
     params: dict[str, Any] = dict(
-        train_encoder=mode.train_encoder, head=image_head(run, spec),
+        train_encoder=mode.train_encoder, head=image_head(run, spec, espec) or None,
         head_options=dict(run.head_options) or None, lr=run.lr,
         weight_decay=run.weight_decay, batch_size=run.batch_size, epochs=run.epochs,
         patience=run.patience, input_size=run.input_size,
@@ -159,9 +196,11 @@ def build_image_protocol(
         monitor=run.monitor, min_delta=run.min_delta, seed=run.seed, on_epoch=on_epoch,
         input_transform=None if identity else partial(apply, alignment=alignment),
     )
-    if spec.kind != "detection":
+    if spec.kind == "segmentation":  # a whole segmenter
+        params.update(loss=run.loss)
+    elif spec.kind != "detection":
         params.update(loss=run.loss, cache=run.cache)
-    return protocol_class(spec).from_task(spec, encoder, **params)
+    return protocol_class(spec, espec).from_task(spec, encoder, **params)
 
 
 def execute_image_job(job: RunJob, on_epoch: Callable[[Any], None] | None = None) -> Result:
@@ -220,7 +259,7 @@ def measure(job: RunJob, protocol: ImageProtocol) -> dict[str, Any]:
     eff = measure_efficiency(protocol.forward_batch, x, modules, n_repeats=job.run.latency_repeats)
     out = eff.to_dict()
     out["params"] = sum(p.numel() for p in protocol.model_.parameters())
-    out["encoder_params"] = sum(p.numel() for p in protocol.encoder.parameters())
+    out["encoder_params"] = protocol.encoder_parameters()
     out["head_params"] = out["params"] - out["encoder_params"]
     return out
 
@@ -279,7 +318,7 @@ def _result(job: RunJob, protocol: ImageProtocol, metrics: dict[str, Any],
             "marsbench_metric": marsbench_metric(spec.kind),
             "training_type": training_type(run.protocol),
             "normalisation": protocol.normalisation,
-            "head": image_head(run, spec),
+            "head": image_head(run, spec, job.encoder.spec) or "(whole model)",
             "input_size": protocol.side(),
         },
         efficiency=efficiency,
@@ -318,6 +357,7 @@ __all__ = [
     "check_settings",
     "execute_image_job",
     "image_head",
+    "is_image_run",
     "is_image_task",
     "mars_metric_record",
     "measure",

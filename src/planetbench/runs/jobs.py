@@ -87,12 +87,20 @@ def check_available(registered: RegisteredEncoder) -> None:
     """Raise unless the encoder can be built here.
 
     Raises:
-        InvalidInputError: the spec says why it cannot (no installable code, a missing package).
+        InvalidInputError: the spec says why it cannot (no installable code), or a module it
+            requires is not installed.
     """
-    if not registered.spec.available:
+    import importlib.util
+
+    spec = registered.spec
+    if not spec.available:
+        raise InvalidInputError(f"encoder {spec.name!r} is not available: {spec.unavailable_reason}")
+    missing = [m for m in spec.requires if importlib.util.find_spec(m) is None]
+    if missing:
+        extra = "mars" if spec.whole_model else "all"
         raise InvalidInputError(
-            f"encoder {registered.spec.name!r} is not available: "
-            f"{registered.spec.unavailable_reason}"
+            f"{spec.name!r} needs {', '.join(missing)}, which is not installed: "
+            f"pip install 'planetbench[{extra}]'"
         )
 
 

@@ -169,24 +169,27 @@ def _check_names(runs: Sequence[DenseRunConfig], problems: _Problems) -> bool:
 
 
 def _is_image_run(run: DenseRunConfig) -> bool:
-    """True for a run of a classification or detection task (or of an unknown task)."""
+    """True for a run of a classification or detection task or of a whole-model baseline
+    (False for an unknown task or encoder)."""
+    from planetbench.encoders import get_encoder
     from planetbench.errors import UnknownNameError
-    from planetbench.runs.images import is_image_task
+    from planetbench.runs.images import is_image_run
     from planetbench.tasks import get_task
 
     try:
-        return is_image_task(get_task(run.task).spec)
+        return is_image_run(get_task(run.task).spec, get_encoder(run.encoder).spec)
     except UnknownNameError:
         return False
 
 
 def _check_kind_settings(runs: Sequence[DenseRunConfig], problems: _Problems) -> None:
     """The settings suit each task's kind (:func:`planetbench.runs.images.check_settings`)."""
+    from planetbench.encoders import get_encoder
     from planetbench.runs.images import check_settings
     from planetbench.tasks import get_task
 
     for run in runs:
-        for problem in check_settings(run, get_task(run.task).spec):
+        for problem in check_settings(run, get_task(run.task).spec, get_encoder(run.encoder).spec):
             problems.add(problem)
 
 
@@ -369,10 +372,10 @@ def _build_encoder_once(job: RunJob) -> Encoder:
 def _check_protocol_and_head(job: RunJob, encoder: Encoder) -> None:
     """The protocol's settings suit ``encoder`` and the head builds on its maps."""
     from planetbench.heads import build_head
-    from planetbench.runs.images import build_image_protocol, is_image_task
+    from planetbench.runs.images import build_image_protocol, is_image_run
     from planetbench.runs.jobs import build_protocol
 
-    if is_image_task(job.task.spec):
+    if is_image_run(job.task.spec, job.encoder.spec):
         protocol = build_image_protocol(job, encoder, job.align())
         protocol.check()
         try:

@@ -112,9 +112,9 @@ class _Trained:
 
 def _execute(job: RunJob, on_epoch: Callable[[Any], None] | None) -> Result:
     """The steps of one run: align bands, build, read, select, train, test, measure, record."""
-    from planetbench.runs.images import execute_image_job, is_image_task
+    from planetbench.runs.images import execute_image_job, is_image_run
 
-    if is_image_task(job.task.spec):  # classification and detection: planetbench.runs.images
+    if is_image_run(job.task.spec, job.encoder.spec):  # classification, detection, whole models
         return execute_image_job(job, on_epoch)
     t_start = time.perf_counter()
     check_available(job.encoder)

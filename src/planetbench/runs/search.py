@@ -144,8 +144,12 @@ class SearchSummary:
 # ---------------------------------------------------------------------------- the search space
 
 
-def resolve_space(task_kind: str, settings: SearchSettings) -> dict[str, tuple[Any, ...]]:
+def resolve_space(task_kind: str, settings: SearchSettings, *,
+                  whole_model: bool = False) -> dict[str, tuple[Any, ...]]:
     """The space searched: the given one or Mars-Bench's for the kind, then the tiny budget.
+
+    ``whole_model``: the model is a whole-model baseline (Mars-Bench's segmenters search its
+    optimisers, schedulers and losses, which the dense protocols fix).
 
     Raises:
         ConfigError: an unknown setting (did-you-mean), an empty list, or a setting the kind
@@ -157,7 +161,7 @@ def resolve_space(task_kind: str, settings: SearchSettings) -> dict[str, tuple[A
         raise ConfigError(f"budget {settings.budget!r} is not one of full, tiny")
     kind = image_kind(task_kind)
     if settings.space is None:
-        space = search_space(task_kind)
+        space = search_space(task_kind, whole_model=whole_model)
     else:
         space = {}
         for key, values in settings.space.items():
@@ -169,8 +173,8 @@ def resolve_space(task_kind: str, settings: SearchSettings) -> dict[str, tuple[A
             if not values:
                 raise ConfigError(f"search space: {key} lists no value")
             space[key] = tuple(values)
-    wrong = ({"loss"} if kind == "segmentation" else {"dice_weight"}) | (
-        set(DENSE_FIXED) if kind == "segmentation" else set())
+    dense = kind == "segmentation" and not whole_model
+    wrong = ({"loss"} if dense else {"dice_weight"}) | (set(DENSE_FIXED) if dense else set())
     if kind == "detection":
         wrong.add("loss")
     bad = sorted(wrong & set(space))
@@ -253,6 +257,7 @@ def run_search(
         InvalidInputError: no trial completed.
         RunsFailedError: a seed run failed (the others are stored).
     """
+    from planetbench.encoders import get_encoder
     from planetbench.runs.executors import LocalExecutor
     from planetbench.runs.images import search_suite
     from planetbench.tasks import get_task
@@ -263,7 +268,8 @@ def run_search(
         raise ConfigError(f"search method {settings.method!r} is not one of "
                           f"{', '.join(SEARCH_METHODS)}" + (f"; {hint}" if hint else ""))
     spec = get_task(base.task).spec
-    space = resolve_space(spec.kind, settings)
+    space = resolve_space(spec.kind, settings,
+                          whole_model=bool(get_encoder(base.encoder).spec.whole_model))
     study = study_name(base, settings, space)
     executor = executor if executor is not None else LocalExecutor()
     context = _Context(base, settings, space, study, store, executor, progress, print_fn,
