@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import planetbench.cli.data
 import planetbench.cli.encoders  # noqa: F401
 from planetbench.cli import app
-from planetbench.encoders import get_encoder, list_encoders
+from planetbench.encoders import get_encoder, list_encoders, list_whole_models
 from planetbench.encoders.weights import cache_path
 
 runner = CliRunner()
@@ -30,7 +30,10 @@ def _json(*args: str) -> list[dict[str, object]]:
 @pytest.mark.usefixtures("without_terratorch")
 def test_json_lists_every_encoder_with_availability() -> None:
     rows = {str(r["name"]): r for r in _json()}
-    assert sorted(rows) == list_encoders()
+    assert sorted(rows) == sorted(list_encoders() + list_whole_models())
+    assert {n for n, r in rows.items() if r["whole_model"]} == set(list_whole_models())
+    assert rows["mb-unet"]["whole_model"] == "segmentation"
+    assert rows["mb-faster-rcnn"]["whole_model"] == "detection"
     assert rows["unet"]["available"] is True and rows["unet"]["weights"] == "none"
     assert rows["dofa-base"]["weights"] == "not cached"
     assert rows["dofa-base"]["wavelength_conditioned"] is True
@@ -64,7 +67,7 @@ def test_available_only_filter() -> None:
     assert "gfm-swin" in names  # architecture from timm; weights passed by hand
     assert "prithvi-eo-v2-300" not in names and "spectralgpt" not in names
     every = {str(r["name"]) for r in _json("--no-available")}
-    assert every == set(list_encoders()) and names < every
+    assert every == set(list_encoders() + list_whole_models()) and names < every
 
 
 def test_help_ends_with_examples() -> None:
@@ -80,8 +83,9 @@ def test_table_shows_every_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
     result = runner.invoke(app, ["encoders"])
     assert result.exit_code == 0, result.output
     assert f"{len(list_encoders())} encoders" in result.output
-    for name in list_encoders():
+    for name in list_encoders() + list_whole_models():
         assert name in result.output, name
+    assert f"{len(list_whole_models())} whole models" in result.output
     assert "terratorch is not installed" in result.output
 
 

@@ -86,9 +86,12 @@ def test_weights_are_loaded_strictly_and_never_replaced_by_random(tmp_path: Path
         build_marsbench_classifier("vit-l16", n_classes=3, kind="multiclass", tiny=True,
                                    weights=wrong)
     with pytest.raises(InvalidInputError, match="only allowed with training_type="
-                                                "'scratch_training'"):
-        build_marsbench_classifier("resnet101", n_classes=3, kind="multiclass", tiny=True,
-                                   weights="none")
+                                                "'scratch_training'"):  # refused before building
+        build_marsbench_classifier("resnet101", n_classes=3, kind="multiclass", weights="none")
+    # a tiny miniature (tests) has no published weights: random under any training type
+    tiny_random = build_marsbench_classifier("resnet101", n_classes=3, kind="multiclass",
+                                             tiny=True, weights="none")
+    assert tiny_random.training_type == "feature_extraction"
     with pytest.raises(InvalidInputError, match="tiny variant has no published weights"):
         build_marsbench_classifier("swinv2-b", n_classes=3, kind="multiclass", tiny=True)
     with pytest.raises(WeightsUnavailableError, match="does not exist"):

@@ -94,6 +94,8 @@ RUN_EXAMPLE = """Examples:
   planetbench run --encoder dofa-base-cryobench --task glid --root /data/glid --protocol
   cryobench --weights dofa-base-cryobench=DOFA_ViT_base_e100.pth
   planetbench run --encoder mb-resnet101 --task mb-domars16k --root /data/marsbench --protocol frozen
+
+  planetbench run --encoder mb-unet --task mb-conequest_seg --root /data/marsbench --loss combined
 """
 
 
@@ -107,7 +109,9 @@ def run_cmd(
             "seeds). Omit it to give one run with the flags below.",
         ),
     ] = None,
-    encoder: Annotated[str | None, typer.Option(help="Encoder id (single run).")] = None,
+    encoder: Annotated[str | None, typer.Option(
+        help="Encoder id, or a whole-model baseline of Mars-Bench (mb-unet, mb-faster-rcnn …: "
+        "planetbench encoders lists both) (single run).")] = None,
     task: Annotated[str | None, typer.Option(help="Task id (single run).")] = None,
     protocol: Annotated[
         str,
@@ -165,24 +169,29 @@ def run_cmd(
     ] = None,
     normalisation: Annotated[
         str | None,
-        typer.Option(help="Classification/detection inputs: imagenet (Mars-Bench), band-stats, "
+        typer.Option(help="Classification/detection/whole-model inputs: imagenet (Mars-Bench), "
+                     "band-stats, "
                      "or auto [auto: imagenet for encoders with ImageNet weights]."),
     ] = None,
     optimizer: Annotated[
-        str | None, typer.Option(help="Classification/detection: adam, adamw, sgd [adamw].")
+        str | None, typer.Option(
+            help="Classification/detection/whole models: adam, adamw, sgd [adamw].")
     ] = None,
     scheduler: Annotated[
         str | None,
-        typer.Option(help="Classification/detection: none, cosine, step, plateau [none]."),
+        typer.Option(help="Classification/detection/whole models: none, cosine, step, plateau "
+                     "[none]."),
     ] = None,
     loss: Annotated[
         str | None,
         typer.Option(help="Classification: default, bce (binary: one logit), ce (binary: two "
-                     "logits) [default]."),
+                     "logits); whole-model segmenters: ce, generalized_dice(_simple|_uniform), "
+                     "combined (Mars-Bench's) [default]."),
     ] = None,
     monitor: Annotated[
         str | None,
-        typer.Option(help="Classification/detection: best checkpoint by validation score or "
+        typer.Option(help="Classification/detection/whole models: best checkpoint by "
+                     "validation score or "
                      "loss (Mars-Bench) [score]."),
     ] = None,
     num_threads: Annotated[

@@ -30,7 +30,8 @@ def encoders_cmd(
                      "registered encoder)."),
     ] = False,
 ) -> None:
-    """List encoders with availability (dependencies, cached weights, unavailable reason).
+    """List encoders with availability (dependencies, cached weights, unavailable reason), then
+    Mars-Bench's whole-model baselines.
 
     Example: planetbench encoders --format json
     """
@@ -39,8 +40,9 @@ def encoders_cmd(
     from planetbench.encoders.availability import list_availability
 
     rows = [r for r in list_availability() if r.available or not available]
+    wholes = [r for r in list_availability(whole_models=True) if r.available or not available]
     if fmt == "json":
-        typer.echo(json.dumps([r.to_dict() for r in rows], indent=2))
+        typer.echo(json.dumps([r.to_dict() for r in rows + wholes], indent=2))
         return
     table = Table(title=f"{len(rows)} encoders")
     table.add_column("encoder", no_wrap=True)
@@ -59,4 +61,13 @@ def encoders_cmd(
             escape(r.reason),
         )
     console.print(table)
+    whole = Table(title=f"{len(wholes)} whole models (Mars-Bench's baselines with their own "
+                        "decoder/detector: planetbench run --encoder NAME on tasks of their kind)")
+    whole.add_column("model", no_wrap=True)
+    for column in ("kind", "available", "weights", "licence", "unavailable because"):
+        whole.add_column(column, overflow="fold")
+    for r in wholes:
+        whole.add_row(r.name, r.whole_model, "[green]yes[/]" if r.available else "[red]no[/]",
+                      r.weights, escape(r.licence), escape(r.reason))
+    console.print(whole)
     console.print("Cache paths of the weights: planetbench encoders --format json")

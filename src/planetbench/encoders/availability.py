@@ -6,7 +6,7 @@ import importlib.util
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from planetbench.encoders import list_encoders
+from planetbench.encoders import list_encoders, list_whole_models
 from planetbench.encoders.base import ENCODERS, EncoderSpec
 from planetbench.encoders.weights import cache_path, find_cached, weights_status
 
@@ -34,6 +34,7 @@ class EncoderAvailability:
         weights_url: download URL of the published weights ('' if none).
         weights_page: where to get weights that cannot be downloaded automatically ('' if none).
         citation: paper to cite.
+        whole_model: the task kind of a whole-model baseline ('' for an encoder).
     """
 
     name: str
@@ -49,6 +50,7 @@ class EncoderAvailability:
     weights_url: str = ""
     weights_page: str = ""
     citation: str = ""
+    whole_model: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict."""
@@ -97,12 +99,15 @@ def encoder_availability(name: str) -> EncoderAvailability:
         weights_url=spec.weights_url,
         weights_page=weights.page if weights is not None else "",
         citation=spec.citation,
+        whole_model=spec.whole_model,
     )
 
 
-def list_availability() -> list[EncoderAvailability]:
-    """Availability of every registered encoder, sorted by id."""
-    return [encoder_availability(name) for name in list_encoders()]
+def list_availability(*, whole_models: bool = False) -> list[EncoderAvailability]:
+    """Availability of every registered encoder, sorted by id (``whole_models``: of the
+    whole-model baselines instead)."""
+    names = list_whole_models() if whole_models else list_encoders()
+    return [encoder_availability(name) for name in names]
 
 
 __all__ = ["BASE_REQUIREMENTS", "EncoderAvailability", "encoder_availability", "list_availability"]
