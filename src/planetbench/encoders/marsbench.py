@@ -236,6 +236,24 @@ def _swin(tiny: bool) -> nn.Module:
     return model
 
 
+def check_factory_options(name: str, options: dict[str, Any], *, random_init: bool,
+                          weights: str | Path | None) -> None:
+    """Refuse options a Mars-Bench baseline's factory does not take, and ``random_init`` with a
+    weights file.
+
+    Raises:
+        InvalidInputError: naming the options or the conflict.
+    """
+    if options:
+        raise InvalidInputError(
+            f"encoder {name!r} got unknown options {sorted(options)}; it takes tiny and weights"
+        )
+    if random_init and weights is not None and str(weights) != "none":
+        raise InvalidInputError(
+            f"encoder {name!r}: random_init=True and weights={str(weights)!r} exclude each other"
+        )
+
+
 def _factory(spec: EncoderSpec, build: Any, wrap: Any) -> Any:
     def factory(
         *,
@@ -246,13 +264,7 @@ def _factory(spec: EncoderSpec, build: Any, wrap: Any) -> Any:
         random_init: bool = False,
         **options: Any,
     ) -> ModelEncoder:
-        if options:
-            raise InvalidInputError(f"encoder {spec.name!r} got unknown options {sorted(options)}")
-        if random_init and weights is not None and str(weights) != "none":
-            raise InvalidInputError(
-                f"encoder {spec.name!r}: random_init=True and weights={str(weights)!r} exclude "
-                "each other"
-            )
+        check_factory_options(spec.name, options, random_init=random_init, weights=weights)
         # random_init=True (with weights None or "none"): a random architecture, Mars-Bench's
         # scratch_training; weights="none" alone is refused like any pretrained encoder's
         found = None if random_init else prepare_weights(spec, weights, tiny=tiny)
@@ -291,4 +303,5 @@ __all__ = [
     "ResNetEncoder",
     "SwinEncoder",
     "ViTEncoder",
+    "check_factory_options",
 ]

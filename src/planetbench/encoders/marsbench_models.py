@@ -48,7 +48,12 @@ from planetbench.encoders.base import (
     PretrainedWeights,
     RegisteredEncoder,
 )
-from planetbench.encoders.marsbench import IMAGENET_MEAN, IMAGENET_STD, MARSBENCH_NOTE
+from planetbench.encoders.marsbench import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    MARSBENCH_NOTE,
+    check_factory_options,
+)
 from planetbench.errors import InvalidInputError
 from planetbench.tasks.bands import RGB, Band
 
@@ -197,14 +202,7 @@ def _factory(name: str) -> Any:
         random_init: bool = False,
         **options: Any,
     ) -> WholeModel:
-        if options:
-            raise InvalidInputError(
-                f"{name!r} got unknown options {sorted(options)}; it takes tiny and weights"
-            )
-        if random_init and weights is not None and str(weights) != "none":
-            raise InvalidInputError(
-                f"{name!r}: random_init=True and weights={str(weights)!r} exclude each other"
-            )
+        check_factory_options(name, options, random_init=random_init, weights=weights)
         if weights is not None and str(weights) != "none" and not Path(weights).expanduser(
         ).is_file():
             raise InvalidInputError(

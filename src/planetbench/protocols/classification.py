@@ -106,17 +106,7 @@ class ClassificationProtocol(ImageProtocol):
     @classmethod
     def from_task(cls, spec: TaskSpec, encoder: Encoder, **params: Any) -> ClassificationProtocol:
         """Build with the task's kind, classes, metric and published band statistics."""
-        if spec.kind not in cls.kinds:
-            raise InvalidInputError(
-                f"task {spec.name!r} is a {spec.kind} task; the classification protocol takes "
-                f"{', '.join(cls.kinds)} tasks"
-            )
-        params.setdefault("n_classes", spec.n_classes)
-        params.setdefault("class_names", spec.classes)
-        params.setdefault("metric", spec.metric)
-        params.setdefault("band_mean", spec.band_mean)
-        params.setdefault("band_std", spec.band_std)
-        return cls(encoder, kind=image_kind(spec.kind), **params)
+        return cls(encoder, kind=image_kind(spec.kind), **cls.task_params(spec, params))
 
     # ------------------------------------------------------------------------------ checks
 

@@ -91,17 +91,7 @@ class DetectionProtocol(ImageProtocol):
     @classmethod
     def from_task(cls, spec: TaskSpec, encoder: Encoder, **params: Any) -> DetectionProtocol:
         """Build with the task's object classes, metric and published band statistics."""
-        if spec.kind != "detection":
-            raise InvalidInputError(
-                f"task {spec.name!r} is a {spec.kind} task; the detection protocol takes "
-                "detection tasks"
-            )
-        params.setdefault("n_classes", spec.n_classes)
-        params.setdefault("class_names", spec.classes)
-        params.setdefault("metric", spec.metric)
-        params.setdefault("band_mean", spec.band_mean)
-        params.setdefault("band_std", spec.band_std)
-        return cls(encoder, **params)
+        return cls(encoder, **cls.task_params(spec, params))
 
     def _check_model(self) -> None:
         if whole_model_of(self.encoder, "detection") is not None:

@@ -275,6 +275,24 @@ class ImageProtocol:
         """Build with the task's classes, metric and published band statistics."""
         raise NotImplementedError
 
+    @classmethod
+    def task_params(cls, spec: TaskSpec, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` completed with the task's classes, metric and published band statistics
+        (for :meth:`from_task`).
+
+        Raises:
+            InvalidInputError: the task's kind is not one this protocol takes.
+        """
+        if spec.kind not in cls.kinds:
+            raise InvalidInputError(
+                f"task {spec.name!r} is a {spec.kind} task; {cls.__name__} takes "
+                f"{', '.join(cls.kinds)} tasks"
+            )
+        defaults = {"n_classes": spec.n_classes, "class_names": spec.classes,
+                    "metric": spec.metric, "band_mean": spec.band_mean,
+                    "band_std": spec.band_std}
+        return {**defaults, **params}
+
     # --------------------------------------------------------------------------- validation
 
     def check(self) -> None:

@@ -196,17 +196,8 @@ class SegmentationModelProtocol(ImageProtocol):
     def from_task(cls, spec: TaskSpec, encoder: Encoder, **params: Any
                   ) -> SegmentationModelProtocol:
         """Build with the task's classes, metric, ignore index and band statistics."""
-        if spec.kind != "segmentation":
-            raise InvalidInputError(
-                f"task {spec.name!r} is a {spec.kind} task; this protocol trains segmenters"
-            )
-        params.setdefault("n_classes", spec.n_classes)
-        params.setdefault("class_names", spec.classes)
-        params.setdefault("metric", spec.metric)
-        params.setdefault("band_mean", spec.band_mean)
-        params.setdefault("band_std", spec.band_std)
         params.setdefault("ignore_index", spec.ignore_index)
-        return cls(encoder, **params)
+        return cls(encoder, **cls.task_params(spec, params))
 
     def _check_model(self) -> None:
         if whole_model_of(self.encoder, "segmentation") is None:
