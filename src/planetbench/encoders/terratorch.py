@@ -224,7 +224,7 @@ def fetch_terratorch_weights(spec: EncoderSpec, *, progress: bool = False) -> We
         raise WeightsUnavailableError(
             f"{exc} (also looked for file {hub.hf_filename} of the Hugging Face "
             f"repository {hub.hf_hub_id} in the Hugging Face cache {hf_cache_dir()}, "
-            "where terratorch's hf_hub_download puts it)"
+            "where hf_hub_download (terratorch, smp, timm) puts it)"
         ) from exc
 
 

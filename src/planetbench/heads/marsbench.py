@@ -67,7 +67,8 @@ TRAINING_TYPES: tuple[str, ...] = ("feature_extraction", "transfer_learning", "s
 StateDict = dict[str, Tensor]
 
 
-def _training_type(training_type: str) -> TrainingType:
+def check_training_type(training_type: str) -> TrainingType:
+    """``training_type`` when it is one of Mars-Bench's, else :class:`InvalidInputError`."""
     if training_type not in TRAINING_TYPES:
         raise InvalidInputError(
             f"training_type {training_type!r} is not one of {', '.join(TRAINING_TYPES)} "
@@ -136,19 +137,32 @@ def load_strict(module: nn.Module, state: StateDict, model_id: str) -> None:
         ) from exc
 
 
+def check_random_weights(weights: str | Path | None, *, model_id: str, tiny: bool,
+                         training_type: TrainingType) -> bool:
+    """True when ``weights`` asks for random weights (``"none"``) and that is allowed: with
+    ``scratch_training``, or for a tiny miniature (tests) under any training type.
+
+    Raises:
+        InvalidInputError: ``"none"`` for a full-size model with a pretrained training type.
+    """
+    if weights is None or str(weights) != "none":
+        return False
+    if training_type != "scratch_training" and not tiny:
+        raise InvalidInputError(
+            f"baseline {model_id!r}: weights='none' (random) is only allowed with "
+            f"training_type='scratch_training', not {training_type!r}; there is no random "
+            "fallback for pretrained training types"
+        )
+    return True
+
+
 def _weights(
     weights: str | Path | None, published: Any, *, model_id: str, tiny: bool,
     training_type: TrainingType,
 ) -> StateDict | None:
     """The state dict to load: published, from a file, or None for a random initialisation."""
-    if weights == "none":
-        if training_type != "scratch_training" and not tiny:
-            raise InvalidInputError(
-                f"baseline {model_id!r}: weights='none' (random) is only allowed with "
-                f"training_type='scratch_training', not {training_type!r}; there is no random "
-                "fallback for pretrained training types"
-            )
-        return None  # scratch, or a tiny miniature (tests): random under any training type
+    if check_random_weights(weights, model_id=model_id, tiny=tiny, training_type=training_type):
+        return None
     if weights is not None:
         return read_state_dict(weights, model_id)
     if published is None:
@@ -287,7 +301,7 @@ def build_marsbench_classifier(
             pretrained training type.
     """
     recipe = MARSBENCH_CLASSIFIERS.get(name)
-    ttype = _training_type(training_type)
+    ttype = check_training_type(training_type)
     n_out = n_logits(kind, n_classes)
     published = None if ttype == "scratch_training" else recipe.published()
     state = _weights(weights, published, model_id=name, tiny=tiny, training_type=ttype)
@@ -437,7 +451,7 @@ def build_marsbench_detector(
             (random; scratch only) or a file with the state dict of what would be published.
     """
     factory = MARSBENCH_DETECTORS.get(name)
-    ttype = _training_type(training_type)
+    ttype = check_training_type(training_type)
     if n_classes < 1:
         raise InvalidInputError(f"n_classes must be ≥ 1 object class, got {n_classes}")
     return Detector(factory(n_classes, ttype, tiny, weights), n_classes)
@@ -452,6 +466,8 @@ __all__ = [
     "TrainingType",
     "build_marsbench_classifier",
     "build_marsbench_detector",
+    "check_random_weights",
+    "check_training_type",
     "load_strict",
     "published_state_dict",
     "read_state_dict",

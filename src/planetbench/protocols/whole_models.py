@@ -78,9 +78,11 @@ def whole_model_of(encoder: Encoder, kind: str) -> WholeModel | None:
     return encoder
 
 
-def build_whole_model(encoder: WholeModel, *, n_classes: int, train_encoder: bool) -> nn.Module:
+def build_whole_model(encoder: WholeModel, *, n_classes: int, train_encoder: bool,
+                      input_size: int | None = None) -> nn.Module:
     """The Mars-Bench model ``encoder`` names, for ``n_classes`` (segmentation: K classes with
-    background; detection: C object classes), with the training type of the protocol."""
+    background; detection: C object classes), with the training type of the protocol; a
+    segmenter checks ``input_size`` (detectors resize inputs themselves)."""
     ttype = whole_training_type(encoder, train_encoder)
     # a tiny miniature (tests) has no published weights: random, as tiny encoders are
     weights = "none" if encoder.tiny and encoder.weights is None else encoder.weights
@@ -92,7 +94,7 @@ def build_whole_model(encoder: WholeModel, *, n_classes: int, train_encoder: boo
     from planetbench.heads.marsbench_seg import build_marsbench_segmenter
 
     return build_marsbench_segmenter(encoder.baseline, n_classes=n_classes, training_type=ttype,
-                                     tiny=encoder.tiny, weights=weights)
+                                     tiny=encoder.tiny, weights=weights, input_size=input_size)
 
 
 def whole_model_notes(encoder: WholeModel, train_encoder: bool) -> list[str]:
@@ -215,6 +217,12 @@ class SegmentationModelProtocol(ImageProtocol):
                 f"n_classes must be ≥ 2 (background included), got {self.n_classes}"
             )
         resolve_loss(self.loss, "segmentation")
+        from planetbench.heads.marsbench_seg import input_size_problem
+
+        whole = self._model()
+        problem = input_size_problem(whole.baseline, self.side(), tiny=whole.tiny)
+        if problem:
+            raise InvalidInputError(problem)
 
     def _model(self) -> WholeModel:
         whole = whole_model_of(self.encoder, "segmentation")
@@ -224,7 +232,7 @@ class SegmentationModelProtocol(ImageProtocol):
     def build_model(self) -> nn.Module:
         """Mars-Bench's segmenter, freshly built."""
         return build_whole_model(self._model(), n_classes=self.n_classes,
-                                 train_encoder=self.train_encoder)
+                                 train_encoder=self.train_encoder, input_size=self.side())
 
     def model_notes(self) -> list[str]:
         """The model as built and the loss."""

@@ -1,0 +1,268 @@
+"""Mars-Bench's segmentation baselines, built as Mars-Bench builds them (segmentation_models_pytorch).
+
+Mars-Bench (``kerner-lab/Mars-Bench``, ``marsbench/models/segmentation/*.py``) trains whole smp
+models, each with ``in_channels=3``, ``classes=num_classes`` and smp's defaults otherwise:
+
+===============  ===============================================  ==============================
+id               smp model and encoder (Mars-Bench's config)      published encoder weights
+===============  ===============================================  ==============================
+unet             ``Unet(encoder_name="resnet34")``                smp-hub ``resnet34.imagenet``
+deeplabv3plus    ``DeepLabV3Plus(encoder_name="resnet34")``       smp-hub ``resnet34.imagenet``
+segformer        ``Segformer(encoder_name="resnet34")``           smp-hub ``resnet34.imagenet``
+dpt              ``DPT(encoder_name="tu-vit_base_patch16_224      timm ``vit_base_patch16_224
+                 .augreg_in21k")``                                .augreg_in21k``
+===============  ===============================================  ==============================
+
+Training types are Mars-Bench's: ``feature_extraction`` (published encoder weights; the
+parameters of ``model.encoder`` frozen, decoder and segmentation head trainable),
+``transfer_learning`` (published encoder weights, everything trainable) and
+``scratch_training`` (random encoder). As in Mars-Bench, freezing is of parameters only: the model
+stays in train mode while training, so the frozen encoder's BatchNorm statistics keep updating.
+Mars-Bench's SegFormer runs the SegFormer decoder on a ResNet-34, not on the MiT encoder of the
+SegFormer paper; its DPT takes 224 × 224 inputs only (timm's ViT-B/16 has a fixed input size).
+
+Weights are those of the *encoder* (what smp's ``encoder_weights="imagenet"`` loads): None reads
+the published file from planetbench's weights cache or the Hugging Face cache, or downloads it
+(:func:`~planetbench.encoders.terratorch.fetch_terratorch_weights`; offline it raises
+:class:`~planetbench.errors.WeightsUnavailableError` naming the URL and where to put the file),
+and loads it strictly into ``model.encoder`` (the timm model inside it for DPT), as smp does;
+``weights=PATH`` loads that file (a state dict of the same encoder, ``.pt``/``.pth`` or
+``.safetensors``) the same way; ``weights="none"`` builds a random encoder and is only allowed
+with ``scratch_training``: there is never a random fallback. The decoder and head are
+initialised by smp as in Mars-Bench (the encoder is built, randomly, before its weights are
+loaded in both, so a seed gives the same decoder). ``tiny=True`` builds a miniature of the same
+layout for tests (a ResNet-18 encoder or timm's ``test_vit``, narrow decoders; random with
+``weights="none"`` under any training type, or a ``weights`` file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor, nn
+
+from planetbench.errors import InvalidInputError
+from planetbench.heads.marsbench import (
+    StateDict,
+    TrainingType,
+    check_random_weights,
+    check_training_type,
+    load_strict,
+)
+from planetbench.registry import Registry
+
+#: Mars-Bench's DPT encoder takes inputs of this side only.
+DPT_INPUT_SIZE = 224
+
+
+@dataclass(frozen=True)
+class SegmenterRecipe:
+    """How to build one segmentation baseline.
+
+    Attributes:
+        build: ``build(n_classes, in_channels, tiny, input_size)`` → the smp model, random.
+        registry_id: the whole model's id in the encoder registry (its spec names the weights).
+        stride: input sides must be multiples of this (the encoder's output stride).
+    """
+
+    build: Callable[[int, int, bool, int | None], nn.Module]
+    registry_id: str
+    stride: int
+
+
+def _smp() -> Any:
+    try:
+        import segmentation_models_pytorch as smp
+    except ImportError as exc:
+        raise InvalidInputError(
+            "Mars-Bench's segmentation baselines need segmentation_models_pytorch: "
+            "pip install 'planetbench[mars]'"
+        ) from exc
+    return smp
+
+
+def _unet(n_classes: int, in_channels: int, tiny: bool, input_size: int | None) -> nn.Module:
+    if tiny:
+        return _smp().Unet(encoder_name="resnet18", encoder_weights=None,
+                           in_channels=in_channels, classes=n_classes,
+                           decoder_channels=(32, 16, 16, 8, 8))
+    return _smp().Unet(encoder_name="resnet34", encoder_weights=None, in_channels=in_channels,
+                       classes=n_classes)
+
+
+def _deeplabv3plus(n_classes: int, in_channels: int, tiny: bool, input_size: int | None
+                   ) -> nn.Module:
+    if tiny:
+        return _smp().DeepLabV3Plus(encoder_name="resnet18", encoder_weights=None,
+                                    in_channels=in_channels, classes=n_classes,
+                                    decoder_channels=16)
+    return _smp().DeepLabV3Plus(encoder_name="resnet34", encoder_weights=None,
+                                in_channels=in_channels, classes=n_classes)
+
+
+def _segformer(n_classes: int, in_channels: int, tiny: bool, input_size: int | None
+               ) -> nn.Module:
+    if tiny:
+        return _smp().Segformer(encoder_name="resnet18", encoder_weights=None,
+                                in_channels=in_channels, classes=n_classes,
+                                decoder_segmentation_channels=16)
+    return _smp().Segformer(encoder_name="resnet34", encoder_weights=None,
+                            in_channels=in_channels, classes=n_classes)
+
+
+def _dpt(n_classes: int, in_channels: int, tiny: bool, input_size: int | None) -> nn.Module:
+    if tiny:
+        return _smp().DPT(encoder_name="tu-test_vit", encoder_weights=None,
+                          in_channels=in_channels, classes=n_classes,
+                          decoder_intermediate_channels=(16, 16, 16, 16),
+                          decoder_fusion_channels=16, img_size=input_size or 64)
+    return _smp().DPT(encoder_name="tu-vit_base_patch16_224.augreg_in21k", encoder_weights=None,
+                      in_channels=in_channels, classes=n_classes)
+
+
+MARSBENCH_SEGMENTERS: Registry[SegmenterRecipe] = Registry("Mars-Bench segmentation baseline")
+MARSBENCH_SEGMENTERS.register("unet", SegmenterRecipe(_unet, "mb-unet", 32))
+MARSBENCH_SEGMENTERS.register("deeplabv3plus", SegmenterRecipe(_deeplabv3plus,
+                                                               "mb-deeplabv3plus", 32))
+MARSBENCH_SEGMENTERS.register("segformer", SegmenterRecipe(_segformer, "mb-segformer", 32))
+MARSBENCH_SEGMENTERS.register("dpt", SegmenterRecipe(_dpt, "mb-dpt", 16))
+
+
+class MarsBenchSegmenter(nn.Module):
+    """An smp segmentation model as Mars-Bench trains it: images → logits (B, K, H, W).
+
+    Args:
+        model: the smp model.
+        name: baseline id.
+        training_type: how it was built (recorded).
+    """
+
+    def __init__(self, model: nn.Module, name: str, training_type: TrainingType) -> None:
+        super().__init__()
+        self.model = model
+        self.name = name
+        self.training_type = training_type
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits (B, K, H, W) of images (B, C, H, W)."""
+        out: Tensor = self.model(x)
+        return out
+
+    def encoder_parameters(self) -> int:
+        """Parameters of the smp encoder (the part ``feature_extraction`` freezes)."""
+        return sum(p.numel() for p in self.model.get_submodule("encoder").parameters())
+
+
+def input_size_problem(name: str, input_size: int, *, tiny: bool = False) -> str | None:
+    """Why ``input_size`` cannot feed baseline ``name`` (None: it can).
+
+    Raises:
+        UnknownNameError: unknown id.
+    """
+    recipe = MARSBENCH_SEGMENTERS.get(name)
+    if name == "dpt" and not tiny and input_size != DPT_INPUT_SIZE:
+        return (f"Mars-Bench's DPT takes {DPT_INPUT_SIZE} × {DPT_INPUT_SIZE} inputs only (timm's "
+                f"vit_base_patch16_224 has a fixed input size), not {input_size}; use input_size "
+                f"{DPT_INPUT_SIZE} (the default)")
+    if input_size % recipe.stride:
+        return (f"Mars-Bench's {name} needs an input size divisible by {recipe.stride} (its "
+                f"encoder's output stride), not {input_size}; use 224 (the default) or another "
+                f"multiple of {recipe.stride}")
+    return None
+
+
+def _encoder_module(model: nn.Module, name: str) -> nn.Module:
+    """The module smp loads the published encoder weights into."""
+    encoder = model.get_submodule("encoder")
+    return encoder.get_submodule("model") if name == "dpt" else encoder
+
+
+def _published_state(name: str) -> StateDict:
+    from planetbench.encoders import get_encoder
+    from planetbench.encoders.terratorch import fetch_terratorch_weights
+    from planetbench.encoders.weights import read_state_dict
+
+    spec = get_encoder(MARSBENCH_SEGMENTERS.get(name).registry_id).spec
+    return read_state_dict(fetch_terratorch_weights(spec).path)
+
+
+def _encoder_state(name: str, weights: str | Path | None, *, tiny: bool,
+                   training_type: TrainingType) -> StateDict | None:
+    """The encoder state dict to load: published, from a file, or None for random."""
+    from planetbench.encoders.weights import read_state_dict
+
+    if check_random_weights(weights, model_id=name, tiny=tiny, training_type=training_type):
+        return None
+    if weights is not None:
+        return read_state_dict(weights)
+    if training_type == "scratch_training":
+        return None
+    if tiny:
+        raise InvalidInputError(
+            f"baseline {name!r}: the tiny variant has no published weights; pass "
+            "weights='none' or weights=PATH"
+        )
+    return _published_state(name)
+
+
+def build_marsbench_segmenter(
+    name: str,
+    *,
+    n_classes: int,
+    training_type: str = "feature_extraction",
+    tiny: bool = False,
+    weights: str | Path | None = None,
+    in_channels: int = 3,
+    input_size: int | None = None,
+) -> MarsBenchSegmenter:
+    """Mars-Bench's segmentation baseline ``name`` (``unet``, ``deeplabv3plus``, ``segformer``,
+    ``dpt``).
+
+    Args:
+        name: baseline id.
+        n_classes: classes K, background included (≥ 2).
+        training_type: Mars-Bench's training type (see the module docstring).
+        tiny: a miniature of the architecture (random, or a ``weights`` file).
+        weights: None (published encoder weights), ``"none"`` (random; scratch only) or a file
+            holding the encoder's state dict.
+        in_channels: input bands (Mars-Bench: 3).
+        input_size: the side inputs will have, checked against the architecture when given.
+
+    Raises:
+        UnknownNameError: unknown id.
+        WeightsUnavailableError: published weights neither cached nor downloadable, or no file.
+        WeightsMismatchError: the weights do not fit the encoder.
+        InvalidInputError: bad class count, training type or input size, random weights for a
+            pretrained training type, or segmentation_models_pytorch missing.
+    """
+    recipe = MARSBENCH_SEGMENTERS.get(name)
+    ttype = check_training_type(training_type)
+    if n_classes < 2:
+        raise InvalidInputError(
+            f"baseline {name!r}: n_classes must be ≥ 2 (background included), got {n_classes}"
+        )
+    if input_size is not None:
+        problem = input_size_problem(name, input_size, tiny=tiny)
+        if problem:
+            raise InvalidInputError(problem)
+    state = _encoder_state(name, weights, tiny=tiny, training_type=ttype)  # before building
+    model = recipe.build(n_classes, in_channels, tiny, input_size)
+    if state is not None:
+        load_strict(_encoder_module(model, name), state, name)
+    model.requires_grad_(True)
+    if ttype == "feature_extraction":
+        model.get_submodule("encoder").requires_grad_(False)
+    return MarsBenchSegmenter(model, name, ttype)
+
+
+__all__ = [
+    "DPT_INPUT_SIZE",
+    "MARSBENCH_SEGMENTERS",
+    "MarsBenchSegmenter",
+    "SegmenterRecipe",
+    "build_marsbench_segmenter",
+    "input_size_problem",
+]
