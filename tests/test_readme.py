@@ -33,7 +33,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 #: Commands that cannot run in a test, by regular expression, each with the reason.
 SKIPS: tuple[tuple[str, str], ...] = (
-    (r"^planetbench run ", "trains encoders on the real Cryo-Bench data (the grid and its "
+    (r"^planetbench run (?!.*planetbench-demo/)", "trains encoders on the real Cryo-Bench data (the grid and its "
      "preflight are tested in tests/runs, a tiny dense run in tests/cli/test_dense_cli.py); "
      "the published Cryo-Bench table is imported in its place (see STAND_INS)"),
     (r"^pip install", "installs packages: the tests run in the environment it installed"),

@@ -93,6 +93,7 @@ RUN_EXAMPLE = """Examples:
 
   planetbench run --encoder dofa-base-cryobench --task glid --root /data/glid --protocol
   cryobench --weights dofa-base-cryobench=DOFA_ViT_base_e100.pth
+
   planetbench run --encoder mb-resnet101 --task mb-domars16k --root /data/marsbench --protocol frozen
 
   planetbench run --encoder mb-unet --task mb-conequest_seg --root /data/marsbench --loss combined
