@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import urllib.error
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,7 @@ def test_published_encoder_weights_come_from_the_cache_and_offline_fails_clearly
 
     from planetbench.encoders import get_encoder
     from planetbench.encoders.weights import cache_path
+    from planetbench.protocols.whole_models import published_weights_file
 
     monkeypatch.setenv("PLANETBENCH_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
@@ -116,25 +118,28 @@ def test_published_encoder_weights_come_from_the_cache_and_offline_fails_clearly
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     spec = get_encoder("mb-unet").spec
+    published = partial(published_weights_file, spec)
     with pytest.raises(WeightsUnavailableError) as info:
-        _build("unet", training_type="feature_extraction")
+        _build("unet", training_type="feature_extraction", published=published)
     text = str(info.value)
     assert "smp-hub/resnet34.imagenet" in text and str(cache_path(spec)) in text
 
     # the published file put in the cache by hand (here: generated, random) is loaded strictly
     torch.manual_seed(3)
-    published = _encoder_of(_build("unet", training_type="scratch_training"), "unet").state_dict()
+    state = _encoder_of(_build("unet", training_type="scratch_training"), "unet").state_dict()
     cache_path(spec).parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in published.items()}, str(cache_path(spec)))
-    seg = _build("unet", training_type="transfer_learning")
+    save_file({k: v.contiguous() for k, v in state.items()}, str(cache_path(spec)))
+    seg = _build("unet", training_type="transfer_learning", published=published)
     own = seg.model.encoder.state_dict()
-    assert all(torch.equal(published[k], own[k]) for k in published)
+    assert all(torch.equal(state[k], own[k]) for k in state)
     assert all(p.requires_grad for p in seg.model.parameters())
 
 
 def test_no_random_fallback_and_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(InvalidInputError, match="only allowed with training_type='scratch"):
         _build("unet", weights="none", training_type="feature_extraction")
+    with pytest.raises(InvalidInputError, match="no source of its published encoder weights"):
+        _build("unet", training_type="transfer_learning")
     with pytest.raises(InvalidInputError, match="tiny variant has no published weights"):
         _build("unet", tiny=True, training_type="transfer_learning")
     with pytest.raises(InvalidInputError, match="not one of feature_extraction"):

@@ -259,3 +259,29 @@ def test_cli_refuses_a_whole_model_on_the_wrong_kind_with_exit_2(
     assert result.exit_code == 2, result.output
     assert "whole segmentation model" in result.output
     assert "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------------------- efficiency
+
+
+@needs_smp
+def test_efficiency_of_a_whole_segmenter_counts_its_encoder_and_decoder() -> None:
+    from planetbench.heads.marsbench_seg import build_marsbench_segmenter
+    from planetbench.runs.efficiency import efficiency_of
+
+    eff = efficiency_of("mb-unet", "mb-conequest_seg", input_size=64, latency=False)
+    smp_model = build_marsbench_segmenter("unet", n_classes=2, training_type="scratch_training",
+                                          weights="none").model
+    encoder = sum(p.numel() for p in smp_model.encoder.parameters())
+    total = sum(p.numel() for p in smp_model.parameters())
+    assert eff["encoder_params_m"] * 1e6 == pytest.approx(encoder)
+    assert eff["params_m"] * 1e6 == pytest.approx(total)
+    assert eff["decoder"] == "(whole model)" and eff["input_size"] == 64
+    # a ResNet-34 U-Net at 64 px: more than the encoder's 3.6 GFLOPs at 224 scaled by (64/224)²
+    assert 0.25 < eff["gflops"] < 2.0
+    with pytest.raises(InvalidInputError, match="whole detection model"):
+        efficiency_of("mb-ssd", "mb-conequest_seg", latency=False)
+    with pytest.raises(InvalidInputError, match="drop --protocol"):
+        efficiency_of("mb-unet", "mb-conequest_seg", protocol="cryobench", latency=False)
+    with pytest.raises(InvalidInputError, match="divisible by 32"):
+        efficiency_of("mb-unet", "mb-conequest_seg", input_size=100, latency=False)

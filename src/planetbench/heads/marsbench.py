@@ -102,7 +102,7 @@ def published_state_dict(weights_enum: Any, model_id: str) -> StateDict:
 
 
 def read_state_dict(path: str | Path, model_id: str) -> StateDict:
-    """A state dict saved with ``torch.save`` (tensors only).
+    """A flat state dict saved with ``torch.save`` (tensors only) or as ``.safetensors``.
 
     Raises:
         WeightsUnavailableError: the file does not exist.
@@ -114,14 +114,19 @@ def read_state_dict(path: str | Path, model_id: str) -> StateDict:
             f"weights file {path} of baseline {model_id!r} does not exist; check weights=PATH"
         )
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            obj = load_file(str(path), device="cpu")
+        else:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for unreadable files
         raise WeightsMismatchError(f"weights file {path} is not a readable checkpoint ({exc})"
                                    ) from exc
     if not isinstance(obj, Mapping) or not all(isinstance(v, Tensor) for v in obj.values()):
         raise WeightsMismatchError(
             f"weights file {path} must hold a flat state dict of tensors (torch.save("
-            "model.state_dict())) of the torchvision model of {model_id!r}"
+            f"model.state_dict())) of the model of {model_id!r}"
         )
     return dict(obj)
 

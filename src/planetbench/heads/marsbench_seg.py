@@ -21,11 +21,12 @@ stays in train mode while training, so the frozen encoder's BatchNorm statistics
 Mars-Bench's SegFormer runs the SegFormer decoder on a ResNet-34, not on the MiT encoder of the
 SegFormer paper; its DPT takes 224 × 224 inputs only (timm's ViT-B/16 has a fixed input size).
 
-Weights are those of the *encoder* (what smp's ``encoder_weights="imagenet"`` loads): None reads
-the published file from planetbench's weights cache or the Hugging Face cache, or downloads it
-(:func:`~planetbench.encoders.terratorch.fetch_terratorch_weights`; offline it raises
-:class:`~planetbench.errors.WeightsUnavailableError` naming the URL and where to put the file),
-and loads it strictly into ``model.encoder`` (the timm model inside it for DPT), as smp does;
+Weights are those of the *encoder* (what smp's ``encoder_weights="imagenet"`` loads): None loads
+the published file that ``published()`` gives (a run finds it in planetbench's weights cache or
+the Hugging Face cache, or downloads it, with
+:func:`planetbench.protocols.whole_models.published_weights_file`; offline it raises
+:class:`~planetbench.errors.WeightsUnavailableError` naming the URL and where to put the file)
+strictly into ``model.encoder`` (the timm model inside it for DPT), as smp does;
 ``weights=PATH`` loads that file (a state dict of the same encoder, ``.pt``/``.pth`` or
 ``.safetensors``) the same way; ``weights="none"`` builds a random encoder and is only allowed
 with ``scratch_training``: there is never a random fallback. The decoder and head are
@@ -51,6 +52,7 @@ from planetbench.heads.marsbench import (
     check_random_weights,
     check_training_type,
     load_strict,
+    read_state_dict,
 )
 from planetbench.registry import Registry
 
@@ -180,24 +182,14 @@ def _encoder_module(model: nn.Module, name: str) -> nn.Module:
     return encoder.get_submodule("model") if name == "dpt" else encoder
 
 
-def _published_state(name: str) -> StateDict:
-    from planetbench.encoders import get_encoder
-    from planetbench.encoders.terratorch import fetch_terratorch_weights
-    from planetbench.encoders.weights import read_state_dict
-
-    spec = get_encoder(MARSBENCH_SEGMENTERS.get(name).registry_id).spec
-    return read_state_dict(fetch_terratorch_weights(spec).path)
-
-
 def _encoder_state(name: str, weights: str | Path | None, *, tiny: bool,
-                   training_type: TrainingType) -> StateDict | None:
+                   training_type: TrainingType, published: Callable[[], Path] | None
+                   ) -> StateDict | None:
     """The encoder state dict to load: published, from a file, or None for random."""
-    from planetbench.encoders.weights import read_state_dict
-
     if check_random_weights(weights, model_id=name, tiny=tiny, training_type=training_type):
         return None
     if weights is not None:
-        return read_state_dict(weights)
+        return read_state_dict(weights, name)
     if training_type == "scratch_training":
         return None
     if tiny:
@@ -205,7 +197,13 @@ def _encoder_state(name: str, weights: str | Path | None, *, tiny: bool,
             f"baseline {name!r}: the tiny variant has no published weights; pass "
             "weights='none' or weights=PATH"
         )
-    return _published_state(name)
+    if published is None:
+        raise InvalidInputError(
+            f"baseline {name!r}: no source of its published encoder weights was given; pass "
+            "published= (planetbench.protocols.whole_models.published_weights_file does it) "
+            "or weights=PATH"
+        )
+    return read_state_dict(published(), name)
 
 
 def build_marsbench_segmenter(
@@ -217,6 +215,7 @@ def build_marsbench_segmenter(
     weights: str | Path | None = None,
     in_channels: int = 3,
     input_size: int | None = None,
+    published: Callable[[], Path] | None = None,
 ) -> MarsBenchSegmenter:
     """Mars-Bench's segmentation baseline ``name`` (``unet``, ``deeplabv3plus``, ``segformer``,
     ``dpt``).
@@ -230,6 +229,8 @@ def build_marsbench_segmenter(
             holding the encoder's state dict.
         in_channels: input bands (Mars-Bench: 3).
         input_size: the side inputs will have, checked against the architecture when given.
+        published: ``published()`` → the published encoder weights file (fetched by the caller:
+            the registry's whole-model spec names it), used when ``weights`` is None.
 
     Raises:
         UnknownNameError: unknown id.
@@ -248,7 +249,8 @@ def build_marsbench_segmenter(
         problem = input_size_problem(name, input_size, tiny=tiny)
         if problem:
             raise InvalidInputError(problem)
-    state = _encoder_state(name, weights, tiny=tiny, training_type=ttype)  # before building
+    state = _encoder_state(name, weights, tiny=tiny, training_type=ttype,  # before building
+                           published=published)
     model = recipe.build(n_classes, in_channels, tiny, input_size)
     if state is not None:
         load_strict(_encoder_module(model, name), state, name)

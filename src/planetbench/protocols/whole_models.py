@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -36,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from planetbench.encoders.base import Encoder
+from planetbench.encoders.base import Encoder, EncoderSpec
 from planetbench.encoders.marsbench_models import WholeModel
 from planetbench.errors import InvalidInputError
 from planetbench.metrics.mars import MarsSegmentationMeter
@@ -94,7 +95,21 @@ def build_whole_model(encoder: WholeModel, *, n_classes: int, train_encoder: boo
     from planetbench.heads.marsbench_seg import build_marsbench_segmenter
 
     return build_marsbench_segmenter(encoder.baseline, n_classes=n_classes, training_type=ttype,
-                                     tiny=encoder.tiny, weights=weights, input_size=input_size)
+                                     tiny=encoder.tiny, weights=weights, input_size=input_size,
+                                     published=lambda: published_weights_file(encoder.spec))
+
+
+def published_weights_file(spec: EncoderSpec) -> Path:
+    """The published encoder weights file of a whole segmenter's ``spec``: planetbench's weights
+    cache, the Hugging Face cache (where smp and timm put it), else downloaded.
+
+    Raises:
+        WeightsUnavailableError: not cached and the download failed (offline); names the URL,
+            the repository and where to put the file by hand.
+    """
+    from planetbench.encoders.terratorch import fetch_terratorch_weights
+
+    return fetch_terratorch_weights(spec).path
 
 
 def whole_model_notes(encoder: WholeModel, train_encoder: bool) -> list[str]:
@@ -306,6 +321,7 @@ __all__ = [
     "SegmentationModelProtocol",
     "build_whole_model",
     "generalized_dice_loss",
+    "published_weights_file",
     "segmentation_loss",
     "whole_model_notes",
     "whole_model_of",

@@ -26,7 +26,8 @@ Conventions:
 * ``peak_memory_mb``: on GPU, ``torch.cuda.max_memory_allocated`` during one forward pass minus the
   memory allocated before it (MiB). On CPU (Linux), the growth of the process's peak resident set
   size (``VmHWM`` in ``/proc/self/status``, reset through ``/proc/self/clear_refs``) over the RSS
-  before the pass (MiB) — this includes allocator caching and is therefore an upper bound of the
+  before the pass (MiB), after collecting garbage and giving the C heap's free pages back to the
+  system (glibc's ``malloc_trim``: otherwise a pass reusing them does not show) — this includes allocator caching and is therefore an upper bound of the
   tensors' needs; when the peak RSS does not grow (the pass reused memory the process held) the
   value is missing and flagged rather than 0. Elsewhere it is not measured.
 
@@ -35,6 +36,8 @@ A quantity that cannot be measured is ``None`` and its reason is added to ``flag
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import math
 import statistics
 import time
@@ -278,6 +281,17 @@ def _proc_status_kb(field_name: str) -> int | None:
     return None
 
 
+def _release_free_memory() -> None:
+    """Collect garbage and give the C heap's free pages back to the system (glibc's
+    ``malloc_trim``), so that a pass reusing them shows in the peak RSS (they would otherwise
+    be resident already, and the pass's memory invisible)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim this way
+        pass
+
+
 def measure_peak_memory(
     fn: Callable[[Tensor], Any], x: Tensor
 ) -> tuple[float | None, str, list[str]]:
@@ -291,6 +305,7 @@ def measure_peak_memory(
         _sync(x.device)
         peak = torch.cuda.max_memory_allocated(x.device) - before
         return peak / MIB, "cuda.max_memory_allocated", []
+    _release_free_memory()
     try:
         Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
     except OSError as exc:
@@ -490,21 +505,31 @@ def efficiency_of(
     from planetbench.encoders import get_encoder
     from planetbench.encoders.bands import apply
     from planetbench.encoders.base import default_device
-    from planetbench.encoders.weights import random_weights_for_counting
     from planetbench.errors import InvalidInputError
-    from planetbench.heads import build_head
     from planetbench.protocols.dense import DENSE_PROTOCOLS
     from planetbench.runs.jobs import check_available
     from planetbench.tasks import get_task
 
     registered = get_encoder(encoder)
     spec = get_task(task).spec
+    whole = registered.spec.whole_model
+    if whole and whole != "segmentation":
+        raise InvalidInputError(
+            f"{encoder!r} is Mars-Bench's whole {whole} model; `planetbench efficiency` measures "
+            "segmentation models: give an encoder or a whole segmenter (mb-unet, mb-deeplabv3plus, "
+            "mb-segformer, mb-dpt)"
+        )
     if spec.kind != "segmentation":
         raise InvalidInputError(
             f"task {task!r} is a {spec.kind} task; `planetbench efficiency` measures an encoder "
             "with a segmentation decoder: give a segmentation task (planetbench data list)"
         )
     check_available(registered)
+    if whole and protocol not in (DEFAULT_PROTOCOL, "frozen", "finetune", "scratch"):
+        raise InvalidInputError(
+            f"{encoder!r} is Mars-Bench's whole segmenter; it runs under frozen, finetune or "
+            f"scratch (one model for all three), not {protocol!r}: drop --protocol"
+        )
     if protocol != DEFAULT_PROTOCOL and protocol not in DENSE_PROTOCOLS:
         from planetbench.errors import UnknownNameError
         from planetbench.registry import did_you_mean
@@ -515,28 +540,33 @@ def efficiency_of(
             f"unknown protocol {protocol!r}{'; ' + hint if hint else ''} Available: "
             f"{', '.join(choices)}"
         )
-    cls = DENSE_PROTOCOLS.get("frozen" if protocol == DEFAULT_PROTOCOL else protocol)
-    settings = cls.run_defaults(encoder)
+    settings: dict[str, Any]
+    if whole:  # Mars-Bench's own input size (224), whatever the dense protocols' default
+        settings = {"input_size": None, "band_policy": "auto", "head": "(whole model)"}
+    else:
+        cls = DENSE_PROTOCOLS.get("frozen" if protocol == DEFAULT_PROTOCOL else protocol)
+        settings = cls.run_defaults(encoder)
     size = input_size or settings["input_size"] or registered.spec.input_size
     if size < 8:
         raise InvalidInputError(f"--input-size must be at least 8 px, got {size}")
     alignment, flags = _aligned(spec.bands, registered.spec, band_policy or
                                 settings["band_policy"], fallback=band_policy is None)
-    options: dict[str, Any] = {"in_bands": getattr(alignment, "input_bands", None) or spec.bands}
-    if registered.spec.wavelength_conditioned:
-        options["wavelengths_um"] = alignment.wavelengths_um
     target = torch.device(device) if device is not None else default_device()
-    with random_weights_for_counting(), torch.random.fork_rng(devices=[]), target:
-        torch.manual_seed(0)
-        model = registered.factory(**options).to(target).eval()
-        head = build_head(settings["head"], in_channels=model.spec.feature_channels,
-                          in_strides=model.spec.feature_strides,
-                          n_classes=spec.n_classes).to(target).eval()
     identity = alignment.index_map == tuple(range(len(spec.bands)))
-    transform = None if identity else partial(apply, alignment=alignment)
+    align = (lambda t: t) if identity else partial(apply, alignment=alignment)
+    if whole:
+        whole_model, model, head = _whole_segmenter(registered, spec.n_classes, size, target)
 
-    def forward(x: Tensor) -> Any:
-        return head(model.features(x if transform is None else transform(x)), tuple(x.shape[-2:]))
+        def forward(x: Tensor) -> Any:
+            return whole_model(align(x))
+    else:
+        in_bands = getattr(alignment, "input_bands", None) or spec.bands
+        model, head = _encoder_and_head(registered, in_bands, alignment, spec.n_classes,
+                                        settings["head"], target)
+
+        def forward(x: Tensor) -> Any:
+            x = align(x)
+            return head(model.features(x), tuple(x.shape[-2:]))
 
     x = torch.zeros(1, len(spec.bands), size, size, device=target)
     eff = model_efficiency(model, head, x, forward=forward, n_warmup=n_warmup,
@@ -554,6 +584,41 @@ def efficiency_of(
         "peak_memory_mb": eff["peak_memory_mb"], "flags": [*flags, *eff["flags"]],
     }
     return out
+
+
+def _encoder_and_head(registered: Any, in_bands: Any, alignment: Any, n_classes: int,
+                      head_name: str, target: torch.device) -> tuple[Any, nn.Module]:
+    """The encoder (random weights) and the protocol's decoder, on ``target``, in eval mode."""
+    from planetbench.encoders.weights import random_weights_for_counting
+    from planetbench.heads import build_head
+
+    options: dict[str, Any] = {"in_bands": in_bands}
+    if registered.spec.wavelength_conditioned:
+        options["wavelengths_um"] = alignment.wavelengths_um
+    with random_weights_for_counting(), torch.random.fork_rng(devices=[]), target:
+        torch.manual_seed(0)
+        model = registered.factory(**options).to(target).eval()
+        head = build_head(head_name, in_channels=model.spec.feature_channels,
+                          in_strides=model.spec.feature_strides,
+                          n_classes=n_classes).to(target).eval()
+    return model, head
+
+
+def _whole_segmenter(registered: Any, n_classes: int, size: int, target: torch.device
+                     ) -> tuple[nn.Module, nn.Module, nn.Module]:
+    """A whole segmenter (random weights) on ``target`` in eval mode, with its encoder and the
+    rest (decoder and segmentation head) for counting parameters apart."""
+    from planetbench.encoders.marsbench_models import WHOLE_MODELS
+    from planetbench.heads.marsbench_seg import build_marsbench_segmenter
+
+    baseline, _ = WHOLE_MODELS[registered.spec.name]
+    with torch.random.fork_rng(devices=[]), target:
+        torch.manual_seed(0)
+        smp_model = build_marsbench_segmenter(
+            baseline, n_classes=n_classes, training_type="scratch_training", weights="none",
+            input_size=size).model.to(target).eval()
+    rest = nn.ModuleList(m for n, m in smp_model.named_children() if n != "encoder")
+    return smp_model, smp_model.get_submodule("encoder"), rest
 
 
 def _aligned(task_bands: Any, encoder_spec: Any, policy: str, *, fallback: bool) -> Any:
