@@ -180,6 +180,23 @@ def test_generalized_dice_by_hand() -> None:
         generalized_dice_loss(logits, both, "linear")
 
 
+def test_square_weighted_dice_saturates_when_a_class_is_absent_from_the_batch() -> None:
+    """Mars-Bench's quirk, kept under its loss names: an absent class gets the weight 1/s² and
+    its softmax mass in the union swamps the rest, so the loss is ≈ 1 with almost no gradient."""
+    gen = torch.Generator().manual_seed(0)
+    target = torch.randint(0, 2, (2, 8, 8), generator=gen)  # classes 0 and 1; class 2 absent
+    logits = (torch.randn(2, 3, 8, 8, generator=gen)
+              + 3 * torch.nn.functional.one_hot(target, 3).permute(0, 3, 1, 2)).requires_grad_()
+    square = generalized_dice_loss(logits, target, "square")
+    square.backward()
+    assert float(square.detach()) == pytest.approx(1.0, abs=1e-6)
+    assert logits.grad is not None and float(logits.grad.abs().max()) < 1e-6
+    assert float(generalized_dice_loss(logits.detach(), target, "uniform")) < 0.5  # no swamping
+    present = torch.cat([target, torch.full((1, 8, 8), 2)])  # class 2 present somewhere
+    logits3 = torch.cat([logits.detach(), torch.zeros(1, 3, 8, 8)])
+    assert float(generalized_dice_loss(logits3, present, "square")) < 0.9
+
+
 def test_ignored_pixels_count_as_absent_and_combined_adds_cross_entropy() -> None:
     gen = torch.Generator().manual_seed(0)
     logits = torch.randn(2, 3, 4, 4, generator=gen)

@@ -18,7 +18,11 @@ loop, optimisers, schedulers, early stopping and best checkpoint of
   (its weighting ``square``), ``generalized_dice_simple``, ``generalized_dice_uniform`` (the code's
   name for the paper's "linear"), ``combined`` (cross-entropy + generalized Dice with the square
   weighting, exactly as its code adds them: the config's ``alpha`` is not used there);
-  generalized Dice is computed over the whole batch with smoothing 1e-5 (:func:`generalized_dice_loss`);
+  generalized Dice is computed over the whole batch with smoothing 1e-5 (:func:`generalized_dice_loss`).
+  Kept as Mars-Bench computes it, quirk included: a class absent from a batch gets the weight
+  1/(1e-5)² (square; 1e5 for simple), its softmax mass swamps the sums and the loss is ≈ 1 with
+  almost no gradient (checked against Mars-Bench's own ``_generalized_dice_loss``: equal to
+  1e-10). ``generalized_dice_uniform`` has no such weights;
 * metrics: Mars-Bench's ``iou_mb`` (per-image IoU, background included) beside our dataset-level
   ``miou`` (:class:`~planetbench.metrics.mars.MarsSegmentationMeter`);
 * the whole model stays in train mode while training, so a frozen encoder's BatchNorm statistics
