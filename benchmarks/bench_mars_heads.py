@@ -23,6 +23,12 @@ Setting (issue 12, Performance): planetbench's ``vit`` encoder (ViT-S/16: 384 wi
    epoch records (the cache is built before epoch 1 and counted in epoch 1, never in later
    epochs). Losses must agree within float tolerance.
 
+5. Mars-Bench's whole segmenters (``mb-unet``, ``mb-deeplabv3plus``, ``mb-segformer``,
+   ``mb-dpt``; random weights, same cost): images/s of inference and of a training step (batch
+   4, cross-entropy, AdamW) under ``feature_extraction`` (encoder frozen, still in train mode as
+   in Mars-Bench) and ``transfer_learning``, at 224 px (``--quick``: the tiny variants at 64 px),
+   with the parameters each trains.
+
 Run ``python benchmarks/bench_mars_heads.py`` (a few minutes on 2 CPU cores) or ``--quick``
 (tiny ViT at 32 px, seconds) for a smoke run.
 """
@@ -207,8 +213,51 @@ def protocol_epochs(args: argparse.Namespace, size: int) -> dict[str, Any]:
     return out
 
 
+def whole_segmenter_rates(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+    """Images/s of Mars-Bench's whole segmenters: inference and training steps, per model."""
+    import importlib.util
+
+    if importlib.util.find_spec("segmentation_models_pytorch") is None:
+        return {}
+    from planetbench.heads.marsbench_seg import build_marsbench_segmenter
+
+    size, b = (64, 4) if args.quick else (224, 4)
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(b, 3, size, size, generator=gen)
+    y = torch.randint(0, 3, (b, size, size), generator=gen)
+    out: dict[str, dict[str, float]] = {}
+    for name in ("unet", "deeplabv3plus", "segformer", "dpt"):
+        row: dict[str, float] = {}
+        for ttype in ("feature_extraction", "transfer_learning"):
+            torch.manual_seed(0)
+            seg = build_marsbench_segmenter(name, n_classes=3, training_type=ttype,
+                                            tiny=args.quick, weights="none", input_size=size)
+            trainable = [p for p in seg.parameters() if p.requires_grad]
+            opt = torch.optim.AdamW(trainable, lr=1e-4)
+
+            def step(seg: Any = seg, opt: Any = opt) -> None:
+                seg.train()
+                loss = torch.nn.functional.cross_entropy(seg(x), y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+            if ttype == "feature_extraction":
+                def infer(seg: Any = seg) -> None:
+                    seg.eval()
+                    with torch.no_grad():
+                        seg(x)
+
+                row["inference"] = _rate(infer, b, args.repeats)
+                row["params_m"] = sum(p.numel() for p in seg.parameters()) / 1e6
+            row[f"train_{ttype}"] = _rate(step, b, args.repeats)
+            row[f"trainable_m_{ttype}"] = sum(p.numel() for p in trainable) / 1e6
+        out[name] = row
+    return out
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Run the four parts and return their figures (see the module docstring)."""
+    """Run the five parts and return their figures (see the module docstring)."""
     torch.set_num_threads(args.threads)
     size = 32 if args.quick else 224
     if args.quick:
@@ -221,8 +270,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "detection": detection_rates(args, size),
         "frozen": frozen_epochs(args, size),
         "protocol": protocol_epochs(args, size),
+        "whole": whole_segmenter_rates(args),
         "n_train": args.n_train,
         "epochs": args.epochs,
+        "quick": args.quick,
     }
 
 
@@ -254,6 +305,19 @@ def report(figures: dict[str, Any]) -> str:
     lines.append(f"  cached epochs (after the first) are {p['speedup']:.0f}x faster "
                  f"(goal >= 10x: {verdict}); "
                  f"same losses in both modes: {'yes' if p['same_losses'] else 'NO'}")
+    if figures["whole"]:
+        lines.append(f"Mars-Bench's whole segmenters ({'tiny, 64' if figures['quick'] else '224'} "
+                     "px, batch 4), images/s: inference, training step frozen "
+                     "(feature_extraction) / transfer_learning; parameters (M) all / trained")
+        for name, r in figures["whole"].items():
+            lines.append(
+                f"  mb-{name:<14} {r['inference']:>7.2f}  {r['train_feature_extraction']:>7.2f} / "
+                f"{r['train_transfer_learning']:>6.2f}   {r['params_m']:>6.1f} / "
+                f"{r['trainable_m_feature_extraction']:.1f} frozen, "
+                f"{r['trainable_m_transfer_learning']:.1f} transfer")
+    else:
+        lines.append("Mars-Bench's whole segmenters: skipped (segmentation_models_pytorch is not "
+                     "installed: pip install 'planetbench[mars]')")
     return "\n".join(lines)
 
 

@@ -29,5 +29,13 @@ def test_quick_benchmark_prints_the_figures(capsys: pytest.CaptureFixture[str]) 
                  "identical losses in both modes: yes", "cached epochs (after the first)",
                  "frozen ClassificationProtocol", "same losses in both modes: yes"):
         assert text in out
+    if importlib.util.find_spec("segmentation_models_pytorch") is not None:
+        whole = figures["whole"]
+        assert set(whole) == {"unet", "deeplabv3plus", "segformer", "dpt"}
+        for r in whole.values():  # frozen trains fewer parameters than transfer learning
+            assert r["trainable_m_feature_extraction"] < r["trainable_m_transfer_learning"]
+            assert r["trainable_m_transfer_learning"] == pytest.approx(r["params_m"])
+            assert r["inference"] > 0 and r["train_feature_extraction"] > 0
+        assert "Mars-Bench's whole segmenters (tiny, 64 px" in out
     with pytest.raises(SystemExit):
         bench.main(["--quick", "--epochs", "0"])
