@@ -230,8 +230,12 @@ def whole_segmenter_rates(args: argparse.Namespace) -> dict[str, dict[str, float
         row: dict[str, float] = {}
         for ttype in ("feature_extraction", "transfer_learning"):
             torch.manual_seed(0)
-            seg = build_marsbench_segmenter(name, n_classes=3, training_type=ttype,
+            # random weights (no download; the cost is the same): built for scratch_training,
+            # then frozen as feature_extraction freezes it
+            seg = build_marsbench_segmenter(name, n_classes=3, training_type="scratch_training",
                                             tiny=args.quick, weights="none", input_size=size)
+            if ttype == "feature_extraction":
+                seg.model.encoder.requires_grad_(False)
             trainable = [p for p in seg.parameters() if p.requires_grad]
             opt = torch.optim.AdamW(trainable, lr=1e-4)
 
