@@ -141,6 +141,29 @@ def test_a_whole_segmenter_runs_with_both_metrics_and_its_loss(
 
 
 @needs_smp
+def test_a_whole_segmenter_records_the_weights_file_it_loaded(
+        mars_root: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    from planetbench.heads.marsbench_seg import build_marsbench_segmenter
+
+    donor = build_marsbench_segmenter("unet", n_classes=2, tiny=True, weights="none")
+    path = tmp_path / "unet-encoder.pt"
+    torch.save(donor.model.encoder.state_dict(), path)
+    spec = _spec(mars_root, tmp_path, "mb-unet", "mb-conequest_seg", epochs=1,
+                 weights={"mb-unet": str(path)})
+    summary, _ = _run(spec, tmp_path, "weighted")
+    (result,) = summary.results
+    record = result.metrics["weights"]
+    assert record["origin"] == "file" and record["path"] == str(path)
+    assert record["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert record["n_tensors"] == len(donor.model.encoder.state_dict())
+    random_run, _ = _run(_spec(mars_root, tmp_path, "mb-unet", "mb-conequest_seg", epochs=1),
+                         tmp_path, "random")
+    assert random_run.results[0].metrics["weights"] is None  # tiny: random, recorded as such
+
+
+@needs_smp
 def test_frozen_segmenter_trains_decoder_only(mars_root: Path) -> None:
     from planetbench.protocols.whole_models import SegmentationModelProtocol
     from planetbench.tasks import get_task

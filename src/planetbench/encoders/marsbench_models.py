@@ -162,6 +162,8 @@ class WholeModel(Encoder):
 
     Attributes:
         kind: the task kind it is built for.
+        load_report: once a protocol has built it, the weights file it read (origin, path,
+            sha256 …), or None for random weights; recorded in the run's result.
     """
 
     def __init__(self, spec: EncoderSpec, *, baseline: str, tiny: bool,

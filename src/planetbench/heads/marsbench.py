@@ -46,8 +46,11 @@ under any training type, or a ``weights`` file).
 
 from __future__ import annotations
 
+import hashlib
 import urllib.error
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -77,6 +80,51 @@ def check_training_type(training_type: str) -> TrainingType:
     return training_type  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class LoadedWeights:
+    """One weights file a baseline was built with (recorded in a run's result).
+
+    Attributes:
+        origin: ``published`` (the weights Mars-Bench loads, from a cache or downloaded) or
+            ``file`` (``weights=PATH``).
+        path: the file read.
+        url: where published weights come from ('' when not known here).
+        sha256: checksum of the file read.
+        n_tensors: tensors in the state dict read.
+    """
+
+    origin: str
+    path: Path
+    url: str
+    sha256: str
+    n_tensors: int
+
+
+_LOADED: ContextVar[list[LoadedWeights] | None] = ContextVar("_LOADED", default=None)
+
+
+@contextmanager
+def recording_loads() -> Iterator[list[LoadedWeights]]:
+    """Collect, in the list yielded, every weights file the baselines built inside read."""
+    loaded: list[LoadedWeights] = []
+    token = _LOADED.set(loaded)
+    try:
+        yield loaded
+    finally:
+        _LOADED.reset(token)
+
+
+def _record(origin: str, path: Path, url: str, state: Mapping[str, Tensor]) -> None:
+    sink = _LOADED.get()
+    if sink is None or not path.is_file():
+        return
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    sink.append(LoadedWeights(origin, path, url, digest.hexdigest(), len(state)))
+
+
 def _hub_file(url: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
 
@@ -98,11 +146,13 @@ def published_state_dict(weights_enum: Any, model_id: str) -> StateDict:
             f"({reason}). Download that file by hand and put it at {_hub_file(url)}, or pass a "
             "local file with weights=PATH"
         ) from exc
+    _record("published", _hub_file(url), url, state)
     return state
 
 
-def read_state_dict(path: str | Path, model_id: str) -> StateDict:
-    """A flat state dict saved with ``torch.save`` (tensors only) or as ``.safetensors``.
+def read_state_dict(path: str | Path, model_id: str, *, origin: str = "file") -> StateDict:
+    """A flat state dict saved with ``torch.save`` (tensors only) or as ``.safetensors``
+    (``origin`` is what :func:`recording_loads` records: ``file`` or ``published``).
 
     Raises:
         WeightsUnavailableError: the file does not exist.
@@ -128,6 +178,7 @@ def read_state_dict(path: str | Path, model_id: str) -> StateDict:
             f"weights file {path} must hold a flat state dict of tensors (torch.save("
             f"model.state_dict())) of the model of {model_id!r}"
         )
+    _record(origin, path, "", obj)
     return dict(obj)
 
 
@@ -467,6 +518,7 @@ __all__ = [
     "MARSBENCH_DETECTORS",
     "TRAINING_TYPES",
     "ClassifierRecipe",
+    "LoadedWeights",
     "MarsBenchClassifier",
     "TrainingType",
     "build_marsbench_classifier",
@@ -476,4 +528,5 @@ __all__ = [
     "load_strict",
     "published_state_dict",
     "read_state_dict",
+    "recording_loads",
 ]

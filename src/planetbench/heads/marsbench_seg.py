@@ -203,7 +203,7 @@ def _encoder_state(name: str, weights: str | Path | None, *, tiny: bool,
             "published= (planetbench.protocols.whole_models.published_weights_file does it) "
             "or weights=PATH"
         )
-    return read_state_dict(published(), name)
+    return read_state_dict(published(), name, origin="published")
 
 
 def build_marsbench_segmenter(

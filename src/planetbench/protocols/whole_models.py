@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from planetbench.encoders.base import Encoder, EncoderSpec
+from planetbench.encoders.base import Encoder, EncoderSpec, LoadReport
 from planetbench.encoders.marsbench_models import WholeModel
 from planetbench.errors import InvalidInputError
 from planetbench.metrics.mars import MarsSegmentationMeter
@@ -88,19 +88,31 @@ def build_whole_model(encoder: WholeModel, *, n_classes: int, train_encoder: boo
     """The Mars-Bench model ``encoder`` names, for ``n_classes`` (segmentation: K classes with
     background; detection: C object classes), with the training type of the protocol; a
     segmenter checks ``input_size`` (detectors resize inputs themselves)."""
+    from planetbench.heads.marsbench import build_marsbench_detector, recording_loads
+    from planetbench.heads.marsbench_seg import build_marsbench_segmenter
+
     ttype = whole_training_type(encoder, train_encoder)
     # a tiny miniature (tests) has no published weights: random, as tiny encoders are
     weights = "none" if encoder.tiny and encoder.weights is None else encoder.weights
-    if encoder.kind == "detection":
-        from planetbench.heads.marsbench import build_marsbench_detector
-
-        return build_marsbench_detector(encoder.baseline, n_classes=n_classes,
-                                        training_type=ttype, tiny=encoder.tiny, weights=weights)
-    from planetbench.heads.marsbench_seg import build_marsbench_segmenter
-
-    return build_marsbench_segmenter(encoder.baseline, n_classes=n_classes, training_type=ttype,
-                                     tiny=encoder.tiny, weights=weights, input_size=input_size,
-                                     published=lambda: published_weights_file(encoder.spec))
+    model: nn.Module
+    with recording_loads() as loaded:
+        if encoder.kind == "detection":
+            model = build_marsbench_detector(encoder.baseline, n_classes=n_classes,
+                                             training_type=ttype, tiny=encoder.tiny,
+                                             weights=weights)
+        else:
+            model = build_marsbench_segmenter(
+                encoder.baseline, n_classes=n_classes, training_type=ttype, tiny=encoder.tiny,
+                weights=weights, input_size=input_size,
+                published=lambda: published_weights_file(encoder.spec))
+    # what was loaded, recorded in the result as an encoder's weights are (None: random)
+    encoder.load_report = None
+    if loaded:
+        read = loaded[0]
+        url = read.url or (encoder.spec.weights_url if read.origin == "published" else "")
+        encoder.load_report = LoadReport(origin=read.origin, path=read.path, url=url,
+                                         sha256=read.sha256, n_tensors=read.n_tensors)
+    return model
 
 
 def published_weights_file(spec: EncoderSpec) -> Path:
