@@ -3,6 +3,7 @@ training type trains, strict encoder-weight loading (file, cache, offline error)
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 import urllib.error
@@ -108,6 +109,7 @@ def test_published_encoder_weights_come_from_the_cache_and_offline_fails_clearly
 
     from planetbench.encoders import get_encoder
     from planetbench.encoders.weights import cache_path
+    from planetbench.heads.marsbench import recording_loads
     from planetbench.protocols.whole_models import published_weights_file
 
     monkeypatch.setenv("PLANETBENCH_CACHE", str(tmp_path / "cache"))
@@ -129,10 +131,15 @@ def test_published_encoder_weights_come_from_the_cache_and_offline_fails_clearly
     state = _encoder_of(_build("unet", training_type="scratch_training"), "unet").state_dict()
     cache_path(spec).parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in state.items()}, str(cache_path(spec)))
-    seg = _build("unet", training_type="transfer_learning", published=published)
+    with recording_loads() as loaded:
+        seg = _build("unet", training_type="transfer_learning", published=published)
     own = seg.model.encoder.state_dict()
     assert all(torch.equal(state[k], own[k]) for k in state)
     assert all(p.requires_grad for p in seg.model.parameters())
+    (read,) = loaded  # recorded with the URL and checksum the cache lookup gave
+    assert read.origin == "published" and read.path == cache_path(spec)
+    assert read.url == spec.weights_url and read.n_tensors == len(state)
+    assert read.sha256 == hashlib.sha256(cache_path(spec).read_bytes()).hexdigest()
 
 
 def test_no_random_fallback_and_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -114,15 +114,18 @@ def recording_loads() -> Iterator[list[LoadedWeights]]:
         _LOADED.reset(token)
 
 
-def _record(origin: str, path: Path, url: str, state: Mapping[str, Tensor]) -> None:
+def _record(origin: str, path: Path, url: str, state: Mapping[str, Tensor],
+            sha256: str = "") -> None:
     sink = _LOADED.get()
     if sink is None or not path.is_file():
         return
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    sink.append(LoadedWeights(origin, path, url, digest.hexdigest(), len(state)))
+    if not sha256:
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        sha256 = digest.hexdigest()
+    sink.append(LoadedWeights(origin, path, url, sha256, len(state)))
 
 
 def _hub_file(url: str) -> Path:
@@ -150,9 +153,11 @@ def published_state_dict(weights_enum: Any, model_id: str) -> StateDict:
     return state
 
 
-def read_state_dict(path: str | Path, model_id: str, *, origin: str = "file") -> StateDict:
+def read_state_dict(path: str | Path, model_id: str, *, origin: str = "file", url: str = "",
+                    sha256: str = "") -> StateDict:
     """A flat state dict saved with ``torch.save`` (tensors only) or as ``.safetensors``
-    (``origin`` is what :func:`recording_loads` records: ``file`` or ``published``).
+    (``origin``, ``url`` and ``sha256`` are what :func:`recording_loads` records: ``file`` or
+    ``published``; the file is hashed only when ``sha256`` is not given).
 
     Raises:
         WeightsUnavailableError: the file does not exist.
@@ -178,7 +183,7 @@ def read_state_dict(path: str | Path, model_id: str, *, origin: str = "file") ->
             f"weights file {path} must hold a flat state dict of tensors (torch.save("
             f"model.state_dict())) of the model of {model_id!r}"
         )
-    _record(origin, path, "", obj)
+    _record(origin, path, url, obj, sha256)
     return dict(obj)
 
 
@@ -193,42 +198,53 @@ def load_strict(module: nn.Module, state: StateDict, model_id: str) -> None:
         ) from exc
 
 
-def check_random_weights(weights: str | Path | None, *, model_id: str, tiny: bool,
-                         training_type: TrainingType) -> bool:
-    """True when ``weights`` asks for random weights (``"none"``) and that is allowed: with
-    ``scratch_training``, or for a tiny miniature (tests) under any training type.
+def resolve_weights(
+    weights: str | Path | None, fetch: Callable[[], StateDict] | None, *, model_id: str,
+    tiny: bool, training_type: TrainingType,
+) -> StateDict | None:
+    """The state dict a baseline is built with: from ``weights=PATH``, published (``fetch()``),
+    or None for random weights.
+
+    Args:
+        weights: None (published), ``"none"`` (random: with ``scratch_training``, or for a tiny
+            miniature under any training type) or a file.
+        fetch: reads the published weights; None when the training type publishes none (random).
+        model_id: baseline id (messages).
+        tiny: a miniature (tests): it has no published weights.
+        training_type: Mars-Bench's training type.
 
     Raises:
-        InvalidInputError: ``"none"`` for a full-size model with a pretrained training type.
+        InvalidInputError: ``"none"`` for a full-size model with a pretrained training type, or
+            published weights asked of a tiny miniature.
     """
-    if weights is None or str(weights) != "none":
-        return False
-    if training_type != "scratch_training" and not tiny:
+    if weights is not None and str(weights) == "none":
+        if training_type != "scratch_training" and not tiny:
+            raise InvalidInputError(
+                f"baseline {model_id!r}: weights='none' (random) is only allowed with "
+                f"training_type='scratch_training', not {training_type!r}; there is no random "
+                "fallback for pretrained training types"
+            )
+        return None
+    if weights is not None:
+        return read_state_dict(weights, model_id)
+    if fetch is None:
+        return None
+    if tiny:
         raise InvalidInputError(
-            f"baseline {model_id!r}: weights='none' (random) is only allowed with "
-            f"training_type='scratch_training', not {training_type!r}; there is no random "
-            "fallback for pretrained training types"
+            f"baseline {model_id!r}: the tiny variant has no published weights; pass "
+            "weights='none' or weights=PATH"
         )
-    return True
+    return fetch()
 
 
 def _weights(
     weights: str | Path | None, published: Any, *, model_id: str, tiny: bool,
     training_type: TrainingType,
 ) -> StateDict | None:
-    """The state dict to load: published, from a file, or None for a random initialisation."""
-    if check_random_weights(weights, model_id=model_id, tiny=tiny, training_type=training_type):
-        return None
-    if weights is not None:
-        return read_state_dict(weights, model_id)
-    if published is None:
-        return None
-    if tiny:
-        raise InvalidInputError(
-            f"baseline {model_id!r}: the tiny variant has no published weights; pass "
-            "weights='none' (with scratch_training) or weights=PATH"
-        )
-    return published_state_dict(published, model_id)
+    """:func:`resolve_weights` with the torchvision weights enum ``published`` (or None)."""
+    fetch = None if published is None else partial(published_state_dict, published, model_id)
+    return resolve_weights(weights, fetch, model_id=model_id, tiny=tiny,
+                           training_type=training_type)
 
 
 def _set_trainable(model: nn.Module, trainable: list[nn.Module] | None) -> None:
@@ -523,10 +539,10 @@ __all__ = [
     "TrainingType",
     "build_marsbench_classifier",
     "build_marsbench_detector",
-    "check_random_weights",
     "check_training_type",
     "load_strict",
     "published_state_dict",
     "read_state_dict",
     "recording_loads",
+    "resolve_weights",
 ]

@@ -40,8 +40,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from torch import Tensor, nn
 
@@ -49,10 +50,10 @@ from planetbench.errors import InvalidInputError
 from planetbench.heads.marsbench import (
     StateDict,
     TrainingType,
-    check_random_weights,
     check_training_type,
     load_strict,
     read_state_dict,
+    resolve_weights,
 )
 from planetbench.registry import Registry
 
@@ -182,28 +183,33 @@ def _encoder_module(model: nn.Module, name: str) -> nn.Module:
     return encoder.get_submodule("model") if name == "dpt" else encoder
 
 
-def _encoder_state(name: str, weights: str | Path | None, *, tiny: bool,
-                   training_type: TrainingType, published: Callable[[], Path] | None
-                   ) -> StateDict | None:
-    """The encoder state dict to load: published, from a file, or None for random."""
-    if check_random_weights(weights, model_id=name, tiny=tiny, training_type=training_type):
-        return None
-    if weights is not None:
-        return read_state_dict(weights, name)
-    if training_type == "scratch_training":
-        return None
-    if tiny:
-        raise InvalidInputError(
-            f"baseline {name!r}: the tiny variant has no published weights; pass "
-            "weights='none' or weights=PATH"
-        )
+class PublishedFile(Protocol):
+    """The published encoder weights file a caller found (e.g. an encoder registry's
+    ``WeightsFile``)."""
+
+    @property
+    def path(self) -> Path:
+        """The file."""
+
+    @property
+    def url(self) -> str:
+        """Where it was published."""
+
+    @property
+    def sha256(self) -> str:
+        """Its checksum."""
+
+
+def _read_published(name: str, published: Callable[[], PublishedFile] | None) -> StateDict:
     if published is None:
         raise InvalidInputError(
             f"baseline {name!r}: no source of its published encoder weights was given; pass "
             "published= (planetbench.protocols.whole_models.published_weights_file does it) "
             "or weights=PATH"
         )
-    return read_state_dict(published(), name, origin="published")
+    found = published()
+    return read_state_dict(found.path, name, origin="published", url=found.url,
+                           sha256=found.sha256)
 
 
 def build_marsbench_segmenter(
@@ -215,7 +221,7 @@ def build_marsbench_segmenter(
     weights: str | Path | None = None,
     in_channels: int = 3,
     input_size: int | None = None,
-    published: Callable[[], Path] | None = None,
+    published: Callable[[], PublishedFile] | None = None,
 ) -> MarsBenchSegmenter:
     """Mars-Bench's segmentation baseline ``name`` (``unet``, ``deeplabv3plus``, ``segformer``,
     ``dpt``).
@@ -229,8 +235,9 @@ def build_marsbench_segmenter(
             holding the encoder's state dict.
         in_channels: input bands (Mars-Bench: 3).
         input_size: the side inputs will have, checked against the architecture when given.
-        published: ``published()`` → the published encoder weights file (fetched by the caller:
-            the registry's whole-model spec names it), used when ``weights`` is None.
+        published: ``published()`` → the published encoder weights file, with its URL and
+            sha256 (found by the caller: the registry's whole-model spec names it), used when
+            ``weights`` is None.
 
     Raises:
         UnknownNameError: unknown id.
@@ -249,8 +256,9 @@ def build_marsbench_segmenter(
         problem = input_size_problem(name, input_size, tiny=tiny)
         if problem:
             raise InvalidInputError(problem)
-    state = _encoder_state(name, weights, tiny=tiny, training_type=ttype,  # before building
-                           published=published)
+    fetch = None if ttype == "scratch_training" else partial(_read_published, name, published)
+    state = resolve_weights(weights, fetch, model_id=name, tiny=tiny,  # before building
+                            training_type=ttype)
     model = recipe.build(n_classes, in_channels, tiny, input_size)
     if state is not None:
         load_strict(_encoder_module(model, name), state, name)
@@ -264,6 +272,7 @@ __all__ = [
     "DPT_INPUT_SIZE",
     "MARSBENCH_SEGMENTERS",
     "MarsBenchSegmenter",
+    "PublishedFile",
     "SegmenterRecipe",
     "build_marsbench_segmenter",
     "input_size_problem",

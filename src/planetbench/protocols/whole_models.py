@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,6 +42,7 @@ from torch import Tensor, nn
 
 from planetbench.encoders.base import Encoder, EncoderSpec, LoadReport
 from planetbench.encoders.marsbench_models import WholeModel
+from planetbench.encoders.weights import WeightsFile
 from planetbench.errors import InvalidInputError
 from planetbench.metrics.mars import MarsSegmentationMeter
 from planetbench.protocols.images import ImageProtocol, batches, resize_image, sample_image
@@ -109,15 +109,15 @@ def build_whole_model(encoder: WholeModel, *, n_classes: int, train_encoder: boo
     encoder.load_report = None
     if loaded:
         read = loaded[0]
-        url = read.url or (encoder.spec.weights_url if read.origin == "published" else "")
-        encoder.load_report = LoadReport(origin=read.origin, path=read.path, url=url,
+        encoder.load_report = LoadReport(origin=read.origin, path=read.path, url=read.url,
                                          sha256=read.sha256, n_tensors=read.n_tensors)
     return model
 
 
-def published_weights_file(spec: EncoderSpec) -> Path:
-    """The published encoder weights file of a whole segmenter's ``spec``: planetbench's weights
-    cache, the Hugging Face cache (where smp and timm put it), else downloaded.
+def published_weights_file(spec: EncoderSpec) -> WeightsFile:
+    """The published encoder weights file of a whole segmenter's ``spec`` (with its URL and
+    sha256): planetbench's weights cache, the Hugging Face cache (where smp and timm put it),
+    else downloaded.
 
     Raises:
         WeightsUnavailableError: not cached and the download failed (offline); names the URL,
@@ -125,7 +125,7 @@ def published_weights_file(spec: EncoderSpec) -> Path:
     """
     from planetbench.encoders.terratorch import fetch_terratorch_weights
 
-    return fetch_terratorch_weights(spec).path
+    return fetch_terratorch_weights(spec)
 
 
 def whole_model_notes(encoder: WholeModel, train_encoder: bool) -> list[str]:

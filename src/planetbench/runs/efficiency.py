@@ -27,9 +27,10 @@ Conventions:
   memory allocated before it (MiB). On CPU (Linux), the growth of the process's peak resident set
   size (``VmHWM`` in ``/proc/self/status``, reset through ``/proc/self/clear_refs``) over the RSS
   before the pass (MiB), after collecting garbage and giving the C heap's free pages back to the
-  system (glibc's ``malloc_trim``: otherwise a pass reusing them does not show) — this includes allocator caching and is therefore an upper bound of the
-  tensors' needs; when the peak RSS does not grow (the pass reused memory the process held) the
-  value is missing and flagged rather than 0. Elsewhere it is not measured.
+  system (glibc's ``malloc_trim``: otherwise a pass reusing them does not show) — this includes
+  allocator caching and is therefore an upper bound of the tensors' needs; when the peak RSS
+  does not grow (the pass reused memory the process held) the value is missing and flagged
+  rather than 0. Elsewhere it is not measured.
 
 A quantity that cannot be measured is ``None`` and its reason is added to ``flags`` — never 0.
 """
@@ -608,15 +609,13 @@ def _whole_segmenter(registered: Any, n_classes: int, size: int, target: torch.d
                      ) -> tuple[nn.Module, nn.Module, nn.Module]:
     """A whole segmenter (random weights) on ``target`` in eval mode, with its encoder and the
     rest (decoder and segmentation head) for counting parameters apart."""
-    from planetbench.encoders.marsbench_models import WHOLE_MODELS
-    from planetbench.heads.marsbench_seg import build_marsbench_segmenter
+    from planetbench.protocols.whole_models import build_whole_model
 
-    baseline, _ = WHOLE_MODELS[registered.spec.name]
     with torch.random.fork_rng(devices=[]), target:
         torch.manual_seed(0)
-        smp_model = build_marsbench_segmenter(
-            baseline, n_classes=n_classes, training_type="scratch_training", weights="none",
-            input_size=size).model.to(target).eval()
+        segmenter = build_whole_model(registered.factory(random_init=True), n_classes=n_classes,
+                                      train_encoder=True, input_size=size)
+        smp_model = segmenter.get_submodule("model").to(target).eval()
     rest = nn.ModuleList(m for n, m in smp_model.named_children() if n != "encoder")
     return smp_model, smp_model.get_submodule("encoder"), rest
 
