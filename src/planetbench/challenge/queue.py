@@ -26,8 +26,8 @@ from planetbench.challenge.tables import (
     COUNTED_STATUSES,
     submissions_table,
     teams_table,
-    write_tx,
 )
+from planetbench.store.store import write_transaction
 
 S = submissions_table
 
@@ -91,7 +91,7 @@ def reserve(engine: Engine, team: Team, phase: PhaseDefinition, now: datetime | 
     """
     now = now or now_utc()
     sub_id = uuid.uuid4().hex
-    with write_tx(engine) as conn:
+    with write_transaction(engine) as conn:
         conn.execute(sa.select(teams_table.c.id).where(teams_table.c.id == team.id)
                      .with_for_update())
         counted = sa.and_(S.c.team_id == team.id, S.c.phase == phase.name,
@@ -123,7 +123,7 @@ def accept(
     engine: Engine, sub_id: str, *, file_name: str, file_sha256: str, size_bytes: int, seed: int
 ) -> None:
     """A reserved submission's file passed validation: queue it for scoring."""
-    with write_tx(engine) as conn:
+    with write_transaction(engine) as conn:
         conn.execute(S.update().where(S.c.id == sub_id, S.c.status == "validating").values(
             status="queued", file_name=file_name, file_sha256=file_sha256,
             size_bytes=size_bytes, seed=seed))
@@ -131,7 +131,7 @@ def accept(
 
 def reject(engine: Engine, sub_id: str, error: str) -> None:
     """A reserved submission's file failed validation (its quota is given back)."""
-    with write_tx(engine) as conn:
+    with write_transaction(engine) as conn:
         conn.execute(S.update().where(S.c.id == sub_id, S.c.status == "validating").values(
             status="rejected", error=error, finished_at=now_utc()))
 
@@ -153,7 +153,7 @@ def claim(
     """
     while True:
         now = now or now_utc()
-        with write_tx(engine) as conn:
+        with write_transaction(engine) as conn:
             row = conn.execute(
                 sa.select(S.c.id, S.c.attempts)
                 .where(sa.or_(S.c.status == "queued",
@@ -184,7 +184,7 @@ def claim(
 
 def renew(engine: Engine, claim_: Claim, *, lease_s: float) -> bool:
     """Extend the lease of a claim; False when the claim was lost (lease expired and taken)."""
-    with write_tx(engine) as conn:
+    with write_transaction(engine) as conn:
         done = conn.execute(S.update().where(
             S.c.id == claim_.id, S.c.lease_token == claim_.lease_token,
             S.c.status == "running").values(
@@ -195,7 +195,7 @@ def renew(engine: Engine, claim_: Claim, *, lease_s: float) -> bool:
 def complete(engine: Engine, claim_: Claim, *, scores: list[dict[str, Any]],
              mean_q: float) -> bool:
     """Record the scores of a claimed submission; False when the claim was lost meanwhile."""
-    with write_tx(engine) as conn:
+    with write_transaction(engine) as conn:
         done = conn.execute(S.update().where(
             S.c.id == claim_.id, S.c.lease_token == claim_.lease_token,
             S.c.status == "running").values(
@@ -206,7 +206,7 @@ def complete(engine: Engine, claim_: Claim, *, scores: list[dict[str, Any]],
 
 def fail(engine: Engine, claim_: Claim, error: str) -> bool:
     """Mark a claimed submission failed (scoring raised); False when the claim was lost."""
-    with write_tx(engine) as conn:
+    with write_transaction(engine) as conn:
         done = conn.execute(S.update().where(
             S.c.id == claim_.id, S.c.lease_token == claim_.lease_token,
             S.c.status == "running").values(

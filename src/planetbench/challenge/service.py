@@ -32,9 +32,9 @@ from planetbench.challenge.tables import (
     label_files_table,
     make_engine,
     teams_table,
-    write_tx,
 )
 from planetbench.errors import ConfigError, UnknownNameError
+from planetbench.store.store import write_transaction
 
 TEAM_TOKEN_PREFIX = "pbt_"
 ORGANISER_TOKEN_PREFIX = "pbo_"
@@ -121,7 +121,7 @@ class ChallengeDB:
         token = new_token(ORGANISER_TOKEN_PREFIX)
         files = {f.name: f.read_bytes() for f in sorted(Path(definition.labels).glob("*.csv"))}
         try:
-            with write_tx(self.engine) as conn:
+            with write_transaction(self.engine) as conn:
                 conn.execute(challenges_table.insert().values(
                     name=definition.name, definition=as_json(definition),
                     organiser_token_hash=hash_token(token), public_ids="\n".join(public),
@@ -230,7 +230,7 @@ class ChallengeDB:
         self.definition(challenge)
         token = new_token(TEAM_TOKEN_PREFIX)
         try:
-            with write_tx(self.engine) as conn:
+            with write_transaction(self.engine) as conn:
                 conn.execute(teams_table.insert().values(
                     challenge=challenge, name=team, token_hash=hash_token(token),
                     baseline=baseline, created_at=now_utc()))

@@ -1,23 +1,23 @@
 """The challenge tables (challenges, label files, teams, submissions) and their database engine.
 
 They live in the same database as the results store (``runs`` table). Writes that must not race
-(quota reservations, queue claims, schema creation) run in :func:`write_tx`: ``BEGIN IMMEDIATE``
+(quota reservations, queue claims, schema creation) run in the results store's
+:func:`~planetbench.store.store.write_transaction`: ``BEGIN IMMEDIATE``
 on SQLite (one writer at a time, readers keep going in WAL mode) and ordinary transactions with
 row locks (``FOR UPDATE`` / ``FOR UPDATE SKIP LOCKED``) and an advisory lock on PostgreSQL.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from planetbench.errors import StoreError
+from planetbench.store.store import sqlite_begin, sqlite_connect, write_transaction
 
 metadata = sa.MetaData()
 
@@ -93,11 +93,12 @@ def is_sqlite(engine: Engine) -> bool:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url`` whose transactions this module controls (see :func:`write_tx`).
+    """An engine for ``url`` whose transactions we control, as the results store's are.
 
-    On SQLite the driver's own transaction handling is switched off and ``BEGIN`` (or
-    ``BEGIN IMMEDIATE`` for connections with the ``immediate`` execution option) is emitted by
-    us, as the SQLAlchemy documentation recommends; the file uses WAL and a long busy timeout.
+    On SQLite the store's connection and ``BEGIN`` handling (:func:`~planetbench.store.store.
+    sqlite_connect`, :func:`~planetbench.store.store.sqlite_begin`: the driver's own
+    transactions off, ``BEGIN IMMEDIATE`` in :func:`~planetbench.store.store.write_transaction`,
+    WAL, a long busy timeout) plus foreign keys; shared by threads (``check_same_thread`` off).
 
     Raises:
         StoreError: the database cannot be opened, or its driver is missing.
@@ -107,27 +108,13 @@ def make_engine(url: str) -> Engine:
             db_path = url.split(":///", 1)[-1]
             if db_path and db_path != ":memory:":
                 Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-            engine = sa.create_engine(
-                url,
-                connect_args={"timeout": 120, "isolation_level": None,
-                              "check_same_thread": False},
-                pool_size=20,
-                max_overflow=40,
-            )
-
-            @sa.event.listens_for(engine, "connect")
-            def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA busy_timeout=120000")
-                cur.execute("PRAGMA foreign_keys=ON")
-                cur.close()
-
-            @sa.event.listens_for(engine, "begin")
-            def _begin(conn: Connection) -> None:
-                immediate = conn.get_execution_options().get("immediate", False)
-                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
+            engine = sa.create_engine(url, connect_args={"timeout": 120,
+                                                         "check_same_thread": False},
+                                      pool_size=20, max_overflow=40)
+            # the results store's connection and BEGIN handling, plus foreign keys
+            sa.event.listen(engine, "connect", sqlite_connect)
+            sa.event.listen(engine, "connect", _foreign_keys)
+            sa.event.listen(engine, "begin", sqlite_begin)
         else:
             engine = sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
     except ModuleNotFoundError as exc:
@@ -140,14 +127,10 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-@contextlib.contextmanager
-def write_tx(engine: Engine) -> Iterator[Connection]:
-    """A write transaction that serialises with every other one on SQLite (``BEGIN IMMEDIATE``);
-    on PostgreSQL an ordinary transaction (callers lock rows with ``FOR UPDATE``)."""
-    with engine.connect() as conn:
-        conn.execution_options(immediate=True)
-        with conn.begin():
-            yield conn
+def _foreign_keys(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
 
 
 def ensure_schema(engine: Engine) -> None:
@@ -158,7 +141,7 @@ def ensure_schema(engine: Engine) -> None:
         StoreError: the database refused.
     """
     try:
-        with write_tx(engine) as conn:
+        with write_transaction(engine) as conn:
             if engine.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
                              {"key": _SCHEMA_LOCK_KEY})
@@ -177,5 +160,4 @@ __all__ = [
     "metadata",
     "submissions_table",
     "teams_table",
-    "write_tx",
 ]

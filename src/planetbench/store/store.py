@@ -255,8 +255,8 @@ class ResultStore:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
             engine = sa.create_engine(self.url, connect_args={"timeout": 120})
-            sa.event.listen(engine, "connect", _sqlite_connect)
-            sa.event.listen(engine, "begin", _sqlite_begin)
+            sa.event.listen(engine, "connect", sqlite_connect)
+            sa.event.listen(engine, "begin", sqlite_begin)
             return engine
         except OSError as exc:
             raise StoreError(
@@ -286,7 +286,7 @@ class ResultStore:
             if revision == HEAD:
                 return
             self._refuse_unknown(revision)
-            with _write_transaction(engine) as conn:
+            with write_transaction(engine) as conn:
                 if engine.dialect.name == "postgresql":
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
                                  {"key": _PG_MIGRATION_LOCK})
@@ -393,7 +393,7 @@ class ResultStore:
         if not rows:
             return AddSummary(0, 0)
         try:
-            with _write_transaction(self.engine) as conn:
+            with write_transaction(self.engine) as conn:
                 n_new = _insert_or_ignore(conn, rows)
         except SQLAlchemyError as exc:
             raise StoreError(
@@ -457,7 +457,7 @@ class ResultStore:
         if not str(value).strip():
             raise InvalidInputError(f"retract --{selector.replace('_', '-')} needs a value")
         try:
-            with _write_transaction(self.engine) as conn:
+            with write_transaction(self.engine) as conn:
                 rows = [dict(r._mapping) for r in conn.execute(
                     sa.select(runs_table).order_by(runs_table.c.id)
                     if selector == "import"
@@ -576,7 +576,7 @@ class ResultStore:
 # ------------------------------------------------------------------------------------ helpers
 
 
-def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     """Per SQLite connection: wait up to 120 s for locks, WAL journal, explicit transactions."""
     dbapi_conn.isolation_level = None  # the "begin" listener emits BEGIN itself
     cur = dbapi_conn.cursor()
@@ -590,14 +590,14 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _sqlite_begin(conn: Connection) -> None:
+def sqlite_begin(conn: Connection) -> None:
     """Begin SQLite transactions explicitly: ``BEGIN IMMEDIATE`` for writers (lock up front)."""
     mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 @contextmanager
-def _write_transaction(engine: Engine) -> Iterator[Connection]:
+def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A connection in a write transaction, committed on success, rolled back on error.
 
     On SQLite the transaction takes the write lock when it begins (``BEGIN IMMEDIATE``), so
